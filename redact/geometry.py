@@ -1,0 +1,47 @@
+"""The one place where float boxes become pixel boxes.
+
+Pixel boxes are half-open ``[x0, x1) x [y0, y1)``. Rounding is always outward (floor the
+minimum, ceil the maximum) so a box never loses its last row or column, then clipped to the
+frame. Every other module calls `pixel_boxes`; none rounds on its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def pad_boxes(xyxy, pad) -> np.ndarray:
+    """Grow each float box by ``pad`` times its own width and height on every side.
+
+    >>> pad_boxes([[10, 10, 20, 30]], 0.5).tolist()
+    [[5.0, 0.0, 25.0, 40.0]]
+    """
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    pad = np.broadcast_to(np.asarray(pad, dtype=np.float64), (xyxy.shape[0],))
+    if np.any(pad < 0):
+        raise ValueError(f"pad: expected >= 0, got {pad.min()}")
+    dx = (xyxy[:, 2] - xyxy[:, 0]) * pad
+    dy = (xyxy[:, 3] - xyxy[:, 1]) * pad
+    return np.stack([xyxy[:, 0] - dx, xyxy[:, 1] - dy, xyxy[:, 2] + dx, xyxy[:, 3] + dy], axis=1)
+
+
+def pixel_boxes(xyxy, width: int, height: int) -> np.ndarray:
+    """Float ``x0, y0, x1, y1`` boxes to clipped, half-open int32 pixel boxes.
+
+    A box entirely off the frame, or of zero area, comes out empty (``x0 == x1`` or
+    ``y0 == y1``); callers skip those.
+
+    >>> pixel_boxes([[0.2, 0.7, 9.1, 9.0], [-5, -5, -1, 3]], 8, 8).tolist()
+    [[0, 0, 8, 8], [0, 0, 0, 3]]
+    """
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    out = np.empty(xyxy.shape, dtype=np.int32)
+    lo = np.floor(xyxy[:, :2])
+    hi = np.ceil(xyxy[:, 2:])
+    out[:, 0] = np.clip(lo[:, 0], 0, width)
+    out[:, 1] = np.clip(lo[:, 1], 0, height)
+    out[:, 2] = np.clip(hi[:, 0], 0, width)
+    out[:, 3] = np.clip(hi[:, 1], 0, height)
+    # A box left of the frame clips to x0 = x1 = 0: empty, never "one column wide".
+    out[:, 2] = np.maximum(out[:, 2], out[:, 0])
+    out[:, 3] = np.maximum(out[:, 3], out[:, 1])
+    return out

