@@ -46,7 +46,7 @@ class Regions:
     Examples
     --------
     >>> r = Regions.from_boxes([[10, 10, 50, 60]], kind=Kind.FACE)
-    >>> len(r), r.kind[0] == Kind.FACE
+    >>> len(r), bool(r.kind[0] == Kind.FACE)
     (1, True)
     """
 

@@ -1,0 +1,20 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def shared_data() -> Path:
+    """The evaluation data folder (``../shared/data`` beside the checkout, or $REDACT_DATA_DIR)."""
+    return Path(os.environ.get("REDACT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    path = shared_data()
+    if not path.is_dir():
+        pytest.skip(f"evaluation data not found at {path} (set REDACT_DATA_DIR)")
+    return path

@@ -1,0 +1,177 @@
+"""The obscuring core: Numba kernels against NumPy references, and its promises as properties."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from redact import Kind, Method, Regions, Shape, Style
+from redact.ops import obscure
+from reference import coverage, reference_obscure
+from redact.ops import _geometry, _styles_for
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def scenes(draw, max_side=40, max_regions=5):
+    h = draw(st.integers(1, max_side))
+    w = draw(st.integers(1, max_side))
+    seed = draw(st.integers(0, 2**32 - 1))
+    frame = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    n = draw(st.integers(0, max_regions))
+    boxes = []
+    for _ in range(n):
+        x0 = draw(st.floats(-10, w + 5))
+        y0 = draw(st.floats(-10, h + 5))
+        boxes.append([x0, y0, x0 + draw(st.floats(0, w + 10)), y0 + draw(st.floats(0, h + 10))])
+    return frame, Regions.from_boxes(np.array(boxes, np.float32).reshape(-1, 4)), seed
+
+
+styles = st.builds(
+    Style,
+    method=st.sampled_from(list(Method)),
+    shape=st.sampled_from(list(Shape)),
+    padding=st.sampled_from([0.0, 0.1, 0.5]),
+    feather=st.sampled_from([0.0, 0.1, 0.3]),
+    color=st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
+    noise=st.sampled_from([0.0, 8.0]),
+)
+
+
+def union_coverage(frame, regions, style, mask=None):
+    """(H, W) max coverage over all regions (including each one's feather)."""
+    h, w = frame.shape[:2]
+    groups = _styles_for(regions, style)
+    geo = _geometry(regions, groups, mask, w, h)
+    ys, xs = np.mgrid[0:h, 0:w]
+    total = np.zeros((h, w))
+    for i in range(len(geo.shape)):
+        x0, y0, x1, y1 = geo.ext[i]
+        a = coverage(geo.shape[i], geo.core[i], geo.feather[i], mask, h, w)
+        total = np.maximum(total, np.where((xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1), a, 0))
+    return total
+
+
+@SETTINGS
+@given(scenes(), styles)
+def test_kernels_match_numpy_reference(scene, style):
+    frame, regions, seed = scene
+    got = obscure(frame, regions, style, seed=seed)
+    want = reference_obscure(frame, regions, style, seed=seed)
+    assert np.abs(got.astype(int) - want.astype(int)).max(initial=0) <= 1
+
+
+@SETTINGS
+@given(scenes(), styles)
+def test_outside_untouched_and_input_kept(scene, style):
+    frame, regions, seed = scene
+    before = frame.copy()
+    out = obscure(frame, regions, style, seed=seed)
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(frame, before)
+    outside = union_coverage(frame, regions, style) == 0
+    np.testing.assert_array_equal(out[outside], frame[outside])
+
+
+@SETTINGS
+@given(scenes(max_side=60), st.sampled_from(list(Method)), st.sampled_from(list(Shape)))
+def test_inside_changed_on_textured_input(scene, method, shape):
+    frame, regions, seed = scene
+    style = Style(method=method, shape=shape, feather=0.0)
+    out = obscure(frame, regions, style, seed=seed)
+    core = union_coverage(frame, regions, style) >= 1
+    if core.sum() < 16:
+        return  # too few pixels for "most changed" to be meaningful on random input
+    changed = (out != frame).any(axis=2)[core]
+    assert changed.mean() > 0.8
+
+
+@SETTINGS
+@given(scenes(), st.sampled_from([Method.SECURE_BLUR, Method.FILL]), st.sampled_from(list(Shape)),
+       st.sampled_from([0.0, 0.2]))
+def test_secure_methods_never_read_hidden_pixels(scene, method, shape, feather):
+    frame, regions, seed = scene
+    style = Style(method=method, shape=shape, feather=feather)
+    core = union_coverage(frame, regions, Style(method=method, shape=shape, feather=0.0)) >= 1
+    other = frame.copy()
+    other[core] = np.random.default_rng(seed + 1).integers(0, 256, (int(core.sum()), 3), dtype=np.uint8)
+    np.testing.assert_array_equal(obscure(frame, regions, style, seed=seed),
+                                  obscure(other, regions, style, seed=seed))
+
+
+def test_out_parameter_in_place_and_separate():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    boxes = [[5, 5, 20, 25], [15, 10, 35, 28]]
+    expected = obscure(frame, boxes, seed=7)
+    out = np.empty_like(frame)
+    assert obscure(frame, boxes, seed=7, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    inplace = frame.copy()
+    assert obscure(inplace, boxes, seed=7, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, expected)
+
+
+def test_last_row_and_column_covered_at_frame_edge():
+    frame = np.full((11, 13, 3), 255, np.uint8)
+    out = obscure(frame, [[6.2, 4.7, 12.01, 10.9]], Style(method=Method.FILL, padding=0, feather=0))
+    assert (out[4:, 6:] == 0).all()
+    assert (out[:4] == 255).all() and (out[:, :6] == 255).all()
+
+
+def test_mask_silhouette():
+    frame = np.random.default_rng(1).integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    mask = np.zeros((20, 20), bool)
+    mask[3:9, 4:7] = True
+    mask[12, 15] = True
+    out = obscure(frame, Regions.empty(), Style(method=Method.FILL, feather=0), mask=mask)
+    assert (out[mask] == 0).all()
+    np.testing.assert_array_equal(out[~mask], frame[~mask])
+
+
+def test_style_per_kind():
+    frame = np.full((10, 20, 3), 100, np.uint8)
+    regions = Regions.concat([Regions.from_boxes([[0, 0, 5, 5]], kind=Kind.FACE),
+                              Regions.from_boxes([[10, 0, 15, 5]], kind=Kind.PLATE)])
+    styles = {Kind.FACE: Style(method=Method.FILL, color=(1, 2, 3), padding=0, feather=0),
+              None: Style(method=Method.FILL, color=(9, 9, 9), padding=0, feather=0)}
+    out = obscure(frame, regions, styles)
+    assert out[2, 2].tolist() == [1, 2, 3] and out[2, 12].tolist() == [9, 9, 9]
+
+
+def test_secure_blur_with_no_usable_ring_is_grey():
+    frame = np.random.default_rng(2).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    out = obscure(frame, [[-5, -5, 20, 20]], Style(noise=0))
+    assert (np.abs(out.astype(int) - 128) <= 1).all()
+
+
+@pytest.mark.parametrize("frame, regions, style, error", [
+    (np.zeros((4, 4), np.uint8), [], Style(), "expected shape \\(H, W, 3\\)"),
+    (np.zeros((4, 4, 4), np.uint8), [], Style(), "drop alpha"),
+    (np.zeros((4, 4, 3), np.float32), [], Style(), "dtype uint8"),
+    (np.zeros((0, 4, 3), np.uint8), [], Style(), "at least 1x1"),
+    ([[1, 2, 3]], [], Style(), "numpy array"),
+    (np.zeros((4, 4, 3), np.uint8), [[1, 1, 0, 0]], Style(), "x1 >= x0"),
+    (np.zeros((4, 4, 3), np.uint8), [[np.nan, 1, 2, 2]], Style(), "finite"),
+    (np.zeros((4, 4, 3), np.uint8), [], "blur", "Style or a mapping"),
+])
+def test_errors(frame, regions, style, error):
+    with pytest.raises((ValueError, TypeError), match=error):
+        obscure(frame, regions, style)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"padding": -1}, "padding"), ({"feather": 2}, "feather"), ({"color": (1, 2)}, "color"),
+    ({"method": "smudge"}, "smudge"), ({"noise": 100}, "noise"),
+])
+def test_style_errors(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        Style(**kwargs)
+
+
+def test_bad_out_and_mask():
+    frame = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(ValueError, match="out: expected"):
+        obscure(frame, [], out=np.zeros((4, 5, 3), np.uint8))
+    with pytest.raises(ValueError, match="mask: expected shape"):
+        obscure(frame, [], mask=np.zeros((3, 3), bool))
