@@ -4,6 +4,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .types import Kind
+
 
 class Method(str, enum.Enum):
     """How the pixels of a region are replaced.
@@ -80,3 +82,95 @@ class Profile(str, enum.Enum):
     FAST = "fast"
     BALANCED = "balanced"
     THOROUGH = "thorough"
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A fixed privacy zone, always obscured (like a doorbell's privacy mask).
+
+    Values in [0, 1] for all four are fractions of the frame; otherwise pixels.
+
+    >>> Zone.parse("0.5,0,0.5,0.25").box(200, 100)
+    (100.0, 0.0, 200.0, 25.0)
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def __post_init__(self):
+        if self.w <= 0 or self.h <= 0 or min(self.x, self.y) < 0:
+            raise ValueError(f"Zone: expected x, y >= 0 and w, h > 0, got {self.x},{self.y},{self.w},{self.h}")
+
+    @property
+    def relative(self) -> bool:
+        return max(self.x, self.y, self.w, self.h) <= 1.0
+
+    @classmethod
+    def parse(cls, text: str) -> "Zone":
+        """From ``"x,y,w,h"`` (pixels, or fractions of the frame when all are <= 1)."""
+        try:
+            x, y, w, h = (float(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"zone {text!r}: expected four numbers x,y,w,h, e.g. 0,0,0.25,1 or 10,20,300,200") from None
+        return cls(x, y, w, h)
+
+    def box(self, width: int, height: int) -> tuple:
+        """``x0, y0, x1, y1`` in pixels of a ``width`` x ``height`` frame."""
+        sx, sy = (width, height) if self.relative else (1, 1)
+        return (self.x * sx, self.y * sy, (self.x + self.w) * sx, (self.y + self.h) * sy)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything that decides what is obscured and what leaves the device.
+
+    Parameters
+    ----------
+    kinds : frozenset of Kind
+        What the detectors look for. Whole bodies (`Kind.PERSON`) only when asked.
+    styles : tuple of (Kind or None, Style)
+        How each kind is obscured; ``None`` is the fallback.
+    zones : tuple of Zone
+        Always obscured, in every frame.
+    profile : Profile
+        Detector speed/recall trade-off.
+    hold_seconds : float
+        How long a lost track keeps being obscured at its predicted place (backward hold).
+    lookahead_seconds : float
+        How far ahead the pipeline looks so a region also covers the frames *before* an
+        object's first detection. 0 for live use (latency), at the cost of those frames.
+    detect_every : int
+        Run the detectors every N-th frame (tracking and a motion check fill the gaps).
+    keep_audio, keep_metadata : bool
+        Side channels are dropped unless these are set.
+    """
+
+    kinds: frozenset = frozenset({Kind.FACE, Kind.PLATE})
+    styles: tuple = ((None, Style()),)
+    zones: tuple = ()
+    profile: Profile = Profile.BALANCED
+    hold_seconds: float = 0.5
+    lookahead_seconds: float = 0.5
+    detect_every: int = 1
+    keep_audio: bool = False
+    keep_metadata: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "kinds", frozenset(Kind(k) for k in self.kinds))
+        object.__setattr__(self, "profile", Profile(self.profile))
+        object.__setattr__(self, "zones", tuple(self.zones))
+        styles = dict(self.styles)
+        if None not in styles:
+            styles[None] = Style()
+        object.__setattr__(self, "styles", tuple(styles.items()))
+        if self.hold_seconds < 0 or self.lookahead_seconds < 0:
+            raise ValueError(f"Policy: hold and look-ahead must be >= 0 s, got {self.hold_seconds}, "
+                             f"{self.lookahead_seconds}")
+        if int(self.detect_every) < 1:
+            raise ValueError(f"Policy.detect_every: expected >= 1, got {self.detect_every}")
+
+    @property
+    def style_map(self) -> dict:
+        return dict(self.styles)

