@@ -63,6 +63,9 @@ def plan(inputs, output, *, single_file_output: bool) -> Plan:
                 result.tasks.append(Task(given, output_name(given, output)))
         else:
             raise UsageError(f"input {given} does not exist")
+    for task in result.tasks:
+        if task.dst.resolve() == task.src.resolve():
+            raise UsageError(f"output {task.dst} is the input file; choose another output path")
     dsts = [t.dst for t in result.tasks]
     if len(set(dsts)) != len(dsts):
         clash = next(d for d in dsts if dsts.count(d) > 1)

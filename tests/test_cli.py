@@ -1,0 +1,111 @@
+"""The command line as a user runs it: real processes, real files, exit codes, kills."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from media import write_video
+from redact.cli import main
+from redact.report import manifest_path
+
+NO_DETECT = ["--detect", "none", "-q"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "redact", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A doorbell folder: two clips in a sub-folder, an image, a note, and a broken clip."""
+    import cv2
+    import numpy as np
+
+    src = tmp_path / "Doorbell"
+    (src / "day1").mkdir(parents=True)
+    write_video(src / "day1" / "a.mp4", frames=8)
+    write_video(src / "day1" / "b.mkv", frames=6, fmt="matroska")
+    cv2.imwrite(str(src / "still.png"), np.full((20, 30, 3), 90, np.uint8))
+    (src / "notes.txt").write_text("not media")
+    return src
+
+
+def test_batch_mirrors_tree_and_resumes(folder, tmp_path):
+    out = tmp_path / "ToShare"
+    assert main([str(folder), "-o", str(out), *NO_DETECT]) == 0
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert made == ["day1/a.mp4", "day1/a.mp4.redaction.json", "day1/b.mp4", "day1/b.mp4.redaction.json",
+                    "still.png", "still.png.redaction.json"]
+    stamp = (out / "day1" / "a.mp4").stat().st_mtime_ns
+    result = run_cli(folder, "-o", out, *NO_DETECT)
+    assert result.returncode == 0 and "0 redacted, 3 already complete" in result.stderr
+    assert "skipped (not an image or video)" in result.stderr and "notes.txt" in result.stderr
+    assert (out / "day1" / "a.mp4").stat().st_mtime_ns == stamp
+    assert main([str(folder), "-o", str(out), "--force", *NO_DETECT]) == 0
+    assert (out / "day1" / "a.mp4").stat().st_mtime_ns != stamp
+
+
+def test_batch_with_failures_exits_1_and_keeps_going(folder, tmp_path):
+    (folder / "day1" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 definitely not video")
+    out = tmp_path / "ToShare"
+    result = run_cli(folder, "-o", out, "--jobs", "2", *NO_DETECT)
+    assert result.returncode == 1
+    assert "1 failed" in result.stderr and "broken.mp4" in result.stderr
+    assert (out / "day1" / "a.mp4").is_file() and (out / "still.png").is_file()
+    assert not (out / "day1" / "broken.mp4").exists()
+    assert not [p for p in out.rglob("*") if "partial" in p.name]
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "required"),
+    (["missing.mp4", "-o", "x.mp4"], "does not exist"),
+    (["IN", "-o", "IN"], "is the input"),
+    (["IN", "-o", "out.mp4", "--detect", "faces"], "unknown kind"),
+    (["IN", "-o", "out.mp4", "--zone", "1,2,3"], "four numbers"),
+    (["IN", "-o", "out.mp4", "--method", "smear"], "invalid Method"),
+    (["IN", "-o", "out.mp4", "--jobs", "0"], "--jobs"),
+])
+def test_usage_errors_exit_2(tmp_path, args, message):
+    clip = tmp_path / "in.mp4"
+    write_video(clip, frames=3)
+    args = [str(clip) if a == "IN" else a for a in args]
+    result = subprocess.run([sys.executable, "-m", "redact", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_missing_model_stops_before_writing(tmp_path):
+    clip = tmp_path / "in.mp4"
+    write_video(clip, frames=3)
+    result = run_cli(clip, "-o", tmp_path / "out.mp4", "--models-dir", tmp_path / "empty", "-q")
+    assert result.returncode == 2
+    assert "redact models fetch" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_mid_write_leaves_no_final_file(tmp_path, sig):
+    clip = tmp_path / "long.mp4"
+    write_video(clip, frames=900, size=(640, 360))
+    out = tmp_path / "out" / "long.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "redact", str(clip), "-o", str(out), *NO_DETECT],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    partial = []
+    while time.monotonic() < deadline and not partial and proc.poll() is None:
+        partial = [p for p in out.parent.glob(".*partial") if p.stat().st_size > 0] if out.parent.exists() else []
+        time.sleep(0.05)
+    assert partial, "the run finished before it could be killed mid-write; make the clip longer"
+    proc.send_signal(sig)
+    proc.wait(30)
+    assert proc.returncode != 0
+    assert not out.exists() and not manifest_path(out).exists()
+    if sig == signal.SIGTERM:
+        assert not list(out.parent.iterdir())  # cleaned up on the way out
+    # A new run cleans what a SIGKILL left and completes.
+    assert main([str(clip), "-o", str(out), *NO_DETECT]) == 0
+    assert out.is_file() and [p.name for p in out.parent.glob(".*")] == []

@@ -1,0 +1,229 @@
+"""Real files through the real codec: timing, rotation, side channels, images, safe output."""
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from media import jpeg_with_exif, pattern, read_video, write_video
+from redact.images import read_image
+from redact.jobs import redact_image, redact_video
+from redact.policy import Method, Policy, Style, Zone
+from redact.report import Manifest, manifest_path, sha256_file
+from redact.safeio import UsageError
+from redact.types import Kind, Regions
+
+ZONE = Zone(0.5, 0.5, 0.5, 0.5)  # bottom-right quarter
+NO_DETECTORS = Policy(kinds=(), zones=(ZONE,))
+
+
+def assert_same_timing(src, dst):
+    frames_in, times_in, _ = read_video(src)
+    frames_out, times_out, _ = read_video(dst)
+    assert len(frames_out) == len(frames_in)
+    assert times_out == times_in
+    return frames_in, frames_out
+
+
+@pytest.mark.parametrize("suffix, codec, pix_fmt, fmt", [
+    (".mp4", "libx264", "yuv420p", None),
+    (".mkv", "libx265", "yuv420p", None),
+    (".avi", "mpeg4", "yuv420p", None),
+    (".mov", "mjpeg", "yuvj420p", None),
+    (".webm", "libvpx-vp9", "yuv420p", None),
+])
+def test_containers_and_codecs_keep_every_frame_and_timestamp(tmp_path, suffix, codec, pix_fmt, fmt):
+    src = tmp_path / f"in{suffix}"
+    write_video(src, frames=24, codec=codec, pix_fmt=pix_fmt, fmt=fmt)
+    dst = tmp_path / "out.mp4"
+    manifest = redact_video(src, dst, NO_DETECTORS)
+    frames_in, frames_out = assert_same_timing(src, dst)
+    assert manifest.frames_in == manifest.frames_out == len(frames_in)
+    h, w = frames_in[0].shape[:2]
+    for a, b in zip(frames_in, frames_out):
+        # Above the zone and its padding only codec noise differs; inside, the content is gone.
+        outside = np.abs(a[: h // 2 - 8].astype(int) - b[: h // 2 - 8]).mean()
+        inside = np.abs(a[h // 2 + 2:, w // 2 + 2:].astype(int) - b[h // 2 + 2:, w // 2 + 2:]).mean()
+        assert outside < 8 and inside > 20
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+
+
+def test_ntsc_rate_does_not_drift(tmp_path):
+    src = tmp_path / "ntsc.mp4"
+    write_video(src, frames=120, rate=Fraction(30000, 1001))
+    manifest = redact_video(src, tmp_path / "out.mp4", NO_DETECTORS)
+    frames_in, _ = assert_same_timing(src, tmp_path / "out.mp4")
+    assert manifest.timing["fps"] == Fraction(30000, 1001)
+
+
+def test_variable_frame_rate_kept(tmp_path):
+    tb = Fraction(1, 1000)
+    pts = [0, 33, 50, 120, 130, 400, 433, 466, 900, 1000]
+    src = tmp_path / "vfr.mkv"
+    write_video(src, frames=len(pts), codec="libx264", pts=pts, time_base=tb, fmt="matroska")
+    redact_video(src, tmp_path / "out.mp4", NO_DETECTORS)
+    _, times_out, _ = read_video(tmp_path / "out.mp4")
+    assert times_out == [Fraction(p, 1000) for p in pts]
+
+
+def test_rotation_is_applied_to_pixels(tmp_path):
+    src = tmp_path / "rot.mp4"
+    write_video(src, frames=5, size=(96, 64), rotation=90)
+    redact_video(src, tmp_path / "out.mp4", Policy(kinds=()))
+    frames, _, _ = read_video(tmp_path / "out.mp4")
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        first = next(c.decode(video=0))
+        assert not first.rotation
+    assert frames[0].shape[:2] == (96, 64)
+    # FFmpeg's display matrix turns counter-clockwise: the white top-left block ends bottom-left.
+    assert frames[0][-5:, :5].mean() > 240 and frames[0][:5, :5].mean() < 240
+
+
+def test_odd_and_tiny_sizes(tmp_path):
+    for size in [(33, 17), (2, 2), (1, 1)]:
+        src = tmp_path / f"odd{size[0]}.mkv"
+        write_video(src, frames=6, size=size, codec="ffv1", pix_fmt="yuv444p", fmt="matroska")
+        dst = tmp_path / f"odd{size[0]}.mp4"
+        redact_video(src, dst, NO_DETECTORS)
+        frames, times, _ = read_video(dst)
+        assert len(frames) == 6
+        # 4:2:0 needs even sizes: padded by repeating the edge, never cropped.
+        assert frames[0].shape[:2] == (size[1] + size[1] % 2, size[0] + size[0] % 2)
+
+
+TAGS = {"location": "+51.5007-000.1246/", "creation_time": "2026-11-28T08:15:00Z", "title": "front door",
+        "com.apple.quicktime.make": "Cam", "com.apple.quicktime.model": "X1"}
+
+
+def test_side_channels_dropped_by_default(tmp_path):
+    src = tmp_path / "tagged.mov"
+    write_video(src, frames=30, audio=True, tags=TAGS)
+    dst = tmp_path / "out.mp4"
+    manifest = redact_video(src, dst, NO_DETECTORS)
+    _, _, info = read_video(dst)
+    assert info["types"] == ["video"]
+    assert not set(TAGS) & set(info["tags"]) and "encoder" not in info["tags"]
+    data = dst.read_bytes()
+    for needle in (b"51.5007", b"front door", b"x264", b"Lavf", b"Lavc", b"Cam"):
+        assert needle not in data
+    with av.open(str(dst)) as c:
+        assert "encoder" not in c.streams.video[0].metadata
+    assert manifest.side_channels["audio"] == "dropped"
+    assert manifest.side_channels["container_tags"]["location"] >= 1
+
+
+def test_side_channels_kept_on_request(tmp_path):
+    src = tmp_path / "tagged.mov"
+    write_video(src, frames=30, audio=True, tags=TAGS)
+    dst = tmp_path / "out.mp4"
+    redact_video(src, dst, Policy(kinds=(), keep_audio=True, keep_metadata=True))
+    _, _, info = read_video(dst)
+    assert info["types"] == ["video", "audio"]
+    assert info["tags"].get("title") == "front door"
+    with av.open(str(dst)) as c:
+        assert c.streams.audio[0].frames > 0
+
+
+def test_png_in_png_out_identical_outside(tmp_path):
+    import cv2
+
+    rgb = pattern(3, 61, 47)
+    src = tmp_path / "still.png"
+    cv2.imwrite(str(src), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    dst = tmp_path / "out.png"
+    exact = ((None, Style(padding=0, feather=0)),)
+    redact_image(src, dst, Policy(kinds=(), zones=(Zone(10, 10, 20, 15),), styles=exact))
+    out = read_image(dst)
+    outside = np.ones(rgb.shape[:2], bool)
+    outside[10:25, 10:30] = False
+    np.testing.assert_array_equal(out[outside], rgb[outside])
+    assert (out[10:25, 10:30] != rgb[10:25, 10:30]).any(axis=2).mean() > 0.8
+
+
+def test_jpeg_exif_gps_removed_and_orientation_applied(tmp_path):
+    rgb = pattern(0, 80, 40)
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(jpeg_with_exif(rgb, orientation=6))  # 6: display rotated 90 degrees clockwise
+    assert b"GPSMARKER" in src.read_bytes()
+    dst = tmp_path / "out.jpg"
+    redact_image(src, dst, Policy(kinds=()))
+    data = dst.read_bytes()
+    assert b"Exif" not in data and b"GPSMARKER" not in data and b"http://ns.adobe.com/xap" not in data
+    out = read_image(dst)
+    assert out.shape[:2] == (80, 40)
+    assert out[:5, -5:].mean() > 230  # the white top-left block, turned clockwise, is top-right
+
+
+def test_never_overwrites_input_or_existing_output(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=5)
+    before = sha256_file(src)
+    with pytest.raises(UsageError, match="is the input"):
+        redact_video(src, src, NO_DETECTORS, overwrite=True)
+    link = tmp_path / "link.mp4"
+    link.hardlink_to(src)
+    with pytest.raises(UsageError, match="is the input"):
+        redact_video(src, link, NO_DETECTORS, overwrite=True)
+    existing = tmp_path / "exists.mp4"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(UsageError, match="--overwrite"):
+        redact_video(src, existing, NO_DETECTORS)
+    assert existing.read_bytes() == b"keep me" and sha256_file(src) == before
+    redact_video(src, existing, NO_DETECTORS, overwrite=True)
+    assert existing.read_bytes() != b"keep me"
+
+
+def test_corrupt_input_leaves_nothing(tmp_path):
+    src = tmp_path / "broken.mp4"
+    write_video(src, frames=30)
+    data = bytearray(src.read_bytes())
+    src.write_bytes(bytes(data[: len(data) // 3]))  # truncated mid-stream: no moov atom
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(Exception):
+        redact_video(src, dst, NO_DETECTORS)
+    assert list(tmp_path.iterdir()) == [src]
+
+
+class _Broken:
+    kinds = (Kind.FACE,)
+    models = ()
+
+    def __init__(self, fail_on):
+        self.fail_on, self.calls = fail_on, 0
+
+    def detect(self, frame):
+        self.calls += 1
+        if self.calls - 1 in self.fail_on:
+            raise RuntimeError("model crashed")
+        return Regions.empty()
+
+
+def test_detector_failure_obscures_whole_frame_and_flags_it(tmp_path):
+    src = tmp_path / "in.mkv"
+    write_video(src, frames=8, codec="ffv1", pix_fmt="yuv444p", fmt="matroska")
+    dst = tmp_path / "out.mp4"
+    style = ((None, Style(method=Method.FILL, color=(0, 0, 0))),)
+    manifest = redact_video(src, dst, Policy(kinds=(), styles=style, lookahead_seconds=0),
+                            detectors=[_Broken({2, 5})])
+    frames, _, _ = read_video(dst)
+    assert [f["frame"] for f in manifest.flagged_frames] == [2, 5]
+    for i, frame in enumerate(frames):
+        assert (frame.max() < 20) == (i in (2, 5))
+
+
+def test_manifest_is_content_free_and_matches_files(tmp_path):
+    src = tmp_path / "123 Main Street 2026-11-28.mp4"
+    write_video(src, frames=10, tags=TAGS)
+    dst = tmp_path / "out.mp4"
+    redact_video(src, dst, NO_DETECTORS)
+    text = manifest_path(dst).read_text()
+    manifest = Manifest.read(manifest_path(dst))
+    assert manifest.schema == "redact.manifest/1"
+    assert manifest.input_sha256 == sha256_file(src) and manifest.output_sha256 == sha256_file(dst)
+    assert manifest.frames_in == manifest.frames_out == 10
+    assert manifest.counts["other"]["frames"] == 10
+    for leak in ("Main Street", "51.5007", "front door", "2026-11-28T"):
+        assert leak not in text
+    assert len(text) < 20000
