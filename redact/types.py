@@ -24,7 +24,8 @@ def _as_array(value, dtype, shape_tail, name, n=None):
     if arr.ndim != want_ndim or arr.shape[1:] != shape_tail or (n is not None and arr.shape[0] != n):
         want = ("N" if n is None else str(n),) + tuple(str(s) for s in shape_tail)
         raise ValueError(f"Regions.{name}: expected shape ({', '.join(want)}), got {arr.shape}")
-    return np.ascontiguousarray(arr)
+    # Always a private copy: the arrays are frozen below, and the caller's must not be.
+    return np.array(arr, dtype=dtype, order="C", copy=True)
 
 
 @dataclass(frozen=True, eq=False)

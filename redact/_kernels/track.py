@@ -1,0 +1,113 @@
+"""Tracking kernels: box affinity, greedy association and constant-velocity prediction.
+
+Boxes are float64 ``(N, 4)`` rows ``x0, y0, x1, y1``; kinds are int8. Callers
+(`redact.tracking`) validate inputs and allocate ``out``. Each kernel has a NumPy reference
+in ``tests/test_tracking.py``.
+"""
+import math
+
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def _iou(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1):
+    ix = min(ax1, bx1) - max(ax0, bx0)
+    iy = min(ay1, by1) - max(ay0, by0)
+    # Disjoint or touching boxes (and zero-area ones) share nothing; this also keeps the
+    # division below away from a zero union.
+    if ix <= 0.0 or iy <= 0.0:
+        return 0.0
+    inter = ix * iy
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return inter / union
+
+
+@jit
+def iou_matrix(a, b, out):
+    """Intersection over union of every row of ``a`` (N, 4) with every row of ``b`` (M, 4)."""
+    for i in range(a.shape[0]):
+        for j in range(b.shape[0]):
+            out[i, j] = _iou(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
+                             b[j, 0], b[j, 1], b[j, 2], b[j, 3])
+
+
+@jit
+def affinity_matrix(tracks, track_kind, dets, det_kind, small, out):
+    """How well each track (row) fits each detection (column), in [0, 1]; -1 across kinds.
+
+    The affinity is the IoU. When every side of both boxes is shorter than ``small`` pixels
+    it is at least ``1 - d / s``, with ``d`` the distance between the centres and ``s`` the
+    longest side of either box: a few pixels of motion leave two small boxes with no
+    overlap at all, yet they are plainly the same object.
+    """
+    for i in range(tracks.shape[0]):
+        ax0, ay0, ax1, ay1 = tracks[i, 0], tracks[i, 1], tracks[i, 2], tracks[i, 3]
+        for j in range(dets.shape[0]):
+            if track_kind[i] != det_kind[j]:
+                out[i, j] = -1.0
+                continue
+            bx0, by0, bx1, by1 = dets[j, 0], dets[j, 1], dets[j, 2], dets[j, 3]
+            value = _iou(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1)
+            size = max(ax1 - ax0, ay1 - ay0, bx1 - bx0, by1 - by0)
+            if 0.0 < size < small:
+                dx = 0.5 * ((ax0 + ax1) - (bx0 + bx1))
+                dy = 0.5 * ((ay0 + ay1) - (by0 + by1))
+                value = max(value, 1.0 - math.sqrt(dx * dx + dy * dy) / size)
+            out[i, j] = value
+
+
+@jit
+def greedy_assign(affinity, threshold, det_track):
+    """Pair tracks with detections, best affinity first; each used at most once.
+
+    Writes into ``det_track`` (M,) the track row matched to each detection, or -1. Only
+    pairs with ``affinity >= threshold`` match. Ties go to the pair first in row-major
+    order (the stable sort keeps it), so the result is deterministic.
+
+    Greedy rather than optimal assignment: frames hold few objects, and a wrong pairing only
+    costs an identity or a velocity estimate, never coverage, since every detection is
+    output whether or not it matched.
+    """
+    n, m = affinity.shape
+    det_track[:] = -1
+    if n == 0 or m == 0:
+        return
+    flat = np.ascontiguousarray(affinity).ravel()
+    order = np.argsort(-flat, kind="mergesort")
+    track_used = np.zeros(n, np.bool_)
+    for k in order:
+        if flat[k] < threshold:
+            break
+        i = k // m
+        j = k % m
+        if track_used[i] or det_track[j] >= 0:
+            continue
+        track_used[i] = True
+        det_track[j] = i
+
+
+@jit
+def predict(box, velocity, age, growth, core, grown):
+    """Where each track should be ``age`` frames after its last detection.
+
+    ``core`` is the last detected box moved by ``velocity`` (centre pixels per frame) times
+    ``age``, with its size kept; ``grown`` is ``core`` widened by ``growth * age`` of that
+    size on every side, because the longer an object goes unseen the less sure its place.
+    """
+    for i in range(box.shape[0]):
+        a = age[i]
+        sx = velocity[i, 0] * a
+        sy = velocity[i, 1] * a
+        pad = growth * a
+        px = pad * (box[i, 2] - box[i, 0])
+        py = pad * (box[i, 3] - box[i, 1])
+        core[i, 0] = box[i, 0] + sx
+        core[i, 1] = box[i, 1] + sy
+        core[i, 2] = box[i, 2] + sx
+        core[i, 3] = box[i, 3] + sy
+        grown[i, 0] = core[i, 0] - px
+        grown[i, 1] = core[i, 1] - py
+        grown[i, 2] = core[i, 2] + px
+        grown[i, 3] = core[i, 3] + py

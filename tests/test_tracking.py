@@ -1,0 +1,420 @@
+"""Properties of the additive tracker, the two-sided hold and their kernels.
+
+The kernels are checked against the slow NumPy references below, both compiled and as plain
+Python (``py_func``, what ``NUMBA_DISABLE_JIT=1`` runs).
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from redact._kernels import track as kernels
+from redact.geometry import pad_boxes
+from redact.tracking import ENTRY_MARGIN, SMALL_BOX_PX, Tracker, TwoSidedHold
+from redact.types import Kind, Regions
+
+KINDS = [int(k) for k in Kind]
+# No deadline: the first example of a kernel test includes Numba compilation, and this
+# machine is shared.
+relaxed = settings(deadline=None)
+many = settings(deadline=None, max_examples=200)
+
+
+# --- NumPy references -------------------------------------------------------------------
+
+def ref_iou(a, b):
+    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    overlap = (ix > 0) & (iy > 0)
+    inter = np.where(overlap, ix * iy, 0.0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=overlap)
+
+
+def ref_affinity(tracks, track_kind, dets, det_kind, small):
+    value = ref_iou(tracks, dets)
+    side_t = np.maximum(tracks[:, 2] - tracks[:, 0], tracks[:, 3] - tracks[:, 1])
+    side_d = np.maximum(dets[:, 2] - dets[:, 0], dets[:, 3] - dets[:, 1])
+    size = np.maximum(side_t[:, None], side_d[None, :])
+    centre_t = (tracks[:, :2] + tracks[:, 2:]) / 2
+    centre_d = (dets[:, :2] + dets[:, 2:]) / 2
+    dist = np.linalg.norm(centre_t[:, None, :] - centre_d[None, :, :], axis=2)
+    is_small = (size > 0) & (size < small)
+    near = 1.0 - np.divide(dist, size, out=np.zeros_like(dist), where=is_small)
+    value = np.where(is_small, np.maximum(value, near), value)
+    return np.where(track_kind[:, None] == det_kind[None, :], value, -1.0)
+
+
+def ref_greedy(affinity, threshold):
+    """Repeatedly take the best remaining pair (first in row-major order on ties)."""
+    a = affinity.astype(np.float64).copy()
+    det_track = np.full(a.shape[1], -1, np.int64)
+    while a.size:
+        i, j = np.unravel_index(np.argmax(a), a.shape)
+        if not a[i, j] >= threshold:
+            break
+        det_track[j] = i
+        a[i, :] = -np.inf
+        a[:, j] = -np.inf
+    return det_track
+
+
+def ref_predict(box, velocity, age, growth):
+    shift = np.tile(velocity * age[:, None], 2)
+    core = box + shift
+    size = np.tile(box[:, 2:] - box[:, :2], 2)
+    pad = growth * age[:, None] * size * np.array([-1, -1, 1, 1])
+    return core, core + pad
+
+
+# --- strategies -------------------------------------------------------------------------
+
+# Coarse coordinates so that ties, touching edges and zero-area boxes actually occur.
+coord = st.integers(-40, 160).map(lambda v: v / 2)
+side = st.integers(0, 120).map(lambda v: v / 2)
+
+
+@st.composite
+def boxes(draw, min_size=0, max_size=6):
+    n = draw(st.integers(min_size, max_size))
+    rows = [(x, y, x + w, y + h) for x, y, w, h in
+            (draw(st.tuples(coord, coord, side, side)) for _ in range(n))]
+    return np.array(rows, np.float64).reshape(n, 4)
+
+
+@st.composite
+def regions(draw, max_size=5, ids=st.just(-1)):
+    xyxy = draw(boxes(max_size=max_size))
+    n = len(xyxy)
+    kind = draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n))
+    score = draw(st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n))
+    track_id = draw(st.lists(ids, min_size=n, max_size=n))
+    return Regions(xyxy, np.array(score, np.float32).reshape(n), np.array(kind, np.int8).reshape(n),
+                   np.array(track_id, np.int64).reshape(n))
+
+
+def contains(outer, inner):
+    """Per inner row: is it inside some outer row (boolean matrix reduced over outer)."""
+    return np.all(outer[:, None, :2] <= inner[None, :, :2], axis=2) & np.all(
+        outer[:, None, 2:] >= inner[None, :, 2:], axis=2)
+
+
+def kernel(name, compiled):
+    """A tracking kernel, or its plain-Python body (already plain under NUMBA_DISABLE_JIT)."""
+    fn = getattr(kernels, name)
+    return fn if compiled else getattr(fn, "py_func", fn)
+
+
+def one(kind, xyxy, score=1.0):
+    return Regions.from_boxes([xyxy], kind=kind, score=score)
+
+
+# --- kernels vs references --------------------------------------------------------------
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
+@relaxed
+@given(a=boxes(), b=boxes())
+def test_iou_matrix_matches_reference(compiled, a, b):
+    fn = kernel("iou_matrix", compiled)
+    out = np.full((len(a), len(b)), np.nan)
+    fn(a, b, out)
+    np.testing.assert_allclose(out, ref_iou(a, b), rtol=1e-12, atol=0)
+    assert np.all((out >= 0) & (out <= 1 + 1e-12))
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
+@relaxed
+@given(data=st.data())
+def test_affinity_matrix_matches_reference(compiled, data):
+    tracks, dets = data.draw(boxes()), data.draw(boxes())
+    track_kind = np.array(data.draw(st.lists(st.sampled_from(KINDS), min_size=len(tracks),
+                                             max_size=len(tracks))), np.int8)
+    det_kind = np.array(data.draw(st.lists(st.sampled_from(KINDS), min_size=len(dets),
+                                           max_size=len(dets))), np.int8)
+    small = data.draw(st.sampled_from([0.0, 10.0, SMALL_BOX_PX, 1000.0]))
+    fn = kernel("affinity_matrix", compiled)
+    out = np.full((len(tracks), len(dets)), np.nan)
+    fn(tracks, track_kind, dets, det_kind, small, out)
+    np.testing.assert_allclose(out, ref_affinity(tracks, track_kind, dets, det_kind, small),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
+@relaxed
+@given(data=st.data())
+def test_greedy_assign_matches_reference(compiled, data):
+    n, m = data.draw(st.integers(0, 6)), data.draw(st.integers(0, 6))
+    # Few distinct values, so ties are common and the tie rule is exercised.
+    values = st.one_of(st.sampled_from([-1.0, 0.0, 0.2, 0.5, 1.0]), st.floats(-1, 1))
+    affinity = np.array(data.draw(st.lists(values, min_size=n * m, max_size=n * m)),
+                        np.float64).reshape(n, m)
+    threshold = data.draw(st.sampled_from([0.2, 0.5, 1e-9]))
+    fn = kernel("greedy_assign", compiled)
+    det_track = np.full(m, 99, np.int64)
+    fn(affinity, threshold, det_track)
+    np.testing.assert_array_equal(det_track, ref_greedy(affinity, threshold))
+    matched = det_track[det_track >= 0]
+    assert len(set(matched.tolist())) == len(matched)  # a track takes one detection at most
+    assert np.all(affinity[matched, np.flatnonzero(det_track >= 0)] >= threshold)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
+@relaxed
+@given(box=boxes(), data=st.data())
+def test_predict_matches_reference(compiled, box, data):
+    n = len(box)
+    velocity = np.array(data.draw(st.lists(st.tuples(coord, coord), min_size=n, max_size=n)),
+                        np.float64).reshape(n, 2)
+    age = np.array(data.draw(st.lists(st.integers(0, 30), min_size=n, max_size=n)), np.int64)
+    growth = data.draw(st.sampled_from([0.0, 0.05, 0.3]))
+    fn = kernel("predict", compiled)
+    core, grown = np.empty_like(box), np.empty_like(box)
+    fn(box, velocity, age, growth, core, grown)
+    want_core, want_grown = ref_predict(box, velocity, age, growth)
+    np.testing.assert_allclose(core, want_core, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(grown, want_grown, rtol=1e-12, atol=1e-9)
+
+
+# --- Tracker ----------------------------------------------------------------------------
+
+frame_plan = st.tuples(st.booleans(), regions())
+
+
+@many
+@given(plan=st.lists(frame_plan, max_size=25), hold=st.integers(0, 5),
+       growth=st.sampled_from([0.0, 0.05, 0.2]), iou_match=st.sampled_from([0.05, 0.2, 0.9]),
+       every=st.integers(1, 3))
+def test_tracker_output_is_a_superset_of_its_input(plan, hold, growth, iou_match, every):
+    tracker = Tracker(hold_frames=hold, iou_match=iou_match, growth=growth)
+    last_seen = {}
+    previous = set()
+    for t, (_, dets) in enumerate(plan):
+        detected = t % every == 0
+        if not detected:
+            dets = Regions.empty()
+        out = tracker.update(dets, detected=detected)
+        n = len(dets)
+        # Row for row, every detection is there with its exact box and kind.
+        np.testing.assert_array_equal(out.xyxy[:n], dets.xyxy)
+        np.testing.assert_array_equal(out.kind[:n], dets.kind)
+        np.testing.assert_array_equal(out.score[:n], dets.score)
+        for k in KINDS:
+            inside = contains(out.of_kind(k).xyxy, dets.of_kind(k).xyxy)
+            assert inside.any(axis=0).all()
+        ids = out.track_id.tolist()
+        assert min(ids, default=0) >= 0 and len(set(ids)) == len(ids)
+        for i in ids[:n]:
+            last_seen[i] = t
+        held = set(ids[n:])
+        assert held <= previous  # nothing held that was not already there
+        if not detected:
+            assert set(ids) == previous  # a skipped frame outputs every live track
+        for gone in previous - set(ids):
+            assert detected and t - last_seen[gone] > hold
+        previous = set(ids)
+
+
+@relaxed
+@given(x=coord, y=coord, size=st.integers(8, 200), fx=st.floats(-0.3, 0.3),
+       fy=st.floats(-0.3, 0.3), every=st.integers(1, 4), frames=st.integers(2, 30))
+def test_linearly_moving_box_keeps_one_id(x, y, size, fx, fy, every, frames):
+    vx, vy = fx * size / every, fy * size / every
+    tracker = Tracker()
+    ids = set()
+    for t in range(frames):
+        detected = t % every == 0
+        box = [x + vx * t, y + vy * t, x + vx * t + size, y + vy * t + size]
+        out = tracker.update(one(Kind.FACE, box) if detected else Regions.empty(),
+                             detected=detected)
+        assert len(out) == 1
+        ids.update(out.track_id.tolist())
+    assert ids == {0}
+
+
+def test_small_fast_box_matches_by_centre_distance():
+    # 16 px box moving 11 px a frame: IoU 0.185 < 0.2 on the second frame, before any
+    # velocity is known, but the centres are close.
+    tracker = Tracker(iou_match=0.2)
+    ids = [tracker.update(one(Kind.FACE, [11 * t, 0, 11 * t + 16, 16])).track_id.tolist()
+           for t in range(10)]
+    assert ids == [[0]] * 10
+
+
+@relaxed
+@given(hold=st.integers(0, 20), seen=st.integers(1, 5), growth=st.sampled_from([0.0, 0.05]))
+def test_lost_box_is_held_exactly_hold_frames(hold, seen, growth):
+    tracker = Tracker(hold_frames=hold, growth=growth)
+    for t in range(seen):
+        tracker.update(one(Kind.PLATE, [10 + t, 10, 50 + t, 30]))
+    lengths = [len(tracker.update(Regions.empty())) for _ in range(hold + 5)]
+    assert lengths == [1] * hold + [0] * 5
+
+
+@relaxed
+@given(x=coord, y=coord, w=st.integers(4, 100), h=st.integers(4, 100),
+       fx=st.floats(-0.3, 0.3), fy=st.floats(-0.3, 0.3), seen=st.integers(2, 6),
+       missed=st.integers(1, 15), growth=st.sampled_from([0.0, 0.05, 0.1]))
+def test_held_box_moves_with_the_velocity_and_grows(x, y, w, h, fx, fy, seen, missed, growth):
+    vx, vy = fx * w, fy * h
+    tracker = Tracker(hold_frames=15, growth=growth)
+    for t in range(seen):
+        tracker.update(one(Kind.FACE, [x + vx * t, y + vy * t, x + vx * t + w, y + vy * t + h]))
+    for j in range(1, missed + 1):
+        out = tracker.update(Regions.empty())
+    assert out.track_id.tolist() == [0]
+    last = np.array([x + vx * (seen - 1), y + vy * (seen - 1)], np.float64)
+    x0, y0, x1, y1 = out.xyxy[0].astype(np.float64)
+    centre = last + np.array([w, h]) / 2 + np.array([vx, vy]) * missed
+    np.testing.assert_allclose([(x0 + x1) / 2, (y0 + y1) / 2], centre, atol=1e-3)
+    np.testing.assert_allclose([x1 - x0, y1 - y0],
+                               np.array([w, h]) * (1 + 2 * growth * missed), atol=1e-3)
+
+
+@pytest.mark.parametrize("a", KINDS)
+@pytest.mark.parametrize("b", KINDS)
+def test_no_match_across_kinds(a, b):
+    tracker = Tracker()
+    first = tracker.update(one(a, [10, 10, 40, 40]))
+    second = tracker.update(one(b, [10, 10, 40, 40]))
+    if a == b:
+        assert second.track_id.tolist() == first.track_id.tolist()
+    else:
+        # The new kind starts a new track; the old one is held beside it.
+        assert second.track_id.tolist() == [1, 0]
+        assert second.kind.tolist() == [b, a]
+
+
+def test_skipped_frames_never_end_a_track():
+    tracker = Tracker(hold_frames=1)
+    tracker.update(one(Kind.FACE, [0, 0, 10, 10]))
+    assert [len(tracker.update(Regions.empty(), detected=False)) for _ in range(4)] == [1] * 4
+    assert len(tracker.update(Regions.empty())) == 0  # detection ran and missed it
+
+
+def test_reset_forgets_tracks_but_never_reuses_ids():
+    tracker = Tracker()
+    tracker.update(one(Kind.FACE, [0, 0, 10, 10]))
+    tracker.reset()
+    assert len(tracker.update(Regions.empty())) == 0
+    assert tracker.update(one(Kind.FACE, [0, 0, 10, 10])).track_id.tolist() == [1]
+
+
+def test_caller_regions_untouched_and_output_owned():
+    tracker = Tracker()
+    dets = one(Kind.FACE, [0, 0, 10, 10])
+    out = tracker.update(dets)
+    assert dets.track_id.tolist() == [-1]
+    held = tracker.update(Regions.empty(), detected=False)
+    tracker.update(one(Kind.FACE, [1, 0, 11, 10]))  # would fail if state were frozen
+    assert out.track_id.tolist() == [0] and held.track_id.tolist() == [0]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: Tracker(hold_frames=-1), ValueError, "hold_frames: expected an integer >= 0, got -1"),
+    (lambda: Tracker(hold_frames=1.5), ValueError, "hold_frames"),
+    (lambda: Tracker(hold_frames=True), ValueError, "hold_frames"),
+    (lambda: Tracker(iou_match=0), ValueError, r"iou_match: expected a number in \(0, 1\], got 0"),
+    (lambda: Tracker(iou_match=1.5), ValueError, "iou_match"),
+    (lambda: Tracker(growth=-0.1), ValueError, "growth: expected a finite number >= 0"),
+    (lambda: Tracker(growth=float("nan")), ValueError, "growth"),
+    (lambda: Tracker().update(np.zeros((1, 4))), TypeError, "expected Regions, got ndarray"),
+    (lambda: Tracker().update(one(Kind.FACE, [0, 0, 1, 1]), detected=False), ValueError,
+     "pass Regions.empty"),
+    (lambda: TwoSidedHold(-1), ValueError, "lookahead: expected an integer >= 0, got -1"),
+    (lambda: TwoSidedHold(2.0), ValueError, "lookahead"),
+    (lambda: TwoSidedHold(1).push("f", None), TypeError, "expected Regions, got NoneType"),
+])
+def test_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# --- TwoSidedHold -----------------------------------------------------------------------
+
+@many
+@given(lookahead=st.integers(0, 6),
+       frames=st.lists(regions(max_size=3, ids=st.integers(-1, 4)), max_size=30))
+def test_hold_releases_every_frame_once_in_order_and_only_adds(lookahead, frames):
+    hold = TwoSidedHold(lookahead)
+    released = []
+    for i, r in enumerate(frames):
+        released += hold.push(i, r)
+        # At most `lookahead` frames stay buffered after a push.
+        assert len(released) == max(0, i + 1 - lookahead)
+    released += hold.flush()
+    assert [item for item, _ in released] == list(range(len(frames)))
+    for (i, out), r in zip(released, frames):
+        n = len(r)
+        np.testing.assert_array_equal(out.xyxy[:n], r.xyxy)
+        np.testing.assert_array_equal(out.track_id[:n], r.track_id)
+        assert np.all(out.score[n:] == 0)
+    assert hold.flush() == []
+
+
+@relaxed
+@given(lookahead=st.integers(1, 6), t=st.integers(0, 10), after=st.integers(0, 4),
+       kind=st.sampled_from(KINDS), box=boxes(min_size=1, max_size=1))
+def test_track_first_seen_at_t_covers_the_lookahead_frames_before(lookahead, t, after, kind, box):
+    hold = TwoSidedHold(lookahead)
+    released = []
+    for i in range(t + 1 + after):
+        r = Regions.from_boxes(box, kind=kind, track_id=7) if i >= t else Regions.empty()
+        released += hold.push(i, r)
+    released += hold.flush()
+    want = pad_boxes(box, ENTRY_MARGIN)
+    for i, out in released:
+        mine = out.select(out.track_id == 7)
+        if i < t - lookahead:
+            assert len(mine) == 0
+        elif i < t:
+            assert np.all(mine.kind == kind) and np.all(mine.score == 0)
+            assert contains(mine.xyxy.astype(np.float64), want).all()
+
+
+@relaxed
+@given(lookahead=st.integers(2, 6), t=st.integers(0, 10), fx=st.floats(-0.4, 0.4),
+       fy=st.floats(-0.4, 0.4), x=coord, y=coord, size=st.integers(4, 80))
+def test_tracker_and_hold_cover_an_object_before_its_first_detection(lookahead, t, fx, fy, x, y,
+                                                                    size):
+    """A moving object the detector only finds from frame t on is covered back to t - L + 1.
+
+    Its speed stays under 0.4 of its size a frame, slow enough for the second detection to
+    continue the track (IoU >= 0.2), which is what gives the hold its velocity.
+    """
+    vx, vy = fx * size, fy * size
+    tracker, hold = Tracker(), TwoSidedHold(lookahead)
+
+    def truth(i):
+        return [x + vx * i, y + vy * i, x + vx * i + size, y + vy * i + size]
+
+    released = []
+    for i in range(t + 3):
+        dets = one(Kind.FACE, truth(i)) if i >= t else Regions.empty()
+        released += hold.push(i, tracker.update(dets))
+    released += hold.flush()
+    for i, out in released:
+        if i <= t - lookahead:
+            continue
+        # The object's box as a detector would have reported it (float32).
+        want = one(Kind.FACE, truth(i)).xyxy
+        assert contains(out.of_kind(Kind.FACE).xyxy, want).any(), f"frame {i} uncovered"
+
+
+def test_untracked_rows_are_drawn_back_too():
+    hold = TwoSidedHold(2)
+    hold.push(0, Regions.empty())
+    hold.push(1, Regions.empty())
+    (item, out), = hold.push(2, one(Kind.PERSON, [0, 0, 10, 10]))
+    assert item == 0 and out.track_id.tolist() == [-1] and out.kind.tolist() == [Kind.PERSON]
+
+
+@relaxed
+@given(frames=st.lists(regions(max_size=3, ids=st.integers(-1, 4)), max_size=10))
+def test_lookahead_zero_passes_straight_through(frames):
+    hold = TwoSidedHold(0)
+    for i, r in enumerate(frames):
+        (item, out), = hold.push(i, r)
+        assert item == i and out is r
+    assert hold.flush() == []
