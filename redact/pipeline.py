@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__
 from .detectors import build_detectors
+from .motion import MotionGate
 from .policy import Policy
 from .report import Manifest
 from .types import Kind, Regions
@@ -108,6 +109,9 @@ class Redactor:
         self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
                           if detectors is None else list(detectors))
         self._tracker = Tracker(hold_frames=self.hold_frames)
+        self._gate = MotionGate()
+        self._last_tracked = Regions.empty()
+        self.frames_detected = 0
         self._hold = TwoSidedHold(self.lookahead_frames)
         self._styles = policy.style_map
         self._seed = secrets.randbits(63) if seed is None else int(seed)
@@ -133,9 +137,15 @@ class Redactor:
     def push(self, rgb: np.ndarray, item=None) -> list[RedactedFrame]:
         """Add the next frame (RGB uint8); returns the frames that are now final."""
         rgb = np.asarray(rgb)
-        detect_now = self._index % self.policy.detect_every == 0
-        found, flagged = self._detect(rgb) if detect_now else (Regions.empty(), None)
+        detect_now = (self._index % self.policy.detect_every == 0
+                      or self._gate.needs_detection(rgb, self._last_tracked))
+        found, flagged = Regions.empty(), None
+        if detect_now:
+            found, flagged = self._detect(rgb)
+            self._gate.detected(rgb)
+            self.frames_detected += 1
         tracked = self._tracker.update(found, detected=detect_now)
+        self._last_tracked = tracked
         pending = _Pending(rgb, self._index, item, flagged)
         self._index += 1
         return [self._finish(p, r) for p, r in self._hold.push(pending, tracked)]
@@ -168,7 +178,7 @@ class Redactor:
             kind=kind, tool_version=__version__, policy=self.policy, models=self.models,
             frames_in=self._index, frames_out=self.stats.frames_out,
             timing={"hold_frames": self.hold_frames, "lookahead_frames": self.lookahead_frames,
-                    "detect_every": self.policy.detect_every},
+                    "detect_every": self.policy.detect_every, "frames_detected": self.frames_detected},
             counts=self.stats.counts(), tracks=self.stats.tracks(),
             flagged_frames=list(self.stats.flagged),
         )

@@ -1,0 +1,54 @@
+"""A cheap check that forces detection when something new moves between detector runs.
+
+With detect-every-N, tracking covers the objects already found; a newcomer would stay
+unseen until the next scheduled detection. The gate compares a small grey copy of the
+frame with the one the detectors last saw and asks for a detection as soon as enough
+pixels changed *outside* the regions already tracked. A moving camera changes every pixel,
+so it simply detects every frame: slower, never less safe.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .types import Regions
+
+#: Width of the grey thumbnail compared (small: fast, and blind to sensor noise).
+THUMB_WIDTH = 96
+#: Grey-level change that counts as motion on the thumbnail.
+DIFF_LEVEL = 18
+#: Share of thumbnail pixels that must change outside tracked regions to force detection.
+CHANGED_SHARE = 0.002
+
+
+class MotionGate:
+    """Decide, frame by frame, whether motion outside tracked regions needs the detectors."""
+
+    def __init__(self):
+        self._reference = None
+        self._scale = 1.0
+
+    def _thumb(self, rgb: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = rgb.shape[:2]
+        self._scale = min(1.0, THUMB_WIDTH / w)
+        size = (max(1, round(w * self._scale)), max(1, round(h * self._scale)))
+        grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+    def detected(self, rgb: np.ndarray) -> None:
+        """Record the frame the detectors just analysed."""
+        self._reference = self._thumb(rgb)
+
+    def needs_detection(self, rgb: np.ndarray, tracked: Regions) -> bool:
+        """True when pixels changed outside ``tracked`` since the last analysed frame."""
+        if self._reference is None:
+            return True
+        thumb = self._thumb(rgb)
+        if thumb.shape != self._reference.shape:
+            return True
+        changed = np.abs(thumb.astype(np.int16) - self._reference) > DIFF_LEVEL
+        for x0, y0, x1, y1 in tracked.xyxy * self._scale:
+            # One thumbnail pixel of margin: a tracked object's own edges move too.
+            changed[max(0, int(y0) - 1):int(np.ceil(y1)) + 1, max(0, int(x0) - 1):int(np.ceil(x1)) + 1] = False
+        return changed.mean() > CHANGED_SHARE
