@@ -18,3 +18,15 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"evaluation data not found at {path} (set REDACT_DATA_DIR)")
     return path
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def require_models(*names):
+    """Skip (with the fix) when a model is not in the cache."""
+    from redact.models import is_installed
+
+    missing = [n for n in names if not is_installed(n)]
+    if missing:
+        pytest.skip(f"models {missing} not installed: run `redact models fetch`")
