@@ -127,6 +127,7 @@ def _err(message: str) -> None:
 
 def _main_redact(argv) -> int:
     from . import batch
+    from .detectors import build_detectors
     from .models import ModelMissingError
     from .safeio import UsageError
 
@@ -141,15 +142,15 @@ def _main_redact(argv) -> int:
     single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not args.output.is_dir()
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
-        if policy.kinds:  # fail before any file if a model is missing
-            from .detectors import build_detectors
-
-            build_detectors(policy.kinds, policy.profile, args.models_dir)
+        # Built before any file is touched, so a missing model stops the run with its fix.
+        detectors = build_detectors(policy.kinds, policy.profile, args.models_dir)
     except (UsageError, ModelMissingError) as exc:
         _err(str(exc))
         return EXIT_USAGE
     show = not args.quiet and sys.stderr.isatty()
     options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
+    if args.jobs == 1:  # one process: load the models once for every file
+        options["detectors"] = detectors
     for path in plan.skipped_other:
         _err(f"skipped (not an image or video): {path}")
     outcomes = _run_with_progress(batch, plan, policy, options, args, show)
