@@ -14,6 +14,8 @@ from .types import Kind, Regions
 PIXELATE_CELLS = 8
 #: Stretches sampled along each side of the ring that spans a secure blur.
 RING_SEGMENTS = 6
+#: Depth of the ring sampled around a secure blur, as a share of the region's longer side.
+RING_BAND = 0.03
 #: Box-blur radius as a share of the region's longer side (strong enough to look blurred).
 BLUR_RADIUS = 0.3
 
@@ -171,7 +173,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
         elif method is Method.SECURE_BLUR:
             # Sampling band and ring exclusions use every region of the call, whatever its style.
             size = np.maximum(ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1])
-            band = np.maximum(2, np.ceil(0.06 * size)).astype(np.int64)
+            band = np.maximum(2, np.ceil(RING_BAND * size)).astype(np.int64)
             k.secure_blur_kernel(src, out, shape, core, feather, geo.ext, idx, mask_arr,
                                      band, RING_SEGMENTS, style.noise, seed)
         elif method is Method.PIXELATE:

@@ -53,7 +53,7 @@ class Style:
     method: Method = Method.SECURE_BLUR
     shape: Shape = Shape.BOX
     padding: float = 0.1
-    feather: float = 0.08
+    feather: float = 0.05
     color: tuple = (0, 0, 0)
     noise: float = 8.0
 

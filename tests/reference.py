@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_SEGMENTS, _geometry, _styles_for
+from redact._kernels.obscure import NOISE_TILE, RING_SAMPLES
+from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_BAND, RING_SEGMENTS, _geometry, _styles_for
 from redact.policy import Method
 from redact.types import Regions
 
@@ -75,7 +76,7 @@ def ring_controls(src, ext, i, band, segments):
     counts = np.zeros((4, segments))
     for side in range(4):
         length = (x1 - x0) if side < 2 else (y1 - y0)
-        for t in range(length):
+        for t in range(0, length, max(1, length // RING_SAMPLES)):
             for k in range(band):
                 x, y = [(x0 + t, y0 - 1 - k), (x0 + t, y1 + k), (x0 - 1 - k, y0 + t), (x1 + k, y0 + t)][side]
                 if usable(x, y):
@@ -115,7 +116,7 @@ def reference_obscure(frame, regions, style, *, mask=None, seed=0):
             if st.method is Method.FILL:
                 value = np.broadcast_to(np.array(st.color, np.float64), (h, w, 3))
             elif st.method is Method.SECURE_BLUR:
-                band = max(2, int(np.ceil(0.06 * max(bw, bh))))
+                band = max(2, int(np.ceil(RING_BAND * max(bw, bh))))
                 ctl = ring_controls(src, geo.ext, i, band, RING_SEGMENTS)
                 u = (xs - x0 + 0.5) / bw
                 v = ((ys - y0 + 0.5) / bh)[..., None]
@@ -129,8 +130,10 @@ def reference_obscure(frame, regions, style, *, mask=None, seed=0):
                          + (1 - uu) * edge(ctl, 2, v[..., 0]) + uu * edge(ctl, 3, v[..., 0])
                          - ((1 - uu) * (1 - v) * c00 + uu * (1 - v) * c10
                             + (1 - uu) * v * c01 + uu * v * c11))
-                hsh = hash64(seed, ys.astype(np.uint64) * np.uint64(w) + xs.astype(np.uint64))
-                value = value + st.noise * np.stack([noise_unit(hsh, c) for c in range(3)], -1)
+                tile_index = np.arange(NOISE_TILE * NOISE_TILE).reshape(NOISE_TILE, NOISE_TILE)
+                hsh = hash64(seed, tile_index)
+                tile = np.stack([noise_unit(hsh, c) for c in range(3)], -1) * st.noise
+                value = value + tile[ys % NOISE_TILE, xs % NOISE_TILE]
             elif st.method is Method.PIXELATE:
                 if bw >= bh:
                     nx = min(PIXELATE_CELLS, bw)

@@ -10,12 +10,17 @@ Geometry per region (prepared by ``redact.ops``):
 
 Regions are applied in order onto ``out`` (which starts as a copy of ``src``); values are
 always computed from ``src``, so overlapping regions never feed one another.
+
+Speed comes from rows: `row_spans` splits each row of a region into pixels fully covered
+(written straight), pixels surely untouched (skipped) and a thin soft edge where the
+per-pixel `coverage` decides. The spans keep one pixel of margin, so float rounding in the
+span arithmetic can only send a pixel to `coverage`, never misclassify it.
 """
 import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inline
 
 SHAPE_BOX = 0
 SHAPE_ELLIPSE = 1
@@ -24,9 +29,14 @@ SHAPE_MASK = 2
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+_U32 = np.int64(0xFFFFFFFF)
+#: Samples per ring row along one side (more only cost time).
+RING_SAMPLES = 96
+#: Side of the square tile of seeded noise repeated over secure-blur patches.
+NOISE_TILE = 64
 
 
-@jit
+@jit_inline
 def hash64(seed, index):
     """splitmix64 of ``seed + index``: seeded noise that never reads a pixel."""
     z = np.uint64(seed) + np.uint64(index) * _GOLDEN
@@ -35,19 +45,24 @@ def hash64(seed, index):
     return z ^ (z >> np.uint64(31))
 
 
-@jit
+@jit_inline
 def noise_unit(h, channel):
     """One of three byte lanes of a hash as a value in [-1, 1]."""
     byte = (h >> np.uint64(8 * channel)) & np.uint64(255)
     return (np.float64(byte) - 127.5) / 127.5
 
 
-@jit
-def coverage(shape, core, feather, mask, x, y):
+@jit_inline
+def coverage(shape, x0, y0, x1, y1, feather, mask, x, y):
     """Share of pixel (x, y) to obscure, in [0, 1]; 1 on every pixel the core touches."""
     if shape == SHAPE_MASK:
         return 1.0 if mask[y, x] else 0.0
-    x0, y0, x1, y1 = core[0], core[1], core[2], core[3]
+    return shape_coverage(shape, x0, y0, x1, y1, feather, x, y)
+
+
+@jit_inline
+def shape_coverage(shape, x0, y0, x1, y1, feather, x, y):
+    """`coverage` of a box or ellipse (scalars only, so it inlines cheaply)."""
     if shape == SHAPE_BOX:
         gx = max(0.0, x0 - (x + 1.0), x - x1)
         gy = max(0.0, y0 - (y + 1.0), y - y1)
@@ -79,26 +94,85 @@ def coverage(shape, core, feather, mask, x, y):
     return d2 / (d1 + d2)
 
 
-@jit
-def blend(out, y, x, c, a, value):
-    """Write ``value`` with weight ``a`` over ``out``; rounds half up and clips to uint8."""
-    if a >= 1.0:
-        v = value
+@jit_inline
+def row_spans(shape, x0, y0, x1, y1, feather, ex0, ex1, y):
+    """``(ox0, ix0, ix1, ox1)`` for row ``y``: [ix0, ix1) fully covered, outside [ox0, ox1)
+    untouched, the rest soft (ask `coverage`)."""
+    if shape == SHAPE_MASK:
+        return ex0, ex0, ex0, ex1
+    if shape == SHAPE_BOX:
+        if y + 1.0 > y0 and y < y1:
+            ix0 = int(math.floor(x0)) + 1
+            ix1 = int(math.ceil(x1)) - 1
+        else:
+            ix0 = ex0
+            ix1 = ex0
+        ox0 = ex0
+        ox1 = ex1
     else:
-        v = out[y, x, c] * (1.0 - a) + value * a
+        cx = 0.5 * (x0 + x1)
+        cy = 0.5 * (y0 + y1)
+        ra = max(0.5 * (x1 - x0), 1e-6)
+        rb = max(0.5 * (y1 - y0), 1e-6)
+        py = min(max(cy, y), y + 1.0) - cy
+        q = (py / rb) ** 2
+        if q < 1.0:
+            t = ra * math.sqrt(1.0 - q)
+            ix0 = int(math.ceil(cx - t - 1.0)) + 1
+            ix1 = int(math.floor(cx + t))
+        else:
+            ix0 = ex0
+            ix1 = ex0
+        oa = ra + max(feather, 0.0)
+        ob = rb + max(feather, 0.0)
+        q2 = (py / ob) ** 2
+        if q2 >= 1.0:
+            return ex0, ex0, ex0, ex0
+        t2 = oa * math.sqrt(1.0 - q2)
+        ox0 = int(math.floor(cx - t2 - 1.0))
+        ox1 = int(math.ceil(cx + t2)) + 1
+    ox0 = min(max(ox0, ex0), ex1)
+    ox1 = min(max(ox1, ox0), ex1)
+    ix0 = min(max(ix0, ox0), ox1)
+    ix1 = min(max(ix1, ix0), ox1)
+    return ox0, ix0, ix1, ox1
+
+
+@jit_inline
+def to_u8(v):
+    """Round half up and clip to 0..255."""
     v = math.floor(v + 0.5)
-    out[y, x, c] = np.uint8(min(255.0, max(0.0, v)))
+    return np.uint8(min(255.0, max(0.0, v)))
+
+
+@jit_inline
+def mix(old, a, value):
+    """``value`` with weight ``a`` over ``old``, rounded half up and clipped to uint8."""
+    if a >= 1.0:
+        return to_u8(value)
+    return to_u8(old * (1.0 - a) + value * a)
 
 
 @jit
 def fill_kernel(out, shape, core, feather, ext, mask, color):
+    solid = np.empty(3, np.uint8)
+    for c in range(3):
+        solid[c] = to_u8(color[c])
     for i in range(ext.shape[0]):
+        x0, y0, x1, y1 = core[i, 0], core[i, 1], core[i, 2], core[i, 3]
+        f = feather[i]
         for y in range(ext[i, 1], ext[i, 3]):
-            for x in range(ext[i, 0], ext[i, 2]):
-                a = coverage(shape[i], core[i], feather[i], mask, x, y)
-                if a > 0.0:
-                    for c in range(3):
-                        blend(out, y, x, c, a, np.float64(color[c]))
+            ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ext[i, 0], ext[i, 2], y)
+            for x in range(ix0, ix1):
+                for c in range(3):
+                    out[y, x, c] = solid[c]
+            for part in range(2):
+                xa, xb = (ox0, ix0) if part == 0 else (ix1, ox1)
+                for x in range(xa, xb):
+                    a = coverage(shape[i], x0, y0, x1, y1, f, mask, x, y)
+                    if a > 0.0:
+                        for c in range(3):
+                            out[y, x, c] = mix(out[y, x, c], a, color[c])
 
 
 @jit
@@ -130,15 +204,15 @@ def ring_controls(src, ext, i, band, segments):
             n_candidates += 1
     sums = np.zeros((4, segments, 3), np.float64)
     counts = np.zeros((4, segments), np.float64)
-    total = np.zeros(3, np.float64)
-    total_count = 0.0
     bw = x1 - x0
     bh = y1 - y0
     for side in range(4):
         length = bw if side < 2 else bh
-        for t in range(length):
-            seg = (t * segments) // length
-            for k in range(band):
+        # A colour estimate needs a few hundred samples, not every ring pixel of a big region.
+        step = max(1, length // RING_SAMPLES)
+        # Rows outermost so the top and bottom strips are read along memory.
+        for k in range(band):
+            for t in range(0, length, step):
                 if side == 0:
                     x, y = x0 + t, y0 - 1 - k
                 elif side == 1:
@@ -151,11 +225,17 @@ def ring_controls(src, ext, i, band, segments):
                     continue
                 if _inside_any(ext, candidates, n_candidates, x, y):
                     continue
+                seg = (t * segments) // length
                 for c in range(3):
                     sums[side, seg, c] += src[y, x, c]
-                    total[c] += src[y, x, c]
                 counts[side, seg] += 1.0
-                total_count += 1.0
+    total = np.zeros(3, np.float64)
+    total_count = 0.0
+    for side in range(4):
+        for s in range(segments):
+            total_count += counts[side, s]
+            for c in range(3):
+                total[c] += sums[side, s, c]
     for c in range(3):
         total[c] = total[c] / total_count if total_count > 0 else 127.5
     for side in range(4):
@@ -183,6 +263,53 @@ def edge_value(controls, side, t, c):
 
 
 @jit
+def coons_tables(ctl, bw, bh):
+    """Per-column and per-row tables of the Coons patch spanned by the ring controls.
+
+    The patch ``(1-v)T(u) + vB(u) + (1-u)L(v) + uR(v) - bilinear(corners)`` regroups as
+    ``P[x] + v Q[x] + L[y] + u E[y]``, so each pixel costs two multiply-adds per channel.
+    """
+    s = ctl.shape[1] - 1
+    col_p = np.empty((bw, 3))
+    col_q = np.empty((bw, 3))
+    col_u = np.empty(bw)
+    row_l = np.empty((bh, 3))
+    row_e = np.empty((bh, 3))
+    row_v = np.empty(bh)
+    for c in range(3):
+        c00 = 0.5 * (ctl[0, 0, c] + ctl[2, 0, c])
+        c10 = 0.5 * (ctl[0, s, c] + ctl[3, 0, c])
+        c01 = 0.5 * (ctl[1, 0, c] + ctl[2, s, c])
+        c11 = 0.5 * (ctl[1, s, c] + ctl[3, s, c])
+        for x in range(bw):
+            u = (x + 0.5) / bw
+            col_u[x] = u
+            top = edge_value(ctl, 0, u, c)
+            bottom = edge_value(ctl, 1, u, c)
+            col_p[x, c] = top - c00 - u * (c10 - c00)
+            col_q[x, c] = bottom - top - (c01 - c00) - u * (c11 - c10 - c01 + c00)
+        for y in range(bh):
+            v = (y + 0.5) / bh
+            row_v[y] = v
+            left = edge_value(ctl, 2, v, c)
+            row_l[y, c] = left
+            row_e[y, c] = edge_value(ctl, 3, v, c) - left
+    return col_p, col_q, col_u, row_l, row_e, row_v
+
+
+@jit
+def noise_tile(seed):
+    """(NOISE_TILE, NOISE_TILE, 3) values in [-1, 1] from the seed alone; tiled over patches."""
+    tile = np.empty((NOISE_TILE, NOISE_TILE, 3))
+    for ty in range(NOISE_TILE):
+        for tx in range(NOISE_TILE):
+            h = hash64(seed, np.uint64(ty * NOISE_TILE + tx))
+            for c in range(3):
+                tile[ty, tx, c] = noise_unit(h, c)
+    return tile
+
+
+@jit
 def secure_blur_kernel(src, out, shape, core, feather, all_ext, index, mask, band, segments,
                        noise, seed):
     """A smooth Coons patch spanned by the ring outside the region, plus seeded noise.
@@ -190,46 +317,59 @@ def secure_blur_kernel(src, out, shape, core, feather, all_ext, index, mask, ban
     ``index`` picks this call's regions out of ``all_ext``; the ring skips the extent of
     every region in ``all_ext``, so no hidden pixel of any region feeds any patch.
     """
-    w_frame = src.shape[1]
+    grain = noise_tile(seed) * noise
+    mod = NOISE_TILE - 1
     for n in range(index.shape[0]):
         i = index[n]
-        x0, y0, x1, y1 = all_ext[i, 0], all_ext[i, 1], all_ext[i, 2], all_ext[i, 3]
-        if x1 <= x0 or y1 <= y0:
+        ex0, ey0, ex1, ey1 = all_ext[i, 0], all_ext[i, 1], all_ext[i, 2], all_ext[i, 3]
+        if ex1 <= ex0 or ey1 <= ey0:
             continue
         ctl = ring_controls(src, all_ext, i, band[n], segments)
-        bw = x1 - x0
-        bh = y1 - y0
-        for y in range(y0, y1):
-            v = (y - y0 + 0.5) / bh
-            for x in range(x0, x1):
-                a = coverage(shape[n], core[n], feather[n], mask, x, y)
-                if a <= 0.0:
-                    continue
-                u = (x - x0 + 0.5) / bw
-                h = hash64(seed, np.uint64(y) * np.uint64(w_frame) + np.uint64(x))
+        col_p, col_q, col_u, row_l, row_e, row_v = coons_tables(ctl, ex1 - ex0, ey1 - ey0)
+        x0, y0, x1, y1 = core[n, 0], core[n, 1], core[n, 2], core[n, 3]
+        f = feather[n]
+        for y in range(ey0, ey1):
+            ry = y - ey0
+            v = row_v[ry]
+            gy = y & mod
+            ox0, ix0, ix1, ox1 = row_spans(shape[n], x0, y0, x1, y1, f, ex0, ex1, y)
+            for x in range(ix0, ix1):
+                rx = x - ex0
+                gx = x & mod
                 for c in range(3):
-                    top = edge_value(ctl, 0, u, c)
-                    bottom = edge_value(ctl, 1, u, c)
-                    left = edge_value(ctl, 2, v, c)
-                    right = edge_value(ctl, 3, v, c)
-                    c00 = 0.5 * (ctl[0, 0, c] + ctl[2, 0, c])
-                    c10 = 0.5 * (ctl[0, segments - 1, c] + ctl[3, 0, c])
-                    c01 = 0.5 * (ctl[1, 0, c] + ctl[2, segments - 1, c])
-                    c11 = 0.5 * (ctl[1, segments - 1, c] + ctl[3, segments - 1, c])
-                    value = ((1.0 - v) * top + v * bottom + (1.0 - u) * left + u * right
-                             - ((1.0 - u) * (1.0 - v) * c00 + u * (1.0 - v) * c10
-                                + (1.0 - u) * v * c01 + u * v * c11))
-                    value += noise * noise_unit(h, c)
-                    blend(out, y, x, c, a, value)
+                    out[y, x, c] = to_u8(col_p[rx, c] + v * col_q[rx, c] + row_l[ry, c]
+                                         + col_u[rx] * row_e[ry, c] + grain[gy, gx, c])
+            for part in range(2):
+                xa, xb = (ox0, ix0) if part == 0 else (ix1, ox1)
+                for x in range(xa, xb):
+                    a = coverage(shape[n], x0, y0, x1, y1, f, mask, x, y)
+                    if a <= 0.0:
+                        continue
+                    rx = x - ex0
+                    gx = x & mod
+                    for c in range(3):
+                        value = (col_p[rx, c] + v * col_q[rx, c] + row_l[ry, c]
+                                 + col_u[rx] * row_e[ry, c] + grain[gy, gx, c])
+                        out[y, x, c] = mix(out[y, x, c], a, value)
+
+
+@jit
+def _cell_bounds(start, length, cells):
+    """Index of the cell of each pixel along one side (cells split ``length`` evenly)."""
+    which = np.empty(length, np.int64)
+    for k in range(cells):
+        for t in range((k * length) // cells, ((k + 1) * length) // cells):
+            which[t] = k
+    return which
 
 
 @jit
 def pixelate_kernel(src, out, shape, core, feather, ext, mask, max_cells, noise, seed):
     """At most ``max_cells`` cells along the longer side; each cell's mean plus noise."""
     for i in range(ext.shape[0]):
-        x0, y0, x1, y1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
-        bw = x1 - x0
-        bh = y1 - y0
+        ex0, ey0, ex1, ey1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
+        bw = ex1 - ex0
+        bh = ey1 - ey0
         if bw <= 0 or bh <= 0:
             continue
         if bw >= bh:
@@ -238,59 +378,91 @@ def pixelate_kernel(src, out, shape, core, feather, ext, mask, max_cells, noise,
         else:
             ny = min(max_cells, bh)
             nx = max(1, min(bw, int(math.floor(ny * bw / bh + 0.5))))
+        col_cell = _cell_bounds(ex0, bw, nx)
+        row_cell = _cell_bounds(ey0, bh, ny)
+        means = np.zeros((ny, nx, 3))
+        counts = np.zeros((ny, nx))
+        for y in range(ey0, ey1):
+            cy = row_cell[y - ey0]
+            for x in range(ex0, ex1):
+                cx = col_cell[x - ex0]
+                counts[cy, cx] += 1.0
+                for c in range(3):
+                    means[cy, cx, c] += src[y, x, c]
         for cy in range(ny):
-            ya = y0 + (cy * bh) // ny
-            yb = y0 + ((cy + 1) * bh) // ny
             for cx in range(nx):
-                xa = x0 + (cx * bw) // nx
-                xb = x0 + ((cx + 1) * bw) // nx
-                mean = np.zeros(3, np.float64)
-                for y in range(ya, yb):
-                    for x in range(xa, xb):
-                        for c in range(3):
-                            mean[c] += src[y, x, c]
-                n = (yb - ya) * (xb - xa)
                 h = hash64(seed, np.uint64(i) * np.uint64(4096) + np.uint64(cy * nx + cx))
                 for c in range(3):
-                    mean[c] = mean[c] / n + noise * noise_unit(h, c)
-                for y in range(ya, yb):
-                    for x in range(xa, xb):
-                        a = coverage(shape[i], core[i], feather[i], mask, x, y)
-                        if a > 0.0:
-                            for c in range(3):
-                                blend(out, y, x, c, a, mean[c])
+                    means[cy, cx, c] = means[cy, cx, c] / counts[cy, cx] + noise * noise_unit(h, c)
+        solid = np.empty((ny, nx, 3), np.uint8)
+        for cy in range(ny):
+            for cx in range(nx):
+                for c in range(3):
+                    solid[cy, cx, c] = to_u8(means[cy, cx, c])
+        x0, y0, x1, y1 = core[i, 0], core[i, 1], core[i, 2], core[i, 3]
+        f = feather[i]
+        for y in range(ey0, ey1):
+            cy = row_cell[y - ey0]
+            ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ex0, ex1, y)
+            for x in range(ix0, ix1):
+                cx = col_cell[x - ex0]
+                for c in range(3):
+                    out[y, x, c] = solid[cy, cx, c]
+            for part in range(2):
+                xa, xb = (ox0, ix0) if part == 0 else (ix1, ox1)
+                for x in range(xa, xb):
+                    a = coverage(shape[i], x0, y0, x1, y1, f, mask, x, y)
+                    if a > 0.0:
+                        cx = col_cell[x - ex0]
+                        for c in range(3):
+                            out[y, x, c] = mix(out[y, x, c], a, means[cy, cx, c])
 
 
 @jit
 def blur_kernel(src, out, shape, core, feather, ext, mask, radius):
-    """Box blur of radius ``radius[i]`` (window clipped to the frame), via a summed-area table."""
+    """Box blur of radius ``radius[i]`` (window clipped to the frame), via a summed-area table.
+
+    The table is uint32 and wraps: window sums are differences of table entries, exact
+    modulo 2**32, and a window holds far less than 2**32 / 255 pixels.
+    """
     h, w = src.shape[0], src.shape[1]
     for i in range(ext.shape[0]):
-        x0, y0, x1, y1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
-        if x1 <= x0 or y1 <= y0:
+        ex0, ey0, ex1, ey1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
+        if ex1 <= ex0 or ey1 <= ey0:
             continue
         r = radius[i]
-        wx0 = max(0, x0 - r)
-        wy0 = max(0, y0 - r)
-        wx1 = min(w, x1 + r)
-        wy1 = min(h, y1 + r)
-        sat = np.zeros((wy1 - wy0 + 1, wx1 - wx0 + 1, 3), np.float64)
+        wx0 = max(0, ex0 - r)
+        wy0 = max(0, ey0 - r)
+        wx1 = min(w, ex1 + r)
+        wy1 = min(h, ey1 + r)
+        sat = np.empty((wy1 - wy0 + 1, wx1 - wx0 + 1, 3), np.uint32)
+        sat[0, :, :] = 0
+        sat[:, 0, :] = 0
         for y in range(wy0, wy1):
+            sy = y - wy0 + 1
+            run = np.zeros(3, np.uint32)
             for x in range(wx0, wx1):
+                sx = x - wx0 + 1
                 for c in range(3):
-                    sat[y - wy0 + 1, x - wx0 + 1, c] = (
-                        src[y, x, c] + sat[y - wy0, x - wx0 + 1, c]
-                        + sat[y - wy0 + 1, x - wx0, c] - sat[y - wy0, x - wx0, c])
-        for y in range(y0, y1):
+                    run[c] += np.uint32(src[y, x, c])
+                    sat[sy, sx, c] = sat[sy - 1, sx, c] + run[c]
+        x0, y0, x1, y1 = core[i, 0], core[i, 1], core[i, 2], core[i, 3]
+        f = feather[i]
+        for y in range(ey0, ey1):
             ya = max(wy0, y - r) - wy0
             yb = min(wy1, y + r + 1) - wy0
-            for x in range(x0, x1):
-                a = coverage(shape[i], core[i], feather[i], mask, x, y)
-                if a <= 0.0:
-                    continue
+            ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ex0, ex1, y)
+            for x in range(ox0, ox1):
+                if ix0 <= x < ix1:
+                    a = 1.0
+                else:
+                    a = coverage(shape[i], x0, y0, x1, y1, f, mask, x, y)
+                    if a <= 0.0:
+                        continue
                 xa = max(wx0, x - r) - wx0
                 xb = min(wx1, x + r + 1) - wx0
                 n = (yb - ya) * (xb - xa)
                 for c in range(3):
-                    s = sat[yb, xb, c] - sat[ya, xb, c] - sat[yb, xa, c] + sat[ya, xa, c]
-                    blend(out, y, x, c, a, s / n)
+                    s = (np.int64(sat[yb, xb, c]) - np.int64(sat[ya, xb, c]) - np.int64(sat[yb, xa, c])
+                         + np.int64(sat[ya, xa, c])) & _U32
+                    out[y, x, c] = mix(out[y, x, c], a, s / n)
