@@ -94,6 +94,34 @@ def shape_coverage(shape, x0, y0, x1, y1, feather, x, y):
     return d2 / (d1 + d2)
 
 
+@jit
+def box_alpha(lo, hi, feather, start, stop):
+    """Coverage of a box along one axis for pixels ``start..stop-1``.
+
+    A box's coverage is ``min(alpha_x[x], alpha_y[y])`` (equal, bit for bit, to
+    `shape_coverage`), so soft edges of boxes cost a table look-up per pixel.
+    """
+    alpha = np.empty(max(0, stop - start))
+    for t in range(start, stop):
+        if t + 1.0 > lo and t < hi:
+            alpha[t - start] = 1.0
+        elif feather <= 0.0:
+            alpha[t - start] = 0.0
+        else:
+            g = max(0.0, lo - (t + 1.0), t - hi)
+            a = 1.0 - (g + 1.0) / (math.ceil(feather) + 1.0)
+            alpha[t - start] = a if a > 0.0 else 0.0
+    return alpha
+
+
+@jit_inline
+def edge_alpha(shape, ax, ay_row, ex0, x0, y0, x1, y1, feather, mask, x, y):
+    """`coverage` of a soft-edge pixel, from the box tables where the shape is a box."""
+    if shape == SHAPE_BOX:
+        return min(ax[x - ex0], ay_row)
+    return coverage(shape, x0, y0, x1, y1, feather, mask, x, y)
+
+
 @jit_inline
 def row_spans(shape, x0, y0, x1, y1, feather, ex0, ex1, y):
     """``(ox0, ix0, ix1, ox1)`` for row ``y``: [ix0, ix1) fully covered, outside [ox0, ox1)
@@ -159,17 +187,21 @@ def fill_kernel(out, shape, core, feather, ext, mask, color):
     for c in range(3):
         solid[c] = to_u8(color[c])
     for i in range(ext.shape[0]):
+        ex0, ey0, ex1, ey1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
         x0, y0, x1, y1 = core[i, 0], core[i, 1], core[i, 2], core[i, 3]
         f = feather[i]
-        for y in range(ext[i, 1], ext[i, 3]):
-            ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ext[i, 0], ext[i, 2], y)
+        ax = box_alpha(x0, x1, f, ex0, ex1)
+        ay = box_alpha(y0, y1, f, ey0, ey1)
+        for y in range(ey0, ey1):
+            ay_row = ay[y - ey0]
+            ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ex0, ex1, y)
             for x in range(ix0, ix1):
                 for c in range(3):
                     out[y, x, c] = solid[c]
             for part in range(2):
                 xa, xb = (ox0, ix0) if part == 0 else (ix1, ox1)
                 for x in range(xa, xb):
-                    a = coverage(shape[i], x0, y0, x1, y1, f, mask, x, y)
+                    a = edge_alpha(shape[i], ax, ay_row, ex0, x0, y0, x1, y1, f, mask, x, y)
                     if a > 0.0:
                         for c in range(3):
                             out[y, x, c] = mix(out[y, x, c], a, color[c])
@@ -328,7 +360,10 @@ def secure_blur_kernel(src, out, shape, core, feather, all_ext, index, mask, ban
         col_p, col_q, col_u, row_l, row_e, row_v = coons_tables(ctl, ex1 - ex0, ey1 - ey0)
         x0, y0, x1, y1 = core[n, 0], core[n, 1], core[n, 2], core[n, 3]
         f = feather[n]
+        ax = box_alpha(x0, x1, f, ex0, ex1)
+        ay = box_alpha(y0, y1, f, ey0, ey1)
         for y in range(ey0, ey1):
+            ay_row = ay[y - ey0]
             ry = y - ey0
             v = row_v[ry]
             gy = y & mod
@@ -342,7 +377,7 @@ def secure_blur_kernel(src, out, shape, core, feather, all_ext, index, mask, ban
             for part in range(2):
                 xa, xb = (ox0, ix0) if part == 0 else (ix1, ox1)
                 for x in range(xa, xb):
-                    a = coverage(shape[n], x0, y0, x1, y1, f, mask, x, y)
+                    a = edge_alpha(shape[n], ax, ay_row, ex0, x0, y0, x1, y1, f, mask, x, y)
                     if a <= 0.0:
                         continue
                     rx = x - ex0
@@ -401,7 +436,10 @@ def pixelate_kernel(src, out, shape, core, feather, ext, mask, max_cells, noise,
                     solid[cy, cx, c] = to_u8(means[cy, cx, c])
         x0, y0, x1, y1 = core[i, 0], core[i, 1], core[i, 2], core[i, 3]
         f = feather[i]
+        ax = box_alpha(x0, x1, f, ex0, ex1)
+        ay = box_alpha(y0, y1, f, ey0, ey1)
         for y in range(ey0, ey1):
+            ay_row = ay[y - ey0]
             cy = row_cell[y - ey0]
             ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ex0, ex1, y)
             for x in range(ix0, ix1):
@@ -411,7 +449,7 @@ def pixelate_kernel(src, out, shape, core, feather, ext, mask, max_cells, noise,
             for part in range(2):
                 xa, xb = (ox0, ix0) if part == 0 else (ix1, ox1)
                 for x in range(xa, xb):
-                    a = coverage(shape[i], x0, y0, x1, y1, f, mask, x, y)
+                    a = edge_alpha(shape[i], ax, ay_row, ex0, x0, y0, x1, y1, f, mask, x, y)
                     if a > 0.0:
                         cx = col_cell[x - ex0]
                         for c in range(3):
@@ -448,7 +486,10 @@ def blur_kernel(src, out, shape, core, feather, ext, mask, radius):
                     sat[sy, sx, c] = sat[sy - 1, sx, c] + run[c]
         x0, y0, x1, y1 = core[i, 0], core[i, 1], core[i, 2], core[i, 3]
         f = feather[i]
+        ax = box_alpha(x0, x1, f, ex0, ex1)
+        ay = box_alpha(y0, y1, f, ey0, ey1)
         for y in range(ey0, ey1):
+            ay_row = ay[y - ey0]
             ya = max(wy0, y - r) - wy0
             yb = min(wy1, y + r + 1) - wy0
             ox0, ix0, ix1, ox1 = row_spans(shape[i], x0, y0, x1, y1, f, ex0, ex1, y)
@@ -456,7 +497,7 @@ def blur_kernel(src, out, shape, core, feather, ext, mask, radius):
                 if ix0 <= x < ix1:
                     a = 1.0
                 else:
-                    a = coverage(shape[i], x0, y0, x1, y1, f, mask, x, y)
+                    a = edge_alpha(shape[i], ax, ay_row, ex0, x0, y0, x1, y1, f, mask, x, y)
                     if a <= 0.0:
                         continue
                 xa = max(wx0, x - r) - wx0
