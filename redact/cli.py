@@ -60,14 +60,17 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle (pixels, or fractions of the frame when all <= 1); repeatable")
     g.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
+                   metavar="{" + ",".join(p.value for p in Profile) + "}",
                    help="detector trade-off: fast (real time on a small device, misses more small faces), "
                         "balanced (default), thorough (slowest, highest recall)")
     g = p.add_argument_group("how to obscure")
     g.add_argument("--method", type=Method, choices=list(Method), default=Method.SECURE_BLUR,
+                   metavar="{" + ",".join(m.value for m in Method) + "}",
                    help="secure_blur (default: looks blurred, computed only from pixels around the region, "
                         "cannot be undone), fill (opaque colour), pixelate (8 noisy cells across), "
                         "blur (classic look, REVERSIBLE by published attacks)")
     g.add_argument("--shape", type=Shape, choices=list(Shape), default=Shape.BOX,
+                   metavar="{" + ",".join(m.value for m in Shape) + "}",
                    help="box (default, covers most) or ellipse (looks nicer, leaves box corners)")
     g.add_argument("--padding", type=_fraction, default=Style.padding,
                    help="grow each box by this fraction per side (default %(default)s); more hides hair and ears")
