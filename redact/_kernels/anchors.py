@@ -79,31 +79,21 @@ def decode_blazeface(logits, regressors, anchors, input_size, threshold, affine,
             continue
         cx = anchors[i, 0] * input_size + regressors[i, 0]
         cy = anchors[i, 1] * input_size + regressors[i, 1]
+        # A (rare) negative size would give an inverted box, which Regions refuses.
         hw = 0.5 * abs(regressors[i, 2])
         hh = 0.5 * abs(regressors[i, 3])
         out_xyxy[n, 0] = ax * (cx - hw) + bx
         out_xyxy[n, 1] = ay * (cy - hh) + by
         out_xyxy[n, 2] = ax * (cx + hw) + bx
         out_xyxy[n, 3] = ay * (cy + hh) + by
-        # MediaPipe clips logits to +-100 before the sigmoid; exp(-100) is already 0 in float32.
+        # Clipped like MediaPipe does, so exp() cannot overflow.
         out_score[n] = 1.0 / (1.0 + math.exp(-min(max(z, -100.0), 100.0)))
         n += 1
     return n
 
 
 @jit
-def _is_peak(heatmap, y, x):
-    """Whether cell (y, x) scores at least as high as its eight neighbours."""
-    s = heatmap[y, x]
-    for yy in range(max(0, y - 1), min(heatmap.shape[0], y + 2)):
-        for xx in range(max(0, x - 1), min(heatmap.shape[1], x + 2)):
-            if heatmap[yy, xx] > s:
-                return False
-    return True
-
-
-@jit
-def decode_centerface(heatmap, scale, offset, threshold, peaks_only, affine, out_xyxy, out_score):
+def decode_centerface(heatmap, scale, offset, threshold, affine, out_xyxy, out_score):
     """Boxes of the heatmap cells whose score reaches ``threshold``.
 
     Parameters
@@ -131,7 +121,7 @@ def decode_centerface(heatmap, scale, offset, threshold, peaks_only, affine, out
     for y in range(heatmap.shape[0]):
         for x in range(heatmap.shape[1]):
             s = heatmap[y, x]
-            if s < threshold or (peaks_only and not _is_peak(heatmap, y, x)):
+            if s < threshold:
                 continue
             h = 4.0 * math.exp(scale[0, y, x])
             w = 4.0 * math.exp(scale[1, y, x])

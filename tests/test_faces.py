@@ -1,0 +1,361 @@
+"""Face detector: real models on real photos, and the Numba decoders against NumPy references.
+
+Photos come from the evaluation data beside the project (``../shared/data`` or
+``$REDACT_DATA_DIR``) and models from the cache; tests that need either skip, saying which.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from redact import Kind, Regions
+from redact._kernels import anchors as k
+from redact.detectors import build_detectors
+from redact.detectors.faces import (BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector,
+                                    Plan, _tile_starts)
+from redact.models import ModelMissingError, is_installed
+from redact.policy import Profile
+
+DATA = Path(os.environ.get("REDACT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+PROFILES = list(Profile)
+#: The astronaut's face in skimage's astronaut.png, hairline to chin (hand-measured).
+ASTRONAUT_FACE = np.array([180.0, 50.0, 270.0, 187.0])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def photo(relpath: str) -> np.ndarray:
+    """An RGB photo of the evaluation data, or skip."""
+    import cv2
+
+    path = DATA / relpath
+    if not path.is_file():
+        pytest.skip(f"evaluation photo {path} absent (set REDACT_DATA_DIR to the shared data folder)")
+    return np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+def need_models(names) -> None:
+    missing = [n for n in names if not is_installed(n)]
+    if missing:
+        pytest.skip(f"models {missing} not in the cache; run `redact models fetch {' '.join(missing)}`")
+
+
+_DETECTORS: dict = {}
+
+
+def detector(profile) -> FaceDetector:
+    """One detector per profile for the whole module (loading models takes a while)."""
+    profile = Profile(profile)
+    if profile not in _DETECTORS:
+        from redact.detectors.faces import PLANS
+
+        need_models(PLANS[profile].models)
+        _DETECTORS[profile] = FaceDetector(profile)
+    return _DETECTORS[profile]
+
+
+def assert_valid(regions: Regions) -> None:
+    assert isinstance(regions, Regions)
+    assert regions.xyxy.dtype == np.float32 and regions.xyxy.shape == (len(regions), 4)
+    assert np.all(regions.kind == Kind.FACE)
+    assert np.all(regions.track_id == -1)
+    assert np.all((regions.score >= 0) & (regions.score <= 1))
+    assert np.all(regions.xyxy[:, 2:] >= regions.xyxy[:, :2])
+
+
+# --------------------------------------------------------------------------- real detector
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_astronaut_face_is_boxed(profile):
+    frame = photo("faces/skimage_astronaut.png")
+    regions = detector(profile).detect(frame)
+    assert_valid(regions)
+    assert max(iou(box, ASTRONAUT_FACE) for box in regions.xyxy) >= 0.6
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_group_photo_yields_many_faces(profile):
+    frame = photo("faces/ultralight_group_photos/10.jpg")
+    regions = detector(profile).detect(frame)
+    assert_valid(regions)
+    assert int((regions.score >= 0.5).sum()) >= 15
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_black_frame_has_no_face(profile):
+    regions = detector(profile).detect(np.zeros((720, 1280, 3), np.uint8))
+    assert len(regions) == 0
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (5, 7), (1080, 1920), (1920, 1080), (33, 2000)])
+def test_odd_frame_sizes(profile, shape):
+    rng = np.random.default_rng(sum(shape))
+    frame = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    assert_valid(detector(profile).detect(frame))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("canvas, at", [((1080, 1920), (1300, 450)), ((1920, 1080), (60, 1300)),
+                                        ((600, 2000), (1450, 40))])
+def test_boxes_land_on_the_face_in_non_square_frames(profile, canvas, at):
+    """Letterbox, padding and scale are undone exactly: the box follows the face."""
+    face = photo("faces/skimage_astronaut.png")
+    frame = np.zeros((*canvas, 3), np.uint8)
+    x, y = at
+    frame[y:y + face.shape[0], x:x + face.shape[1]] = face
+    regions = detector(profile).detect(frame)
+    expected = ASTRONAUT_FACE + np.array([x, y, x, y])
+    assert max((iou(box, expected) for box in regions.xyxy), default=0.0) >= 0.6
+
+
+def test_frame_is_not_modified():
+    frame = photo("faces/skimage_astronaut.png")
+    before = frame.copy()
+    detector(Profile.BALANCED).detect(frame)
+    np.testing.assert_array_equal(frame, before)
+
+
+def test_non_contiguous_frame_gives_the_same_faces():
+    frame = photo("faces/skimage_astronaut.png")
+    det = detector(Profile.BALANCED)
+    wide = np.zeros((frame.shape[0], frame.shape[1] * 2, 3), np.uint8)
+    wide[:, ::2] = frame
+    view = wide[:, ::2]
+    assert not view.flags.c_contiguous
+    np.testing.assert_allclose(det.detect(view).xyxy, det.detect(frame).xyxy, atol=1e-3)
+
+
+def test_changing_frame_sizes_gives_stable_results():
+    """cv2.dnn ONNX networks break when their input shape changes; each shape gets its own."""
+    det = detector(Profile.BALANCED)
+    face = photo("faces/skimage_astronaut.png")
+    first = det.detect(face).xyxy.copy()
+    for side in range(96, 96 + 32 * (CENTERFACE_NETS + 1), 32):
+        det.detect(np.zeros((side, side + 64, 3), np.uint8))
+    np.testing.assert_allclose(det.detect(face).xyxy, first, atol=1e-3)
+
+
+def test_build_detectors_and_attributes():
+    need_models(["centerface", "blazeface_full_range"])
+    (det,) = build_detectors(Kind.FACE, Profile.BALANCED)
+    assert isinstance(det, FaceDetector)
+    assert det.kinds == (Kind.FACE,)
+    assert set(det.models) == {"centerface", "blazeface_full_range"}
+    assert FaceDetector("fast").models == ("blazeface_full_range", "centerface")
+
+
+@pytest.mark.parametrize("frame, error", [
+    (np.zeros((10, 10, 3), np.float32), "dtype uint8"),
+    (np.zeros((10, 10), np.uint8), r"\(H, W, 3\)"),
+    (np.zeros((10, 10, 4), np.uint8), "drop alpha"),
+    (np.zeros((0, 10, 3), np.uint8), "at least 1x1"),
+    ([[1, 2, 3]], "numpy array"),
+])
+def test_bad_frames_are_refused(frame, error):
+    need_models(["centerface", "blazeface_full_range"])
+    with pytest.raises((ValueError, TypeError), match=error):
+        detector(Profile.FAST).detect(frame)
+
+
+def test_missing_model_says_how_to_fetch(tmp_path):
+    with pytest.raises(ModelMissingError, match="redact models fetch"):
+        FaceDetector(Profile.BALANCED, models_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name, spec", [
+    ("blazeface_full_range", (192, (4,), (1,))),
+    ("blazeface_back", (256, (16, 32), (2, 6))),
+    ("blazeface_short_range", (128, (8, 16), (2, 6))),
+])
+def test_anchor_count_matches_the_model_outputs(name, spec):
+    import cv2
+
+    from redact.models import model_path
+
+    need_models([name])
+    size, strides, per_cell = spec
+    net = cv2.dnn.readNetFromTFLite(str(model_path(name)))
+    net.setInput(np.zeros((1, 3, size, size), np.float32))
+    logits, regressors = net.forward(net.getUnconnectedOutLayersNames())
+    anchors = k.anchor_centers(size, np.array(strides, np.int64), np.array(per_cell, np.int64))
+    assert anchors.shape[0] == logits.size == regressors.shape[1]
+    if name == BLAZEFACE_FULL_RANGE.model:
+        assert (size, strides, per_cell) == (BLAZEFACE_FULL_RANGE.input_size, BLAZEFACE_FULL_RANGE.strides,
+                                             BLAZEFACE_FULL_RANGE.per_cell)
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+@given(length=st.integers(1, 5000), tile=st.integers(1, 2000), overlap=st.floats(0.0, 0.9))
+def test_tiles_cover_the_length_with_overlap(length, tile, overlap):
+    starts = _tile_starts(length, tile, overlap)
+    assert starts[0] == 0 and starts == sorted(starts)
+    assert min(length, starts[-1] + tile) == length
+    for a, b in zip(starts, starts[1:]):
+        assert a + tile - b >= overlap * tile - 1  # starts are rounded to whole pixels
+
+
+@given(w=st.integers(1, 4000), h=st.integers(1, 4000), stretch=st.sampled_from([1.0, 1.5]))
+def test_centerface_view_size_keeps_the_budget(w, h, stretch):
+    view = CenterFaceView(400_000, stretch=stretch)
+    width, height = view.size(w, h)
+    assert width >= 1 and height >= 1
+    assert width * height <= 400_000 * 1.01 + width + height
+    assert height <= max(1, round(h * view.max_upscale))
+    assert Plan(centerface=(view,)).models == ("blazeface_full_range", "centerface")
+
+
+# --------------------------------------------------------------------------- Numba vs NumPy
+
+
+def ref_anchor_centers(size, strides, per_cell):
+    parts = []
+    for stride, n in zip(strides, per_cell):
+        cells = -(-size // stride)
+        y, x = np.mgrid[0:cells, 0:cells]
+        centers = np.stack([(x + 0.5) / cells, (y + 0.5) / cells], axis=-1).reshape(-1, 2)
+        parts.append(np.repeat(centers, n, axis=0))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def ref_decode_blazeface(logits, regressors, anchors, size, threshold, affine):
+    score = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100, 100)))
+    keep = logits.astype(np.float64) >= math.log(threshold / (1 - threshold))
+    cx = anchors[:, 0] * size + regressors[:, 0]
+    cy = anchors[:, 1] * size + regressors[:, 1]
+    hw, hh = np.abs(regressors[:, 2]) / 2, np.abs(regressors[:, 3]) / 2
+    ax, bx, ay, by = affine
+    xyxy = np.stack([ax * (cx - hw) + bx, ay * (cy - hh) + by, ax * (cx + hw) + bx, ay * (cy + hh) + by], 1)
+    return xyxy[keep], score[keep]
+
+
+def ref_decode_centerface(heatmap, scale, offset, threshold, affine):
+    ys, xs = np.nonzero(heatmap >= threshold)  # row-major, as the kernel scans
+    h = 4 * np.exp(scale[0, ys, xs].astype(np.float64))
+    w = 4 * np.exp(scale[1, ys, xs].astype(np.float64))
+    cy = 4 * (ys + offset[0, ys, xs] + 0.5)
+    cx = 4 * (xs + offset[1, ys, xs] + 0.5)
+    ax, bx, ay, by = affine
+    xyxy = np.stack([ax * (cx - w / 2) + bx, ay * (cy - h / 2) + by,
+                     ax * (cx + w / 2) + bx, ay * (cy + h / 2) + by], 1)
+    return xyxy, heatmap[ys, xs]
+
+
+def ref_weighted_nms(xyxy, score, thr):
+    xyxy = xyxy.astype(np.float64)
+    order = np.argsort(-score, kind="stable")
+    used = np.zeros(len(score), bool)
+    boxes, scores = [], []
+    for i in order:
+        if used[i]:
+            continue
+        members = [i] + [j for j in order if not used[j] and j != i and iou(xyxy[i], xyxy[j]) >= thr]
+        used[members] = True
+        w = np.maximum(score[members].astype(np.float64), 1e-12)
+        boxes.append((xyxy[members] * w[:, None]).sum(0) / w.sum())
+        scores.append(score[i])
+    return np.array(boxes).reshape(-1, 4), np.array(scores, np.float32)
+
+
+def both(kernel):
+    """The compiled kernel and its pure-Python body (what NUMBA_DISABLE_JIT=1 runs)."""
+    py_func = getattr(kernel, "py_func", None)  # absent when JIT is already disabled
+    return [kernel] if py_func is None else [kernel, py_func]
+
+
+@pytest.mark.parametrize("spec", [(192, (4,), (1,)), (256, (16, 32), (2, 6)), (128, (8, 16), (2, 6))])
+def test_anchor_centers_match_reference(spec):
+    size, strides, per_cell = spec
+    args = (size, np.array(strides, np.int64), np.array(per_cell, np.int64))
+    for fn in both(k.anchor_centers):
+        np.testing.assert_allclose(fn(*args), ref_anchor_centers(*spec), atol=1e-7)
+
+
+boxes_arrays = st.integers(0, 40).flatmap(lambda n: st.tuples(
+    st.lists(st.tuples(st.floats(-50, 500), st.floats(-50, 500), st.floats(0, 200), st.floats(0, 200)),
+             min_size=n, max_size=n),
+    st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), threshold=st.floats(0.01, 0.99),
+       affine=st.tuples(st.floats(0.1, 10), st.floats(-500, 500), st.floats(0.1, 10), st.floats(-500, 500)))
+def test_decode_blazeface_matches_reference(seed, threshold, affine):
+    rng = np.random.default_rng(seed)
+    anchors = k.anchor_centers(192, np.array([4], np.int64), np.array([1], np.int64))
+    logits = rng.normal(0, 4, anchors.shape[0]).astype(np.float32)
+    regressors = rng.normal(0, 20, (anchors.shape[0], 16)).astype(np.float32)
+    affine = np.array(affine, np.float64)
+    want_xyxy, want_score = ref_decode_blazeface(logits, regressors, anchors, 192, threshold, affine)
+    for fn in both(k.decode_blazeface):
+        out_xyxy = np.empty((anchors.shape[0], 4), np.float32)
+        out_score = np.empty(anchors.shape[0], np.float32)
+        n = fn(logits, regressors, anchors, 192, threshold, affine, out_xyxy, out_score)
+        assert n == len(want_score)
+        np.testing.assert_allclose(out_xyxy[:n], want_xyxy, rtol=1e-5, atol=1e-2)
+        np.testing.assert_allclose(out_score[:n], want_score, rtol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), threshold=st.floats(0.0, 1.0),
+       shape=st.tuples(st.integers(1, 30), st.integers(1, 30)),
+       affine=st.tuples(st.floats(0.1, 10), st.floats(-500, 500), st.floats(0.1, 10), st.floats(-500, 500)))
+def test_decode_centerface_matches_reference(seed, threshold, shape, affine):
+    rng = np.random.default_rng(seed)
+    heatmap = rng.random(shape, dtype=np.float32)
+    scale = rng.normal(1, 1, (2, *shape)).astype(np.float32)
+    offset = rng.random((2, *shape), dtype=np.float32)
+    affine = np.array(affine, np.float64)
+    want_xyxy, want_score = ref_decode_centerface(heatmap, scale, offset, threshold, affine)
+    for fn in both(k.decode_centerface):
+        out_xyxy = np.empty((heatmap.size, 4), np.float32)
+        out_score = np.empty(heatmap.size, np.float32)
+        n = fn(heatmap, scale, offset, threshold, affine, out_xyxy, out_score)
+        assert n == len(want_score)
+        np.testing.assert_allclose(out_xyxy[:n], want_xyxy, rtol=1e-5, atol=1e-2)
+        np.testing.assert_array_equal(out_score[:n], want_score)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=boxes_arrays, thr=st.floats(0.0, 1.0))
+def test_weighted_nms_matches_reference(data, thr):
+    raw, scores = data
+    xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in raw], np.float32).reshape(-1, 4)
+    score = np.array(scores, np.float32)
+    want_xyxy, want_score = ref_weighted_nms(xyxy, score, thr)
+    for fn in both(k.weighted_nms):
+        out_xyxy = np.empty_like(xyxy)
+        out_score = np.empty_like(score)
+        n = fn(xyxy, score, thr, out_xyxy, out_score)
+        assert n == len(want_score)
+        np.testing.assert_allclose(out_xyxy[:n], want_xyxy, rtol=1e-5, atol=1e-3)
+        np.testing.assert_array_equal(out_score[:n], want_score)
+
+
+def test_weighted_nms_merges_one_face_and_keeps_two():
+    xyxy = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 60, 60]], np.float32)
+    score = np.array([0.9, 0.3, 0.5], np.float32)
+    out_xyxy, out_score = np.empty_like(xyxy), np.empty_like(score)
+    n = k.weighted_nms(xyxy, score, 0.5, out_xyxy, out_score)
+    assert n == 2
+    np.testing.assert_allclose(out_xyxy[0], [0.25, 0, 10.25, 10], atol=1e-5)
+    np.testing.assert_array_equal(out_score[:n], score[[0, 2]])
+    np.testing.assert_array_equal(out_xyxy[1], xyxy[2])
