@@ -34,11 +34,12 @@ def output_name(src, dst_dir=None) -> Path:
 
 
 class _Stage(threading.Thread):
-    """A thread that runs ``work`` and keeps its exception for the caller to re-raise."""
+    """A thread that runs ``work``; on failure it keeps the exception and stops the job."""
 
-    def __init__(self, work, name):
+    def __init__(self, work, name, stop: threading.Event):
         super().__init__(name=name, daemon=True)
         self._work = work
+        self._halt = stop
         self.error = None
 
     def run(self):
@@ -46,6 +47,7 @@ class _Stage(threading.Thread):
             self._work()
         except BaseException as exc:  # re-raised in the calling thread
             self.error = exc
+            self._halt.set()
 
 
 def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
@@ -129,9 +131,10 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
                     frames_written += 1
                     if progress:
                         progress(frames_written)
-            writer.close()
+            if not stop.is_set():
+                writer.close()
 
-        stages = [_Stage(decode, "redact-decode"), _Stage(encode, "redact-encode")]
+        stages = [_Stage(decode, "redact-decode", stop), _Stage(encode, "redact-encode", stop)]
         for stage in stages:
             stage.start()
         try:
@@ -141,28 +144,22 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
                     continue
                 for done in redactor.push(item.rgb, item=item.pts):
                     _put(finished, done, stop)
-                if any(s.error for s in stages):
-                    break
-            else:
+            if not stop.is_set():
                 for done in redactor.flush():
                     _put(finished, done, stop)
             _put(finished, _END, stop)
-            for stage in stages:
-                while stage.is_alive() and not any(s.error for s in stages):
-                    stage.join(0.1)
         except BaseException:
             stop.set()
             raise
         finally:
-            if any(s.error for s in stages):
-                stop.set()
             for stage in stages:
                 stage.join()
             reader.close()
-        for stage in stages:
-            if stage.error is not None:
+            if stop.is_set():
                 writer.abort()
-                raise stage.error
+        errors = [stage.error for stage in stages if stage.error is not None]
+        if errors:
+            raise errors[0]
         if frames_written != redactor.stats.frames_out or frames_written == 0:
             raise RuntimeError(f"{src}: wrote {frames_written} of {redactor.stats.frames_out} frames")
 

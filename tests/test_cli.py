@@ -109,3 +109,19 @@ def test_killed_mid_write_leaves_no_final_file(tmp_path, sig):
     # A new run cleans what a SIGKILL left and completes.
     assert main([str(clip), "-o", str(out), *NO_DETECT]) == 0
     assert out.is_file() and [p.name for p in out.parent.glob(".*")] == []
+
+
+def test_size_change_mid_stream_fails_cleanly(tmp_path):
+    """Two MPEG-TS clips of different sizes back to back: the encoder stage fails mid-file,
+    and the error reaches the user without a hang or a partial file."""
+    first, second = tmp_path / "a.ts", tmp_path / "b.ts"
+    write_video(first, frames=20, size=(96, 64), fmt="mpegts")
+    write_video(second, frames=20, size=(128, 96), fmt="mpegts")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "redact", str(joined), "-o", str(out / "j.mp4"), *NO_DETECT],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "does not match the stream size" in result.stderr
+    assert not out.exists() or not list(out.iterdir())
