@@ -59,6 +59,7 @@ class ClipResult:
     seconds: float = 0.0
     frames_detected: int = 0
     runs: dict = field(default_factory=dict)
+    exposures: list = field(default_factory=list)  # (frame, box height, Laplacian corr)
 
     @property
     def per_1000(self) -> float:
@@ -98,7 +99,9 @@ def measure_clip(path, profile, judge, detect_every=1, workdir=None, stride=1) -
                 if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE:
                     continue
                 result.faces_judged += 1
-                exposed, _ = face_exposed(before, after, box)
+                exposed, corr = face_exposed(before, after, box)
+                if exposed:
+                    result.exposures.append((i, float(box[3] - box[1]), corr))
                 run = result.runs.get(int(tid), 0) + 1 if exposed else 0
                 result.runs[int(tid)] = run
                 result.exposed += exposed
@@ -115,6 +118,7 @@ def main(argv=None) -> int:
     p.add_argument("--profile", type=Profile, default=Profile.BALANCED)
     p.add_argument("--detect-every", type=int, default=1)
     p.add_argument("--stride", type=int, default=1, help="judge every N-th frame (speed)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every exposure")
     args = p.parse_args(argv)
     judge = FaceDetector(Profile.THOROUGH)
     print(f"profile={args.profile.value} detect_every={args.detect_every} judge=thorough "
@@ -125,6 +129,9 @@ def main(argv=None) -> int:
         r = measure_clip(video, args.profile, judge, args.detect_every, stride=args.stride)
         print(f"{r.name[:42]:42} {r.frames:6d} {r.faces_judged:6d} {r.exposed:7d} {r.per_1000:7.2f} "
               f"{r.longest_run:4d} {r.frames_detected:8d} {r.frames / r.seconds:6.1f}")
+        if args.verbose:
+            for frame, height, corr in r.exposures:
+                print(f"    exposed: frame {frame}, face {height:.0f} px high, Laplacian corr {corr:.2f}")
         total.frames += r.frames
         total.faces_judged += r.faces_judged
         total.exposed += r.exposed

@@ -167,7 +167,8 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
     manifest.input_sha256 = sha256_file(src)
     manifest.output_sha256 = sha256_file(dst)
     manifest.frames_out = frames_written
-    manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation})
+    manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
+                            "timestamps_repaired": writer.repaired_pts})
     manifest.side_channels = _side_channels(info, policy, audio is not None)
     manifest.write(dst)
     return manifest

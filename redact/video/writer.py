@@ -72,6 +72,8 @@ class VideoWriter:
             self._audio_out = self._container.add_stream_from_template(audio_from)
             self._audio_out.metadata.clear()
         self._frames = 0
+        self._last_pts = None
+        self.repaired_pts = 0
 
     @property
     def frames_written(self) -> int:
@@ -89,8 +91,15 @@ class VideoWriter:
         if rgb.shape[:2] != (self.size[1], self.size[0]):
             raise VideoError(f"{self.path}: frame of shape {rgb.shape} does not match the stream "
                              f"size {self.size[0]}x{self.size[1]}")
+        pts = int(pts)
+        if self._last_pts is not None and pts <= self._last_pts:
+            # Damaged files (bad remuxes) carry timestamps out of order; the encoder needs
+            # them increasing. Nudge by one tick: every frame is kept, timing barely moves.
+            pts = self._last_pts + 1
+            self.repaired_pts += 1
+        self._last_pts = pts
         frame = av.VideoFrame.from_ndarray(self._pad(rgb), format="rgb24")
-        frame.pts = int(pts)
+        frame.pts = pts
         frame.time_base = self.time_base
         self._mux(self._stream.encode(frame))
         self._frames += 1
