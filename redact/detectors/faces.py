@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import model_path
-from ..ops import _check_frame
+from ..ops import check_frame
 from ..policy import Profile
 from ..types import Kind, Regions
 
@@ -241,7 +241,7 @@ class FaceDetector:
         """
         from .._kernels.anchors import weighted_nms
 
-        frame = _check_frame(frame)
+        frame = check_frame(frame)
         parts = []
         if self._blaze is not None:
             parts.extend(self._blazeface(frame, view) for view in self._blazeface_views(frame))

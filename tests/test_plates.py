@@ -1,0 +1,198 @@
+"""Plate detector: the decoding kernel against NumPy, synthetic plates, and real photos."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import require_models, shared_data
+from redact import Kind, Regions
+from redact._kernels.plates import component_stats
+from redact.geometry import pad_boxes, pixel_boxes
+from redact.policy import Profile
+
+MODEL = "ppocr_det_v4"
+
+
+def kernels(kernel):
+    """The compiled kernel and its pure-Python body (what NUMBA_DISABLE_JIT=1 runs)."""
+    py_func = getattr(kernel, "py_func", None)  # absent when JIT is already disabled
+    return [kernel] if py_func is None else [kernel, py_func]
+
+
+def reference_component_stats(labels, prob, n_labels):
+    """Slow, obvious per-label box, mean and count."""
+    box = np.zeros((n_labels, 4), np.int32)
+    score = np.zeros(n_labels, np.float32)
+    count = np.zeros(n_labels, np.int64)
+    for k in range(1, n_labels):
+        ys, xs = np.nonzero(labels == k)
+        box[k] = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        score[k] = prob[ys, xs].astype(np.float64).mean()
+        count[k] = xs.size
+    return box, score, count
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (40, 64)])
+def test_component_stats_matches_reference(seed, shape):
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    prob = rng.random(shape, dtype=np.float32)
+    n_labels, labels = cv2.connectedComponents((prob > 0.6).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    want = reference_component_stats(labels, prob, n_labels)
+    for kernel in kernels(component_stats):
+        box = np.zeros((n_labels, 4), np.int32)
+        score = np.zeros(n_labels, np.float32)
+        count = np.zeros(n_labels, np.int64)
+        kernel(labels, prob, n_labels, box, score, count)
+        np.testing.assert_array_equal(box[1:], want[0][1:])
+        np.testing.assert_allclose(score[1:], want[1][1:], rtol=1e-6)
+        np.testing.assert_array_equal(count[1:], want[2][1:])
+
+
+def hidden_share(regions: Regions, box, shape, pad=0.1) -> float:
+    """Share of ``box`` (x0, y0, x1, y1) under the regions grown by the default style padding."""
+    mask = np.zeros(shape[:2], bool)
+    for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy, pad), shape[1], shape[0]):
+        mask[y0:y1, x0:x1] = True
+    x0, y0, x1, y1 = box
+    return float(mask[y0:y1, x0:x1].mean())
+
+
+@pytest.fixture(scope="module")
+def detectors():
+    require_models(MODEL)
+    from redact.detectors.plates import PlateDetector
+
+    return {p: PlateDetector(p) for p in Profile}
+
+
+def car_scene(plate_size, text, band=None, size=(480, 720)):
+    """A grey, car-like frame with a rendered plate; returns the frame and the plate box."""
+    import cv2
+
+    h, w = size
+    frame = np.full((h, w, 3), 90, np.uint8)
+    cv2.rectangle(frame, (120, 120), (600, 400), (60, 62, 70), -1)       # body
+    cv2.rectangle(frame, (160, 150), (560, 240), (30, 35, 40), -1)       # rear window
+    cv2.circle(frame, (170, 300), 25, (200, 30, 30), -1)                 # lights
+    cv2.circle(frame, (550, 300), 25, (200, 30, 30), -1)
+    pw, ph = plate_size
+    x0, y0 = (w - pw) // 2, 290
+    cv2.rectangle(frame, (x0, y0), (x0 + pw, y0 + ph), (245, 245, 240), -1)
+    cv2.rectangle(frame, (x0, y0), (x0 + pw, y0 + ph), (20, 20, 20), 2)
+    top = y0
+    if band is not None:
+        cv2.rectangle(frame, (x0, y0), (x0 + pw, y0 + ph // 4), band, -1)
+        top = y0 + ph // 4
+    scale = (y0 + ph - top) / 40.0
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(2 * scale)))
+    org = (x0 + (pw - tw) // 2, top + (y0 + ph - top + th) // 2)
+    cv2.putText(frame, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (10, 10, 10), max(1, round(2 * scale)),
+                cv2.LINE_AA)
+    return frame, (x0, y0, x0 + pw, y0 + ph)
+
+
+@pytest.mark.parametrize("plate_size, text, band", [
+    ((120, 60), "7ABC123", None),             # US, 2:1
+    ((230, 50), "AB 12 CDE", None),           # European long plate
+    ((180, 60), "BRA2E19", (40, 70, 200)),    # Brazilian Mercosur: blue band on top
+])
+@pytest.mark.parametrize("profile", list(Profile))
+def test_rendered_plate_is_hidden(detectors, profile, plate_size, text, band):
+    frame, box = car_scene(plate_size, text, band)
+    regions = detectors[profile].detect(frame)
+    assert set(regions.kind.tolist()) <= {int(Kind.PLATE)}
+    assert hidden_share(regions, box, frame.shape) >= 0.8
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 5, 3), (5, 7, 3), (480, 640, 3), (33, 2000, 3)])
+@pytest.mark.parametrize("profile", list(Profile))
+def test_blank_and_odd_frames_give_nothing(detectors, profile, shape):
+    for value in (0, 128, 255):
+        regions = detectors[profile].detect(np.full(shape, value, np.uint8))
+        assert isinstance(regions, Regions) and len(regions) == 0
+
+
+def test_input_untouched_and_results_repeat_across_shapes(detectors):
+    det = detectors[Profile.BALANCED]
+    frame, _ = car_scene((120, 60), "7ABC123")
+    before = frame.copy()
+    first = det.detect(frame)
+    det.detect(np.ascontiguousarray(frame[:300, :500]))      # another input shape in between
+    again = det.detect(frame)
+    np.testing.assert_array_equal(frame, before)
+    np.testing.assert_array_equal(first.xyxy, again.xyxy)
+
+
+def test_thorough_tiles_a_large_frame(detectors):
+    """A plate far from the origin of a frame wider than one tile is still found."""
+    big = np.full((1080, 3000, 3), 90, np.uint8)
+    scene, (x0, y0, x1, y1) = car_scene((120, 60), "7ABC123")
+    big[500:980, 2200:2920] = scene
+    regions = detectors[Profile.THOROUGH].detect(big)
+    assert hidden_share(regions, (x0 + 2200, y0 + 500, x1 + 2200, y1 + 500), big.shape) >= 0.8
+
+
+def test_attributes_and_bad_input(detectors):
+    det = detectors[Profile.FAST]
+    assert det.kinds == (Kind.PLATE,)
+    assert det.models == (MODEL,)
+    with pytest.raises(ValueError, match="uint8"):
+        det.detect(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        det.detect(np.zeros((8, 8), np.uint8))
+
+
+def test_missing_model_says_how_to_fetch(tmp_path):
+    from redact.detectors.plates import PlateDetector
+    from redact.models import ModelMissingError
+
+    with pytest.raises(ModelMissingError, match="redact models fetch ppocr_det_v4"):
+        PlateDetector("fast", models_dir=tmp_path)
+
+
+def read_rgb(path):
+    import cv2
+
+    bgr = cv2.imread(str(path))
+    assert bgr is not None, f"could not read {path}"
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+@pytest.fixture
+def plates_dir():
+    path = shared_data() / "plates"
+    if not path.is_dir():
+        pytest.skip(f"evaluation data not found at {path} (set REDACT_DATA_DIR)")
+    return path
+
+
+# Plates boxed by hand: UK and German (European long) plates and a framed California plate.
+HAND_BOXES = {
+    "theaiguys_car4.jpg": (362, 241, 454, 269),
+    "theaiguys_car2.jpg": (852, 636, 1025, 676),
+    "theaiguys_car3.jpg": (549, 411, 728, 498),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_BOXES))
+def test_real_plates_are_hidden(detectors, plates_dir, name):
+    frame = read_rgb(plates_dir / name)
+    assert hidden_share(detectors[Profile.FAST].detect(frame), HAND_BOXES[name], frame.shape) >= 0.8
+
+
+def test_openalpr_recall(detectors, plates_dir):
+    """Every 4th image of the OpenALPR US set (56 plates); the full set measures 0.96."""
+    root = plates_dir / "openalpr_benchmarks"
+    if not (root / "gt_boxes.json").is_file():
+        pytest.skip(f"{root}/gt_boxes.json not found")
+    images = sorted(json.loads((root / "gt_boxes.json").read_text())["images"].items())[::4]
+    hits = 0
+    for rel, info in images:
+        frame = read_rgb(root / rel)
+        x, y, w, h = info["boxes"][0]["bbox"]
+        regions = detectors[Profile.BALANCED].detect(frame)
+        hits += hidden_share(regions, (x, y, x + w, y + h), frame.shape) >= 0.8
+    assert hits / len(images) >= 0.9
