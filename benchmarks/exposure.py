@@ -24,6 +24,9 @@ import numpy as np
 
 EXPOSED_CORR = 0.5
 MIN_FACE = 24
+#: The judge runs with low thresholds (fail-closed settings); as a judge only its confident
+#: faces count, or torsos and posters it half-believes would be scored as exposed faces.
+JUDGE_SCORE = 0.5
 
 
 def laplacian_corr(before: np.ndarray, after: np.ndarray) -> float:
@@ -95,8 +98,8 @@ def measure_clip(path, profile, judge, detect_every=1, workdir=None, stride=1) -
             if i % stride:
                 continue
             faces = ids.update(judge.detect(before))
-            for box, tid in zip(faces.xyxy, faces.track_id):
-                if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE:
+            for box, tid, score in zip(faces.xyxy, faces.track_id, faces.score):
+                if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE or score < JUDGE_SCORE:
                     continue
                 result.faces_judged += 1
                 exposed, corr = face_exposed(before, after, box)
@@ -122,7 +125,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     judge = FaceDetector(Profile.THOROUGH)
     print(f"profile={args.profile.value} detect_every={args.detect_every} judge=thorough "
-          f"exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE}px")
+          f"exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE}px, judge score >= {JUDGE_SCORE}")
     print(f"{'clip':42} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1000f':>7} {'run':>4} {'detected':>8} {'fps':>6}")
     total = ClipResult("TOTAL")
     for video in args.videos:

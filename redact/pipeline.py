@@ -135,8 +135,16 @@ class Redactor:
         return found, None
 
     def push(self, rgb: np.ndarray, item=None) -> list[RedactedFrame]:
-        """Add the next frame (RGB uint8); returns the frames that are now final."""
-        rgb = np.asarray(rgb)
+        """Add the next frame (RGB uint8); returns the frames that are now final.
+
+        The frame is copied while it waits in the look-ahead: camera apps reuse their
+        buffers, and a buffer overwritten by a later frame must never be what gets obscured.
+        """
+        from .ops import check_frame
+
+        rgb = check_frame(rgb)
+        if self.lookahead_frames:
+            rgb = rgb.copy()
         detect_now = (self._index % self.policy.detect_every == 0
                       or self._gate.needs_detection(rgb, self._last_tracked))
         found, flagged = Regions.empty(), None

@@ -227,3 +227,22 @@ def test_manifest_is_content_free_and_matches_files(tmp_path):
     for leak in ("Main Street", "51.5007", "front door", "2026-11-28T"):
         assert leak not in text
     assert len(text) < 20000
+
+
+def test_streaming_redactor_copes_with_reused_buffers():
+    """A camera app overwrites one buffer for every frame; the look-ahead must not care."""
+    from redact.pipeline import Redactor
+
+    style = ((None, Style(method=Method.FILL, padding=0, feather=0)),)
+    redactor = Redactor(Policy(kinds=(), zones=(Zone(0, 0, 4, 4),), styles=style, lookahead_seconds=0.1),
+                        fps=30)
+    buffer = np.zeros((8, 8, 3), np.uint8)
+    done = []
+    for i in range(10):
+        buffer[:] = 10 + i
+        done += redactor.push(buffer)
+    done += redactor.flush()
+    assert [d.index for d in done] == list(range(10))
+    for d in done:
+        assert d.rgb[6, 6, 0] == 10 + d.index and d.rgb[0, 0, 0] == 0
+    assert buffer[0, 0, 0] == 19  # the caller's frame is never written
