@@ -6,6 +6,8 @@ frame. Every other module calls `pixel_boxes`; none rounds on its own.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -45,3 +47,15 @@ def pixel_boxes(xyxy, width: int, height: int) -> np.ndarray:
     out[:, 2] = np.maximum(out[:, 2], out[:, 0])
     out[:, 3] = np.maximum(out[:, 3], out[:, 1])
     return out
+
+
+def tile_starts(length: int, tile: int, overlap: float) -> list:
+    """Evenly spread tile origins covering ``[0, length)``, neighbours sharing >= ``overlap``.
+
+    >>> tile_starts(100, 100, 0.25), tile_starts(250, 100, 0.25)
+    ([0], [0, 75, 150])
+    """
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - tile) / (tile * (1.0 - overlap))) + 1
+    return [round(k * (length - tile) / (count - 1)) for k in range(count)]

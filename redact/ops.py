@@ -1,7 +1,6 @@
 """Public array API: validate, convert, allocate (or use ``out=``), then call a kernel."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np

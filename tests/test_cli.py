@@ -1,5 +1,4 @@
 """The command line as a user runs it: real processes, real files, exit codes, kills."""
-import os
 import signal
 import subprocess
 import sys

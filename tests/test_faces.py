@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from redact import Kind, Regions
 from redact._kernels import anchors as k
 from redact.detectors import build_detectors
+from redact.geometry import tile_starts
 from redact.detectors.faces import (BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector,
-                                    Plan, _tile_starts)
+                                    Plan)
 from redact.models import ModelMissingError, is_installed
 from redact.policy import Profile
 
@@ -206,7 +207,7 @@ def test_anchor_count_matches_the_model_outputs(name, spec):
 
 @given(length=st.integers(1, 5000), tile=st.integers(1, 2000), overlap=st.floats(0.0, 0.9))
 def test_tiles_cover_the_length_with_overlap(length, tile, overlap):
-    starts = _tile_starts(length, tile, overlap)
+    starts = tile_starts(length, tile, overlap)
     assert starts[0] == 0 and starts == sorted(starts)
     assert min(length, starts[-1] + tile) == length
     for a, b in zip(starts, starts[1:]):

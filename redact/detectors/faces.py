@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import tile_starts
 from ..models import model_path
 from ..ops import check_frame
 from ..policy import Profile
@@ -159,14 +160,6 @@ def _resize_into(image: np.ndarray, width: int, height: int, canvas: np.ndarray)
     return np.array([w / width, 0.0, h / height, 0.0], np.float64)
 
 
-def _tile_starts(length: int, tile: int, overlap: float) -> list:
-    """Evenly spread tile origins covering ``[0, length)``, neighbours sharing >= ``overlap``."""
-    if length <= tile:
-        return [0]
-    count = math.ceil((length - tile) / (tile * (1.0 - overlap))) + 1
-    return [round(k * (length - tile) / (count - 1)) for k in range(count)]
-
-
 def _grow(xyxy: np.ndarray, grow: tuple) -> np.ndarray:
     """Boxes grown by fractions of their own width/height (left, top, right, bottom)."""
     w = xyxy[:, 2] - xyxy[:, 0]
@@ -263,8 +256,8 @@ class FaceDetector:
             tile = max(BLAZEFACE_FULL_RANGE.input_size, round(fraction * min(h, w)))
             if tile >= max(h, w):
                 continue  # One tile would be the whole frame again.
-            for y in _tile_starts(h, tile, self.plan.tile_overlap):
-                for x in _tile_starts(w, tile, self.plan.tile_overlap):
+            for y in tile_starts(h, tile, self.plan.tile_overlap):
+                for x in tile_starts(w, tile, self.plan.tile_overlap):
                     views.append((x, y, min(w, x + tile), min(h, y + tile)))
         return views
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import tile_starts
 from ..models import model_path
 from ..ops import check_frame
 from ..policy import Profile
 from ..types import Kind, Regions
-from .plates import tile_starts
 
 #: Registry name of the segmentation network.
 SEGMENT_MODEL = "selfie_segmentation"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry import tile_starts
 from ..models import model_path
 from ..ops import check_frame
 from ..policy import Profile
@@ -106,18 +107,6 @@ PLANS = {
     Profile.BALANCED: PlatePlan(views=(PlateView(480), PlateView(960))),
     Profile.THOROUGH: PlatePlan(views=(PlateView(640), PlateView(960), PlateView(1280, min_scale=1.0))),
 }
-
-
-def tile_starts(length: int, tile: int, overlap: float) -> list:
-    """Evenly spread tile origins covering ``[0, length)``, neighbours sharing >= ``overlap``.
-
-    >>> tile_starts(100, 100, 0.25), tile_starts(250, 100, 0.25)
-    ([0], [0, 75, 150])
-    """
-    if length <= tile:
-        return [0]
-    count = math.ceil((length - tile) / (tile * (1.0 - overlap))) + 1
-    return [round(k * (length - tile) / (count - 1)) for k in range(count)]
 
 
 class PlateDetector:

@@ -56,8 +56,6 @@ class VideoReader:
     """
 
     def __init__(self, path):
-        import av
-
         self.path = str(path)
         # Rotation is only known from a decoded frame; peek at one, then start afresh rather
         # than seek (seeking is unreliable in AVI and damaged files).
