@@ -89,8 +89,9 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--keep-audio", action="store_true",
                    help="keep the audio track (dropped by default: voices and names identify people)")
     g.add_argument("--keep-metadata", action="store_true",
-                   help="keep container tags such as creation time, make and model (dropped by default; "
-                        "GPS can hide there). Data, subtitle and attachment streams are always dropped")
+                   help="keep video container tags such as creation time, make and model (dropped by "
+                        "default; GPS can hide there). Data, subtitle and attachment streams are always "
+                        "dropped, and images never keep EXIF/XMP")
     g = p.add_argument_group("output")
     g.add_argument("--crf", type=int, default=20, help="H.264 quality, lower is better and bigger (default %(default)s)")
     g.add_argument("--preset", default="veryfast",
