@@ -77,11 +77,27 @@ def _decode(path):
             yield frame.to_ndarray(format="rgb24")
 
 
-def measure_clip(path, profile, judge, detect_every=1, workdir=None, stride=1) -> ClipResult:
-    """Redact ``path`` with ``profile``, then judge every ``stride``-th frame of input vs output."""
+def judge_clip(path, judge, stride=1) -> list:
+    """Per input frame, the judge's confident faces >= MIN_FACE as (box, track id), or None
+    for frames skipped by ``stride``."""
+    from redact.tracking import Tracker
+
+    ids = Tracker(hold_frames=0)  # only to give the judge's faces identities across frames
+    judged = []
+    for i, frame in enumerate(_decode(path)):
+        if i % stride:
+            judged.append(None)
+            continue
+        faces = ids.update(judge.detect(frame))
+        judged.append([(box, int(tid)) for box, tid, score in zip(faces.xyxy, faces.track_id, faces.score)
+                       if min(box[2] - box[0], box[3] - box[1]) >= MIN_FACE and score >= JUDGE_SCORE])
+    return judged
+
+
+def measure_clip(path, profile, judged, detect_every=1, workdir=None) -> ClipResult:
+    """Redact ``path`` with ``profile`` and compare the judged faces of input and output."""
     from redact.jobs import redact_video
     from redact.policy import Policy
-    from redact.tracking import Tracker
     from redact.types import Kind
 
     result = ClipResult(Path(path).name)
@@ -92,24 +108,32 @@ def measure_clip(path, profile, judge, detect_every=1, workdir=None, stride=1) -
                                 crf=18)
         result.seconds = time.perf_counter() - start
         result.frames_detected = manifest.timing["frames_detected"]
-        ids = Tracker(hold_frames=0)  # only to give the judge's faces identities across frames
-        for i, (before, after) in enumerate(zip(_decode(path), _decode(out))):
+        for i, (before, after, faces) in enumerate(zip(_decode(path), _decode(out), judged)):
             result.frames += 1
-            if i % stride:
-                continue
-            faces = ids.update(judge.detect(before))
-            for box, tid, score in zip(faces.xyxy, faces.track_id, faces.score):
-                if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE or score < JUDGE_SCORE:
-                    continue
+            for box, tid in faces or ():
                 result.faces_judged += 1
                 exposed, corr = face_exposed(before, after, box)
                 if exposed:
                     result.exposures.append((i, float(box[3] - box[1]), corr))
-                run = result.runs.get(int(tid), 0) + 1 if exposed else 0
-                result.runs[int(tid)] = run
+                run = result.runs.get(tid, 0) + 1 if exposed else 0
+                result.runs[tid] = run
                 result.exposed += exposed
                 result.longest_run = max(result.longest_run, run)
     return result
+
+
+def _row(r: ClipResult, every: int) -> str:
+    return (f"{r.name[:40]:40} {every:3d} {r.frames:6d} {r.faces_judged:6d} {r.exposed:7d} {r.per_1000:7.2f} "
+            f"{r.longest_run:4d} {r.frames_detected:8d} {r.frames / r.seconds:6.1f}")
+
+
+def _add(total: ClipResult, r: ClipResult) -> None:
+    total.frames += r.frames
+    total.faces_judged += r.faces_judged
+    total.exposed += r.exposed
+    total.longest_run = max(total.longest_run, r.longest_run)
+    total.seconds += r.seconds
+    total.frames_detected += r.frames_detected
 
 
 def main(argv=None) -> int:
@@ -119,30 +143,32 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("videos", nargs="+", type=Path)
     p.add_argument("--profile", type=Profile, default=Profile.BALANCED)
-    p.add_argument("--detect-every", type=int, default=1)
+    p.add_argument("--detect-every", type=int, nargs="+", default=[1],
+                   help="one or more N; all run in this process, so their fps compare fairly")
     p.add_argument("--stride", type=int, default=1, help="judge every N-th frame (speed)")
     p.add_argument("-v", "--verbose", action="store_true", help="list every exposure")
     args = p.parse_args(argv)
     judge = FaceDetector(Profile.THOROUGH)
-    print(f"profile={args.profile.value} detect_every={args.detect_every} judge=thorough "
-          f"exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE}px, judge score >= {JUDGE_SCORE}")
-    print(f"{'clip':42} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1000f':>7} {'run':>4} {'detected':>8} {'fps':>6}")
-    total = ClipResult("TOTAL")
+    print(f"profile={args.profile.value} judge=thorough; exposed: Laplacian corr >= {EXPOSED_CORR} "
+          f"in faces >= {MIN_FACE}px with judge score >= {JUDGE_SCORE}")
+    print(f"{'clip':40} {'N':>3} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1000f':>7} {'run':>4} "
+          f"{'detected':>8} {'fps':>6}")
+    totals = {every: ClipResult("TOTAL") for every in args.detect_every}
     for video in args.videos:
-        r = measure_clip(video, args.profile, judge, args.detect_every, stride=args.stride)
-        print(f"{r.name[:42]:42} {r.frames:6d} {r.faces_judged:6d} {r.exposed:7d} {r.per_1000:7.2f} "
-              f"{r.longest_run:4d} {r.frames_detected:8d} {r.frames / r.seconds:6.1f}")
-        if args.verbose:
-            for frame, height, corr in r.exposures:
-                print(f"    exposed: frame {frame}, face {height:.0f} px high, Laplacian corr {corr:.2f}")
-        total.frames += r.frames
-        total.faces_judged += r.faces_judged
-        total.exposed += r.exposed
-        total.longest_run = max(total.longest_run, r.longest_run)
-        total.seconds += r.seconds
-        total.frames_detected += r.frames_detected
-    print(f"{'TOTAL':42} {total.frames:6d} {total.faces_judged:6d} {total.exposed:7d} {total.per_1000:7.2f} "
-          f"{total.longest_run:4d} {total.frames_detected:8d} {total.frames / total.seconds:6.1f}")
+        judged = judge_clip(video, judge, args.stride)
+        for every in args.detect_every:
+            r = measure_clip(video, args.profile, judged, every)
+            print(_row(r, every), flush=True)
+            if args.verbose:
+                for frame, height, corr in r.exposures:
+                    print(f"    exposed: frame {frame}, face {height:.0f} px high, Laplacian corr {corr:.2f}")
+            _add(totals[every], r)
+    for every, total in totals.items():
+        print(_row(total, every))
+    base = totals[args.detect_every[0]]
+    for every, total in totals.items():
+        print(f"N={every}: {total.frames / total.seconds / (base.frames / base.seconds):.2f}x the fps of "
+              f"N={args.detect_every[0]}, {total.exposed} exposed vs {base.exposed}")
     return 0
 
 

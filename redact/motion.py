@@ -3,14 +3,15 @@
 With detect-every-N, tracking covers the objects already found; a newcomer would stay
 unseen until the next scheduled detection. The gate compares a small grey copy of the
 frame with the one the detectors last saw and asks for a detection as soon as enough
-pixels changed *outside* the regions already tracked. A moving camera changes every pixel,
+pixels changed *outside* the regions already tracked (a tracked face explains the motion of
+the body below it). A moving camera changes every pixel,
 so it simply detects every frame: slower, never less safe.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .types import Regions
+from .types import Kind, Regions
 
 #: Width of the grey thumbnail compared (small: fast, and blind to sensor noise).
 THUMB_WIDTH = 96
@@ -18,6 +19,9 @@ THUMB_WIDTH = 96
 DIFF_LEVEL = 18
 #: Share of thumbnail pixels that must change outside tracked regions to force detection.
 CHANGED_SHARE = 0.002
+#: Motion explained by a tracked face: its person's body moves too. Grow a face box by these
+#: multiples of its width (each side) and height (above, below) before ignoring motion there.
+FACE_BODY = (1.5, 0.5, 7.0)
 
 
 class MotionGate:
@@ -48,7 +52,10 @@ class MotionGate:
         if thumb.shape != self._reference.shape:
             return True
         changed = np.abs(thumb.astype(np.int16) - self._reference) > DIFF_LEVEL
-        for x0, y0, x1, y1 in tracked.xyxy * self._scale:
+        for (x0, y0, x1, y1), kind in zip(tracked.xyxy * self._scale, tracked.kind):
+            w, h = x1 - x0, y1 - y0
+            side, above, below = FACE_BODY if kind == Kind.FACE else (0.5, 0.5, 0.5)
+            x0, x1, y0, y1 = x0 - side * w, x1 + side * w, y0 - above * h, y1 + below * h
             # One thumbnail pixel of margin: a tracked object's own edges move too.
             changed[max(0, int(y0) - 1):int(np.ceil(y1)) + 1, max(0, int(x0) - 1):int(np.ceil(x1)) + 1] = False
         return changed.mean() > CHANGED_SHARE

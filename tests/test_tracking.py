@@ -418,3 +418,20 @@ def test_lookahead_zero_passes_straight_through(frames):
         (item, out), = hold.push(i, r)
         assert item == i and out is r
     assert hold.flush() == []
+
+
+def test_motion_gate_forces_detection_for_newcomers_only():
+    from redact.motion import MotionGate
+
+    gate = MotionGate()
+    still = np.full((360, 640, 3), 90, np.uint8)
+    assert gate.needs_detection(still, Regions.empty())  # nothing analysed yet
+    gate.detected(still)
+    assert not gate.needs_detection(still.copy(), Regions.empty())
+    walker = still.copy()
+    walker[100:300, 300:360] = 200  # a tracked face's body moves below it
+    face = Regions.from_boxes([[305, 60, 355, 110]], kind=Kind.FACE)
+    assert not gate.needs_detection(walker, face)
+    newcomer = walker.copy()
+    newcomer[200:320, 20:60] = 250  # something new moves far from every track
+    assert gate.needs_detection(newcomer, face)
