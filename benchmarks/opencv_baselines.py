@@ -34,8 +34,8 @@ import math
 import cv2
 import numpy as np
 
-from redact.geometry import pad_boxes, pixel_boxes
 from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_SEGMENTS
+from redact.ops import region_geometry as ops_region_geometry
 from redact.policy import Method, Shape, Style
 
 #: Coons-patch samples per ring segment before the bilinear upscale.
@@ -43,20 +43,10 @@ _GRID_PER_SEGMENT = 2
 
 
 def region_geometry(boxes, style: Style, width: int, height: int):
-    """Per-region ``core`` (float x0, y0, x1, y1), ``feather`` (int px), ``ext`` (int32 box).
-
-    Same rules as ``redact.ops``: pad, feather = ceil(feather x longer padded side), box
-    cores rounded outward, extent = core grown by the feather, clipped to the frame.
-    """
-    padded = pad_boxes(boxes, style.padding)
-    size = np.maximum(padded[:, 2] - padded[:, 0], padded[:, 3] - padded[:, 1])
-    feather = np.ceil(style.feather * size)
-    if style.shape is Shape.BOX:
-        core = np.concatenate([np.floor(padded[:, :2]), np.ceil(padded[:, 2:])], axis=1)
-    else:
-        core = padded
-    grown = core + np.stack([-feather, -feather, feather, feather], axis=1)
-    return core, feather.astype(np.int64), pixel_boxes(grown, width, height)
+    """Per-region ``core`` (float x0, y0, x1, y1), ``feather`` (int px), ``ext`` (int32 box),
+    by the very rules `redact.ops.obscure` uses."""
+    core, feather, ext = ops_region_geometry(boxes, style, width, height)
+    return core, feather.astype(np.int64), ext
 
 
 def _draw_shape(mask, shape: Shape, core, grow: float) -> None:

@@ -79,23 +79,33 @@ class _Geometry:
         return self.shape[index], self.core[index], self.feather[index], self.ext[index]
 
 
+def region_geometry(xyxy, style: Style, width: int, height: int):
+    """Kernel geometry of boxes under one style: ``core``, ``feather`` (px), clipped ``ext``.
+
+    Pad, feather = ceil(feather x longer padded side), box cores rounded outward to whole
+    pixels, extent = core grown by the feather and clipped to the frame.
+    """
+    padded = pad_boxes(xyxy, style.padding)
+    size = np.maximum(padded[:, 2] - padded[:, 0], padded[:, 3] - padded[:, 1])
+    feather = np.ceil(style.feather * size)
+    if style.shape is Shape.BOX:
+        # Box cores are whole pixels, rounded outward like every other box.
+        core = np.concatenate([np.floor(padded[:, :2]), np.ceil(padded[:, 2:])], axis=1)
+    else:
+        core = padded
+    grown = core + np.stack([-feather, -feather, feather, feather], axis=1)
+    return core, feather, pixel_boxes(grown, width, height)
+
+
 def _geometry(regions: Regions, groups, mask, width: int, height: int) -> _Geometry:
     """Geometry of every region; the mask, if any, is the last row."""
     geo = _Geometry(len(regions) + (mask is not None))
     for style, idx in groups:
-        padded = pad_boxes(regions.xyxy[idx], style.padding)
-        size = np.maximum(padded[:, 2] - padded[:, 0], padded[:, 3] - padded[:, 1])
-        feather = np.ceil(style.feather * size)
-        if style.shape is Shape.BOX:
-            # Box cores are whole pixels, rounded outward like every other box.
-            core = np.concatenate([np.floor(padded[:, :2]), np.ceil(padded[:, 2:])], axis=1)
-        else:
-            core = padded
+        core, feather, ext = region_geometry(regions.xyxy[idx], style, width, height)
         geo.shape[idx] = _SHAPE_CODE[style.shape]
         geo.core[idx] = core
         geo.feather[idx] = feather
-        grown = core + np.stack([-feather, -feather, feather, feather], axis=1)
-        geo.ext[idx] = pixel_boxes(grown, width, height)
+        geo.ext[idx] = ext
     if mask is not None:
         ys, xs = np.nonzero(mask)
         geo.shape[-1] = _SHAPE_MASK
