@@ -166,13 +166,16 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
         if out is not frame:
             np.copyto(out, frame)
     height, width = frame.shape[:2]
-    # Kernels read from an unchanging source; in-place work needs a snapshot of the input.
-    src = np.ascontiguousarray(frame) if out is not frame else frame.copy()
     groups = _styles_for(regions, style)
     geo = _geometry(regions, groups, mask, width, height)
     if mask is not None:
         mask_style = style if isinstance(style, Style) else style.get(Kind.PERSON, style.get(None, Style()))
         groups.append((mask_style, np.array([len(regions)], np.int64)))
+    # Pixelate and blur read the pixels they hide, so in-place work gives them a snapshot of
+    # the input. Fill reads nothing and secure blur only the ring outside every region,
+    # which no region writes: they can read ``out`` itself.
+    reads_inside = any(s.method in (Method.PIXELATE, Method.BLUR) for s, _ in groups)
+    src = frame.copy() if out is frame and reads_inside else np.ascontiguousarray(frame)
     mask_arr = mask if mask is not None else np.zeros((1, 1), np.bool_)
     seed = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
     for style, idx in groups:
@@ -185,7 +188,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
             size = np.maximum(ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1])
             band = np.maximum(2, np.ceil(RING_BAND * size)).astype(np.int64)
             k.secure_blur_kernel(src, out, shape, core, feather, geo.ext, idx, mask_arr,
-                                     band, RING_SEGMENTS, style.noise, seed)
+                                 band, RING_SEGMENTS, style.noise, seed)
         elif method is Method.PIXELATE:
             k.pixelate_kernel(src, out, shape, core, feather, ext, mask_arr, PIXELATE_CELLS,
                               style.noise, seed)
