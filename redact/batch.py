@@ -1,7 +1,6 @@
 """Batch redaction of files and folders: planning, resume, parallel jobs, a summary."""
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +118,3 @@ def run(plan_: Plan, policy, *, options: dict, jobs: int = 1, force: bool = Fals
     order = {t.src: i for i, t in enumerate(plan_.tasks)}
     return sorted(outcomes, key=lambda o: order[o.src])
 
-
-def default_jobs() -> int:
-    return max(1, min(4, (os.cpu_count() or 1) // 2))

@@ -106,7 +106,6 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
     finished: queue.Queue = queue.Queue(QUEUE_FRAMES)
-    frames_written = 0
 
     def decode():
         try:
@@ -122,15 +121,13 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
                              audio_from=audio)
 
         def encode():
-            nonlocal frames_written
             while (item := _get(finished, stop)) is not _END:
                 if isinstance(item, list):
                     writer.copy_audio(item)
                 else:
                     writer.write(item.rgb, item.item)
-                    frames_written += 1
                     if progress:
-                        progress(frames_written)
+                        progress(writer.frames_written)
             if not stop.is_set():
                 writer.close()
 
@@ -160,13 +157,13 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
         errors = [stage.error for stage in stages if stage.error is not None]
         if errors:
             raise errors[0]
-        if frames_written != redactor.stats.frames_out or frames_written == 0:
-            raise RuntimeError(f"{src}: wrote {frames_written} of {redactor.stats.frames_out} frames")
+        if writer.frames_written != redactor.stats.frames_out or writer.frames_written == 0:
+            raise RuntimeError(f"{src}: wrote {writer.frames_written} of {redactor.stats.frames_out} frames")
 
     manifest = redactor.manifest("video")
     manifest.input_sha256 = sha256_file(src)
     manifest.output_sha256 = sha256_file(dst)
-    manifest.frames_out = frames_written
+    manifest.frames_out = writer.frames_written
     manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
                             "timestamps_repaired": writer.repaired_pts})
     manifest.side_channels = _side_channels(info, policy, audio is not None)
