@@ -8,11 +8,11 @@ is not enough: it also "finds" well-blurred heads.)
 
     python benchmarks/exposure.py ../shared/data/videos/*.mp4 --profile balanced
 
-prints faces judged, exposed faces per 1000 frames and the longest run of consecutive
-frames in which one face stays exposed. A judged face must be confirmed by a second,
-different network (BlazeFace on a crop twice its size): the judge alone also "finds"
-hands, chimneys, headlights and the backs of heads. The unconfirmed counts are printed
-too (raw_j, raw_e).
+prints faces judged, exposed faces per 1000 judged frames and the longest run of
+consecutive frames in which one face stays exposed. A proposed face counts only when two
+different networks, BlazeFace and CenterFace, both see it on a crop twice its size (see
+`Judge`); those one network confirms are counted apart (one_j, one_e), every proposal
+too (raw_j, raw_e), and ``--crops DIR`` saves every exposure for a person to look at.
 """
 from __future__ import annotations
 
@@ -59,19 +59,23 @@ def face_exposed(before: np.ndarray, after: np.ndarray, box) -> tuple[bool, floa
 class ClipResult:
     name: str
     frames: int = 0
-    faces_judged: int = 0
+    frames_judged: int = 0  # frames the judge looked at (every ``stride``-th)
+    faces_judged: int = 0  # confirmed by both networks
     exposed: int = 0
     longest_run: int = 0
     seconds: float = 0.0
     frames_detected: int = 0
-    raw_judged: int = 0  # before the second network's confirmation
+    one_judged: int = 0  # confirmed by one network only
+    one_exposed: int = 0
+    raw_judged: int = 0  # every proposal, confirmed or not
     raw_exposed: int = 0
     runs: dict = field(default_factory=dict)
-    exposures: list = field(default_factory=list)  # (frame, box height, Laplacian corr)
+    exposures: list = field(default_factory=list)  # (frame, box, Laplacian corr, confirmations)
 
     @property
     def per_1000(self) -> float:
-        return 1000.0 * self.exposed / max(1, self.frames)
+        """Exposed faces per 1000 judged frames."""
+        return 1000.0 * self.exposed / max(1, self.frames_judged)
 
 
 def _decode(path):
@@ -82,29 +86,68 @@ def _decode(path):
             yield frame.to_ndarray(format="rgb24")
 
 
-def confirmed(frame: np.ndarray, box, second) -> bool:
-    """Whether a second, different network also sees a face at ``box``.
+#: Side of the square crop, centred on a proposed face and twice its size, that the two
+#: confirming networks look at; small faces are enlarged to it.
+CROP = 256
 
-    The judge's own false positives (hands, chimneys, headlights, the backs of heads) would
-    otherwise be scored as exposed faces. The crop, twice the box's size, is what the
-    second network sees, so small faces are enlarged for it.
-    """
+
+def face_crop(frame: np.ndarray, box) -> tuple[np.ndarray, float, float, float]:
+    """A CROP x CROP view of the square twice the size of ``box`` around its centre (black
+    where it leaves the frame), with the map back: frame x = x0 + u * scale."""
+    import cv2
+
     h, w = frame.shape[:2]
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    half = max(box[2] - box[0], box[3] - box[1])
-    x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
-    x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
-    found = second.detect(np.ascontiguousarray(frame[y0:y1, x0:x1]))
-    for fx0, fy0, fx1, fy1 in found.xyxy:
-        mx, my = (fx0 + fx1) / 2 + x0, (fy0 + fy1) / 2 + y0
-        if box[0] <= mx <= box[2] and box[1] <= my <= box[3]:
-            return True
-    return False
+    side = 2 * max(box[2] - box[0], box[3] - box[1])
+    x0 = int(round((box[0] + box[2]) / 2 - side / 2))
+    y0 = int(round((box[1] + box[3]) / 2 - side / 2))
+    side = max(1, int(round(side)))
+    square = np.zeros((side, side, 3), np.uint8)
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+    if sx1 > sx0 and sy1 > sy0:
+        square[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = frame[sy0:sy1, sx0:sx1]
+    crop = cv2.resize(square, (CROP, CROP), interpolation=cv2.INTER_AREA if side > CROP else cv2.INTER_LINEAR)
+    return crop, float(x0), float(y0), side / CROP
 
 
-def judge_clip(path, judge, second, stride=1) -> list:
-    """Per input frame, the judge's confident faces >= MIN_FACE as (box, track id, confirmed
-    by the second network), or None for frames skipped by ``stride``."""
+class Judge:
+    """Faces in input frames, found by a detector stronger than any profile and confirmed
+    by *two different* networks.
+
+    The proposer is the ``thorough`` profile at JUDGE_SCORE. Each proposal is then shown,
+    enlarged (`face_crop`), to BlazeFace and to CenterFace; it counts as a face when both
+    put a face centre inside its box. One network confirming its own family's proposal is
+    not enough: BlazeFace alone takes an ear in curly hair for a face, CenterFace alone
+    hands and knees. Proposals only one network confirms are counted apart (``one_j``,
+    ``one_e``) and saved with ``--crops`` for a person to look at, so a real face that one
+    network misses cannot hide.
+    """
+
+    def __init__(self):
+        from redact.detectors.faces import CenterFaceView, FaceDetector, Plan
+        from redact.policy import Profile
+
+        self.proposer = FaceDetector(Profile.THOROUGH)
+        self.blazeface = FaceDetector(plan=Plan(blazeface_whole=True, centerface=()))
+        self.centerface = FaceDetector(plan=Plan(
+            blazeface_whole=False, centerface_threshold=JUDGE_SCORE,
+            centerface=(CenterFaceView(CROP * CROP, max_upscale=1.0),)))
+
+    def confirmations(self, frame: np.ndarray, box) -> int:
+        """How many of the two confirming networks see a face at ``box`` (0, 1 or 2)."""
+        crop, x0, y0, scale = face_crop(frame, box)
+        seen = 0
+        for network in (self.blazeface, self.centerface):
+            for fx0, fy0, fx1, fy1 in network.detect(crop).xyxy:
+                mx, my = x0 + scale * (fx0 + fx1) / 2, y0 + scale * (fy0 + fy1) / 2
+                if box[0] <= mx <= box[2] and box[1] <= my <= box[3]:
+                    seen += 1
+                    break
+        return seen
+
+
+def judge_clip(path, judge: Judge, stride=1) -> list:
+    """Per input frame, the judge's faces >= MIN_FACE as (box, track id, confirmations), or
+    None for frames skipped by ``stride``."""
     from redact.tracking import Tracker
 
     ids = Tracker(hold_frames=0)  # only to give the judge's faces identities across frames
@@ -113,21 +156,22 @@ def judge_clip(path, judge, second, stride=1) -> list:
         if i % stride:
             judged.append(None)
             continue
-        faces = ids.update(judge.detect(frame))
-        judged.append([(box, int(tid), confirmed(frame, box, second))
+        faces = ids.update(judge.proposer.detect(frame))
+        judged.append([(box, int(tid), judge.confirmations(frame, box))
                        for box, tid, score in zip(faces.xyxy, faces.track_id, faces.score)
                        if min(box[2] - box[0], box[3] - box[1]) >= MIN_FACE and score >= JUDGE_SCORE])
     return judged
 
 
-def measure_clip(path, profile, judged, detect_every=1, workdir=None) -> ClipResult:
-    """Redact ``path`` with ``profile`` and compare the judged faces of input and output."""
+def measure_clip(path, profile, judged, detect_every=1, crops=None) -> ClipResult:
+    """Redact ``path`` with ``profile`` and compare the judged faces of input and output;
+    with ``crops`` (a folder), save input|output crops of every exposure there."""
     from redact.jobs import redact_video
     from redact.policy import Policy
     from redact.types import Kind
 
     result = ClipResult(Path(path).name)
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mp4"
         start = time.perf_counter()
         manifest = redact_video(path, out, Policy(kinds={Kind.FACE}, profile=profile, detect_every=detect_every),
@@ -136,15 +180,22 @@ def measure_clip(path, profile, judged, detect_every=1, workdir=None) -> ClipRes
         result.frames_detected = manifest.timing["frames_detected"]
         for i, (before, after, faces) in enumerate(zip(_decode(path), _decode(out), judged)):
             result.frames += 1
-            for box, tid, sure in faces or ():
+            result.frames_judged += faces is not None
+            for box, tid, confirmations in faces or ():
                 exposed, corr = face_exposed(before, after, box)
                 result.raw_judged += 1
                 result.raw_exposed += exposed
-                if not sure:
+                if exposed and confirmations and crops is not None:
+                    save_crop(crops / f"{Path(path).stem}_N{detect_every}_f{i:05d}_c{confirmations}.png",
+                              before, after, box)
+                if confirmations == 1:
+                    result.one_judged += 1
+                    result.one_exposed += exposed
+                if confirmations < 2:
                     continue
                 result.faces_judged += 1
                 if exposed:
-                    result.exposures.append((i, float(box[3] - box[1]), corr))
+                    result.exposures.append((i, box, corr, confirmations))
                 run = result.runs.get(tid, 0) + 1 if exposed else 0
                 result.runs[tid] = run
                 result.exposed += exposed
@@ -152,25 +203,33 @@ def measure_clip(path, profile, judged, detect_every=1, workdir=None) -> ClipRes
     return result
 
 
+def save_crop(path: Path, before: np.ndarray, after: np.ndarray, box) -> None:
+    """Input and output side by side around ``box`` (twice its size), for a person to judge."""
+    import cv2
+
+    pair = [face_crop(image, box)[0] for image in (before, after)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.hstack(pair), cv2.COLOR_RGB2BGR))
+
+
+HEADER = (f"{'clip':40} {'N':>3} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1000f':>7} {'run':>4} "
+          f"{'one_j':>6} {'one_e':>6} {'raw_j':>6} {'raw_e':>6} {'detected':>8} {'fps':>6}")
+
+
 def _row(r: ClipResult, every: int) -> str:
-    return (f"{r.name[:40]:40} {every:3d} {r.frames:6d} {r.faces_judged:6d} {r.exposed:7d} {r.per_1000:7.2f} "
-            f"{r.longest_run:4d} {r.raw_judged:6d} {r.raw_exposed:6d} {r.frames_detected:8d} "
-            f"{r.frames / r.seconds:6.1f}")
+    return (f"{r.name[:40]:40} {every:3d} {r.frames_judged:6d} {r.faces_judged:6d} {r.exposed:7d} "
+            f"{r.per_1000:7.2f} {r.longest_run:4d} {r.one_judged:6d} {r.one_exposed:6d} {r.raw_judged:6d} "
+            f"{r.raw_exposed:6d} {r.frames_detected:8d} {r.frames / r.seconds:6.1f}")
 
 
 def _add(total: ClipResult, r: ClipResult) -> None:
-    total.frames += r.frames
-    total.faces_judged += r.faces_judged
-    total.exposed += r.exposed
+    for name in ("frames", "frames_judged", "faces_judged", "exposed", "seconds", "frames_detected",
+                 "one_judged", "one_exposed", "raw_judged", "raw_exposed"):
+        setattr(total, name, getattr(total, name) + getattr(r, name))
     total.longest_run = max(total.longest_run, r.longest_run)
-    total.seconds += r.seconds
-    total.frames_detected += r.frames_detected
-    total.raw_judged += r.raw_judged
-    total.raw_exposed += r.raw_exposed
 
 
 def main(argv=None) -> int:
-    from redact.detectors.faces import FaceDetector
     from redact.policy import Profile
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,24 +239,23 @@ def main(argv=None) -> int:
                    help="one or more N; all run in this process, so their fps compare fairly")
     p.add_argument("--stride", type=int, default=1, help="judge every N-th frame (speed)")
     p.add_argument("-v", "--verbose", action="store_true", help="list every exposure")
+    p.add_argument("--crops", type=Path, help="save input|output crops of every exposure in this folder")
     args = p.parse_args(argv)
-    from redact.detectors.faces import Plan
 
-    judge = FaceDetector(Profile.THOROUGH)
-    second = FaceDetector(plan=Plan(blazeface_whole=True, centerface=()))  # BlazeFace alone
-    print(f"profile={args.profile.value} judge=thorough, confirmed by BlazeFace on the crop; exposed: "
-          f"Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE}px with judge score >= {JUDGE_SCORE}")
-    print(f"{'clip':40} {'N':>3} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1000f':>7} {'run':>4} "
-          f"{'raw_j':>6} {'raw_e':>6} {'detected':>8} {'fps':>6}")
+    judge = Judge()
+    print(f"profile={args.profile.value}; judge: thorough proposes (score >= {JUDGE_SCORE}), BlazeFace and "
+          f"CenterFace confirm on a crop; exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE} px")
+    print(HEADER)
     totals = {every: ClipResult("TOTAL") for every in args.detect_every}
     for video in args.videos:
-        judged = judge_clip(video, judge, second, args.stride)
+        judged = judge_clip(video, judge, args.stride)
         for every in args.detect_every:
-            r = measure_clip(video, args.profile, judged, every)
+            r = measure_clip(video, args.profile, judged, every, args.crops)
             print(_row(r, every), flush=True)
             if args.verbose:
-                for frame, height, corr in r.exposures:
-                    print(f"    exposed: frame {frame}, face {height:.0f} px high, Laplacian corr {corr:.2f}")
+                for frame, box, corr, _ in r.exposures:
+                    print(f"    exposed: frame {frame}, box {np.round(box).astype(int).tolist()}, "
+                          f"Laplacian corr {corr:.2f}")
             _add(totals[every], r)
     for every, total in totals.items():
         print(_row(total, every))

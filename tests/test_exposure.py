@@ -85,3 +85,22 @@ def test_walking_face_never_exposed(tmp_path):
     assert judged > 30
     # The measure itself can fail: with no redaction every judged face is exposed.
     assert face_exposed(before[-1], before[-1], boxes[-1])[0]
+
+
+def test_judge_confirms_a_face_with_two_networks_and_not_a_shirt():
+    pytest.importorskip("skimage", reason="scikit-image provides the real photos")
+    require_models("blazeface_full_range", "centerface")
+    from skimage.data import astronaut, coffee
+
+    from exposure import CROP, Judge, face_crop
+
+    judge = Judge()
+    photo = np.ascontiguousarray(astronaut())
+    face = (180, 60, 271, 177)  # the astronaut's face (x0, y0, x1, y1)
+    assert judge.confirmations(photo, face) == 2
+    cup = np.ascontiguousarray(coffee())
+    assert judge.confirmations(cup, (200, 100, 300, 200)) == 0
+    # A box at the corner: the crop is still CROP square, black where it leaves the photo.
+    crop, x0, y0, scale = face_crop(photo, (0, 0, 40, 40))
+    assert crop.shape == (CROP, CROP, 3) and (x0, y0) == (-20, -20) and scale == 80 / CROP
+    assert not crop[:CROP // 4 - 1, :CROP // 4 - 1].any()
