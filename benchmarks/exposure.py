@@ -163,19 +163,32 @@ def judge_clip(path, judge: Judge, stride=1) -> list:
     return judged
 
 
-def measure_clip(path, profile, judged, detect_every=1, crops=None) -> ClipResult:
-    """Redact ``path`` with ``profile`` and compare the judged faces of input and output;
+def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) -> list:
+    """`judge_clip`, kept in ``cache`` under the clip's name, size and stride."""
+    import pickle
+
+    if cache is None:
+        return judge_clip(path, judge, stride)
+    stat = path.stat()
+    entry = cache / f"{path.name}.{stat.st_size}.s{stride}.m{MIN_FACE}.j{JUDGE_SCORE}.pickle"
+    if entry.exists():
+        return pickle.loads(entry.read_bytes())
+    judged = judge_clip(path, judge, stride)
+    cache.mkdir(parents=True, exist_ok=True)
+    entry.write_bytes(pickle.dumps(judged))
+    return judged
+
+
+def measure_clip(path, policy, judged, crops=None) -> ClipResult:
+    """Redact ``path`` with ``policy`` and compare the judged faces of input and output;
     with ``crops`` (a folder), save input|output crops of every exposure there."""
     from redact.jobs import redact_video
-    from redact.policy import Policy
-    from redact.types import Kind
 
     result = ClipResult(Path(path).name)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mp4"
         start = time.perf_counter()
-        manifest = redact_video(path, out, Policy(kinds={Kind.FACE}, profile=profile, detect_every=detect_every),
-                                crf=18)
+        manifest = redact_video(path, out, policy, crf=18)
         result.seconds = time.perf_counter() - start
         result.frames_detected = manifest.timing["frames_detected"]
         for i, (before, after, faces) in enumerate(zip(_decode(path), _decode(out), judged)):
@@ -186,7 +199,7 @@ def measure_clip(path, profile, judged, detect_every=1, crops=None) -> ClipResul
                 result.raw_judged += 1
                 result.raw_exposed += exposed
                 if exposed and confirmations and crops is not None:
-                    save_crop(crops / f"{Path(path).stem}_N{detect_every}_f{i:05d}_c{confirmations}.png",
+                    save_crop(crops / f"{Path(path).stem}_N{policy.detect_every}_f{i:05d}_c{confirmations}.png",
                               before, after, box)
                 if confirmations == 1:
                     result.one_judged += 1
@@ -230,27 +243,37 @@ def _add(total: ClipResult, r: ClipResult) -> None:
 
 
 def main(argv=None) -> int:
-    from redact.policy import Profile
+    from redact.policy import Policy, Profile
+    from redact.types import Kind
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("videos", nargs="+", type=Path)
     p.add_argument("--profile", type=Profile, default=Profile.BALANCED)
     p.add_argument("--detect-every", type=int, nargs="+", default=[1],
                    help="one or more N; all run in this process, so their fps compare fairly")
+    p.add_argument("--hold", type=float, default=Policy.hold_seconds,
+                   help="seconds a lost face stays obscured (0 with --lookahead 0: no tracking help)")
+    p.add_argument("--lookahead", type=float, default=Policy.lookahead_seconds,
+                   help="seconds of look-ahead for the backward hold")
     p.add_argument("--stride", type=int, default=1, help="judge every N-th frame (speed)")
     p.add_argument("-v", "--verbose", action="store_true", help="list every exposure")
     p.add_argument("--crops", type=Path, help="save input|output crops of every exposure in this folder")
+    p.add_argument("--judge-cache", type=Path,
+                   help="keep the judge's faces per clip here, so a re-measure redacts only (the judge "
+                        "takes most of the time and does not depend on the profile; empty it when the judge changes)")
     args = p.parse_args(argv)
 
     judge = Judge()
-    print(f"profile={args.profile.value}; judge: thorough proposes (score >= {JUDGE_SCORE}), BlazeFace and "
+    print(f"profile={args.profile.value} hold={args.hold}s lookahead={args.lookahead}s; judge: thorough proposes (score >= {JUDGE_SCORE}), BlazeFace and "
           f"CenterFace confirm on a crop; exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE} px")
     print(HEADER)
     totals = {every: ClipResult("TOTAL") for every in args.detect_every}
     for video in args.videos:
-        judged = judge_clip(video, judge, args.stride)
+        judged = cached_judgement(video, judge, args.stride, args.judge_cache)
         for every in args.detect_every:
-            r = measure_clip(video, args.profile, judged, every, args.crops)
+            policy = Policy(kinds={Kind.FACE}, profile=args.profile, hold_seconds=args.hold,
+                            lookahead_seconds=args.lookahead, detect_every=every)
+            r = measure_clip(video, policy, judged, args.crops)
             print(_row(r, every), flush=True)
             if args.verbose:
                 for frame, box, corr, _ in r.exposures:

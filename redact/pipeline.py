@@ -109,7 +109,10 @@ class Redactor:
         self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
                           if detectors is None else list(detectors))
         self._tracker = Tracker(hold_frames=self.hold_frames)
-        self._gate = MotionGate()
+        # The gate may let motion it already saw explain itself only when the look-ahead
+        # back-fills every frame skipped between scheduled detections.
+        self._gate = (MotionGate(lookahead=self.lookahead_frames >= policy.detect_every - 1)
+                      if policy.detect_every > 1 else None)
         self._last_tracked = Regions.empty()
         self.frames_detected = 0
         self._hold = TwoSidedHold(self.lookahead_frames)
@@ -145,12 +148,14 @@ class Redactor:
         rgb = check_frame(rgb)
         if self.lookahead_frames:
             rgb = rgb.copy()
-        detect_now = (self._index % self.policy.detect_every == 0
-                      or self._gate.needs_detection(rgb, self._last_tracked))
+        scheduled = self._index % self.policy.detect_every == 0
+        detect_now = (scheduled if self._gate is None
+                      else self._gate.needs_detection(rgb, self._last_tracked, scheduled))
         found, flagged = Regions.empty(), None
         if detect_now:
             found, flagged = self._detect(rgb)
-            self._gate.detected(rgb)
+            if self._gate is not None:
+                self._gate.detected()
             self.frames_detected += 1
         tracked = self._tracker.update(found, detected=detect_now)
         self._last_tracked = tracked

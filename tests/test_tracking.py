@@ -426,8 +426,10 @@ def test_motion_gate_forces_detection_for_newcomers_only():
     gate = MotionGate()
     still = np.full((360, 640, 3), 90, np.uint8)
     assert gate.needs_detection(still, Regions.empty())  # nothing analysed yet
-    gate.detected(still)
+    gate.detected()
     assert not gate.needs_detection(still.copy(), Regions.empty())
+    assert gate.needs_detection(still.copy(), Regions.empty(), scheduled=True)
+    gate.detected()
     walker = still.copy()
     walker[100:300, 300:360] = 200  # a tracked face's body moves below it
     face = Regions.from_boxes([[305, 60, 355, 110]], kind=Kind.FACE)
@@ -435,3 +437,32 @@ def test_motion_gate_forces_detection_for_newcomers_only():
     newcomer = walker.copy()
     newcomer[200:320, 20:60] = 250  # something new moves far from every track
     assert gate.needs_detection(newcomer, face)
+
+
+def _walker(x):
+    """A grey 640x360 frame with a bright 40x120 block (an untracked walker) at column x."""
+    frame = np.full((360, 640, 3), 90, np.uint8)
+    frame[150:270, x:x + 40] = 220
+    return frame
+
+
+@pytest.mark.parametrize("lookahead", [True, False])
+def test_motion_gate_lets_seen_motion_explain_itself_only_with_lookahead(lookahead):
+    from redact.motion import MotionGate
+
+    gate = MotionGate(lookahead=lookahead)
+    gate.needs_detection(_walker(300), Regions.empty())
+    assert gate.needs_detection(_walker(306), Regions.empty())  # moving when the detectors look
+    gate.detected()
+    # Two frames on, the walker moved on: the detectors saw it moving (and found no face), so
+    # with a look-ahead to back-fill a face it turns to show, that motion explains itself.
+    assert gate.needs_detection(_walker(312), Regions.empty()) is not lookahead
+    assert gate.needs_detection(_walker(318), Regions.empty()) is not lookahead
+    # Something moving far from it still forces a detection.
+    newcomer = _walker(324)
+    newcomer[20:100, 40:80] = 250
+    assert gate.needs_detection(newcomer, Regions.empty())
+    # A thing faster than EXAMINED_SPEED leaves the explained area.
+    if lookahead:
+        gate.detected()
+        assert gate.needs_detection(_walker(400), Regions.empty())
