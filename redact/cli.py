@@ -41,6 +41,18 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _duration(text: str) -> tuple:
+    """``0.5`` or ``0.5s`` (seconds) or ``15f`` (frames) -> ("seconds", 0.5) / ("frames", 15)."""
+    unit, number = ("frames", text[:-1]) if text.endswith("f") else ("seconds", text.removesuffix("s"))
+    try:
+        value = int(number) if unit == "frames" else float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds (0.5, 0.5s) or frames (15f), got {text}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a duration >= 0, got {text}")
+    return unit, value
+
+
 def redact_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="redact",
@@ -77,11 +89,13 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--feather", type=_fraction, default=Style.feather,
                    help="soft edge outside the region, fraction of its size (default %(default)s); never reduces coverage")
     g = p.add_argument_group("time")
-    g.add_argument("--hold", type=_fraction, default=Policy.hold_seconds, metavar="SECONDS",
-                   help="keep obscuring a lost object this long at its predicted place (default %(default)s s)")
-    g.add_argument("--lookahead", type=_fraction, default=Policy.lookahead_seconds, metavar="SECONDS",
-                   help="also obscure an object this long before it is first found, while it enters "
-                        "(default %(default)s s; costs that much memory and latency)")
+    g.add_argument("--hold", type=_duration, default=("seconds", Policy.hold_seconds), metavar="TIME",
+                   help=f"keep obscuring a lost object this long at its predicted place: seconds (0.5, "
+                        f"0.5s) or frames (15f); default {Policy.hold_seconds} s")
+    g.add_argument("--lookahead", type=_duration, default=("seconds", Policy.lookahead_seconds), metavar="TIME",
+                   help=f"also obscure an object this long before it is first found, while it enters: "
+                        f"seconds or frames as for --hold; default {Policy.lookahead_seconds} s (costs "
+                        f"that much memory and latency; 0 for live use)")
     g.add_argument("--detect-every", type=int, default=Policy.detect_every, metavar="N",
                    help="run the detectors on every N-th frame only, tracking in between (faster, "
                         "relies on tracking; default %(default)s)")
@@ -120,9 +134,12 @@ def models_parser() -> argparse.ArgumentParser:
 
 def _policy(args) -> Policy:
     style = Style(method=args.method, shape=args.shape, padding=args.padding, feather=args.feather)
+    times = {}
+    for name, (unit, value) in (("hold", args.hold), ("lookahead", args.lookahead)):
+        times[f"{name}_{unit}"] = value
     return Policy(kinds=args.detect, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
-                  hold_seconds=args.hold, lookahead_seconds=args.lookahead, detect_every=args.detect_every,
-                  keep_audio=args.keep_audio, keep_metadata=args.keep_metadata)
+                  detect_every=args.detect_every, keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
+                  **times)
 
 
 def _err(message: str) -> None:

@@ -5,7 +5,6 @@ Frames flow one way: detect -> track (additive) -> two-sided hold -> zones -> ob
 """
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -104,8 +103,7 @@ class Redactor:
 
         self.policy = policy
         fps = Fraction(fps)
-        self.hold_frames = math.ceil(policy.hold_seconds * fps)
-        self.lookahead_frames = math.ceil(policy.lookahead_seconds * fps)
+        self.hold_frames, self.lookahead_frames = policy.in_frames(fps)
         self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
                           if detectors is None else list(detectors))
         self._tracker = Tracker(hold_frames=self.hold_frames)

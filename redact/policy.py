@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .types import Kind
 
@@ -141,6 +143,8 @@ class Policy:
     lookahead_seconds : float
         How far ahead the pipeline looks so a region also covers the frames *before* an
         object's first detection. 0 for live use (latency), at the cost of those frames.
+    hold_frames, lookahead_frames : int, optional
+        The same in frames; when set, they replace the seconds (see `in_frames`).
     detect_every : int
         Run the detectors every N-th frame (tracking and a motion check fill the gaps).
     keep_audio, keep_metadata : bool
@@ -153,6 +157,8 @@ class Policy:
     profile: Profile = Profile.BALANCED
     hold_seconds: float = 0.5
     lookahead_seconds: float = 0.5
+    hold_frames: int | None = None
+    lookahead_frames: int | None = None
     detect_every: int = 1
     keep_audio: bool = False
     keep_metadata: bool = False
@@ -168,9 +174,35 @@ class Policy:
         if self.hold_seconds < 0 or self.lookahead_seconds < 0:
             raise ValueError(f"Policy: hold and look-ahead must be >= 0 s, got {self.hold_seconds}, "
                              f"{self.lookahead_seconds}")
+        for name in ("hold_frames", "lookahead_frames"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 0):
+                raise ValueError(f"Policy.{name}: expected a whole number >= 0, got {value}")
         if int(self.detect_every) < 1:
             raise ValueError(f"Policy.detect_every: expected >= 1, got {self.detect_every}")
+
+    def in_frames(self, fps) -> tuple[int, int]:
+        """(hold, look-ahead) in frames at ``fps``: the frame counts where set, otherwise the
+        seconds rounded up to whole frames (never shorter than asked).
+
+        >>> from fractions import Fraction
+        >>> Policy().in_frames(Fraction(30000, 1001))
+        (15, 15)
+        >>> Policy(lookahead_frames=0).in_frames(25)
+        (13, 0)
+        """
+        fps = Fraction(fps)
+        hold = math.ceil(_decimal(self.hold_seconds) * fps) if self.hold_frames is None else self.hold_frames
+        ahead = (math.ceil(_decimal(self.lookahead_seconds) * fps) if self.lookahead_frames is None
+                 else self.lookahead_frames)
+        return int(hold), int(ahead)
 
     @property
     def style_map(self) -> dict:
         return dict(self.styles)
+
+
+def _decimal(seconds) -> Fraction:
+    """Seconds as the exact number written: 0.1 s is 1/10, not the binary float just above
+    it (whose 3.0000000000000004 frames at 30 fps would round up to 4)."""
+    return Fraction(repr(seconds)) if isinstance(seconds, float) else Fraction(seconds)

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 
 import pytest
 
@@ -66,6 +67,8 @@ def test_batch_with_failures_exits_1_and_keeps_going(folder, tmp_path):
     (["IN", "-o", "out.mp4", "--zone", "1,2,3"], "four numbers"),
     (["IN", "-o", "out.mp4", "--method", "smear"], "invalid Method"),
     (["IN", "-o", "out.mp4", "--jobs", "0"], "--jobs"),
+    (["IN", "-o", "out.mp4", "--hold", "2x"], "frames (15f)"),
+    (["IN", "-o", "out.mp4", "--lookahead=-1f"], ">= 0"),
 ])
 def test_usage_errors_exit_2(tmp_path, args, message):
     clip = tmp_path / "in.mp4"
@@ -75,6 +78,20 @@ def test_usage_errors_exit_2(tmp_path, args, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+@pytest.mark.parametrize("hold, lookahead, frames", [
+    ("0.5", "0.2s", [13, 5]),  # seconds round up to whole frames at 25 fps
+    ("3f", "0f", [3, 0]),  # frames as given; 0 is live use
+])
+def test_hold_and_lookahead_in_seconds_or_frames(tmp_path, hold, lookahead, frames):
+    import json
+
+    clip, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_video(clip, frames=4, rate=Fraction(25))
+    assert main([str(clip), "-o", str(out), "--hold", hold, "--lookahead", lookahead, *NO_DETECT]) == 0
+    timing = json.loads(manifest_path(out).read_text())["timing"]
+    assert [timing["hold_frames"], timing["lookahead_frames"]] == frames
 
 
 def test_missing_model_stops_before_writing(tmp_path):
