@@ -12,7 +12,8 @@ prints faces judged, exposed faces per 1000 judged frames and the longest run of
 consecutive frames in which one face stays exposed. A proposed face counts only when two
 different networks, BlazeFace and CenterFace, both see it on a crop twice its size (see
 `Judge`); those one network confirms are counted apart (one_j, one_e), every proposal
-too (raw_j, raw_e), and ``--crops DIR`` saves every exposure for a person to look at.
+too (raw_j, raw_e), and ``--crops DIR`` saves every exposure that at least one of the two
+networks confirms, for a person to look at.
 """
 from __future__ import annotations
 
@@ -86,6 +87,8 @@ def _decode(path):
             yield frame.to_ndarray(format="rgb24")
 
 
+#: Bump when `Judge` changes, so ``--judge-cache`` entries of the old judge are not reused.
+JUDGE_VERSION = 2
 #: Side of the square crop, centred on a proposed face and twice its size, that the two
 #: confirming networks look at; small faces are enlarged to it.
 CROP = 256
@@ -170,7 +173,8 @@ def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) 
     if cache is None:
         return judge_clip(path, judge, stride)
     stat = path.stat()
-    entry = cache / f"{path.name}.{stat.st_size}.s{stride}.m{MIN_FACE}.j{JUDGE_SCORE}.pickle"
+    entry = cache / (f"{path.name}.{stat.st_size}.{stat.st_mtime_ns}.v{JUDGE_VERSION}.c{CROP}.s{stride}"
+                     f".m{MIN_FACE}.j{JUDGE_SCORE}.pickle")
     if entry.exists():
         return pickle.loads(entry.read_bytes())
     judged = judge_clip(path, judge, stride)
@@ -205,7 +209,7 @@ def measure_clip(path, policy, judged, crops=None) -> ClipResult:
                     result.one_judged += 1
                     result.one_exposed += exposed
                 if confirmations < 2:
-                    continue
+                    continue  # not a face by the judge's rule: neither extends nor ends a run
                 result.faces_judged += 1
                 if exposed:
                     result.exposures.append((i, box, corr, confirmations))
@@ -213,6 +217,9 @@ def measure_clip(path, policy, judged, crops=None) -> ClipResult:
                 result.runs[tid] = run
                 result.exposed += exposed
                 result.longest_run = max(result.longest_run, run)
+        if result.frames != manifest.frames_in or manifest.frames_out != manifest.frames_in:
+            raise RuntimeError(f"{path}: {manifest.frames_in} frames in, {manifest.frames_out} out, "
+                               f"{result.frames} compared")
     return result
 
 
@@ -266,6 +273,8 @@ def main(argv=None) -> int:
     judge = Judge()
     print(f"profile={args.profile.value} hold={args.hold}s lookahead={args.lookahead}s; judge: thorough proposes (score >= {JUDGE_SCORE}), BlazeFace and "
           f"CenterFace confirm on a crop; exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE} px")
+    print("frames: frames judged; judged/exposed: faces both networks confirm; one_j/one_e: faces one "
+          "confirms; raw_j/raw_e: every proposal; detected: frames the detectors ran on; fps: all frames")
     print(HEADER)
     totals = {every: ClipResult("TOTAL") for every in args.detect_every}
     for video in args.videos:

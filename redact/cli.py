@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -48,7 +49,7 @@ def _duration(text: str) -> tuple:
         value = int(number) if unit == "frames" else float(number)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds (0.5, 0.5s) or frames (15f), got {text}") from None
-    if value < 0:
+    if not 0 <= value < math.inf:
         raise argparse.ArgumentTypeError(f"expected a duration >= 0, got {text}")
     return unit, value
 

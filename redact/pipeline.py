@@ -107,11 +107,8 @@ class Redactor:
         self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
                           if detectors is None else list(detectors))
         self._tracker = Tracker(hold_frames=self.hold_frames)
-        # The gate may let motion it already saw explain itself only when the look-ahead
-        # back-fills every frame skipped between scheduled detections.
-        self._gate = (MotionGate(lookahead=self.lookahead_frames >= policy.detect_every - 1)
-                      if policy.detect_every > 1 else None)
-        self._last_tracked = Regions.empty()
+        self._gate = MotionGate() if policy.detect_every > 1 else None
+        self._followed = Regions.empty()
         self.frames_detected = 0
         self._hold = TwoSidedHold(self.lookahead_frames)
         self._styles = policy.style_map
@@ -148,15 +145,16 @@ class Redactor:
             rgb = rgb.copy()
         scheduled = self._index % self.policy.detect_every == 0
         detect_now = (scheduled if self._gate is None
-                      else self._gate.needs_detection(rgb, self._last_tracked, scheduled))
+                      else self._gate.needs_detection(rgb, self._followed, scheduled))
         found, flagged = Regions.empty(), None
         if detect_now:
             found, flagged = self._detect(rgb)
             if self._gate is not None:
-                self._gate.detected()
+                self._gate.detected(trusted=flagged is None)
             self.frames_detected += 1
         tracked = self._tracker.update(found, detected=detect_now)
-        self._last_tracked = tracked
+        # The motion check trusts only tracks that can follow their object between detections.
+        self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
         pending = _Pending(rgb, self._index, item, flagged)
         self._index += 1
         return [self._finish(p, r) for p, r in self._hold.push(pending, tracked)]

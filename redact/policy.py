@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -171,13 +172,17 @@ class Policy:
         if None not in styles:
             styles[None] = Style()
         object.__setattr__(self, "styles", tuple(styles.items()))
-        if self.hold_seconds < 0 or self.lookahead_seconds < 0:
-            raise ValueError(f"Policy: hold and look-ahead must be >= 0 s, got {self.hold_seconds}, "
-                             f"{self.lookahead_seconds}")
+        for name in ("hold_seconds", "lookahead_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+                raise ValueError(f"Policy.{name}: expected a finite number of seconds >= 0, got {value!r}")
         for name in ("hold_frames", "lookahead_frames"):
             value = getattr(self, name)
-            if value is not None and (int(value) != value or value < 0):
-                raise ValueError(f"Policy.{name}: expected a whole number >= 0, got {value}")
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"Policy.{name}: expected a whole number of frames >= 0, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if int(self.detect_every) < 1:
             raise ValueError(f"Policy.detect_every: expected >= 1, got {self.detect_every}")
 
@@ -205,4 +210,4 @@ class Policy:
 def _decimal(seconds) -> Fraction:
     """Seconds as the exact number written: 0.1 s is 1/10, not the binary float just above
     it (whose 3.0000000000000004 frames at 30 fps would round up to 4)."""
-    return Fraction(repr(seconds)) if isinstance(seconds, float) else Fraction(seconds)
+    return Fraction(seconds) if isinstance(seconds, numbers.Rational) else Fraction(repr(float(seconds)))

@@ -130,6 +130,14 @@ class Tracker:
         self._kind = np.zeros(0, np.int8)
         self._id = np.zeros(0, np.int64)
 
+    def steady_ids(self) -> np.ndarray:
+        """Ids of the live tracks whose velocity is known (found on two analysed frames).
+
+        Only their predicted boxes follow a moving object between detections; a track seen
+        once is predicted where it was, so its motion still needs a detector.
+        """
+        return self._id[self._has_velocity].copy()
+
     def update(self, detections: Regions, *, detected: bool = True) -> Regions:
         """Advance one frame and return the regions to cover on it.
 

@@ -439,30 +439,73 @@ def test_motion_gate_forces_detection_for_newcomers_only():
     assert gate.needs_detection(newcomer, face)
 
 
-def _walker(x):
-    """A grey 640x360 frame with a bright 40x120 block (an untracked walker) at column x."""
+class PatchDetector:
+    """A real-time stand-in for a face detector: pure red pixels are the face."""
+
+    kinds = (Kind.FACE,)
+    models = ()
+
+    def __init__(self, fail_on=()):
+        self.fail_on = set(fail_on)
+        self.calls = []
+
+    def detect(self, rgb):
+        self.calls.append(int(rgb[0, 0, 1]))  # the frame's index is written in its corner
+        if self.calls[-1] in self.fail_on:
+            raise RuntimeError("detector fault")
+        ys, xs = np.nonzero((rgb[..., 0] == 255) & (rgb[..., 1] == 0))
+        if not len(xs):
+            return Regions.empty()
+        return Regions.from_boxes([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], kind=Kind.FACE)
+
+
+def _walker_scene(i, face_frames, speed=10):
+    """A 640x360 frame: a body walks right; on ``face_frames`` its face shows (red)."""
     frame = np.full((360, 640, 3), 90, np.uint8)
-    frame[150:270, x:x + 40] = 220
+    x = 60 + speed * i
+    frame[150:330, x:x + 40] = 200
+    if i in face_frames:
+        frame[100:140, x + 2:x + 38] = (255, 0, 0)
+    frame[0, 0] = (0, i, 0)
     return frame
 
 
-@pytest.mark.parametrize("lookahead", [True, False])
-def test_motion_gate_lets_seen_motion_explain_itself_only_with_lookahead(lookahead):
-    from redact.motion import MotionGate
+@pytest.mark.parametrize("face_frames", [{7, 8}, set(range(6, 30))], ids=["glance", "turns-and-stays"])
+@pytest.mark.parametrize("lookahead", [0, 15])
+def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_frames, lookahead):
+    """A walker the detectors saw (no face) shows its face between scheduled detections,
+    here for just two frames: the motion check must run the detectors on those frames."""
+    from redact.pipeline import Redactor
+    from redact.policy import Policy
 
-    gate = MotionGate(lookahead=lookahead)
-    gate.needs_detection(_walker(300), Regions.empty())
-    assert gate.needs_detection(_walker(306), Regions.empty())  # moving when the detectors look
-    gate.detected()
-    # Two frames on, the walker moved on: the detectors saw it moving (and found no face), so
-    # with a look-ahead to back-fill a face it turns to show, that motion explains itself.
-    assert gate.needs_detection(_walker(312), Regions.empty()) is not lookahead
-    assert gate.needs_detection(_walker(318), Regions.empty()) is not lookahead
-    # Something moving far from it still forces a detection.
-    newcomer = _walker(324)
-    newcomer[20:100, 40:80] = 250
-    assert gate.needs_detection(newcomer, Regions.empty())
-    # A thing faster than EXAMINED_SPEED leaves the explained area.
-    if lookahead:
-        gate.detected()
-        assert gate.needs_detection(_walker(400), Regions.empty())
+    detector = PatchDetector()
+    policy = Policy(kinds=(), detect_every=5, lookahead_frames=lookahead, hold_frames=15)
+    redactor = Redactor(policy, fps=30, detectors=[detector], seed=1)
+    done = []
+    for i in range(30):
+        done += redactor.push(_walker_scene(i, face_frames))
+    done += redactor.flush()
+    for frame in done:
+        if frame.index in face_frames:
+            assert not ((frame.rgb[..., 0] == 255) & (frame.rgb[..., 1] == 0)).any(), frame.index
+    assert len(detector.calls) < 30 or face_frames == {7, 8}, "the gate should not detect every frame"
+
+
+def test_failed_detection_is_not_a_reference_for_the_motion_check():
+    """A detector fault obscures that frame whole; the next frame must be analysed again,
+    not compared with the frame nobody looked at."""
+    from redact.pipeline import Redactor
+    from redact.policy import Policy
+
+    detector = PatchDetector(fail_on={5})
+    redactor = Redactor(Policy(kinds=(), detect_every=5, lookahead_frames=0), fps=30, detectors=[detector])
+    done = []
+    still = _walker_scene(0, {0}, speed=0)  # a face that does not move
+    for i in range(8):
+        frame = still.copy()
+        frame[0, 0] = (0, i, 0)
+        done += redactor.push(frame)
+    assert detector.calls[:3] == [0, 5, 6]
+    assert done[5].flagged and all(not d.flagged for d in done if d.index != 5)
+    for d in done:
+        assert not ((d.rgb[..., 0] == 255) & (d.rgb[..., 1] == 0)).any(), d.index
