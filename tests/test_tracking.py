@@ -488,7 +488,8 @@ def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_fra
     for frame in done:
         if frame.index in face_frames:
             assert not ((frame.rgb[..., 0] == 255) & (frame.rgb[..., 1] == 0)).any(), frame.index
-    assert len(detector.calls) < 30 or face_frames == {7, 8}, "the gate should not detect every frame"
+    if len(face_frames) > 2:  # once its face is tracked, the walker's motion is explained
+        assert len(detector.calls) < 25, detector.calls
 
 
 def test_failed_detection_is_not_a_reference_for_the_motion_check():
