@@ -77,7 +77,7 @@ def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=No
     progress = None
     try:
         ours = manifest_path(task.dst).exists()
-        if ours and not force and is_complete(task.dst, sha256_file(task.src)):
+        if ours and not force and is_complete(task.dst, sha256_file(task.src), policy):
             return Outcome(task.src, task.dst, "complete")
         if progress_factory is not None and is_video(task.src):
             progress = progress_factory(task)

@@ -100,8 +100,10 @@ class Manifest:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def is_complete(output, input_sha256: str) -> bool:
-    """True when ``output`` and its manifest exist, match each other and the same input."""
+def is_complete(output, input_sha256: str, policy=None) -> bool:
+    """True when ``output`` and its manifest exist, match each other and the same input, and
+    (when given) were made with the same ``policy``: a rerun asking for more, such as whole
+    bodies, must not be answered with the older, lesser redaction."""
     output = Path(output)
     path = manifest_path(output)
     if not output.is_file() or not path.is_file():
@@ -109,5 +111,7 @@ def is_complete(output, input_sha256: str) -> bool:
     try:
         manifest = Manifest.read(path)
     except (ValueError, TypeError, OSError):
+        return False
+    if policy is not None and manifest.policy != json.loads(json.dumps(_plain(policy))):
         return False
     return manifest.input_sha256 == input_sha256 and manifest.output_sha256 == sha256_file(output)

@@ -48,6 +48,15 @@ def test_batch_mirrors_tree_and_resumes(folder, tmp_path):
     assert (out / "day1" / "a.mp4").stat().st_mtime_ns != stamp
 
 
+def test_resume_redoes_files_made_with_another_policy(folder, tmp_path):
+    out = tmp_path / "ToShare"
+    assert main([str(folder), "-o", str(out), *NO_DETECT]) == 0
+    result = run_cli(folder, "-o", out, "--method", "fill", *NO_DETECT)
+    assert result.returncode == 0 and "3 redacted, 0 already complete" in result.stderr, result.stderr
+    result = run_cli(folder, "-o", out, "--method", "fill", *NO_DETECT)
+    assert result.returncode == 0 and "0 redacted, 3 already complete" in result.stderr, result.stderr
+
+
 def test_batch_with_failures_exits_1_and_keeps_going(folder, tmp_path):
     (folder / "day1" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 definitely not video")
     out = tmp_path / "ToShare"
