@@ -153,8 +153,9 @@ class Redactor:
                 self._gate.detected(trusted=flagged is None)
             self.frames_detected += 1
         tracked = self._tracker.update(found, detected=detect_now)
-        # The motion check trusts only tracks that can follow their object between detections.
-        self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
+        if self._gate is not None:
+            # The motion check trusts only tracks that can follow their object between detections.
+            self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
         pending = _Pending(rgb, self._index, item, flagged)
         self._index += 1
         return [self._finish(p, r) for p, r in self._hold.push(pending, tracked)]
