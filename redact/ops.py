@@ -47,6 +47,12 @@ def _check_mask(mask, frame) -> np.ndarray | None:
     return np.ascontiguousarray(mask != 0)
 
 
+def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of one shape and dtype address exactly the same bytes, element for element."""
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides)
+
+
 def _as_regions(regions) -> Regions:
     if isinstance(regions, Regions):
         return regions
@@ -134,8 +140,9 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
         Seeds the noise of ``SECURE_BLUR`` and ``PIXELATE``. Use a fresh random value per
         frame in production so the noise cannot be reproduced and subtracted.
     out : ndarray, optional
-        Where to write (same shape, uint8, C-contiguous); may be ``frame`` itself for in-place
-        work. Without it the input is left untouched and a new array is returned.
+        Where to write (same shape, uint8, C-contiguous); may be ``frame`` itself or a view
+        of it for in-place work (any memory shared with ``frame`` is detected). Without it
+        the input is left untouched and a new array is returned.
 
     Returns
     -------
@@ -155,16 +162,26 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
     frame = check_frame(frame)
     regions = _as_regions(regions)
     mask = _check_mask(mask, frame)
-    if out is None:
-        out = frame.copy()
-    else:
+    if out is not None:
         if not isinstance(out, np.ndarray) or out.shape != frame.shape or out.dtype != np.uint8:
             raise ValueError(f"out: expected a uint8 array of shape {frame.shape}, got "
                              f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out: expected a writeable C-contiguous array")
-        if out is not frame:
-            np.copyto(out, frame)
+    # In-place work is any ``out`` sharing memory with the frame, not just ``out is frame``:
+    # a view (``frame[:]``, or another window on the same buffer) is overwritten just the same.
+    in_place = False
+    if out is None:
+        out = frame.copy()
+    elif _same_pixels(out, frame):
+        in_place = True  # out is frame, or a view of exactly the same pixels
+    elif np.shares_memory(out, frame):
+        # Partly overlapping: writing ``out`` corrupts the frame before it is read, so
+        # work from a snapshot, exactly as if the frame had been a separate array.
+        frame = frame.copy()
+        np.copyto(out, frame)
+    else:
+        np.copyto(out, frame)
     height, width = frame.shape[:2]
     groups = _styles_for(regions, style)
     geo = _geometry(regions, groups, mask, width, height)
@@ -175,7 +192,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
     # the input. Fill reads nothing and secure blur only the ring outside every region,
     # which no region writes: they can read ``out`` itself.
     reads_inside = any(s.method in (Method.PIXELATE, Method.BLUR) for s, _ in groups)
-    src = frame.copy() if out is frame and reads_inside else np.ascontiguousarray(frame)
+    src = frame.copy() if in_place and reads_inside else np.ascontiguousarray(frame)
     mask_arr = mask if mask is not None else np.zeros((1, 1), np.bool_)
     seed = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
     for style, idx in groups:

@@ -199,3 +199,23 @@ def test_in_place_equals_new_array_for_every_method(method):
     inplace = frame.copy()
     assert obscure(inplace, boxes, style, seed=4, out=inplace) is inplace
     np.testing.assert_array_equal(inplace, expected)
+
+
+@pytest.mark.parametrize("method", list(Method))
+@pytest.mark.parametrize("view", ["same-pixels", "shifted"])
+def test_out_sharing_memory_with_the_frame_equals_new_array(method, view):
+    """``out`` a view of the frame (not the frame object itself) is in-place work too: the
+    kernels that read the pixels they hide need the snapshot ``out is frame`` would get."""
+    rng = np.random.default_rng(5)
+    buffer = rng.integers(0, 256, (41, 50, 3), dtype=np.uint8)
+    if view == "same-pixels":
+        frame = buffer[:40]
+        out = frame[:]  # a new array object over exactly the frame's pixels
+    else:
+        frame, out = buffer[:40], buffer[1:]  # one row apart, 39 rows shared
+    assert out is not frame and np.shares_memory(out, frame)
+    boxes = [[5, 5, 30, 30], [20, 15, 45, 38], [0, 30, 12, 40]]
+    style = Style(method=method, feather=0.1)
+    expected = obscure(frame.copy(), boxes, style, seed=4)
+    assert obscure(frame, boxes, style, seed=4, out=out) is out
+    np.testing.assert_array_equal(out, expected)
