@@ -94,7 +94,8 @@ class Redactor:
     -----
     `push` returns the frames that are final, in order: with a look-ahead of L frames, a
     frame comes out L frames after it went in. `flush` returns the rest at end of stream.
-    A frame on which a detector fails is obscured whole and flagged (fail closed).
+    A frame on which a detector fails is obscured whole and flagged (fail closed). A zone lying wholly outside the frame
+    raises ValueError on the first frame (and on any frame of a new size).
     """
 
     def __init__(self, policy: Policy = Policy(), *, fps=Fraction(30), detectors=None,
@@ -114,6 +115,7 @@ class Redactor:
         self._styles = policy.style_map
         self._seed = secrets.randbits(63) if seed is None else int(seed)
         self._index = 0
+        self._frame_size = None  # (height, width) the zones were last checked against
         self.stats = _Stats()
 
     @property
@@ -141,6 +143,12 @@ class Redactor:
         from .ops import check_frame
 
         rgb = check_frame(rgb)
+        if rgb.shape[:2] != self._frame_size:
+            # A zone that misses the frame would obscure nothing: a wrong unit or size, not a wish.
+            height, width = rgb.shape[:2]
+            for zone in self.policy.zones:
+                zone.check_inside(width, height)
+            self._frame_size = rgb.shape[:2]
         if self.lookahead_frames:
             rgb = rgb.copy()
         scheduled = self._index % self.policy.detect_every == 0
