@@ -94,7 +94,8 @@ class Redactor:
     -----
     `push` returns the frames that are final, in order: with a look-ahead of L frames, a
     frame comes out L frames after it went in. `flush` returns the rest at end of stream.
-    A frame on which a detector fails is obscured whole and flagged (fail closed). A zone lying wholly outside the frame
+    A frame on which a detector fails is obscured whole and flagged (fail closed), and its
+    tracks are held as on a frame without detection. A zone lying wholly outside the frame
     raises ValueError on the first frame (and on any frame of a new size).
     """
 
@@ -160,7 +161,9 @@ class Redactor:
             if self._gate is not None:
                 self._gate.detected(trusted=flagged is None)
             self.frames_detected += 1
-        tracked = self._tracker.update(found, detected=detect_now)
+        # A faulted frame was not looked at: like a skipped one, it must not count as a miss
+        # (holds would end on a frame nobody saw).
+        tracked = self._tracker.update(found, detected=detect_now and flagged is None)
         if self._gate is not None:
             # The motion check trusts only tracks that can follow their object between detections.
             self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))

@@ -510,3 +510,29 @@ def test_failed_detection_is_not_a_reference_for_the_motion_check():
     assert done[5].flagged and all(not d.flagged for d in done if d.index != 5)
     for d in done:
         assert not ((d.rgb[..., 0] == 255) & (d.rgb[..., 1] == 0)).any(), d.index
+
+
+def test_detector_fault_never_ends_a_hold():
+    """A faulted frame was looked at by nobody: it must not count as a miss. A face found on
+    frame 0 stays held at its place through every faulted frame after it (beyond the
+    whole-frame box those frames get), however long the fault lasts."""
+    from redact.pipeline import Redactor
+    from redact.policy import Policy
+
+    faulted = set(range(1, 7))
+    detector = PatchDetector(fail_on=faulted)
+    redactor = Redactor(Policy(kinds=(), hold_frames=2, lookahead_frames=0), fps=30, detectors=[detector])
+    still = _walker_scene(0, {0}, speed=0)  # a face at x 62..98, y 100..140 that does not move
+    done = []
+    for i in range(8):
+        frame = still.copy()
+        frame[0, 0] = (0, i, 0)
+        done += redactor.push(frame)
+    assert detector.calls == list(range(8))
+    face = done[0].regions.select(done[0].regions.track_id >= 0)
+    assert len(face) == 1 and face.kind[0] == Kind.FACE
+    for d in done:
+        assert bool(d.flagged) == (d.index in faulted), d.index
+        held = d.regions.select(d.regions.track_id == face.track_id[0])
+        assert len(held) == 1, f"frame {d.index}: the face's track was dropped"
+        assert contains(held.xyxy, face.xyxy).all(), d.index
