@@ -52,12 +52,19 @@ class MotionGate:
         if scheduled or self._reference is None or self._now.shape != self._reference.shape:
             return True
         changed = np.abs(self._now.astype(np.int16) - self._reference) > DIFF_LEVEL
-        for (x0, y0, x1, y1), kind in zip(tracked.xyxy * self._scale, tracked.kind):
+        height, width = changed.shape
+        # float64: growing a huge float32 box must not overflow to inf.
+        for (x0, y0, x1, y1), kind in zip(tracked.xyxy.astype(np.float64) * self._scale, tracked.kind):
             w, h = x1 - x0, y1 - y0
             side, above, below = FACE_BODY if kind == Kind.FACE else (0.5, 0.5, 0.5)
             x0, x1, y0, y1 = x0 - side * w, x1 + side * w, y0 - above * h, y1 + below * h
-            # One thumbnail pixel of margin: a tracked object's own edges move too.
-            changed[max(0, int(y0) - 1):int(np.ceil(y1)) + 1, max(0, int(x0) - 1):int(np.ceil(x1)) + 1] = False
+            # One thumbnail pixel of margin: a tracked object's own edges move too. Both ends
+            # are clipped to the thumbnail: a negative end would wrap around as a slice index
+            # (a box just off the top would excuse nearly the whole frame).
+            r0, r1 = _span(y0, y1, height)
+            c0, c1 = _span(x0, x1, width)
+            if r1 > r0 and c1 > c0:
+                changed[r0:r1, c0:c1] = False
         return changed.mean() > CHANGED_SHARE
 
     def detected(self, trusted: bool = True) -> None:
@@ -67,3 +74,11 @@ class MotionGate:
         next frame is analysed again: nothing was learnt from this one.
         """
         self._reference = self._now if trusted else None
+
+
+def _span(lo: float, hi: float, size: int) -> tuple[int, int]:
+    """Thumbnail rows (or columns) ``[start, stop)`` of ``lo .. hi`` with one pixel of margin,
+    rounded outward and clipped to ``0 .. size``; empty (stop <= start) when off the thumbnail."""
+    start = int(np.clip(np.floor(lo) - 1, 0, size))
+    stop = int(np.clip(np.ceil(hi) + 1, 0, size))
+    return start, stop
