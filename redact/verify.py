@@ -1,0 +1,334 @@
+"""Check a received clip against its signed manifest and say, in plain words, what was done.
+
+This is what a receiver (a neighbour, an insurer, the police) runs: is the manifest signed,
+by the key they expect, and is this the clip it describes? Then what was obscured and which
+side channels were dropped, from the manifest's counts alone.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import SCHEMA, sha256_file
+from .report import manifest_path as _manifest_path
+from .signing import SignatureError, verify_manifest
+from .signing import expected_key as _expected_key
+
+# Manifest count keys (`Kind` names) -> words for a person.
+_NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)",
+          "other": "privacy zones and unreadable frames"}
+_ALWAYS = ("face", "plate")  # "none found" is worth saying for these
+_INCIDENT = (("window", "incident window"), ("subjects_kept", "subjects kept visible"),
+             ("bystanders_obscured", "bystanders obscured"), ("request", "request"),
+             ("recipient", "recipient"), ("purpose", "purpose"))
+_MAX_LISTED = 8
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of `verify_clip`.
+
+    Attributes
+    ----------
+    ok : bool
+        True only when the manifest exists, its signature holds (by the expected key, when
+        one was given) and the clip's SHA-256 is the one it records.
+    problems : tuple of str
+        One sentence per failed check; empty when ``ok``.
+    summary : tuple of str
+        Plain lines: who signed, whether the clip matches, what was obscured and dropped.
+        When not ``ok`` they only repeat what the manifest claims.
+    fingerprint : str
+        The signing key's fingerprint, or ``""`` when the signature did not hold.
+    output_sha256 : str
+        The clip's SHA-256, or ``""`` when it could not be read.
+    """
+
+    ok: bool
+    problems: tuple = ()
+    summary: tuple = ()
+    fingerprint: str = ""
+    output_sha256: str = ""
+
+
+def verify_clip(clip_path, manifest_path=None, expected_key=None) -> Verification:
+    """Check a clip against its manifest.
+
+    Parameters
+    ----------
+    clip_path : str or path-like
+        The redacted clip (or image) as received.
+    manifest_path : str or path-like, optional
+        Its manifest; default ``<clip>.redaction.json`` beside it.
+    expected_key : optional
+        Who must have signed it: a public key, its base64 text, its fingerprint or a public
+        key file (see `redact.signing.expected_key`). Without it the signature only shows
+        the manifest is unchanged since some key signed it.
+
+    Returns
+    -------
+    Verification
+
+    Raises
+    ------
+    redact.signing.KeyFileError
+        ``expected_key`` is not a usable key, fingerprint or file (a usage error, raised
+        before anything is checked).
+    """
+    expected = None if expected_key is None else _expected_key(expected_key)
+    clip = Path(clip_path)
+    path = Path(manifest_path) if manifest_path is not None else _manifest_path(clip)
+    problems, summary = [], []
+
+    digest = ""
+    try:
+        digest = sha256_file(clip)
+    except OSError as exc:
+        problems.append(f"clip {clip} cannot be read ({exc.strerror})")
+
+    data = _read_manifest(path, problems)
+    if data is None:
+        return Verification(False, tuple(problems), (), "", digest)
+
+    signer = ""
+    try:
+        signer = verify_manifest(data, expected)
+    except SignatureError as exc:
+        problems.append(str(exc))
+    else:
+        known = ("the key you expected" if expected is not None
+                 else "not compared with a known key: give the sender's key or fingerprint to check who signed")
+        summary.append(f"signed by device key {signer} ({known})")
+
+    recorded = data.get("output_sha256")
+    if not isinstance(recorded, str) or not recorded:
+        problems.append("manifest records no output_sha256; the clip cannot be matched to it")
+    elif digest and digest != recorded:
+        problems.append(f"clip does not match the manifest: its sha256 is {digest[:16]}…, "
+                        f"the manifest records {_text(recorded)[:16]}… (the clip was changed or is another one)")
+    elif digest:
+        summary.append(f"clip matches the manifest (sha256 {digest[:16]}…)")
+
+    summary.extend(describe(data))
+    return Verification(not problems, tuple(problems), tuple(summary), signer, digest)
+
+
+def _read_manifest(path: Path, problems: list):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(f"no manifest found at {path}; ask the sender for the .redaction.json file "
+                        f"that came with the clip")
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"manifest {path} cannot be read ({getattr(exc, 'strerror', None) or exc})")
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        problems.append(f"manifest {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"manifest {path} is not a JSON object")
+        return None
+    if data.get("schema") != SCHEMA:
+        problems.append(f"manifest {path} has schema {_text(data.get('schema'))!r}, expected {SCHEMA!r}")
+    return data
+
+
+def describe(data: dict) -> list:
+    """Plain-word lines about what a manifest says was done. Tolerates missing or odd fields.
+
+    Parameters
+    ----------
+    data : dict
+        A manifest as read from JSON.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> for line in describe({
+    ...         "kind": "video", "tool_version": "0.1.0", "frames_in": 60, "frames_out": 60,
+    ...         "counts": {"face": {"detections": 70, "tracks": 3, "frames": 57}},
+    ...         "side_channels": {"audio": "dropped", "metadata": "dropped",
+    ...                           "container_tags": {"location": 1, "time": 2, "device": 1}},
+    ...         "flagged_frames": [{"frame": 12, "reason": "detector failed"}]}):
+    ...     print(line)
+    video of 60 frames (60 in), redacted by redact 0.1.0
+    faces obscured in 57 of 60 frames (3 tracks)
+    no licence plates found
+    audio dropped
+    location/time/device tags dropped (all metadata dropped)
+    1 frame flagged for review (frame 12; obscured whole)
+    """
+    lines = [_header(data)]
+    lines += _policy_lines(data.get("policy"))
+    lines += _count_lines(data)
+    lines += _encoder_lines(data.get("encoder"))
+    lines += _side_channel_lines(data.get("side_channels"), data.get("kind"))
+    lines += _flagged_lines(data.get("flagged_frames"))
+    lines += _incident_lines(data.get("incident"))
+    return [line for line in lines if line]
+
+
+def _text(value) -> str:
+    # Manifest strings come from the sender: keep terminal control characters out of the output.
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _noun(kind) -> str:
+    return _NOUNS.get(kind, _text(kind)) if isinstance(kind, str) else _text(kind)
+
+
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _header(data: dict) -> str:
+    kind = _text(data.get("kind") or "clip")
+    version = _text(data.get("tool_version") or "an unknown version")
+    frames_out, frames_in = _int(data.get("frames_out")), _int(data.get("frames_in"))
+    if kind == "video" and frames_out is not None:
+        size = f" of {frames_out} frames" + (f" ({frames_in} in)" if frames_in is not None else "")
+    else:
+        size = ""
+    models = data.get("models")
+    names = [_text(m.get("name")) for m in models if isinstance(m, dict) and m.get("name")] \
+        if isinstance(models, list) else []
+    used = f" with {', '.join(names)}" if names else ""
+    return f"{kind}{size}, redacted by redact {version}{used}"
+
+
+def _policy_lines(policy) -> list:
+    if not isinstance(policy, dict):
+        return []
+    kinds = policy.get("kinds")
+    methods = []
+    styles = policy.get("styles")
+    for item in styles if isinstance(styles, list) else []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], dict):
+            method = item[1].get("method")
+            if method:
+                who = "everything" if item[0] is None else _noun(item[0])
+                methods.append(f"{_text(method).replace('_', ' ')} for {who}")
+    parts = []
+    if isinstance(kinds, list) and kinds:
+        parts.append("looked for " + ", ".join(_noun(k) for k in kinds))
+    if methods:
+        parts.append("obscured with " + "; ".join(methods))
+    zones = policy.get("zones")
+    if isinstance(zones, list) and zones:
+        parts.append(f"{len(zones)} privacy zone{'s' if len(zones) != 1 else ''} always obscured")
+    return ["; ".join(parts)] if parts else []
+
+
+def _count_lines(data: dict) -> list:
+    counts = data.get("counts")
+    if not isinstance(counts, dict):
+        return []
+    image = data.get("kind") == "image"
+    total = _int(data.get("frames_out"))
+    policy = data.get("policy")
+    sought = policy.get("kinds") if isinstance(policy, dict) else None
+    # "none found" only for what was looked for (or when the manifest does not say).
+    always = [k for k in _ALWAYS if not isinstance(sought, list) or k in sought]
+    lines = []
+    for key in (*_NOUNS, *(k for k in counts if k not in _NOUNS)):
+        entry = counts.get(key)
+        noun = _noun(key)
+        if not isinstance(entry, dict):
+            if key in always and counts:
+                lines.append(f"no {noun} found")
+            continue
+        frames, tracks, found = (_int(entry.get(k)) for k in ("frames", "tracks", "detections"))
+        if not frames and not found:
+            if key in always:
+                lines.append(f"no {noun} found")
+            continue
+        if image:
+            lines.append(f"{noun} obscured ({found or 0} found)")
+            continue
+        of = f" of {total}" if total is not None else ""
+        extra = f" ({tracks} track{'s' if tracks != 1 else ''})" if tracks else ""
+        lines.append(f"{noun} obscured in {frames or 0}{of} frames{extra}")
+    return lines
+
+
+def _encoder_lines(encoder) -> list:
+    if not isinstance(encoder, dict) or not encoder.get("codec"):
+        return []
+    details = ", ".join(f"{k} {_text(encoder[k])}" for k in ("crf", "preset") if encoder.get(k) is not None)
+    return [f"re-encoded as {_text(encoder['codec'])}" + (f" ({details})" if details else "")]
+
+
+def _side_channel_lines(side, kind) -> list:
+    if not isinstance(side, dict) or not side:
+        return []
+    lines = []
+    audio = side.get("audio")
+    if audio == "none":
+        lines.append("the source had no audio")
+    elif audio:
+        lines.append(f"audio {_text(audio)}")
+    metadata = side.get("metadata")
+    if metadata:
+        groups = side.get("container_tags")
+        groups = groups if isinstance(groups, dict) else {}
+        order = ("location", "time", "device", "other")
+        found = [g for g in (*order, *sorted(set(groups) - set(order), key=str)) if _int(groups.get(g))]
+        if found and metadata == "dropped":
+            lines.append(f"{'/'.join(_text(g) for g in found)} tags dropped (all metadata dropped)")
+        elif found:
+            lines.append(f"metadata {_text(metadata)}, including {'/'.join(_text(g) for g in found)} tags")
+        else:
+            lines.append(f"metadata {_text(metadata)}")
+    streams = side.get("other_streams_dropped")
+    if isinstance(streams, dict):
+        dropped = [f"{n} {_text(k)} stream{'s' if n != 1 else ''}" for k, n in streams.items() if _int(n)]
+        if dropped:
+            lines.append(f"{', '.join(dropped)} dropped (GPS tracks travel in these)")
+    extra_video = _int(side.get("extra_video_streams_dropped"))
+    if extra_video:
+        lines.append(f"{extra_video} extra video stream{'s' if extra_video != 1 else ''} dropped")
+    if side.get("exif_orientation"):
+        lines.append(f"EXIF orientation {_text(side['exif_orientation'])}")
+    return lines
+
+
+def _flagged_lines(flagged) -> list:
+    if not isinstance(flagged, list):
+        return []
+    if not flagged:
+        return ["no frames flagged for review"]
+    frames = [_int(f.get("frame")) for f in flagged if isinstance(f, dict)]
+    frames = [f for f in frames if f is not None]
+    listed = ", ".join(str(f) for f in frames[:_MAX_LISTED]) + (", …" if len(frames) > _MAX_LISTED else "")
+    noun = "frame" if len(flagged) == 1 else "frames"
+    where = f" ({'frame' if len(frames) == 1 else 'frames'} {listed}; obscured whole)" if frames else ""
+    return [f"{len(flagged)} {noun} flagged for review{where}"]
+
+
+def _incident_lines(incident) -> list:
+    if not isinstance(incident, dict) or not incident:
+        return []
+    lines = []
+    for key, label in _INCIDENT:
+        if key in incident and incident[key] not in (None, "", [], {}):
+            lines.append(f"{label}: {_value(incident[key])}")
+    for key in sorted(k for k in incident if k not in dict(_INCIDENT)):
+        lines.append(f"incident {_text(key)}: {_value(incident[key])}")
+    return lines
+
+
+def _value(value) -> str:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in value):
+        return f"{_text(value[0])} to {_text(value[1])}"
+    if isinstance(value, dict):
+        return ", ".join(f"{_text(k)} {_value(v)}" for k, v in value.items())
+    return _text(value)
