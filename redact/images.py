@@ -1,11 +1,9 @@
 """Still images through the same redaction path: decoded upright, written without metadata."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
-from .safeio import write_bytes_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -42,7 +40,3 @@ def encode_image(rgb: np.ndarray, suffix: str) -> bytes:
     if not ok:
         raise ImageError(f"cannot encode an image as {suffix}")
     return buf.tobytes()
-
-
-def write_image(path, rgb: np.ndarray) -> None:
-    write_bytes_atomic(path, encode_image(rgb, Path(path).suffix))

@@ -5,17 +5,24 @@ import queue
 import threading
 from pathlib import Path
 
-from .images import IMAGE_SUFFIXES, read_image, write_image
+from .images import IMAGE_SUFFIXES, encode_image, read_image
 from .pipeline import Redactor
 from .policy import Policy
-from .report import Manifest, sha256_file, tag_groups
-from .safeio import atomic_output, check_paths, remove_stale_partials
+from .report import Manifest, is_complete, manifest_path, settings_record, sha256_file, tag_groups
+from .safeio import UsageError, atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
 
 #: Frames buffered between decode, processing and encode (bounded: constant memory).
 QUEUE_FRAMES = 8
 _END = object()
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".3gp", ".gif"}
+#: Share of a file's frames that may fail analysis (each is obscured whole and flagged)
+#: before the file counts as not redacted: one glitch is tolerated, a broken detector is not.
+FLAGGED_LIMIT = 0.01
+
+
+class RedactionIncomplete(RuntimeError):
+    """A file could not be redacted as asked (unreadable to its end, or not analysed)."""
 
 
 def is_image(path) -> bool:
@@ -24,6 +31,17 @@ def is_image(path) -> bool:
 
 def is_video(path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def check_output_suffix(src, dst) -> None:
+    """Refuse an output name whose suffix does not match what will be written into it."""
+    src, dst = Path(src), Path(dst)
+    if is_image(src):
+        if dst.suffix.lower() not in IMAGE_SUFFIXES:
+            raise UsageError(f"output {dst}: an image keeps its format; end the name in {src.suffix.lower()} "
+                             f"(or {', '.join(sorted(IMAGE_SUFFIXES))})")
+    elif dst.suffix.lower() != ".mp4":
+        raise UsageError(f"output {dst}: videos are written as H.264 MP4; end the name in .mp4")
 
 
 def output_name(src, dst_dir=None) -> Path:
@@ -77,7 +95,7 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
 
     Decode, processing and encode run as three stages joined by bounded queues, so memory
     stays constant whatever the clip's length. Output frame count and timestamps equal the
-    input's. The output appears under ``dst`` only when complete.
+    input's. The output and its manifest appear under ``dst`` only when both are complete.
 
     Parameters
     ----------
@@ -94,7 +112,22 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
     -------
     Manifest
         Also written to ``<dst>.redaction.json``.
+
+    Raises
+    ------
+    RedactionIncomplete
+        When the input could not be read to its end, or more than `FLAGGED_LIMIT` of its
+        frames could not be analysed; nothing is written then.
     """
+    src, dst = Path(src), Path(dst)
+    check_output_suffix(src, dst)
+    probe_writable(dst)  # before any folder is made or frame decoded
+    with output_lock(dst):
+        return _redact_video(src, dst, policy, overwrite=overwrite, crf=crf, preset=preset,
+                             models_dir=models_dir, detectors=detectors, seed=seed, progress=progress)
+
+
+def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress):
     from .video import VideoReader, VideoWriter
 
     src, dst = check_paths(src, dst, overwrite=overwrite)
@@ -115,8 +148,8 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
         finally:
             _put(decoded, _END, stop)
 
-    with atomic_output(dst) as tmp:
-        writer = VideoWriter(tmp, info.width, info.height, info.time_base, info.fps, crf=crf,
+    with atomic_pair(dst, manifest_path(dst)) as pair:
+        writer = VideoWriter(pair.path, info.width, info.height, info.time_base, info.fps, crf=crf,
                              preset=preset, metadata=info.metadata if policy.keep_metadata else None,
                              audio_from=audio)
 
@@ -158,17 +191,36 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
         if errors:
             raise errors[0]
         if writer.frames_written != redactor.stats.frames_out or writer.frames_written == 0:
-            raise RuntimeError(f"{src}: wrote {writer.frames_written} of {redactor.stats.frames_out} frames")
+            raise RedactionIncomplete(f"{src}: wrote {writer.frames_written} of {redactor.stats.frames_out} frames")
+        reader.check_complete()
+        _check_flagged(src, redactor)
 
-    manifest = redactor.manifest("video")
-    manifest.input_sha256 = sha256_file(src)
-    manifest.output_sha256 = sha256_file(dst)
-    manifest.frames_out = writer.frames_written
-    manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
-                            "timestamps_repaired": writer.repaired_pts})
-    manifest.side_channels = _side_channels(info, policy, audio is not None)
-    manifest.write(dst)
+        manifest = redactor.manifest("video")
+        manifest.input_sha256 = sha256_file(src)
+        manifest.output_sha256 = sha256_file(pair.path)
+        manifest.frames_out = writer.frames_written
+        manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
+                                "timestamps_repaired": writer.repaired_pts})
+        manifest.side_channels = _side_channels(info, policy, audio is not None)
+        manifest.encoder = video_encoder(crf, preset)
+        pair.companion_bytes = manifest.to_json().encode()
     return manifest
+
+
+def video_encoder(crf: int, preset: str) -> dict:
+    """Encoder settings as the manifest records them (and resume compares them)."""
+    return {"codec": "libx264", "crf": int(crf), "preset": str(preset)}
+
+
+def _check_flagged(src, redactor: Redactor) -> None:
+    """Fail the file when too many frames could not be analysed: they went out obscured
+    whole, so nothing leaked, but such an output is not the redaction that was asked for."""
+    flagged = redactor.stats.flagged
+    frames = max(1, redactor.stats.frames_out)
+    if flagged and len(flagged) > FLAGGED_LIMIT * frames:
+        first = flagged[0]
+        raise RedactionIncomplete(f"{src}: {len(flagged)} of {frames} frames could not be analysed and "
+                                  f"were obscured whole (first, frame {first['frame']}: {first['reason']})")
 
 
 def _side_channels(info, policy: Policy, audio_kept: bool) -> dict:
@@ -190,25 +242,60 @@ def redact_image(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
     """Redact one image; the output has the input's format and no EXIF/XMP/GPS.
 
     Pixels outside the obscured regions are bit-identical for lossless formats (PNG, BMP,
-    WebP). EXIF orientation is applied to the pixels, so the output displays upright.
+    WebP). EXIF orientation is applied to the pixels, so the output displays upright. A
+    detector failure fails the image (`RedactionIncomplete`) and nothing is written.
     """
+    src, dst = Path(src), Path(dst)
+    check_output_suffix(src, dst)
+    probe_writable(dst)  # before any folder is made or frame decoded
+    with output_lock(dst):
+        return _redact_image(src, dst, policy, overwrite=overwrite, models_dir=models_dir,
+                             detectors=detectors, seed=seed)
+
+
+def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
     src, dst = check_paths(src, dst, overwrite=overwrite)
     rgb = read_image(src)
     redactor = Redactor(policy, detectors=detectors, models_dir=models_dir, seed=seed)
     done = redactor.push(rgb) + redactor.flush()
+    _check_flagged(src, redactor)
+    data = encode_image(done[0].rgb, dst.suffix)
     remove_stale_partials(dst)
-    write_image(dst, done[0].rgb)
-    manifest = redactor.manifest("image")
-    manifest.input_sha256 = sha256_file(src)
-    manifest.output_sha256 = sha256_file(dst)
-    manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
-    manifest.write(dst)
+    with atomic_pair(dst, manifest_path(dst)) as pair:
+        pair.path.write_bytes(data)
+        manifest = redactor.manifest("image")
+        manifest.input_sha256 = sha256_file(src)
+        manifest.output_sha256 = sha256_file(pair.path)
+        manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
+        pair.companion_bytes = manifest.to_json().encode()
     return manifest
 
 
-def redact_file(src, dst, policy: Policy = Policy(), **kwargs) -> Manifest:
-    """`redact_image` or `redact_video` by the input's suffix."""
-    if is_image(src):
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("crf", "preset", "progress")}
-        return redact_image(src, dst, policy, **kwargs)
-    return redact_video(src, dst, policy, **kwargs)
+def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = False, overwrite: bool = False,
+                detectors=None, models_dir=None, crf: int = 20, preset: str = "veryfast", seed=None,
+                progress=None) -> Manifest | None:
+    """`redact_image` or `redact_video` by the input's suffix.
+
+    With ``skip_complete``, an output already complete for this input and the same settings
+    (policy, models, tool version, encoder) is left as it is and None is returned. An
+    output with a manifest of ours beside it is ours to redo, without ``overwrite``.
+    """
+    from .detectors import build_detectors, describe_models
+
+    src, dst = Path(src), Path(dst)
+    check_output_suffix(src, dst)
+    probe_writable(dst)  # before any folder is made, model loaded or frame decoded
+    if detectors is None:
+        detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+    image = is_image(src)
+    with output_lock(dst):
+        ours = manifest_path(dst).exists()
+        if skip_complete and ours:
+            settings = settings_record(policy, describe_models(detectors), {} if image else video_encoder(crf, preset))
+            if is_complete(dst, sha256_file(src), settings):
+                return None
+        if image:
+            return _redact_image(src, dst, policy, overwrite=overwrite or ours, models_dir=models_dir,
+                                 detectors=detectors, seed=seed)
+        return _redact_video(src, dst, policy, overwrite=overwrite or ours, crf=crf, preset=preset,
+                             models_dir=models_dir, detectors=detectors, seed=seed, progress=progress)

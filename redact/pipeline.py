@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import __version__
-from .detectors import build_detectors
+from .detectors import build_detectors, describe_models
 from .motion import MotionGate
 from .policy import Policy
 from .report import Manifest
@@ -121,16 +121,15 @@ class Redactor:
 
     @property
     def models(self) -> list:
-        from .models import REGISTRY
-
-        names = sorted({m for d in self.detectors for m in d.models})
-        return [{"name": n, "sha256": REGISTRY[n].sha256, "licence": REGISTRY[n].licence} for n in names]
+        """The detectors' models as the manifest records them (see `describe_models`)."""
+        return describe_models(self.detectors)
 
     def _detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
         try:
             found = Regions.concat([d.detect(rgb) for d in self.detectors])
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
-            return Regions.empty(), f"detector failed: {type(exc).__name__}"
+            # The reason names the error, not the frame's content (the manifest is content-free).
+            return Regions.empty(), f"detector failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         for k in found.kind:
             self.stats.detections[int(k)] = self.stats.detections.get(int(k), 0) + 1
         return found, None

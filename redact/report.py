@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from .safeio import write_bytes_atomic
+from . import __version__
 
 SCHEMA = "redact.manifest/1"
 MANIFEST_SUFFIX = ".redaction.json"
@@ -81,15 +81,11 @@ class Manifest:
     tracks: list = field(default_factory=list)  # [{"id", "kind", "first_frame", "last_frame"}]
     flagged_frames: list = field(default_factory=list)  # [{"frame", "reason"}]
     side_channels: dict = field(default_factory=dict)
+    encoder: dict = field(default_factory=dict)  # {"codec", "crf", "preset"} for video
     schema: str = SCHEMA
 
     def to_json(self) -> str:
         return json.dumps(_plain(dataclasses.asdict(self)), indent=2, sort_keys=True) + "\n"
-
-    def write(self, output) -> Path:
-        path = manifest_path(output)
-        write_bytes_atomic(path, self.to_json().encode())
-        return path
 
     @classmethod
     def read(cls, path) -> "Manifest":
@@ -100,10 +96,17 @@ class Manifest:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def is_complete(output, input_sha256: str, policy=None) -> bool:
+def settings_record(policy, models, encoder: dict) -> dict:
+    """What decides an output's content besides its input: a rerun with other settings (a
+    policy asking for more, upgraded models or tool, another encoder quality) redoes the file."""
+    return json.loads(json.dumps(_plain({"policy": policy, "models": list(models), "encoder": encoder,
+                                         "tool_version": __version__})))
+
+
+def is_complete(output, input_sha256: str, settings: dict | None = None) -> bool:
     """True when ``output`` and its manifest exist, match each other and the same input, and
-    (when given) were made with the same ``policy``: a rerun asking for more, such as whole
-    bodies, must not be answered with the older, lesser redaction."""
+    (when given) were made with the same ``settings`` (see `settings_record`): a rerun asking
+    for more must not be answered with the older, lesser redaction."""
     output = Path(output)
     path = manifest_path(output)
     if not output.is_file() or not path.is_file():
@@ -112,6 +115,6 @@ def is_complete(output, input_sha256: str, policy=None) -> bool:
         manifest = Manifest.read(path)
     except (ValueError, TypeError, OSError):
         return False
-    if policy is not None and manifest.policy != json.loads(json.dumps(_plain(policy))):
+    if settings is not None and any(getattr(manifest, key) != value for key, value in settings.items()):
         return False
     return manifest.input_sha256 == input_sha256 and manifest.output_sha256 == sha256_file(output)

@@ -2,24 +2,85 @@
 
 Every file `redact` writes goes to a hidden temporary name beside its target and is renamed
 into place only when complete, so a crash, Ctrl-C or kill never leaves a half-written file
-under the final name.
+under the final name. An output and its manifest are committed as a pair (`atomic_pair`):
+the manifest is renamed first, the output last, so an output never stands without its
+record; a manifest without its output is what a rerun repairs. One run at a time writes
+an output (`output_lock`), so no run deletes another's temporary file.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import secrets
 from pathlib import Path
 
 PARTIAL_SUFFIX = ".redact-partial"
+LOCK_SUFFIX = ".redact-lock"
+#: Space reserved (then released) in the destination before any decoding, to find a full or
+#: read-only destination before minutes of detection rather than after.
+PROBE_BYTES = 1 << 20
 
 
 class UsageError(ValueError):
     """The paths or options asked for cannot be carried out safely; nothing was written."""
 
 
+class OutputBusyError(RuntimeError):
+    """Another run is writing this output right now; this run left it alone."""
+
+
+def is_internal(path: Path) -> bool:
+    """Temporary and lock files of a run (never inputs, never outputs)."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith((PARTIAL_SUFFIX, LOCK_SUFFIX))
+
+
+def _nearest_folder(path: Path) -> Path:
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def probe_writable(dst: Path) -> None:
+    """Raise `UsageError` unless a file can be created and space reserved beside ``dst``.
+
+    The probe goes in the nearest existing folder, so nothing is created when it fails.
+    """
+    folder = _nearest_folder(Path(dst))
+    if not folder.is_dir():
+        raise UsageError(f"output {dst}: {folder} is not a folder")
+    probe = folder / f".redact-probe.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise _unwritable(dst, folder, exc) from None
+    try:
+        try:
+            os.posix_fallocate(fd, 0, PROBE_BYTES)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise _unwritable(dst, folder, exc) from None
+            os.write(fd, bytes(PROBE_BYTES))  # file systems without fallocate
+    except OSError as exc:
+        raise _unwritable(dst, folder, exc) from None
+    finally:
+        os.close(fd)
+        probe.unlink()
+
+
+def _unwritable(dst, folder, exc: OSError) -> UsageError:
+    reason = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded",
+              errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+              errno.EPERM: "permission denied"}.get(exc.errno, exc.strerror)
+    return UsageError(f"output {dst}: cannot write in {folder} ({reason}); free space or choose another "
+                      "destination")
+
+
 def check_paths(src, dst, *, overwrite: bool) -> tuple[Path, Path]:
-    """Refuse an output that is the input, or that exists without ``overwrite``."""
+    """Refuse an output that is the input, a folder, or exists without ``overwrite``."""
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise UsageError(f"input {src} does not exist or is not a file")
@@ -39,9 +100,100 @@ def partial_path(final: Path) -> Path:
 
 
 def remove_stale_partials(final: Path) -> None:
-    """Delete temporaries that a killed earlier run left for this target."""
+    """Delete temporaries that a killed earlier run left for this target.
+
+    Call it only while holding `output_lock` for ``final``: then no live run owns them.
+    """
     for stale in final.parent.glob(f".{final.name}.*{PARTIAL_SUFFIX}"):
         stale.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def output_lock(final):
+    """Hold the right to write ``final`` (and its manifest) for the block's duration.
+
+    Raises `OutputBusyError` at once when another run holds it. The lock is an advisory
+    ``flock`` on a hidden file beside the target, released by the kernel if the holder dies.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    path = final.with_name(f".{final.name}{LOCK_SUFFIX}")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputBusyError(f"another redact run is writing {final} now; left it to that run "
+                                  "(run again once it has finished)") from None
+        # The run before us may have removed the lock file after we opened it: only a lock
+        # on the file that is still under the name counts.
+        try:
+            live = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            live = False
+        if live:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # before unlocking, so a waiter re-checks the name
+        os.close(fd)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PendingPair:
+    """An output being written (at ``path``) and the record that must land with it."""
+
+    def __init__(self, final: Path, companion: Path):
+        self.final, self.companion = final, companion
+        self.path = partial_path(final)
+        self._companion_tmp = partial_path(companion)
+        self.companion_bytes: bytes | None = None
+
+    def _commit(self) -> None:
+        if self.companion_bytes is None:
+            raise RuntimeError(f"{self.final}: no record was made for the output; nothing was written")
+        self._companion_tmp.write_bytes(self.companion_bytes)
+        _fsync(self._companion_tmp)
+        _fsync(self.path)
+        # Record first: a kill between the renames leaves a record without its output, which
+        # is never taken for a finished redaction and is redone by the next run.
+        os.replace(self._companion_tmp, self.companion)
+        os.replace(self.path, self.final)
+        _fsync_folder(self.final.parent)
+
+    def _discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self._companion_tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_pair(final, companion):
+    """Yield a `PendingPair`: write the output to ``.path`` and set ``.companion_bytes``;
+    both are renamed into place only when the block ends without an error."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    pair = PendingPair(final, Path(companion))
+    try:
+        yield pair
+        pair._commit()
+    except BaseException:
+        pair._discard()
+        raise
 
 
 @contextlib.contextmanager
@@ -52,8 +204,7 @@ def atomic_output(final):
     tmp = partial_path(final)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        _fsync(tmp)
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)

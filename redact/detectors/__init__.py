@@ -4,6 +4,8 @@ A detector is any object with
 
 ``kinds``   tuple of `Kind` it reports
 ``models``  tuple of model registry names it loaded (for the manifest)
+``model_specs``  optional: list of ``{"name", "sha256", "licence"}`` for models the registry
+            does not know (a third-party detector's own)
 ``detect(frame) -> Regions``   ``frame`` is RGB uint8 (H, W, 3)
 
 Detectors load their models when built, so a missing model stops the run before any
@@ -44,6 +46,27 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None)
 
         detectors.append(PersonDetector(profile, models_dir))
     return detectors
+
+
+def describe_models(detectors) -> list:
+    """``[{"name", "sha256", "licence"}]`` of every model the detectors use, for the manifest.
+
+    A detector's own ``model_specs`` win; other names come from the registry. A name known
+    to neither is recorded with ``sha256`` None rather than failing after the work is done.
+    """
+    from ..models import REGISTRY
+
+    found = {}
+    for detector in detectors:
+        for spec in getattr(detector, "model_specs", None) or ():
+            found[spec["name"]] = {"name": spec["name"], "sha256": spec.get("sha256"),
+                                   "licence": spec.get("licence", "unknown")}
+        for name in getattr(detector, "models", ()):
+            if name not in found:
+                known = REGISTRY.get(name)
+                found[name] = {"name": name, "sha256": known.sha256 if known else None,
+                               "licence": known.licence if known else "unknown"}
+    return [found[name] for name in sorted(found)]
 
 
 def detect_all(detectors, frame: np.ndarray) -> Regions:

@@ -27,6 +27,7 @@ class VideoInfo:
     codec: str
     rotation: int
     declared_frames: int
+    declared_seconds: float = 0.0  # video stream's duration, else the container's; 0 unknown
     streams: dict = field(default_factory=dict)  # kind -> count, e.g. {"audio": 1, "data": 1}
     metadata: dict = field(default_factory=dict)  # container tags (kept only on request)
 
@@ -65,6 +66,9 @@ class VideoReader:
         finally:
             self._container.close()
         self._open()
+        self.frames_decoded = 0
+        self.packets_read = 0  # video packets with data, whether or not shown (edit lists)
+        self._span = None  # (first, last) pts decoded
 
     def _open(self):
         import av
@@ -72,7 +76,8 @@ class VideoReader:
         try:
             self._container = av.open(self.path, "r")
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise VideoError(f"{self.path}: cannot open as video ({exc})") from None
+            # FFmpeg's message repeats the path; keep only its reason.
+            raise VideoError(f"{self.path}: cannot open as video ({getattr(exc, 'strerror', None) or exc})") from None
         videos = self._container.streams.video
         if not videos:
             self._container.close()
@@ -90,9 +95,13 @@ class VideoReader:
         kinds: dict = {}
         for other in self._container.streams:
             kinds[other.type] = kinds.get(other.type, 0) + 1
+        if s.duration:
+            seconds = float(s.duration * s.time_base)
+        else:
+            seconds = (self._container.duration or 0) / 1_000_000  # av.time_base units
         return VideoInfo(width=width, height=height, fps=Fraction(rate), time_base=Fraction(s.time_base),
                          codec=s.codec_context.name, rotation=rotation,
-                         declared_frames=int(s.frames or 0), streams=kinds,
+                         declared_frames=int(s.frames or 0), declared_seconds=seconds, streams=kinds,
                          metadata=dict(self._container.metadata))
 
     def _peek_rotation(self) -> int:
@@ -132,16 +141,41 @@ class VideoReader:
                     if packet.dts is not None:
                         yield [packet]
                     continue
+                if packet.size:
+                    self.packets_read += 1
                 for frame in packet.decode():
                     pts = frame.pts
                     if pts is None:  # some AVI/raw streams carry no timestamps: count frames
                         pts = 0 if last_pts is None else last_pts + fallback_step
                     last_pts = pts
                     rgb = _upright(frame.to_ndarray(format="rgb24"), self.info.rotation)
-                    yield DecodedFrame(rgb, int(pts), index)
+                    self._span = (pts if self._span is None else min(self._span[0], pts),
+                                  pts if self._span is None else max(self._span[1], pts))
                     index += 1
+                    self.frames_decoded = index
+                    yield DecodedFrame(rgb, int(pts), index - 1)
         except av.error.FFmpegError as exc:
             raise VideoError(f"{self.path}: decoding failed at frame {index} ({exc})") from None
+
+    def check_complete(self) -> None:
+        """After the last frame: raise `VideoError` unless the stream was read to its end.
+
+        FFmpeg stops quietly at the end of a truncated file whose index sits at the front
+        (``+faststart``), so the frames and duration the container declares are the only
+        sign that half of the clip is missing.
+        """
+        # Packets, not frames: an edit list may hide a few decoded frames on purpose.
+        n, declared = self.packets_read, self.info.declared_frames
+        if declared and n < declared:
+            raise VideoError(f"{self.path}: read {n} of the {declared} frames the container declares "
+                             "(truncated or damaged file); nothing was written")
+        if not declared and self.info.declared_seconds and self._span is not None:
+            step = 1 / float(self.info.fps)
+            seen = float((self._span[1] - self._span[0]) * self.info.time_base) + step
+            # Generous slack: container durations include audio and rounding, not only video.
+            if seen < 0.95 * self.info.declared_seconds - 1.0:
+                raise VideoError(f"{self.path}: decoded {seen:.1f} s of the {self.info.declared_seconds:.1f} s "
+                                 "the container declares (truncated or damaged file); nothing was written")
 
     def close(self):
         self._container.close()
