@@ -1,13 +1,17 @@
 """Batch redaction of files and folders: planning, resume, parallel jobs, a summary."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jobs import is_image, is_video, output_name, redact_file
-from .report import is_complete, manifest_path, sha256_file
-from .safeio import PARTIAL_SUFFIX, UsageError
+from .images import ImageError
+from .jobs import RedactionIncomplete, check_output_suffix, is_image, is_video, output_name, redact_file
+from .models import ModelMissingError
+from .report import MANIFEST_SUFFIX, manifest_path
+from .safeio import OutputBusyError, UsageError, is_internal
+from .video.reader import VideoError
 
 
 @dataclass(frozen=True)
@@ -26,15 +30,17 @@ class Plan:
 class Outcome:
     src: Path
     dst: Path
-    status: str  # "redacted", "complete" (skipped, already done), "failed"
+    status: str  # "redacted", "complete" (already done), "busy" (another run writes it), "failed"
     error: str = ""
+    flagged: int = 0  # frames obscured whole because they could not be analysed
 
 
 def plan(inputs, output, *, single_file_output: bool) -> Plan:
     """Pair every input file with its output path, mirroring folders.
 
     A single input file with ``single_file_output`` goes to ``output`` itself; otherwise
-    ``output`` is a folder, and each folder input's tree is recreated inside it.
+    ``output`` is a folder, and each folder input's tree is recreated inside it. Raises
+    `UsageError` (nothing written) when any destination would be an input of the run.
     """
     result = Plan()
     output = Path(output)
@@ -44,9 +50,7 @@ def plan(inputs, output, *, single_file_output: bool) -> Plan:
                 raise UsageError(f"output folder {output} is inside the input folder {given}; "
                                  "choose an output outside it so outputs are never read as inputs")
             for path in sorted(p for p in given.rglob("*") if p.is_file()):
-                if path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX):
-                    continue
-                if path.name.endswith(".redaction.json"):
+                if is_internal(path) or path.name.endswith(MANIFEST_SUFFIX):
                     continue
                 rel = path.relative_to(given)
                 if is_image(path) or is_video(path):
@@ -57,14 +61,16 @@ def plan(inputs, output, *, single_file_output: bool) -> Plan:
             if not (is_image(given) or is_video(given)):
                 result.skipped_other.append(given)
             elif single_file_output:
+                check_output_suffix(given, output)
                 result.tasks.append(Task(given, output))
             else:
                 result.tasks.append(Task(given, output_name(given, output)))
         else:
             raise UsageError(f"input {given} does not exist")
-    for task in result.tasks:
-        if task.dst.resolve() == task.src.resolve():
-            raise UsageError(f"output {task.dst} is the input file; choose another output path")
+    if not single_file_output and not output.is_dir() and (is_image(output) or is_video(output)):
+        raise UsageError(f"output {output} looks like a file name, but these inputs need a folder; "
+                         "give a folder (one input file may go to a file name)")
+    _refuse_inputs_as_outputs(result.tasks)
     dsts = [t.dst for t in result.tasks]
     if len(set(dsts)) != len(dsts):
         clash = next(d for d in dsts if dsts.count(d) > 1)
@@ -73,32 +79,118 @@ def plan(inputs, output, *, single_file_output: bool) -> Plan:
     return result
 
 
+def _identity(path: Path):
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+def _refuse_inputs_as_outputs(tasks) -> None:
+    """No destination (or its manifest) may be any input of the run: by real path, and by
+    inode for hard links. With ``--overwrite`` it would replace an input otherwise."""
+    paths = {t.src.resolve(): t.src for t in tasks}
+    inodes = {_identity(t.src): t.src for t in tasks}
+    for task in tasks:
+        for dst in (task.dst, manifest_path(task.dst)):
+            real = dst.resolve()
+            hit = paths.get(real) or (inodes.get(_identity(dst)) if dst.exists() else None)
+            if hit == task.src:
+                raise UsageError(f"output {dst} is the input file; choose another output path")
+            if hit is not None:
+                raise UsageError(f"output {dst} (for {task.src}) would replace the input {hit}; choose an "
+                                 "output folder outside the input folders")
+
+
 def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=None) -> Outcome:
     progress = None
     try:
-        ours = manifest_path(task.dst).exists()
-        if ours and not force and is_complete(task.dst, sha256_file(task.src), policy):
-            return Outcome(task.src, task.dst, "complete")
         if progress_factory is not None and is_video(task.src):
             progress = progress_factory(task)
-        # An output with our manifest beside it is ours to redo; any other file needs --overwrite.
-        redact_file(task.src, task.dst, policy, **dict(options, overwrite=options.get("overwrite") or ours),
-                    **({"progress": progress} if progress else {}))
-        return Outcome(task.src, task.dst, "redacted")
+        done = redact_file(task.src, task.dst, policy, skip_complete=not force, **options,
+                           **({"progress": progress} if progress else {}))
+        if done is None:
+            return Outcome(task.src, task.dst, "complete")
+        return Outcome(task.src, task.dst, "redacted", flagged=len(done.flagged_frames))
+    except OutputBusyError as exc:
+        return Outcome(task.src, task.dst, "busy", str(exc))
     except Exception as exc:  # every failure is collected and reported; none stops the batch
-        return Outcome(task.src, task.dst, "failed", f"{type(exc).__name__}: {exc}")
+        return Outcome(task.src, task.dst, "failed", _one_line(exc))
     finally:
         if progress is not None:
             progress.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    known = isinstance(exc, (UsageError, RedactionIncomplete, VideoError, ImageError, ModelMissingError))
+    return text if known else f"{type(exc).__name__}: {text}"
+
+
+#: In a worker process: whether a file is being redacted now (decides what SIGTERM does).
+_worker_busy = False
+
+
+def _worker_init() -> None:
+    """In each worker process: die with the parent, and unwind (deleting temporaries) on SIGTERM."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _worker_terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    _die_with_parent()
+
+
+def _worker_terminate(signum, frame):
+    if _worker_busy:
+        raise KeyboardInterrupt(f"signal {signum}")  # unwinds: the file's temporaries are deleted
+    os._exit(128 + signum)  # idle: nothing to clean, and no further task may start
+
+
+def _run_in_worker(task: Task, policy, options: dict, force: bool) -> Outcome:
+    global _worker_busy
+    _worker_busy = True
+    try:
+        return _run_one(task, policy, options, force)
+    except KeyboardInterrupt:
+        os._exit(143)  # cleaned up on the way here; take no queued task after a stop
+    finally:
+        _worker_busy = False
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to send SIGTERM when the parent dies (Linux); elsewhere, a thread
+    that watches the parent's pid. A worker must never redact on for a dead batch."""
+    import threading
+
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, 15)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), 15)
+
+    def watch():
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), 15)
+
+    threading.Thread(target=watch, name="redact-parent-watch", daemon=True).start()
 
 
 def run(plan_: Plan, policy, *, options: dict, jobs: int = 1, force: bool = False,
         on_done=None, progress_factory=None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
 
-    Outputs already complete (output and manifest matching this input) are skipped unless
-    ``force``. ``options`` go to `redact.jobs.redact_file` (``overwrite``, ``crf``, ...).
-    ``progress_factory(task)`` returns a per-file callable with a ``close()`` (one process only).
+    Outputs already complete (output and manifest matching this input and these settings)
+    are skipped unless ``force``. ``options`` go to `redact.jobs.redact_file` (``overwrite``,
+    ``crf``, ...). ``progress_factory(task)`` returns a per-file callable with a ``close()``
+    (one process only). An interrupt (Ctrl-C, SIGTERM) cancels the files not yet started
+    and stops the running ones, which delete their temporaries.
     """
     if jobs <= 1:
         outcomes = []
@@ -109,12 +201,25 @@ def run(plan_: Plan, policy, *, options: dict, jobs: int = 1, force: bool = Fals
         return outcomes
     # Processes, not threads: each file's decode, detect and encode stay on their own core.
     outcomes = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_run_one, task, policy, options, force) for task in plan_.tasks]
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        futures = [pool.submit(_run_in_worker, task, policy, options, force) for task in plan_.tasks]
         for future in as_completed(futures):
             outcomes.append(future.result())
             if on_done:
                 on_done(outcomes[-1])
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        # The executor has no public way to stop running tasks; its worker processes are
+        # told to unwind (SIGTERM: temporaries deleted) and reaped before we return.
+        workers = list((pool._processes or {}).values())
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(10)
+            if worker.is_alive():
+                worker.kill()
+        raise
+    pool.shutdown(wait=True)
     order = {t.src: i for i, t in enumerate(plan_.tasks)}
     return sorted(outcomes, key=lambda o: order[o.src])
-

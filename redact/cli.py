@@ -20,12 +20,21 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _kinds(text: str) -> frozenset:
-    names = [t.strip().lower() for t in text.split(",") if t.strip()]
+    """``face,plate`` -> kinds. Only the literal ``none`` turns detection off: an empty list
+    (``--detect ""``, an unset shell variable) is a mistake, not a wish to show every face."""
     valid = {k.name.lower(): k for k in Kind if k is not Kind.OTHER}
-    unknown = [n for n in names if n not in valid and n != "none"]
+    names = [t.strip().lower() for t in text.split(",")]
+    if names == ["none"]:
+        return frozenset()
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"empty kind in {text!r}; name face, plate, person (comma "
+                                         "separated), or none to turn detection off")
+    unknown = [n for n in names if n not in valid]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown kind {unknown[0]!r}; choose from {', '.join(valid)} or none")
-    return frozenset(valid[n] for n in names if n != "none")
+        extra = " ('none' cannot be combined with kinds)" if unknown == ["none"] else ""
+        raise argparse.ArgumentTypeError(f"unknown kind {unknown[0]!r}; choose from {', '.join(valid)} or none"
+                                         + extra)
+    return frozenset(valid[n] for n in names)
 
 
 def _zone(text: str) -> Zone:
@@ -54,8 +63,15 @@ def _duration(text: str) -> tuple:
     return unit, value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors on one line, with where to look, instead of a usage block first."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def redact_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="redact",
         description="Make faces, licence plates and bystanders in videos and images "
                     "unrecognisable, on this device, and drop audio and metadata. "
@@ -63,7 +79,7 @@ def redact_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
-    p.add_argument("-o", "--output", required=True, type=Path,
+    p.add_argument("-o", "--output", required=True,
                    help="output file (one input file) or folder (mirrors input folders); videos become .mp4")
     p.add_argument("--version", action="version", version=f"redact {__version__}")
     g = p.add_argument_group("what to obscure")
@@ -71,7 +87,8 @@ def redact_parser() -> argparse.ArgumentParser:
                    help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
-                   help="always obscure this rectangle (pixels, or fractions of the frame when all <= 1); repeatable")
+                   help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
+                        "(px:X,Y,W,H); repeatable")
     g.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
                    metavar="{" + ",".join(p.value for p in Profile) + "}",
                    help="detector trade-off: fast (real time on a small device, misses more small faces), "
@@ -121,7 +138,7 @@ def redact_parser() -> argparse.ArgumentParser:
 
 
 def models_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="redact models", description="List or install the detector models.")
+    p = _Parser(prog="redact models", description="List or install the detector models.")
     sub = p.add_subparsers(dest="action", required=True)
     ls = sub.add_parser("list", help="show each model, its licence and whether it is installed")
     ls.add_argument("--models-dir", type=Path)
@@ -161,7 +178,14 @@ def _main_redact(argv) -> int:
         parser.error(str(exc))
     if args.jobs < 1:
         parser.error(f"--jobs: expected >= 1, got {args.jobs}")
-    single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not args.output.is_dir()
+    if any(style.method is Method.BLUR for _, style in policy.styles):
+        _err("warning: --method blur can be reversed by published deblurring attacks; use "
+             "secure_blur (the default) or pixelate for anything you share")
+    # "-o out/" names a folder even when it does not exist yet.
+    as_folder = args.output.endswith(("/", "\\"))
+    args.output = Path(args.output)
+    as_folder = as_folder or args.output.is_dir()
+    single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
         # Built before any file is touched, so a missing model stops the run with its fix.
@@ -198,8 +222,12 @@ def _run_with_progress(batch, plan, policy, options, args, show):
 
     def on_done(outcome):
         overall.update(1)
-        if outcome.status == "failed":
-            overall.write(f"FAILED {outcome.src}: {outcome.error}", file=sys.stderr)
+        if outcome.status in ("failed", "busy"):
+            overall.write(f"redact: {outcome.status}: {outcome.error}"
+                          + ("" if str(outcome.src) in outcome.error else f" ({outcome.src})"), file=sys.stderr)
+        elif outcome.flagged:
+            overall.write(f"redact: {outcome.src}: {outcome.flagged} frames could not be analysed and were "
+                          "obscured whole (listed in its manifest)", file=sys.stderr)
 
     try:
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
@@ -209,16 +237,16 @@ def _run_with_progress(batch, plan, policy, options, args, show):
 
 
 def _summarise(outcomes, plan) -> int:
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("redacted", "complete", "failed")}
-    print(f"redact: {counts['redacted']} redacted, {counts['complete']} already complete, "
-          f"{counts['failed']} failed, {len(plan.skipped_other)} skipped (not image/video)", file=sys.stderr)
-    for o in outcomes:
-        if o.status == "failed":
-            print(f"  failed: {o.src}: {o.error}", file=sys.stderr)
+    """One summary line (each failure was already printed once, as it happened)."""
     if not plan.tasks:
         _err("no image or video files among the inputs")
         return EXIT_FAILED
-    return EXIT_FAILED if counts["failed"] else EXIT_OK
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("redacted", "complete", "failed", "busy")}
+    flagged = sum(o.flagged for o in outcomes)
+    _err(f"{counts['redacted']} redacted, {counts['complete']} already complete, {counts['failed']} failed, "
+         f"{counts['busy']} left to another run, {len(plan.skipped_other)} skipped (not image/video)"
+         + (f"; {flagged} frames flagged for review" if flagged else ""))
+    return EXIT_FAILED if counts["failed"] or counts["busy"] else EXIT_OK
 
 
 def _main_models(argv) -> int:
@@ -243,7 +271,7 @@ def _main_models(argv) -> int:
 def _main_demo(argv) -> int:
     from .demo import run_demo
 
-    p = argparse.ArgumentParser(prog="redact demo", description="Make a short clip with a face-like "
+    p = _Parser(prog="redact demo", description="Make a short clip with a face-like "
                                 "and a plate-like object, GPS tags and audio, redact it and check the output.")
     p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
     args = p.parse_args(argv)

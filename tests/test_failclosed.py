@@ -1,0 +1,207 @@
+"""Fail-closed paths of whole-file jobs: outputs and manifests land as a pair, reruns redo
+what changed, destinations are checked before any decoding, and the CLI tells the truth."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from media import write_video
+from redact import report
+from redact.cli import main
+from redact.jobs import redact_video
+from redact.policy import Policy
+from redact.report import manifest_path
+from redact.safeio import OutputBusyError, UsageError, output_lock
+from redact.types import Kind, Regions
+
+NO_DETECT = ["--detect", "none", "-q"]
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "redact", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def listing(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_manifest_failure_leaves_no_output(tmp_path, monkeypatch):
+    """The manifest is made before the output is renamed: if making it fails (a full disk,
+    a bug), no output stands under the final name without its record."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out" / "clip.mp4"
+    write_video(src, frames=4)
+
+    def broken(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report.Manifest, "to_json", broken)
+    with pytest.raises(OSError, match="No space"):
+        redact_video(src, dst, Policy(kinds=()))
+    assert listing(tmp_path / "out") == []
+
+
+def test_output_renamed_after_its_manifest_and_rerun_repairs(tmp_path, monkeypatch):
+    """A stop between the two renames leaves a manifest without its output, never the
+    reverse; the next run redoes that file instead of refusing it."""
+    src, out = tmp_path / "in.mp4", tmp_path / "out"
+    write_video(src, frames=4)
+    dst = out / "in.mp4"
+    real_replace = os.replace
+
+    def stop_before_output(a, b):
+        if str(b) == str(dst):
+            raise KeyboardInterrupt("killed between the renames")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", stop_before_output)
+    assert main([str(src), "-o", f"{out}/", *NO_DETECT]) == 130
+    monkeypatch.undo()
+    assert listing(out) == ["in.mp4.redaction.json"]
+    assert main([str(src), "-o", f"{out}/", *NO_DETECT]) == 0
+    assert listing(out) == ["in.mp4", "in.mp4.redaction.json"]
+    assert report.is_complete(dst, report.sha256_file(src))
+
+
+def test_output_lock_refuses_a_second_writer(tmp_path):
+    target = tmp_path / "clip.mp4"
+    with output_lock(target):
+        with pytest.raises(OutputBusyError, match="another redact run"):
+            with output_lock(target):
+                pass
+        # A second process is refused too (flock is per open file, across processes).
+        code = ("import sys; from redact.safeio import output_lock, OutputBusyError\n"
+                "try:\n    output_lock(sys.argv[1]).__enter__()\nexcept OutputBusyError: sys.exit(3)\n")
+        assert subprocess.run([sys.executable, "-c", code, str(target)]).returncode == 3
+    with output_lock(target):  # released, and its lock file removed
+        pass
+    assert listing(tmp_path) == []
+
+
+def test_busy_output_is_reported_and_exits_1(tmp_path):
+    src, out = tmp_path / "in.mp4", tmp_path / "out"
+    write_video(src, frames=4)
+    with output_lock(out / "in.mp4"):
+        result = run_cli(src, "-o", f"{out}/", *NO_DETECT)
+    assert result.returncode == 1
+    assert "another redact run is writing" in result.stderr and "1 left to another run" in result.stderr
+    assert not (out / "in.mp4").exists()
+
+
+@pytest.mark.parametrize("change", ["crf", "tool_version", "model_hash"])
+def test_resume_redoes_outputs_made_with_other_settings(tmp_path, change):
+    src, out = tmp_path / "in.mp4", tmp_path / "out"
+    write_video(src, frames=4)
+    args = [src, "-o", f"{out}/", "--detect", "face", "-q"]
+    assert run_cli(*args).returncode == 0
+    again = run_cli(*args)
+    assert again.returncode == 0 and "0 redacted, 1 already complete" in again.stderr, again.stderr
+    if change == "crf":
+        args += ["--crf", "28"]
+    else:  # as if the tool or a model had been upgraded since
+        path = manifest_path(out / "in.mp4")
+        data = json.loads(path.read_text())
+        if change == "tool_version":
+            data["tool_version"] = "0.0.1"
+        else:
+            data["models"][0]["sha256"] = "0" * 64
+        path.write_text(json.dumps(data))
+    redo = run_cli(*args)
+    assert redo.returncode == 0 and "1 redacted, 0 already complete" in redo.stderr, redo.stderr
+
+
+class _PluginDetector:
+    """A third-party detector whose model the registry does not know."""
+
+    kinds = (Kind.FACE,)
+    models = ("acme-face-v2",)
+
+    def detect(self, frame):
+        return Regions.from_boxes(np.array([[2, 2, 10, 10]], np.float32), kind=Kind.FACE)
+
+
+def test_third_party_model_is_recorded_not_crashing(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_video(src, frames=3)
+    manifest = redact_video(src, dst, Policy(kinds=()), detectors=[_PluginDetector()])
+    assert manifest.models == [{"name": "acme-face-v2", "sha256": None, "licence": "unknown"}]
+    assert json.loads(manifest_path(dst).read_text())["models"][0]["name"] == "acme-face-v2"
+    assert manifest.counts["face"]["frames"] == 3
+
+
+def _mount_tmpfs(folder, options):
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.decode().strip()}); needs root")
+
+
+@pytest.mark.parametrize("options, reason", [("ro,size=1m", "read-only"), ("size=64k", "no space left")])
+def test_unwritable_destination_fails_before_decoding(tmp_path, options, reason):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=300, size=(320, 240))
+    dest = tmp_path / "dest"
+    _mount_tmpfs(dest, options)
+    try:
+        result = run_cli(src, "-o", dest / "sub" / "out.mp4", "--detect", "face", "-q")
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert reason in lines[0] and "Traceback" not in result.stderr, result.stderr
+        assert len(lines) == 2  # the failure once, then the summary
+        assert listing(dest) == []
+    finally:
+        subprocess.run(["umount", str(dest)])
+
+
+def test_usage_error_is_one_line(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=3)
+    result = run_cli(src, "-o", tmp_path / "o.mp4", "--method", "smear")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "usage:" not in result.stderr
+
+
+def test_blur_warns_once_per_run(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        write_video(folder / name, frames=3)
+    result = run_cli(folder, "-o", tmp_path / "out", "--method", "blur", *NO_DETECT)
+    assert result.returncode == 0
+    assert result.stderr.count("reversed by published") == 1
+    assert "reversed" not in run_cli(folder, "-o", tmp_path / "out2", *NO_DETECT).stderr
+
+
+def test_input_inside_output_tree_is_never_overwritten(tmp_path):
+    """`redact X/in -o X --overwrite` once replaced X/in/clip.mp4 (an input) with the
+    redaction of X/in/in/clip.mp4."""
+    x = tmp_path / "X"
+    (x / "in" / "in").mkdir(parents=True)
+    write_video(x / "in" / "clip.mp4", frames=3)
+    write_video(x / "in" / "in" / "clip.mp4", frames=5)
+    before = {p: p.read_bytes() for p in x.rglob("*.mp4")}
+    result = run_cli(x / "in", "-o", x, "--overwrite", *NO_DETECT)
+    assert result.returncode == 2 and "would replace the input" in result.stderr, result.stderr
+    assert {p: p.read_bytes() for p in x.rglob("*.mp4")} == before
+
+
+def test_failures_print_once(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "broken.mp4").write_bytes(b"\x00" * 100)
+    write_video(folder / "ok.mp4", frames=3)
+    result = run_cli(folder, "-o", tmp_path / "out", *NO_DETECT)
+    assert result.returncode == 1
+    assert result.stderr.count("broken.mp4") == 1, result.stderr
+
+
+def test_redact_file_refuses_unusable_names(tmp_path):
+    from redact.jobs import redact_file
+
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=3)
+    with pytest.raises(UsageError, match="end the name in .mp4"):
+        redact_file(src, tmp_path / "x.jpg", Policy(kinds=()))
