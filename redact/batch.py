@@ -209,10 +209,11 @@ def run(plan_: Plan, policy, *, options: dict, jobs: int = 1, force: bool = Fals
             if on_done:
                 on_done(outcomes[-1])
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
         # The executor has no public way to stop running tasks; its worker processes are
-        # told to unwind (SIGTERM: temporaries deleted) and reaped before we return.
+        # told to unwind (SIGTERM: temporaries deleted) and reaped before we return. Taken
+        # before shutdown, which forgets them.
         workers = list((pool._processes or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
             worker.terminate()
         for worker in workers:

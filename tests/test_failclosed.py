@@ -205,3 +205,53 @@ def test_redact_file_refuses_unusable_names(tmp_path):
     write_video(src, frames=3)
     with pytest.raises(UsageError, match="end the name in .mp4"):
         redact_file(src, tmp_path / "x.jpg", Policy(kinds=()))
+
+
+def _children(pid):
+    kids = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(stat))
+    return kids
+
+
+def _alive(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_stopping_a_parallel_batch_stops_its_workers(tmp_path, how):
+    """SIGTERM: queued files are cancelled and running workers delete their temporaries;
+    kill -9 of the parent: the workers notice and exit instead of redacting on."""
+    import signal
+    import time
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for i in range(4):
+        write_video(folder / f"c{i}.mp4", frames=400, size=(320, 240), codec="mpeg4")
+    proc = subprocess.Popen([sys.executable, "-m", "redact", str(folder), "-o", str(out), "--jobs", "2",
+                             *NO_DETECT], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len([p for p in out.glob(".*partial") if p.stat().st_size]) < 2:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, "the workers finished before they could be stopped"
+    proc.send_signal(getattr(signal, how))
+    proc.wait(30)
+    gone = time.monotonic() + 15
+    while time.monotonic() < gone and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+    assert not (out / "c2.mp4").exists() and not (out / "c3.mp4").exists()  # queued: never started
+    if how == "SIGTERM":
+        assert proc.returncode == 130 and "Traceback" not in proc.stderr.read()
+        assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
