@@ -6,7 +6,9 @@ import threading
 from pathlib import Path
 
 from .images import IMAGE_SUFFIXES, encode_image, read_image
-from .pipeline import Redactor
+from .detectors import build_detectors
+from .incident import IncidentError
+from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
 from .report import Manifest, is_complete, manifest_path, settings_record, sha256_file, tag_groups
 from .safeio import UsageError, atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
@@ -129,12 +131,23 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
 
 def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress):
     from .video import VideoReader, VideoWriter
+    from .video.window import WindowCut
 
     src, dst = check_paths(src, dst, overwrite=overwrite)
+    if detectors is None:
+        detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+    incident = policy.incident
+    window = incident.window if incident is not None else None
     reader = VideoReader(src)
     info = reader.info
-    redactor = Redactor(policy, fps=info.fps, detectors=detectors, models_dir=models_dir, seed=seed)
+    if window is not None and info.declared_seconds and window.first >= info.declared_seconds:
+        raise IncidentError(f"window starts at {window.first:g} s but {src} lasts {info.declared_seconds:.2f} s")
+    replay = subjects = None
+    if incident is not None and incident.subjects:
+        replay, subjects = _analyse(src, policy, info, detectors)  # pass 1: detect and follow
+    redactor = Redactor(policy, fps=info.fps, detectors=detectors, seed=seed, replay=replay, subjects=subjects)
     audio = reader.audio_stream if policy.keep_audio else None
+    cut = WindowCut(window, info.time_base, audio.time_base if audio is not None else None)
     remove_stale_partials(dst)
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
@@ -142,7 +155,7 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
 
     def decode():
         try:
-            for item in reader.demux(with_audio=audio is not None):
+            for item in cut(reader.demux(with_audio=audio is not None)):
                 if not _put(decoded, item, stop):
                     return
         finally:
@@ -190,21 +203,113 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
         errors = [stage.error for stage in stages if stage.error is not None]
         if errors:
             raise errors[0]
+        if writer.frames_written == 0 and window is not None:
+            raise IncidentError(f"{src}: no frame lies inside the window {window.first:g}-{window.last:g} s")
         if writer.frames_written != redactor.stats.frames_out or writer.frames_written == 0:
             raise RedactionIncomplete(f"{src}: wrote {writer.frames_written} of {redactor.stats.frames_out} frames")
-        reader.check_complete()
+        if replay is not None and writer.frames_written != len(replay.records):
+            raise RedactionIncomplete(f"{src}: the second pass read {writer.frames_written} frames, the first "
+                                      f"{len(replay.records)}; the file changed while it was redacted")
+        if not cut.ended_early:
+            reader.check_complete()
         _check_flagged(src, redactor)
 
         manifest = redactor.manifest("video")
         manifest.input_sha256 = sha256_file(src)
         manifest.output_sha256 = sha256_file(pair.path)
         manifest.frames_out = writer.frames_written
+        manifest.frames_in = writer.frames_written + cut.cut_before + cut.cut_after
         manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
                                 "timestamps_repaired": writer.repaired_pts})
         manifest.side_channels = _side_channels(info, policy, audio is not None)
         manifest.encoder = video_encoder(crf, preset)
-        pair.companion_bytes = manifest.to_json().encode()
+        if incident is not None:
+            manifest.incident = incident_record(incident, manifest, cut.record(), subjects)
+        _seal(pair, manifest)
     return manifest
+
+
+def _analyse(src, policy: Policy, info, detectors):
+    """First pass of a clip whose incident names subjects (see `analyse_frames`)."""
+    from .video import VideoReader
+    from .video.window import WindowCut
+
+    cut = WindowCut(policy.incident.window, info.time_base)
+    with VideoReader(src) as reader:
+        frames = ((frame.rgb, cut.times[frame.index]) for frame in cut(reader.demux(with_audio=False)))
+        result = analyse_frames(frames, policy, info.fps, detectors, info.width, info.height)
+        if not cut.ended_early:
+            reader.check_complete()
+    return result
+
+
+def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: int):
+    """Detect and track every ``(rgb, seconds)`` frame (no pixels kept), then pick and
+    follow each subject of ``policy.incident``. Returns the `Analysis` a second pass redacts
+    from (`Redactor` with ``replay``) and the per-frame `SubjectPlan`."""
+    from .pipeline import Analyser, Analysis
+    from .subjects import FrameRecord, appearance, plan_subjects
+    from .types import Kind, check_frame
+
+    incident = policy.incident
+    analyser = Analyser(policy, fps, detectors)
+    records: list = []
+    times: list = []
+    step = 1 / float(fps)
+
+    def keep(pairs):
+        for pending, regions in pairs:
+            looks = {}
+            for row in (regions.kind == Kind.PERSON).nonzero()[0]:
+                tid = int(regions.track_id[row])
+                look = appearance(pending.rgb, regions.xyxy[row]) if tid in pending.observed else None
+                if look is not None:
+                    looks[tid] = look
+            records.append(FrameRecord(regions, times[pending.index], pending.flagged, pending.observed, looks))
+
+    for rgb, seconds in frames:
+        times.append(seconds)
+        # The frames where subjects are picked are always analysed, whatever the schedule.
+        force = any(abs(seconds - s.t) <= step for s in incident.subjects)
+        rgb = check_frame(rgb)
+        keep(analyser.push(rgb.copy() if analyser.lookahead_frames else rgb, force=force))
+    keep(analyser.flush())
+    analysis = Analysis(records, analyser.detections, analyser.frames_detected, analyser.hold_frames,
+                        analyser.lookahead_frames)
+    return analysis, plan_subjects(records, incident, width, height)
+
+
+def incident_record(incident, manifest: Manifest, window: dict | None, subjects) -> dict:
+    """The incident as applied, for the manifest: no names of people, no pixels."""
+    people = manifest.counts.get("person", {}).get("tracks", 0)
+    return {
+        "window": window,
+        "subjects_asked": len(incident.subjects),
+        "subjects_kept": subjects.picked if subjects is not None else [],
+        "bystanders_obscured": people if incident.subjects else None,
+        "frames_for_review": len(subjects.review) if subjects is not None else 0,
+        "keep_zones": len(incident.keep_zones),
+        "privacy_zones": len(incident.privacy_zones),
+        "request": incident.request, "recipient": incident.recipient, "purpose": incident.purpose,
+    }
+
+
+def _seal(pair, manifest: Manifest) -> None:
+    """Sign the manifest with the device key and, for an incident, log the share, before
+    anything is renamed into place: whatever can fail fails while nothing is visible."""
+    import json
+
+    from .sharelog import Share, append_share
+    from .signing import device_key, fingerprint, sign_manifest
+
+    key = device_key()
+    signed = sign_manifest(json.loads(manifest.to_json()), key)
+    pair.companion_bytes = (json.dumps(signed, indent=2, sort_keys=True) + "\n").encode()
+    incident = manifest.incident
+    if incident:
+        append_share(Share(request=incident["request"], recipient=incident["recipient"],
+                           purpose=incident["purpose"], output_sha256=manifest.output_sha256,
+                           fingerprint=fingerprint(key)))
 
 
 def video_encoder(crf: int, preset: str) -> dict:
@@ -215,7 +320,7 @@ def video_encoder(crf: int, preset: str) -> dict:
 def _check_flagged(src, redactor: Redactor) -> None:
     """Fail the file when too many frames could not be analysed: they went out obscured
     whole, so nothing leaked, but such an output is not the redaction that was asked for."""
-    flagged = redactor.stats.flagged
+    flagged = [f for f in redactor.stats.flagged if f["reason"].startswith(UNANALYSED)]
     frames = max(1, redactor.stats.frames_out)
     if flagged and len(flagged) > FLAGGED_LIMIT * frames:
         first = flagged[0]
@@ -256,7 +361,13 @@ def redact_image(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
 def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
     src, dst = check_paths(src, dst, overwrite=overwrite)
     rgb = read_image(src)
-    redactor = Redactor(policy, detectors=detectors, models_dir=models_dir, seed=seed)
+    if detectors is None:
+        detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+    replay = subjects = None
+    if policy.incident is not None and policy.incident.subjects:
+        height, width = rgb.shape[:2]
+        replay, subjects = analyse_frames([(rgb, 0.0)], policy, 30, detectors, width, height)
+    redactor = Redactor(policy, detectors=detectors, seed=seed, replay=replay, subjects=subjects)
     done = redactor.push(rgb) + redactor.flush()
     _check_flagged(src, redactor)
     data = encode_image(done[0].rgb, dst.suffix)
@@ -267,7 +378,9 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
         manifest.input_sha256 = sha256_file(src)
         manifest.output_sha256 = sha256_file(pair.path)
         manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
-        pair.companion_bytes = manifest.to_json().encode()
+        if policy.incident is not None:
+            manifest.incident = incident_record(policy.incident, manifest, None, subjects)
+        _seal(pair, manifest)
     return manifest
 
 
@@ -280,7 +393,7 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     (policy, models, tool version, encoder) is left as it is and None is returned. An
     output with a manifest of ours beside it is ours to redo, without ``overwrite``.
     """
-    from .detectors import build_detectors, describe_models
+    from .detectors import describe_models
 
     src, dst = Path(src), Path(dst)
     check_output_suffix(src, dst)

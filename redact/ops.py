@@ -7,7 +7,7 @@ import numpy as np
 
 from .geometry import pad_boxes, pixel_boxes
 from .policy import Method, Shape, Style
-from .types import Kind, Regions
+from .types import Kind, Regions, check_frame  # noqa: F401 (check_frame: public here too)
 
 #: Cells along a pixelated region's longer side: few enough that no face can be rebuilt.
 PIXELATE_CELLS = 8
@@ -20,22 +20,6 @@ BLUR_RADIUS = 0.3
 
 _SHAPE_CODE = {Shape.BOX: 0, Shape.ELLIPSE: 1}
 _SHAPE_MASK = 2
-
-
-def check_frame(frame) -> np.ndarray:
-    """Return ``frame`` if it is an (H, W, 3) uint8 array of at least 1x1, else raise with the fix."""
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(f"frame: expected a numpy array, got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"frame: expected dtype uint8, got {frame.dtype}; convert with "
-                         "np.clip(frame, 0, 255).astype(np.uint8)")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(
-            f"frame: expected shape (H, W, 3) RGB or BGR, got {frame.shape}; convert grayscale "
-            "with np.repeat(gray[..., None], 3, axis=2) and drop alpha with frame[..., :3]")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f"frame: expected at least 1x1 pixels, got {frame.shape[:2]}")
-    return frame
 
 
 def _check_mask(mask, frame) -> np.ndarray | None:

@@ -1,7 +1,10 @@
 """The redaction pipeline: a streaming `Redactor`, and whole-file jobs built on it.
 
-Frames flow one way: detect -> track (additive) -> two-sided hold -> zones -> obscure. The
-`Redactor` keeps at most ``lookahead + 1`` frames, so memory does not grow with the clip.
+Frames flow one way: detect -> track (additive) -> two-sided hold -> policy (`redact.compose`)
+-> obscure. The `Redactor` keeps at most ``lookahead + 1`` frames, so memory does not grow
+with the clip. An `Analyser` is the first half (detect to hold) on its own: a clip whose
+incident names subjects is analysed whole first, so a subject picked at one time can be
+followed backwards too, then redacted from that record (`Redactor` with ``replay``).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import numpy as np
 
 from . import __version__
 from .detectors import build_detectors, describe_models
+from .compose import compose
 from .motion import MotionGate
 from .policy import Policy
 from .report import Manifest
@@ -36,13 +40,14 @@ class _Pending:
     index: int
     item: object
     flagged: str | None
+    observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
 
 
 @dataclass
 class _Stats:
     detections: dict = field(default_factory=dict)
     frames_with: dict = field(default_factory=dict)
-    spans: dict = field(default_factory=dict)  # track id -> [kind, first, last]
+    spans: dict = field(default_factory=dict)  # track id -> [kind, first, last, first box, last box]
     flagged: list = field(default_factory=list)
     frames_out: int = 0
 
@@ -50,108 +55,68 @@ class _Stats:
         self.frames_out += 1
         for k in set(int(k) for k in frame.regions.kind):
             self.frames_with[k] = self.frames_with.get(k, 0) + 1
-        for tid, k in zip(frame.regions.track_id, frame.regions.kind):
+        for tid, k, box in zip(frame.regions.track_id, frame.regions.kind, frame.regions.xyxy):
             if tid < 0:
                 continue
-            span = self.spans.setdefault(int(tid), [int(k), frame.index, frame.index])
-            span[2] = frame.index
+            box = [round(float(v), 1) for v in box]
+            span = self.spans.setdefault(int(tid), [int(k), frame.index, frame.index, box, box])
+            span[2], span[4] = frame.index, box
         if frame.flagged:
             self.flagged.append({"frame": frame.index, "reason": frame.flagged})
 
-    def counts(self) -> dict:
+    def counts(self, detections: dict) -> dict:
         out = {}
         for kind in Kind:
             out[kind.name.lower()] = {
-                "detections": self.detections.get(int(kind), 0),
+                "detections": detections.get(int(kind), 0),
                 "tracks": sum(1 for s in self.spans.values() if s[0] == int(kind)),
                 "frames": self.frames_with.get(int(kind), 0),
             }
         return out
 
     def tracks(self) -> list:
-        return [{"id": tid, "kind": Kind(s[0]).name.lower(), "first_frame": s[1], "last_frame": s[2]}
-                for tid, s in sorted(self.spans.items())]
+        return [{"id": tid, "kind": Kind(s[0]).name.lower(), "first_frame": s[1], "last_frame": s[2],
+                 "first_box": s[3], "last_box": s[4]} for tid, s in sorted(self.spans.items())]
 
 
-class Redactor:
-    """Streaming redaction for frames pushed one at a time (camera apps, video files).
+#: Reasons a frame is flagged that mean it was not analysed (it goes out obscured whole).
+UNANALYSED = "detector failed"
 
-    Parameters
-    ----------
-    policy : Policy
-        What to find and how to obscure it.
-    fps : Fraction
-        Frame rate, to turn the policy's hold and look-ahead seconds into frames.
-    detectors : list, optional
-        Ready detectors; built from ``policy.kinds`` and ``policy.profile`` when omitted (a
-        missing model raises `redact.models.ModelMissingError` here, before any frame).
-    models_dir : path, optional
-        Model cache folder.
-    seed : int, optional
-        Noise seed; a fresh secret random one by default so noise cannot be subtracted.
 
-    Notes
-    -----
-    `push` returns the frames that are final, in order: with a look-ahead of L frames, a
-    frame comes out L frames after it went in. `flush` returns the rest at end of stream.
-    A frame on which a detector fails is obscured whole and flagged (fail closed), and its
-    tracks are held as on a frame without detection. A zone lying wholly outside the frame
-    raises ValueError on the first frame (and on any frame of a new size).
+class Analyser:
+    """Detect -> track -> two-sided hold, one frame at a time: the first half of `Redactor`.
+
+    `push` returns ``(pending, regions)`` pairs as they leave the look-ahead, in order.
     """
 
-    def __init__(self, policy: Policy = Policy(), *, fps=Fraction(30), detectors=None,
-                 models_dir=None, seed: int | None = None):
+    def __init__(self, policy: Policy, fps, detectors):
         from .tracking import Tracker, TwoSidedHold
 
         self.policy = policy
-        fps = Fraction(fps)
-        self.hold_frames, self.lookahead_frames = policy.in_frames(fps)
-        self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
-                          if detectors is None else list(detectors))
+        self.hold_frames, self.lookahead_frames = policy.in_frames(Fraction(fps))
+        self.detectors = detectors
         self._tracker = Tracker(hold_frames=self.hold_frames)
         self._gate = MotionGate() if policy.detect_every > 1 else None
         self._followed = Regions.empty()
-        self.frames_detected = 0
         self._hold = TwoSidedHold(self.lookahead_frames)
-        self._styles = policy.style_map
-        self._seed = secrets.randbits(63) if seed is None else int(seed)
-        self._index = 0
-        self._frame_size = None  # (height, width) the zones were last checked against
-        self.stats = _Stats()
-
-    @property
-    def models(self) -> list:
-        """The detectors' models as the manifest records them (see `describe_models`)."""
-        return describe_models(self.detectors)
+        self.frames_detected = 0
+        self.detections: dict = {}
+        self.index = 0
 
     def _detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
         try:
             found = Regions.concat([d.detect(rgb) for d in self.detectors])
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
             # The reason names the error, not the frame's content (the manifest is content-free).
-            return Regions.empty(), f"detector failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            return Regions.empty(), f"{UNANALYSED}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         for k in found.kind:
-            self.stats.detections[int(k)] = self.stats.detections.get(int(k), 0) + 1
+            self.detections[int(k)] = self.detections.get(int(k), 0) + 1
         return found, None
 
-    def push(self, rgb: np.ndarray, item=None) -> list[RedactedFrame]:
-        """Add the next frame (RGB uint8); returns the frames that are now final.
-
-        The frame is copied while it waits in the look-ahead: camera apps reuse their
-        buffers, and a buffer overwritten by a later frame must never be what gets obscured.
-        """
-        from .ops import check_frame
-
-        rgb = check_frame(rgb)
-        if rgb.shape[:2] != self._frame_size:
-            # A zone that misses the frame would obscure nothing: a wrong unit or size, not a wish.
-            height, width = rgb.shape[:2]
-            for zone in self.policy.zones:
-                zone.check_inside(width, height)
-            self._frame_size = rgb.shape[:2]
-        if self.lookahead_frames:
-            rgb = rgb.copy()
-        scheduled = self._index % self.policy.detect_every == 0
+    def push(self, rgb: np.ndarray, item=None, *, force: bool = False) -> list:
+        """Analyse the next frame (already checked and, with a look-ahead, copied);
+        ``force`` runs the detectors whatever the schedule."""
+        scheduled = force or self.index % self.policy.detect_every == 0
         detect_now = (scheduled if self._gate is None
                       else self._gate.needs_detection(rgb, self._followed, scheduled))
         found, flagged = Regions.empty(), None
@@ -166,39 +131,159 @@ class Redactor:
         if self._gate is not None:
             # The motion check trusts only tracks that can follow their object between detections.
             self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
-        pending = _Pending(rgb, self._index, item, flagged)
+        # The tracker returns the detections first, row for row: their ids are the observed ones.
+        observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
+        pending = _Pending(rgb, self.index, item, flagged, observed)
+        self.index += 1
+        return self._hold.push(pending, tracked)
+
+    def flush(self) -> list:
+        return self._hold.flush()
+
+
+@dataclass
+class Analysis:
+    """A whole clip's analysis (see `Analyser`), kept to redact it in a second pass."""
+
+    records: list  # redact.subjects.FrameRecord per frame index
+    detections: dict
+    frames_detected: int
+    hold_frames: int
+    lookahead_frames: int
+
+
+class Redactor:
+    """Streaming redaction for frames pushed one at a time (camera apps, video files).
+
+    Parameters
+    ----------
+    policy : Policy
+        What to find and how to obscure it. Privacy and keep zones apply live; an incident's
+        subjects need the whole clip (`redact.jobs.redact_video` analyses it first).
+    fps : Fraction
+        Frame rate, to turn the policy's hold and look-ahead seconds into frames.
+    detectors : list, optional
+        Ready detectors; built from ``policy.kinds`` and ``policy.profile`` when omitted (a
+        missing model raises `redact.models.ModelMissingError` here, before any frame).
+    models_dir : path, optional
+        Model cache folder.
+    seed : int, optional
+        Noise seed; a fresh secret random one by default so noise cannot be subtracted.
+    replay : Analysis, optional
+        Redact from a finished analysis instead of detecting (frame ``i`` pushed is the
+        analysis' frame ``i``); ``subjects`` then says which subjects each frame shows.
+    subjects : redact.subjects.SubjectPlan, optional
+        With ``replay``: per-frame subjects shown, and frames flagged for review.
+
+    Notes
+    -----
+    `push` returns the frames that are final, in order: with a look-ahead of L frames, a
+    frame comes out L frames after it went in (latency L; `latency` says it). `flush`
+    returns the rest at end of stream. No frame is dropped or returned unredacted. A frame
+    on which a detector fails is obscured whole and flagged (fail closed), and its tracks
+    are held as on a frame without detection. A zone lying wholly outside the frame raises
+    ValueError on the first frame (and on any frame of a new size). One Redactor serves one
+    stream from one thread at a time; use one per camera.
+    """
+
+    def __init__(self, policy: Policy = Policy(), *, fps=Fraction(30), detectors=None,
+                 models_dir=None, seed: int | None = None, replay: Analysis | None = None,
+                 subjects=None):
+        self.policy = policy
+        self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
+                          if detectors is None else list(detectors))
+        self._replay = replay
+        self._subjects = subjects
+        if policy.incident is not None and policy.incident.subjects and subjects is None:
+            raise ValueError("Redactor: an incident with subjects needs the whole clip first; use "
+                             "redact.jobs.redact_video (or pass replay= and subjects=)")
+        self._analyser = Analyser(policy, fps, self.detectors) if replay is None else None
+        source = replay if replay is not None else self._analyser
+        self.hold_frames, self.lookahead_frames = source.hold_frames, source.lookahead_frames
+        self._styles = policy.style_map
+        self._seed = secrets.randbits(63) if seed is None else int(seed)
+        self._index = 0
+        self._frame_size = None  # (height, width) the zones were last checked against
+        self._keep_zones = None
+        self.stats = _Stats()
+
+    @property
+    def latency(self) -> int:
+        """Frames a pushed frame waits before it comes out (the look-ahead)."""
+        return 0 if self._replay is not None else self.lookahead_frames
+
+    @property
+    def frames_detected(self) -> int:
+        return (self._replay or self._analyser).frames_detected
+
+    @property
+    def models(self) -> list:
+        """The detectors' models as the manifest records them (see `describe_models`)."""
+        return describe_models(self.detectors)
+
+    def _zones(self):
+        incident = self.policy.incident
+        return self.policy.zones + (incident.privacy_zones if incident is not None else ())
+
+    def push(self, rgb: np.ndarray, item=None) -> list[RedactedFrame]:
+        """Add the next frame (RGB uint8); returns the frames that are now final.
+
+        The frame is copied while it waits in the look-ahead: camera apps reuse their
+        buffers, and a buffer overwritten by a later frame must never be what gets obscured.
+        """
+        from .types import check_frame
+
+        rgb = check_frame(rgb)
+        if rgb.shape[:2] != self._frame_size:
+            # A zone that misses the frame would obscure nothing: a wrong unit or size, not a wish.
+            height, width = rgb.shape[:2]
+            for zone in self._zones():
+                zone.check_inside(width, height)
+            incident = self.policy.incident
+            if incident is not None:
+                incident.check_frame(width, height)
+                self._keep_zones = incident.keep_polygons_px(width, height)
+            self._frame_size = rgb.shape[:2]
+        if self._replay is not None:
+            record = self._replay.records[self._index]
+            pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
+            self._index += 1
+            return [self._finish(pending, record.regions)]
+        if self.lookahead_frames:
+            rgb = rgb.copy()
         self._index += 1
-        return [self._finish(p, r) for p, r in self._hold.push(pending, tracked)]
+        return [self._finish(p, r) for p, r in self._analyser.push(rgb, item)]
 
     def flush(self) -> list[RedactedFrame]:
         """Finish every buffered frame (end of stream)."""
-        return [self._finish(p, r) for p, r in self._hold.flush()]
-
-    def _zones(self, width: int, height: int) -> Regions:
-        boxes = [z.box(width, height) for z in self.policy.zones]
-        return Regions.from_boxes(np.array(boxes, np.float32).reshape(-1, 4), kind=Kind.OTHER)
+        if self._replay is not None:
+            return []
+        return [self._finish(p, r) for p, r in self._analyser.flush()]
 
     def _finish(self, pending: _Pending, regions: Regions) -> RedactedFrame:
         from .ops import obscure
 
         height, width = pending.rgb.shape[:2]
-        parts = [regions, self._zones(width, height)]
-        if pending.flagged:
-            parts.append(Regions.from_boxes([[0, 0, width, height]], kind=Kind.OTHER))
-        final = Regions.concat(parts)
+        shown = review = None
+        if self._subjects is not None:
+            shown = self._subjects.frames.get(pending.index)
+            review = self._subjects.review.get(pending.index)
+        final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
+                              keep_zones=self._keep_zones or (), faulted=bool(pending.flagged))
         frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
-        out = obscure(pending.rgb, final, self._styles, seed=frame_seed)
-        done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged)
+        out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
+        done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review)
         self.stats.add(done)
         return done
 
     def manifest(self, kind: str) -> Manifest:
         """A manifest of what this redactor has done so far (hashes left for the caller)."""
+        source = self._replay or self._analyser
         return Manifest(
             kind=kind, tool_version=__version__, policy=self.policy, models=self.models,
             frames_in=self._index, frames_out=self.stats.frames_out,
             timing={"hold_frames": self.hold_frames, "lookahead_frames": self.lookahead_frames,
-                    "detect_every": self.policy.detect_every, "frames_detected": self.frames_detected},
-            counts=self.stats.counts(), tracks=self.stats.tracks(),
+                    "detect_every": self.policy.detect_every, "frames_detected": source.frames_detected},
+            counts=self.stats.counts(source.detections), tracks=self.stats.tracks(),
             flagged_frames=list(self.stats.flagged),
         )

@@ -1,4 +1,4 @@
-"""Typed options: how a region is obscured (and, later, which regions an incident keeps)."""
+"""Typed options: how a region is obscured, what is detected, what an incident keeps."""
 from __future__ import annotations
 
 import enum
@@ -238,6 +238,9 @@ class Policy:
         Run the detectors every N-th frame (tracking and a motion check fill the gaps).
     keep_audio, keep_metadata : bool
         Side channels are dropped unless these are set.
+    incident : Incident, optional
+        Keep only the incident (`redact.incident.Incident`): its window, its subjects, its
+        keep zones; with subjects, people are detected and every other one hidden whole.
     """
 
     kinds: frozenset = frozenset({Kind.FACE, Kind.PLATE})
@@ -251,9 +254,19 @@ class Policy:
     detect_every: int = 1
     keep_audio: bool = False
     keep_metadata: bool = False
+    incident: object = None
 
     def __post_init__(self):
-        object.__setattr__(self, "kinds", frozenset(Kind(k) for k in self.kinds))
+        kinds = frozenset(Kind(k) for k in self.kinds)
+        if self.incident is not None:
+            from .incident import Incident
+
+            if not isinstance(self.incident, Incident):
+                raise ValueError(f"Policy.incident: expected an Incident, got {type(self.incident).__name__}")
+            if self.incident.subjects:
+                # Naming subjects means everyone else is a bystander, hidden whole: that needs people.
+                kinds |= {Kind.PERSON}
+        object.__setattr__(self, "kinds", kinds)
         object.__setattr__(self, "profile", Profile(self.profile))
         object.__setattr__(self, "zones", tuple(self.zones))
         styles = dict(self.styles)

@@ -82,6 +82,7 @@ class Manifest:
     flagged_frames: list = field(default_factory=list)  # [{"frame", "reason"}]
     side_channels: dict = field(default_factory=dict)
     encoder: dict = field(default_factory=dict)  # {"codec", "crf", "preset"} for video
+    incident: dict = field(default_factory=dict)  # the incident as applied (see jobs.incident_record)
     schema: str = SCHEMA
 
     def to_json(self) -> str:

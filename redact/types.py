@@ -116,3 +116,19 @@ class Regions:
     def __repr__(self) -> str:
         counts = {Kind(k).name.lower(): int(c) for k, c in zip(*np.unique(self.kind, return_counts=True))}
         return f"Regions(n={len(self)}, {counts})"
+
+
+def check_frame(frame) -> np.ndarray:
+    """Return ``frame`` if it is an (H, W, 3) uint8 array of at least 1x1, else raise with the fix."""
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"frame: expected a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame: expected dtype uint8, got {frame.dtype}; convert with "
+                         "np.clip(frame, 0, 255).astype(np.uint8)")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(
+            f"frame: expected shape (H, W, 3) RGB or BGR, got {frame.shape}; convert grayscale "
+            "with np.repeat(gray[..., None], 3, axis=2) and drop alpha with frame[..., :3]")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame: expected at least 1x1 pixels, got {frame.shape[:2]}")
+    return frame

@@ -1,0 +1,207 @@
+"""Subjects: pick the person or vehicle an incident keeps, and follow it through the clip.
+
+A subject is picked at one time ``t`` (a point, a box, or the number `redact pick` drew),
+then followed along its track forwards and backwards. Identity fails closed: where the
+subject's box crosses another person's, the subject is obscured too, and it is shown
+again only when its appearance matches what it looked like at ``t`` (a bystander is never
+shown because the tracker swapped two people). Those frames are flagged for review.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compose import FrameSubjects
+from .incident import Incident, IncidentError, Subject
+from .types import Kind, Regions
+
+#: Boxes cross when their overlap is this share of the smaller one.
+CROSSING_SHARE = 0.15
+#: Bhattacharyya distance between colour histograms under which two views are the same person.
+SAME_LOOK = 0.35
+#: Detections missed in a row after which a re-found track must prove its identity again.
+LOST_FRAMES = 3
+
+
+@dataclass
+class FrameRecord:
+    """What the analysis pass keeps of one frame (no pixels)."""
+
+    regions: Regions
+    time: float
+    flagged: str | None = None
+    observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
+    looks: dict = field(default_factory=dict)  # person track id -> colour histogram
+
+
+def appearance(rgb: np.ndarray, box) -> np.ndarray | None:
+    """A colour histogram of a person's torso (the middle of the box), or None if too small."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    # Torso: clothes carry the colour; head and feet change with pose and background.
+    cx0, cx1 = int(max(0, x0 + 0.2 * bw)), int(min(w, x1 - 0.2 * bw))
+    cy0, cy1 = int(max(0, y0 + 0.2 * bh)), int(min(h, y0 + 0.7 * bh))
+    if cx1 - cx0 < 4 or cy1 - cy0 < 4:
+        return None
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256])
+    return cv2.normalize(hist, None).flatten()
+
+
+def _distance(a, b) -> float:
+    import cv2
+
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
+
+
+def numbered(regions: Regions, observed=None) -> list:
+    """People, then plates, each left to right: the order `redact pick` numbers them in."""
+    rows = []
+    for kind in (Kind.PERSON, Kind.PLATE):
+        idx = np.flatnonzero(regions.kind == kind)
+        if observed is not None:
+            idx = [i for i in idx if int(regions.track_id[i]) in observed]
+        rows += sorted(idx, key=lambda i: (float(regions.xyxy[i, 0]), float(regions.xyxy[i, 1])))
+    return [int(i) for i in rows]
+
+
+def _nearest(records, index: int, t: float) -> int:
+    return min(range(len(records)), key=lambda i: abs(records[i].time - t)) if index is None else index
+
+
+def pick(records: list, subject: Subject, incident: Incident, width: int, height: int) -> tuple[int, int, int]:
+    """``(frame index, kind, track id)`` of the subject, or `IncidentError` naming the
+    nearest people when the target hits nobody."""
+    if not records:
+        raise IncidentError(f"{subject.describe()}: the clip has no frames in the window")
+    i = _nearest(records, None, subject.t)
+    record = records[i]
+    regions = record.regions
+    order = numbered(regions, record.observed)
+    if subject.number is not None:
+        if subject.number > len(order):
+            raise IncidentError(f"{subject.describe()}: only {len(order)} people and plates are numbered at "
+                                f"{record.time:.2f} s (run `redact pick` at that time)")
+        row = order[subject.number - 1]
+        return i, int(regions.kind[row]), int(regions.track_id[row])
+    x0, y0, x1, y1 = subject.target_px(incident.units, width, height)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    best, best_score = None, 0.0
+    for row in order:
+        bx0, by0, bx1, by1 = regions.xyxy[row]
+        if subject.point is not None:
+            hit = bx0 <= cx <= bx1 and by0 <= cy <= by1
+            # The smallest box under the point: the person in front, not the crowd around.
+            score = 1.0 / (1.0 + (bx1 - bx0) * (by1 - by0)) if hit else 0.0
+        else:
+            iw, ih = min(x1, bx1) - max(x0, bx0), min(y1, by1) - max(y0, by0)
+            inter = max(0.0, iw) * max(0.0, ih)
+            union = (x1 - x0) * (y1 - y0) + (bx1 - bx0) * (by1 - by0) - inter
+            score = inter / union if union > 0 else 0.0
+        if score > best_score:
+            best, best_score = row, score
+    if best is None or (subject.box is not None and best_score < 0.3):
+        near = sorted(order, key=lambda r: np.hypot(*(0.5 * (regions.xyxy[r, :2] + regions.xyxy[r, 2:]) - (cx, cy))))
+        listed = ", ".join(f"{Kind(int(regions.kind[r])).name.lower()} at "
+                           f"{[int(v) for v in regions.xyxy[r]]}" for r in near[:3]) or "nobody was found"
+        raise IncidentError(f"{subject.describe()} hits no person or plate at {record.time:.2f} s; nearest "
+                            f"(x0, y0, x1, y1 px): {listed}; or pick by number with `redact pick`")
+    return i, int(regions.kind[best]), int(regions.track_id[best])
+
+
+def _crossing(regions: Regions, row: int) -> bool:
+    box = regions.xyxy[row]
+    area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+    for other in np.flatnonzero(regions.kind == Kind.PERSON):
+        if other == row or regions.track_id[other] == regions.track_id[row]:
+            continue
+        o = regions.xyxy[other]
+        iw, ih = min(box[2], o[2]) - max(box[0], o[0]), min(box[3], o[3]) - max(box[1], o[1])
+        if iw > 0 and ih > 0:
+            smaller = min(area, max(1e-6, (o[2] - o[0]) * (o[3] - o[1])))
+            if iw * ih / smaller >= CROSSING_SHARE:
+                return True
+    return False
+
+
+def follow(records: list, start: int, track_id: int) -> dict:
+    """Frame index -> "shown" or the reason it is not, along one person track from ``start``.
+
+    Walks forwards and backwards from ``start``. The subject is shown while its identity is
+    certain; a crossing, or a long loss, makes it uncertain until its look matches the one
+    at ``start`` again; frames where the track is absent are not in the result.
+    """
+    reference = records[start].looks.get(track_id)
+    states: dict = {}
+    for step in (1, -1):
+        certain, missed = True, 0
+        i = start
+        while 0 <= i < len(records):
+            regions = records[i].regions
+            rows = np.flatnonzero((regions.track_id == track_id) & (regions.kind == Kind.PERSON))
+            if not len(rows):
+                break  # the track ended: a person found again later is a new track, never the subject
+            row = int(rows[0])
+            observed = track_id in records[i].observed
+            missed = 0 if observed else missed + 1
+            if _crossing(regions, row):
+                certain, reason = False, "subject crosses another person"
+            elif missed >= LOST_FRAMES:
+                certain, reason = False, "subject lost"
+            elif not certain:
+                look = records[i].looks.get(track_id)
+                if observed and reference is not None and look is not None and _distance(reference, look) < SAME_LOOK:
+                    certain = True
+                else:
+                    reason = "subject identity not re-established"
+            if i not in states or states[i] == "shown":
+                states[i] = "shown" if certain else reason
+            i += step
+    return states
+
+
+@dataclass
+class SubjectPlan:
+    """Per-frame subjects to show, and the frames flagged for review, for a whole clip."""
+
+    frames: dict  # index -> FrameSubjects
+    review: dict  # index -> reason
+    picked: list  # one dict per subject: kind, frames shown, frames uncertain
+
+
+def plan_subjects(records: list, incident: Incident, width: int, height: int) -> SubjectPlan:
+    """Pick every subject of ``incident`` and decide, frame by frame, whether it is shown."""
+    people: dict = {}
+    hide: dict = {}
+    plates: dict = {}
+    review: dict = {}
+    picked = []
+    for subject in incident.subjects:
+        start, kind, track = pick(records, subject, incident, width, height)
+        if kind == Kind.PLATE:
+            # A vehicle subject: its plate, for as long as the plate's track lasts.
+            frames = [i for i, r in enumerate(records) if (r.regions.track_id == track).any()]
+            for i in frames:
+                plates.setdefault(i, set()).add(track)
+            picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0})
+            continue
+        states = follow(records, start, track)
+        shown = [i for i, s in states.items() if s == "shown"]
+        for i in shown:
+            people.setdefault(i, set()).add(track)
+            if subject.hide_face:
+                hide.setdefault(i, set()).add(track)
+        for i, state in states.items():
+            if state != "shown":
+                review.setdefault(i, state)
+        picked.append({"kind": "person", "hide_face": subject.hide_face, "frames_shown": len(shown),
+                       "frames_uncertain": len(states) - len(shown)})
+    frames = {}
+    for i in set(people) | set(plates):
+        frames[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
+                                  frozenset(plates.get(i, ())))
+    return SubjectPlan(frames, review, picked)

@@ -1,0 +1,90 @@
+"""An incident's time window applied to a decoded stream: frames outside it are cut.
+
+Times are seconds of the input's own timeline, 0 at its first frame. Kept frames are
+re-timed by one integer offset in the stream's time base, so the output starts at 0 and
+every interval between frames stays exactly what it was (VFR and 29.97 fps included).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from .reader import DecodedFrame
+
+
+@dataclass
+class WindowCut:
+    """Filter ``VideoReader.demux`` items to ``window`` (a `redact.incident.Window`, or None
+    to keep everything, still giving each frame its time).
+
+    After iterating: ``cut_before``/``cut_after`` frames dropped, ``first``/``last`` seconds
+    kept, ``ended_early`` when reading stopped past the window (the rest was not decoded).
+    """
+
+    window: object
+    time_base: Fraction
+    audio_time_base: Fraction | None = None
+    cut_before: int = 0
+    cut_after: int = 0
+    first: float | None = None
+    last: float | None = None
+    ended_early: bool = False
+
+    def __post_init__(self):
+        self.times: list = []  # seconds of each kept frame, by output index
+        self._origin = None  # pts of the input's first frame
+        self._offset = None  # pts of the first kept frame
+
+    def __call__(self, items):
+        for item in items:
+            if not isinstance(item, DecodedFrame):
+                shifted = self._audio(item)
+                if shifted:
+                    yield shifted
+                continue
+            if self._origin is None:
+                self._origin = item.pts
+            seconds = float((item.pts - self._origin) * self.time_base)
+            if self.window is not None and seconds < self.window.first:
+                self.cut_before += 1
+                continue
+            if self.window is not None and seconds > self.window.last:
+                # Presentation order: nothing later can fall inside. Stop decoding here.
+                self.cut_after += 1
+                self.ended_early = True
+                return
+            if self._offset is None:
+                self._offset = item.pts
+                self.first = seconds
+            self.last = seconds
+            self.times.append(seconds)
+            yield replace(item, pts=item.pts - self._offset, index=len(self.times) - 1)
+
+    def _audio(self, packets):
+        if self.window is None or self.audio_time_base is None:
+            return packets
+        if self._offset is None:
+            return []  # before the first kept frame
+        atb = self.audio_time_base
+        shift = round(self._offset * self.time_base / atb)  # first kept frame, in audio ticks
+        kept = []
+        for packet in packets:
+            if packet.pts is None:
+                continue
+            seconds = float(packet.pts * atb - self._origin * self.time_base)
+            if not self.first <= seconds <= self.window.last:
+                continue
+            packet.pts -= shift
+            if packet.dts is not None:
+                packet.dts -= shift
+            kept.append(packet)
+        return kept
+
+    def record(self) -> dict | None:
+        """The window as applied, for the manifest (source seconds; frames cut)."""
+        if self.window is None:
+            return None
+        return {"asked": {"start": self.window.start, "end": self.window.end, "margin": self.window.margin},
+                "kept_seconds": [self.first, self.last], "frames_kept": len(self.times),
+                "frames_cut_before": self.cut_before, "frames_cut_after": self.cut_after,
+                "rest_not_decoded": self.ended_early}
