@@ -3,7 +3,7 @@
 ``anchor_centers``      SSD anchor centres of a BlazeFace model (MediaPipe layout)
 ``decode_blazeface``    anchors + regressors + logits -> boxes above a score, in frame pixels
 ``decode_centerface``   CenterFace heatmap/scale/offset maps -> boxes above a score
-``weighted_nms``        greedy clustering by IoU; each cluster becomes its score-weighted mean
+``weighted_nms``        greedy clustering by IoU; each cluster becomes the union of its confident members
 
 Coordinates leave the decoders already in frame pixels: each decoder takes the affine map
 ``frame = input * a + b`` (per axis) of the pass that produced the raw outputs, so letterbox,
@@ -148,15 +148,22 @@ def iou(a, b):
     return inter / union if union > 0.0 else 0.0
 
 
+#: Members of a `weighted_nms` cluster scoring at least this share of its seed's score are
+#: "confident": the merged box covers every one of them.
+CONFIDENT_SHARE = 0.5
+
+
 @jit
 def weighted_nms(xyxy, score, iou_threshold, out_xyxy, out_score):
-    """Merge overlapping boxes: MediaPipe's weighted non-maximum suppression.
+    """Merge overlapping boxes into one per face, never smaller than the boxes it replaces.
 
     Boxes are taken by descending score (ties by index). Each not-yet-used box seeds a
     cluster of every unused box whose IoU with it is at least ``iou_threshold``; the cluster
-    becomes one box, the score-weighted mean of its members, with the seed's score.
-    Averaging uses every detection of the same face, so a box from one pass that sits a
-    little off the face is pulled back by the others instead of winning outright.
+    becomes one box with the seed's score: the union (bounding box) of the seed and of every
+    member scoring at least `CONFIDENT_SHARE` of the seed's score. Members below that are
+    suppressed without widening it. MediaPipe's weighted NMS averages the cluster instead,
+    which can shrink the box below the seed's own; for redaction a merged box must cover
+    each confident detection of the face, so the seed (the best box) is always inside it.
 
     Parameters
     ----------
@@ -175,7 +182,6 @@ def weighted_nms(xyxy, score, iou_threshold, out_xyxy, out_score):
     n = xyxy.shape[0]
     order = np.argsort(-score, kind="mergesort")
     used = np.zeros(n, np.bool_)
-    acc = np.empty(4, np.float64)
     m = 0
     for oi in range(n):
         i = order[oi]
@@ -183,21 +189,22 @@ def weighted_nms(xyxy, score, iou_threshold, out_xyxy, out_score):
             continue
         # The seed always belongs to its own cluster, even when it is empty (IoU 0).
         used[i] = True
-        # A zero score must still count, or a cluster of zero-score boxes divides by zero.
-        wsum = max(np.float64(score[i]), 1e-12)
-        for c in range(4):
-            acc[c] = wsum * xyxy[i, c]
+        confident = CONFIDENT_SHARE * score[i]
+        x0, y0, x1, y1 = xyxy[i, 0], xyxy[i, 1], xyxy[i, 2], xyxy[i, 3]
         for oj in range(oi + 1, n):
             j = order[oj]
             if used[j] or iou(xyxy[i], xyxy[j]) < iou_threshold:
                 continue
             used[j] = True
-            w = max(np.float64(score[j]), 1e-12)
-            for c in range(4):
-                acc[c] += w * xyxy[j, c]
-            wsum += w
-        for c in range(4):
-            out_xyxy[m, c] = acc[c] / wsum
+            if score[j] >= confident:
+                x0 = min(x0, xyxy[j, 0])
+                y0 = min(y0, xyxy[j, 1])
+                x1 = max(x1, xyxy[j, 2])
+                y1 = max(y1, xyxy[j, 3])
+        out_xyxy[m, 0] = x0
+        out_xyxy[m, 1] = y0
+        out_xyxy[m, 2] = x1
+        out_xyxy[m, 3] = y1
         out_score[m] = score[i]
         m += 1
     return m

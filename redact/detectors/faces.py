@@ -5,7 +5,8 @@ profiles add *views* that show small faces bigger: CenterFace on the frame scale
 pixel budget (small frames are scaled up), optionally a horizontally stretched view, and
 overlapping tiles through BlazeFace full-range. Every view maps its boxes back to frame
 pixels exactly (one affine per view, undone inside the Numba decoders); the candidates of
-all views are merged by weighted non-maximum suppression.
+all views are merged by non-maximum suppression into the union of each face's confident
+boxes (see `redact._kernels.anchors.weighted_nms`), never smaller than the best one.
 
 The profiles were chosen with ``benchmarks/eval_detect.py`` on ``shared/data/faces``.
 """
