@@ -3,6 +3,10 @@
     redact INPUT... -o OUTPUT [options]     redact files and folders
     redact models list | fetch [NAME...]    install the detector models
     redact demo [-o FOLDER]                 a built-in clip through the whole pipeline
+    redact verify CLIP [--key K]            check a clip against its signed manifest
+    redact pick CLIP --at T                 number the people and plates at T (for --keep N@T)
+    redact review CLIP                      contact sheet of what a recipient sees
+    redact log | key                        the share log; this device's signing key
 """
 from __future__ import annotations
 
@@ -75,7 +79,7 @@ def redact_parser() -> argparse.ArgumentParser:
         prog="redact",
         description="Make faces, licence plates and bystanders in videos and images "
                     "unrecognisable, on this device, and drop audio and metadata. "
-                    "Other commands: `redact models list|fetch`, `redact demo`.",
+                    "Other commands: redact models list|fetch, demo, verify, pick, review, log, key.",
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
@@ -93,6 +97,27 @@ def redact_parser() -> argparse.ArgumentParser:
                    metavar="{" + ",".join(p.value for p in Profile) + "}",
                    help="detector trade-off: fast (real time on a small device, misses more small faces), "
                         "balanced (default), thorough (slowest, highest recall)")
+    g = p.add_argument_group("share only the incident (see README: Share an incident)")
+    g.add_argument("--incident", type=Path, metavar="FILE",
+                   help="incident JSON: window, subjects kept, keep and privacy zones, request, recipient, purpose")
+    g.add_argument("--window", metavar="START,END",
+                   help="keep only these seconds of the input (12.5 or 1:02.5); the rest is cut")
+    g.add_argument("--margin", type=_fraction, default=0.0, metavar="S",
+                   help="seconds kept on each side of --window (default 0)")
+    g.add_argument("--keep", action="append", default=[], metavar="SUBJECT",
+                   help="keep this person or vehicle visible: N@T (number drawn by `redact pick CLIP --at T`), "
+                        "X,Y@T (a point) or X,Y,W,H@T (a box); every other person is then hidden whole; repeatable")
+    g.add_argument("--hide-subject-face", action="store_true",
+                   help="keep the subjects' bodies visible but obscure their faces")
+    g.add_argument("--keep-zone", action="append", default=[], metavar="X,Y;X,Y;...",
+                   help="polygon where the incident happened; everything outside every keep zone is obscured")
+    g.add_argument("--units", choices=["px", "fraction"], default="px",
+                   help="units of --keep and --keep-zone: input pixels (default) or fractions of the frame")
+    for name, what in (("request", "the request this answers, e.g. a police reference"),
+                       ("recipient", "who receives the clip"), ("purpose", "why it is shared")):
+        g.add_argument(f"--{name}", metavar="TEXT", help=f"{what} (recorded in the signed manifest and the share log)")
+    g.add_argument("--review", action="store_true",
+                   help="also write <output>.review.png, a contact sheet of what the recipient will see")
     g = p.add_argument_group("how to obscure")
     g.add_argument("--method", type=Method, choices=list(Method), default=Method.SECURE_BLUR,
                    metavar="{" + ",".join(m.value for m in Method) + "}",
@@ -157,7 +182,31 @@ def _policy(args) -> Policy:
         times[f"{name}_{unit}"] = value
     return Policy(kinds=args.detect, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
                   detect_every=args.detect_every, keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
-                  **times)
+                  incident=_incident(args), **times)
+
+
+def _incident(args):
+    """The incident from --incident and the incident flags (flags add to or replace the file's)."""
+    import dataclasses
+
+    from .incident import Incident, polygon_from_text, subject_from_text, window_from_text
+
+    flags = (args.window, args.keep, args.keep_zone, args.request, args.recipient, args.purpose)
+    if args.incident is None and not any(flags):
+        return None
+    incident = Incident.load(args.incident) if args.incident is not None else Incident(units=args.units)
+    if (args.keep or args.keep_zone) and incident.units.value != args.units and args.incident is not None:
+        raise ValueError(f"--units {args.units} differs from the incident file's units "
+                         f"{incident.units.value!r}; give --keep and --keep-zone in the file's units")
+    changes = {name: getattr(args, name) for name in ("request", "recipient", "purpose") if getattr(args, name)}
+    if args.window:
+        changes["window"] = window_from_text(args.window, args.margin)
+    if args.keep:
+        changes["subjects"] = incident.subjects + tuple(subject_from_text(t, args.hide_subject_face)
+                                                        for t in args.keep)
+    if args.keep_zone:
+        changes["keep_zones"] = incident.keep_zones + tuple(polygon_from_text(t) for t in args.keep_zone)
+    return dataclasses.replace(incident, **changes)
 
 
 def _err(message: str) -> None:
@@ -200,7 +249,23 @@ def _main_redact(argv) -> int:
     for path in plan.skipped_other:
         _err(f"skipped (not an image or video): {path}")
     outcomes = _run_with_progress(batch, plan, policy, options, args, show)
-    return _summarise(outcomes, plan)
+    code = _summarise(outcomes, plan)
+    if args.review:
+        code = max(code, _write_reviews(o.dst for o in outcomes if o.status in ("redacted", "complete")))
+    return code
+
+
+def _write_reviews(outputs) -> int:
+    from .review import review_sheet
+
+    code = EXIT_OK
+    for output in outputs:
+        try:
+            _err(f"review sheet: {review_sheet(output)}")
+        except Exception as exc:  # the redaction stands; only its sheet is missing
+            _err(f"review sheet for {output} failed: {exc}")
+            code = EXIT_FAILED
+    return code
 
 
 def _run_with_progress(batch, plan, policy, options, args, show):
@@ -278,6 +343,92 @@ def _main_demo(argv) -> int:
     return EXIT_OK if run_demo(args.output) else EXIT_FAILED
 
 
+def _main_verify(argv) -> int:
+    from .signing import KeyFileError
+    from .verify import verify_clip
+
+    p = _Parser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
+                "clip's sha256 and the signature. Exit 0 only when both hold.")
+    p.add_argument("clip", type=Path)
+    p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
+    p.add_argument("--key", help="the sender's public key: a fingerprint, a key file from `redact key "
+                   "--export`, or its base64 text; without it the signature only proves the manifest is intact")
+    args = p.parse_args(argv)
+    try:
+        result = verify_clip(args.clip, args.manifest, args.key)
+    except KeyFileError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    for line in result.summary:
+        print(line)
+    for problem in result.problems:
+        _err(f"FAILED: {problem}")
+    print("verified" if result.ok else "NOT verified")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _main_log(argv) -> int:
+    from .sharelog import read_shares
+
+    p = _Parser(prog="redact log", description="List the clips shared with an incident (the local share log).")
+    p.parse_args(argv)
+    log = read_shares()
+    for e in log.entries:
+        print(f"{e.time}  {e.recipient or '-'}  {e.request or '-'}  {e.purpose or '-'}  "
+              f"{e.output_sha256[:16]}  {e.fingerprint}")
+    for problem in log.problems:
+        _err(problem)
+    if not log.entries:
+        print("no shares logged yet")
+    return EXIT_OK if not log.problems else EXIT_FAILED
+
+
+def _main_key(argv) -> int:
+    from .signing import device_key, export_public, fingerprint, public_key_text
+
+    p = _Parser(prog="redact key", description="Show this device's signing key (made on first use), or "
+                "export its public half for recipients to check clips with `redact verify --key`.")
+    p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
+    args = p.parse_args(argv)
+    key = device_key()
+    print(f"fingerprint: {fingerprint(key)}\npublic key:  {public_key_text(key)}")
+    if args.export:
+        print(f"exported:    {export_public(args.export, key)}")
+    return EXIT_OK
+
+
+def _main_review(argv) -> int:
+    p = _Parser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
+                "recipient will see, flagged frames first, obscured and kept regions outlined.")
+    p.add_argument("clip", type=Path)
+    args = p.parse_args(argv)
+    return _write_reviews([args.clip])
+
+
+def _main_pick(argv) -> int:
+    from .incident import IncidentError, seconds_from_text
+    from .review import pick_frame
+
+    p = _Parser(prog="redact pick", description="Write the frame at T with every person and plate "
+                "numbered, to keep one with --keep N@T.")
+    p.add_argument("clip", type=Path)
+    p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
+    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
+    p.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED)
+    p.add_argument("--models-dir", type=Path)
+    args = p.parse_args(argv)
+    try:
+        at = seconds_from_text(args.at)
+        path, numbered = pick_frame(args.clip, at, args.output, profile=args.profile, models_dir=args.models_dir)
+    except (IncidentError, ValueError, OSError) as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    for number, kind, box in numbered:
+        print(f"{number:3}  {kind:7} {[int(v) for v in box]}   --keep {number}@{args.at}")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _terminate(signum, frame):
     # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears.
     raise KeyboardInterrupt(f"signal {signum}")
@@ -286,7 +437,8 @@ def _terminate(signum, frame):
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _terminate)
-    commands = {"models": _main_models, "demo": _main_demo}
+    commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
+                "key": _main_key, "review": _main_review, "pick": _main_pick}
     try:
         if argv and argv[0] in commands and not Path(argv[0]).exists():
             return commands[argv[0]](argv[1:])

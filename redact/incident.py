@@ -260,3 +260,69 @@ class Incident:
             target = s.target_px(self.units, width, height)
             if target is not None and (target[0] > width or target[1] > height):
                 raise IncidentError(f"{s.describe()} lies outside the {width}x{height} frame")
+
+
+def seconds_from_text(text: str) -> float:
+    """``12.5``, ``1:02.5`` or ``1:00:02`` -> seconds.
+
+    >>> seconds_from_text("1:02.5")
+    62.5
+    """
+    parts = text.strip().split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise IncidentError(f"time {text!r}: expected seconds (12.5) or [h:]m:s (1:02.5)") from None
+    if len(values) > 3 or any(v < 0 or not math.isfinite(v) for v in values):
+        raise IncidentError(f"time {text!r}: expected seconds (12.5) or [h:]m:s (1:02.5)")
+    total = 0.0
+    for v in values:
+        total = total * 60 + v
+    return total
+
+
+def window_from_text(text: str, margin: float = 0.0) -> Window:
+    """``START,END`` (seconds or [h:]m:s) -> `Window`."""
+    bits = text.split(",")
+    if len(bits) != 2:
+        raise IncidentError(f"window {text!r}: expected START,END, e.g. 2,20 or 1:02,1:30")
+    return Window(seconds_from_text(bits[0]), seconds_from_text(bits[1]), margin)
+
+
+def subject_from_text(text: str, hide_face: bool = False) -> Subject:
+    """``N@T`` (number from `redact pick`), ``X,Y@T`` (a point) or ``X,Y,W,H@T`` (a box).
+
+    >>> subject_from_text("3@12.5").number, subject_from_text("410,220@5").point
+    (3, (410.0, 220.0))
+    """
+    what, at, when = text.rpartition("@")
+    if not at:
+        raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5")
+    t = seconds_from_text(when)
+    bits = what.split(",")
+    try:
+        if len(bits) == 1:
+            return Subject(t=t, number=int(bits[0]), hide_face=hide_face)
+        values = [float(b) for b in bits]
+    except ValueError:
+        raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5") from None
+    if len(values) == 2:
+        return Subject(t=t, point=tuple(values), hide_face=hide_face)
+    if len(values) == 4:
+        return Subject(t=t, box=tuple(values), hide_face=hide_face)
+    raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5")
+
+
+def polygon_from_text(text: str) -> tuple:
+    """``X,Y;X,Y;X,Y`` -> corners.
+
+    >>> polygon_from_text("0,0;640,0;640,360")
+    ((0.0, 0.0), (640.0, 0.0), (640.0, 360.0))
+    """
+    try:
+        corners = tuple(tuple(float(v) for v in c.split(",")) for c in text.split(";") if c.strip())
+    except ValueError:
+        corners = ()
+    if len(corners) < 3 or any(len(c) != 2 for c in corners):
+        raise IncidentError(f"keep zone {text!r}: expected at least 3 corners X,Y;X,Y;X,Y, e.g. 0,0;640,0;640,360")
+    return corners

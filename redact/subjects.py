@@ -164,6 +164,20 @@ def follow(records: list, start: int, track_id: int) -> dict:
     return states
 
 
+def _span(records: list, track: int, frames: list) -> dict:
+    """First and last frame shown, with the subject's box there (for the review sheet)."""
+    if not frames:
+        return {"first_frame": None, "last_frame": None, "first_box": None, "last_box": None}
+
+    def box(i):
+        regions = records[i].regions
+        row = int(np.flatnonzero(regions.track_id == track)[0])
+        return [round(float(v), 1) for v in regions.xyxy[row]]
+
+    first, last = min(frames), max(frames)
+    return {"first_frame": first, "last_frame": last, "first_box": box(first), "last_box": box(last)}
+
+
 @dataclass
 class SubjectPlan:
     """Per-frame subjects to show, and the frames flagged for review, for a whole clip."""
@@ -187,7 +201,8 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
             frames = [i for i, r in enumerate(records) if (r.regions.track_id == track).any()]
             for i in frames:
                 plates.setdefault(i, set()).add(track)
-            picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0})
+            picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0,
+                           **_span(records, track, frames)})
             continue
         states = follow(records, start, track)
         shown = [i for i, s in states.items() if s == "shown"]
@@ -199,7 +214,7 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
             if state != "shown":
                 review.setdefault(i, state)
         picked.append({"kind": "person", "hide_face": subject.hide_face, "frames_shown": len(shown),
-                       "frames_uncertain": len(states) - len(shown)})
+                       "frames_uncertain": len(states) - len(shown), **_span(records, track, shown)})
     frames = {}
     for i in set(people) | set(plates):
         frames[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),

@@ -1,0 +1,219 @@
+"""Reveal only the incident: the JSON form, the window cut, the policy stage's precedence,
+subjects followed with identity checks, and the whole path on real clips and photos."""
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from conftest import require_models
+from media import read_video, write_video
+from redact.compose import FrameSubjects, compose, keep_zone_mask
+from redact.incident import Incident, IncidentError, Subject, Window
+from redact.jobs import redact_image, redact_video
+from redact.policy import Policy, Units
+from redact.report import manifest_path
+from redact.subjects import FrameRecord, follow, pick
+from redact.types import Kind, Regions
+
+EXAMPLE = {"units": "px",
+           "window": {"start": 2.0, "end": 20.0, "margin": 0.5},
+           "subjects": [{"t": 5.0, "point": [410, 220], "hide_face": False}],
+           "keep_zones": [[[0, 0], [640, 0], [640, 360], [0, 360]]],
+           "privacy_zones": [[500, 0, 140, 120]],
+           "request": "police request 2026-118", "recipient": "Anytown PD", "purpose": "parcel theft"}
+
+
+def test_the_documented_json_form_parses():
+    inc = Incident.from_dict(EXAMPLE)
+    assert inc.units is Units.PX and inc.window == Window(2.0, 20.0, 0.5)
+    assert inc.subjects == (Subject(t=5.0, point=(410.0, 220.0)),)
+    assert inc.privacy_zones[0].box(640, 360) == (500.0, 0.0, 640.0, 120.0)
+    assert Policy(incident=inc).kinds >= {Kind.PERSON, Kind.FACE, Kind.PLATE}  # bystanders need people
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"units": None}, "state \"units\""),
+    ({"units": "fraction"}, "not within 0..1"),
+    ({"units": "inch"}, "expected 'px' or 'fraction'"),
+    ({"colour": "red"}, "unknown field"),
+    ({"window": {"start": 5, "end": 2}}, "must be after start"),
+    ({"subjects": [{"t": 1, "point": [1, 2], "box": [1, 2, 3, 4]}]}, "exactly one of"),
+    ({"subjects": [{"t": -1, "point": [1, 2]}]}, ">= 0"),
+    ({"keep_zones": [[[0, 0], [1, 1]]]}, "at least 3 corners"),
+    ({"request": "two\nlines"}, "one line"),
+])
+def test_bad_incidents_are_refused_with_where(change, message):
+    data = dict(EXAMPLE, **change)
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(IncidentError, match=message):
+        Incident.from_dict(data)
+
+
+def test_zone_outside_the_frame_is_refused():
+    inc = Incident.from_dict(dict(EXAMPLE, privacy_zones=[[900, 0, 10, 10]], subjects=[]))
+    with pytest.raises(ValueError, match="outside the 640x360 frame"):
+        inc.check_frame(640, 360)
+
+
+@pytest.mark.parametrize("rate, pts", [(Fraction(30000, 1001), None), (None, [0, 1, 3, 4, 8, 9, 15, 16, 17, 30])])
+def test_window_cut_is_exact(tmp_path, rate, pts):
+    """Frames outside [start - margin, end + margin] are cut; the rest keep their exact
+    intervals (29.97 fps and VFR), re-timed to start at 0."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    if pts is None:
+        write_video(src, frames=60, rate=rate)
+    else:
+        write_video(src, frames=len(pts), rate=Fraction(10), pts=pts, time_base=Fraction(1, 10))
+    _, times, _ = read_video(src)
+    window = Window(0.35, 1.1, margin=0.05) if pts else Window(0.5, 1.2)
+    inside = [t for t in times if window.first <= float(t - times[0]) <= window.last]
+    assert 0 < len(inside) < len(times)
+    manifest = redact_video(src, dst, Policy(kinds=(), incident=Incident(window=window)))
+    _, out_times, _ = read_video(dst)
+    assert len(out_times) == len(inside) == manifest.frames_out
+    assert out_times == [t - inside[0] for t in inside]
+    record = json.loads(manifest_path(dst).read_text())["incident"]["window"]
+    assert record["frames_kept"] == len(inside)
+    assert record["frames_cut_before"] == sum(float(t - times[0]) < window.first for t in times)
+
+
+def test_window_past_the_clip_is_an_error(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=10)
+    with pytest.raises(IncidentError, match="lasts"):
+        redact_video(src, tmp_path / "out.mp4", Policy(kinds=(), incident=Incident(window=Window(30, 40))))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def _regions(rows):
+    """rows: (kind, track id, box)."""
+    if not rows:
+        return Regions.empty()
+    kind, ids, boxes = zip(*rows)
+    return Regions(np.array(boxes, np.float32), np.ones(len(rows)), np.array(kind), np.array(ids))
+
+
+SUBJECT = (Kind.PERSON, 1, [100, 100, 200, 400])
+SUBJECT_FACE = (Kind.FACE, 2, [130, 110, 170, 160])
+BYSTANDER = (Kind.PERSON, 3, [180, 120, 260, 420])  # overlaps the subject's right edge
+BYSTANDER_FACE = (Kind.FACE, 4, [200, 130, 240, 170])
+PLATE = (Kind.PLATE, 5, [400, 300, 460, 320])
+OTHER_PLATE = (Kind.PLATE, 6, [500, 300, 560, 320])
+
+
+def _obscured_ids(final):
+    return sorted(int(t) for t in final.track_id if t >= 0)
+
+
+def test_policy_stage_precedence():
+    regions = _regions([SUBJECT, SUBJECT_FACE, BYSTANDER, BYSTANDER_FACE, PLATE, OTHER_PLATE])
+    everything, _ = compose(regions, 640, 480)
+    assert _obscured_ids(everything) == [1, 2, 3, 4, 5, 6]  # no subjects: everything found is hidden
+    final, mask = compose(regions, 640, 480, subjects=FrameSubjects(people=frozenset({1}), plates=frozenset({5})))
+    assert _obscured_ids(final) == [3, 4, 6] and mask is None  # subject, its face, its plate shown
+    hidden_face, _ = compose(regions, 640, 480, subjects=FrameSubjects(frozenset({1}), frozenset({1})))
+    assert 2 in _obscured_ids(hidden_face) and 1 not in _obscured_ids(hidden_face)
+    # A face inside the subject's box *and* a bystander's may be the bystander's: hidden.
+    shared_face = (Kind.FACE, 7, [182, 125, 198, 140])
+    final, _ = compose(_regions([SUBJECT, BYSTANDER, shared_face]), 640, 480,
+                       subjects=FrameSubjects(frozenset({1})))
+    assert _obscured_ids(final) == [3, 7]
+
+
+def test_privacy_zone_and_fault_cover_the_subject():
+    from redact.policy import Zone
+
+    regions = _regions([SUBJECT])
+    shown = FrameSubjects(frozenset({1}))
+    final, _ = compose(regions, 640, 480, zones=[Zone(100, 100, 50, 50, units="px")], subjects=shown)
+    assert final.xyxy.tolist() == [[100, 100, 150, 150]]
+    final, _ = compose(regions, 640, 480, subjects=shown, faulted=True)
+    assert [0, 0, 640, 480] in final.xyxy.tolist()
+
+
+def test_keep_zone_mask_is_the_outside():
+    mask = keep_zone_mask([np.array([[10, 10], [50, 10], [50, 30], [10, 30]], float)], 64, 40)
+    assert mask[20, 30] == False and mask[5, 5] == True and mask[35, 60] == True  # noqa: E712
+    assert keep_zone_mask([], 64, 40) is None
+
+
+def _look(colour):
+    import cv2
+
+    patch = np.zeros((40, 20, 3), np.uint8)
+    patch[:] = colour
+    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    return cv2.normalize(cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256]), None).flatten()
+
+
+def _walk(swap: bool):
+    """Subject (track 1, red) walks right; a bystander (track 2, blue) crosses it at frames
+    4-6. With ``swap`` the tracker's track 1 carries the blue person after the crossing."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    records = []
+    for i in range(12):
+        x = 100 + 10 * i
+        other = 200 - 10 * i if i < 8 else 100
+        regions = _regions([(Kind.PERSON, 1, [x, 100, x + 40, 200]), (Kind.PERSON, 2, [other, 100, other + 40, 200])])
+        after = i > 6
+        looks = {1: blue if (swap and after) else red, 2: red if (swap and after) else blue}
+        records.append(FrameRecord(regions, i / 10, None, frozenset({1, 2}), looks))
+    return records
+
+
+def test_a_crossing_hides_the_subject_until_its_look_matches_again():
+    states = follow(_walk(swap=False), 0, 1)
+    crossing = [i for i, s in states.items() if s != "shown"]
+    assert crossing and min(crossing) > 0 and max(crossing) < 11
+    assert states[11] == "shown"  # same look after the crossing: shown again
+
+
+def test_a_swapped_identity_never_shows_the_bystander():
+    states = follow(_walk(swap=True), 0, 1)
+    assert all(states[i] != "shown" for i in range(7, 12))
+
+
+def test_a_point_that_hits_nobody_names_the_nearest_people():
+    regions = _regions([SUBJECT, BYSTANDER])
+    record = FrameRecord(regions, 5.0, None, frozenset({1, 3}))
+    inc = Incident(subjects=(Subject(t=5.0, point=(600, 50)),))
+    with pytest.raises(IncidentError, match=r"hits no person or plate at 5.00 s; nearest.*person at \[180, 120"):
+        pick([record], inc.subjects[0], inc, 640, 480)
+    assert pick([record], Subject(t=5.0, point=(150, 300)), inc, 640, 480)[2] == 1
+    assert pick([record], Subject(t=5.0, number=2), inc, 640, 480)[2] == 3  # left to right
+
+
+@pytest.fixture
+def astronaut_pair(tmp_path):
+    """Two real people side by side: scikit-image's astronaut photo, and a mirrored copy."""
+    skimage = pytest.importorskip("skimage.data")
+    require_models("blazeface_full_range", "centerface", "selfie_segmentation")
+    import cv2
+
+    person = cv2.resize(skimage.astronaut(), (256, 256))
+    frame = np.full((300, 640, 3), 120, np.uint8)
+    frame[22:278, 20:276] = person
+    frame[22:278, 364:620] = person[:, ::-1]
+    path = tmp_path / "pair.png"
+    cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return path, frame
+
+
+def test_real_photo_subject_kept_bystander_hidden(astronaut_pair, tmp_path):
+    from redact.images import read_image
+
+    src, frame = astronaut_pair
+    faces = [(slice(50, 110), slice(110, 150)), (slice(50, 110), slice(487, 527))]  # the two faces
+    inc = Incident(subjects=(Subject(t=0, point=(148, 200)),), request="ref 1", recipient="PD", purpose="test")
+    manifest = redact_image(src, tmp_path / "out.png", Policy(incident=inc))
+    out = read_image(tmp_path / "out.png")
+    kept = np.mean(out[faces[0]] == frame[faces[0]])
+    hidden = np.mean(out[faces[1]] == frame[faces[1]])
+    assert kept > 0.99, "the subject's face must be shown"
+    assert hidden < 0.2, "the bystander's face must be obscured"
+    assert manifest.incident["subjects_kept"][0]["kind"] == "person"
+    assert manifest.incident["request"] == "ref 1"
+    from redact.sharelog import read_shares
+
+    assert any(e.output_sha256 == manifest.output_sha256 for e in read_shares().entries)
