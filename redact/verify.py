@@ -19,9 +19,6 @@ from .signing import expected_key as _expected_key
 _NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)",
           "other": "privacy zones and unreadable frames"}
 _ALWAYS = ("face", "plate")  # "none found" is worth saying for these
-_INCIDENT = (("window", "incident window"), ("subjects_kept", "subjects kept visible"),
-             ("bystanders_obscured", "bystanders obscured"), ("request", "request"),
-             ("recipient", "recipient"), ("purpose", "purpose"))
 _MAX_LISTED = 8
 
 
@@ -314,14 +311,37 @@ def _flagged_lines(flagged) -> list:
 
 
 def _incident_lines(incident) -> list:
+    """The incident as applied (`redact.jobs.incident_record`), in plain words."""
     if not isinstance(incident, dict) or not incident:
         return []
     lines = []
-    for key, label in _INCIDENT:
-        if key in incident and incident[key] not in (None, "", [], {}):
-            lines.append(f"{label}: {_value(incident[key])}")
-    for key in sorted(k for k in incident if k not in dict(_INCIDENT)):
-        lines.append(f"incident {_text(key)}: {_value(incident[key])}")
+    window = incident.get("window")
+    if isinstance(window, dict):
+        kept = window.get("kept_seconds") or [None, None]
+        try:
+            lines.append(f"only the incident's time kept: {float(kept[0]):.2f} s to {float(kept[1]):.2f} s of the "
+                         f"input ({_int(window.get('frames_kept'))} frames; "
+                         f"{_int(window.get('frames_cut_before'))} cut before, "
+                         f"{'the rest' if window.get('rest_not_decoded') else _int(window.get('frames_cut_after'))}"
+                         " cut after)")
+        except (TypeError, ValueError, IndexError):
+            lines.append(f"incident window: {_value(window)}")
+    subjects = incident.get("subjects_kept")
+    if isinstance(subjects, list) and subjects:
+        for s in subjects:
+            if isinstance(s, dict):
+                lines.append(f"subject kept visible: a {_text(s.get('kind', '?'))}"
+                             f"{' (face hidden)' if s.get('hide_face') else ''}, shown in "
+                             f"{_int(s.get('frames_shown'))} frames, hidden in {_int(s.get('frames_uncertain'))} "
+                             "where its identity was uncertain")
+    if incident.get("bystanders_obscured") is not None:
+        lines.append(f"other people obscured whole: {_int(incident['bystanders_obscured'])} tracks")
+    for key, label in (("keep_zones", "keep zones (outside obscured)"), ("privacy_zones", "incident privacy zones")):
+        if incident.get(key):
+            lines.append(f"{label}: {_int(incident[key])}")
+    for key in ("request", "recipient", "purpose"):
+        if incident.get(key):
+            lines.append(f"{key}: {_text(incident[key])}")
     return lines
 
 

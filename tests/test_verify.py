@@ -178,14 +178,18 @@ def test_bad_expected_key_is_a_usage_error(clip):
 
 def test_incident_rendered_when_present(clip):
     body = clip.read_bytes()
-    incident = {"window": [120, 480], "subjects_kept": 1, "bystanders_obscured": 4,
+    incident = {"window": {"kept_seconds": [1.5, 9.5], "frames_kept": 81, "frames_cut_before": 15,
+                           "frames_cut_after": 1, "rest_not_decoded": True},
+                "subjects_kept": [{"kind": "person", "frames_shown": 29, "frames_uncertain": 3}],
+                "bystanders_obscured": 4,
                 "request": "claim 7", "recipient": "insurer\x1b[2J", "purpose": "parcel theft"}
     _write(manifest_path(clip), sign_manifest(_manifest_dict(body, incident=incident), device_key()))
     result = verify_clip(clip)
     assert result.ok, result.problems
     text = "\n".join(result.summary)
-    for line in ("incident window: 120 to 480", "subjects kept visible: 1", "bystanders obscured: 4",
-                 "request: claim 7", "purpose: parcel theft"):
+    for line in ("1.50 s to 9.50 s of the input (81 frames; 15 cut before, the rest cut after)",
+                 "subject kept visible: a person, shown in 29 frames, hidden in 3",
+                 "other people obscured whole: 4 tracks", "request: claim 7", "purpose: parcel theft"):
         assert line in text
     assert "\x1b" not in text and "recipient: insurer?[2J" in text  # no terminal escapes pass through
 
