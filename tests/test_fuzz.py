@@ -33,7 +33,7 @@ FOREIGN = ("Traceback", 'File "', "Warning:", "warning:", "[ WARN", "[ERROR", "l
            "Premature end", "[mov,", "[h264", "[matroska", "[png", "[mjpeg", "[NULL")
 FILES_PER_RUN = 3
 
-FUZZ = settings(max_examples=10, deadline=None, database=None, derandomize=False,
+FUZZ = settings(max_examples=8, deadline=None, database=None, derandomize=False,
                 phases=[Phase.explicit, Phase.generate], report_multiple_bugs=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -160,7 +160,7 @@ def test_damaged_video(seed_dir, seed_name, variants, cover):
 
 
 @pytest.mark.parametrize("seed_name", ["still.jpg", "still.png"])
-@settings(FUZZ, max_examples=6)
+@settings(FUZZ, max_examples=5)
 @given(variants=st.lists(mutations, min_size=FILES_PER_RUN, max_size=FILES_PER_RUN), cover=st.booleans())
 def test_damaged_image(seed_dir, seed_name, variants, cover):
     check_run(seed_name, (seed_dir / seed_name).read_bytes(), variants, cover)
