@@ -1,4 +1,4 @@
-"""Person detector: head boxes, odd inputs, and recall on real photos and video frames."""
+"""Person detector: instances, head boxes, odd inputs, and recall on real photos and video frames."""
 import json
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from conftest import require_models, shared_data
 from redact import Kind, Regions
-from redact.detectors.persons import PersonPlan, head_boxes
+from redact.detectors.persons import PLANS, PersonPlan, head_boxes, person_instances, suppress
 from redact.geometry import pad_boxes, pixel_boxes
 from redact.policy import Profile
 
@@ -152,3 +152,185 @@ def test_pets_recall_and_heads(detectors, people_dir):
             heads.append(share_hidden(head_mask, (x + 0.2 * w, y, 0.6 * w, 0.15 * h)) >= 0.8)
     assert len(people) > 30
     assert np.mean(people) >= 0.9 and np.mean(heads) >= 0.9
+
+
+# --- instances ---------------------------------------------------------------------------
+
+def ref_split(labels, seeds, seed_label, reach):
+    """Slow reference of `split_components`: every pixel against every seed of its part."""
+    h, w = labels.shape
+    owner = np.zeros((h, w), np.int32)
+    for y in range(h):
+        for x in range(w):
+            lab = labels[y, x]
+            if lab <= 0:
+                continue
+            best, best_d = -1, reach
+            for k, (x0, y0, x1, y1) in enumerate(seeds):
+                if seed_label[k] != lab:
+                    continue
+                d = max(abs(x + 0.5 - (x0 + x1) / 2) / ((x1 - x0) / 2),
+                        abs(y + 0.5 - (y0 + y1) / 2) / ((y1 - y0) / 2))
+                if d <= best_d and (best < 0 or d < best_d):
+                    best, best_d = k, d
+            owner[y, x] = best + 1
+    extent = np.tile(np.array([w, h, 0, 0], np.int32), (len(seeds), 1))
+    count = np.zeros(len(seeds), np.int64)
+    for k in range(len(seeds)):
+        ys, xs = np.nonzero(owner == k + 1)
+        count[k] = len(xs)
+        if len(xs):
+            extent[k] = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    return owner, extent, count
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_split_components_matches_reference(compiled, seed):
+    import cv2
+
+    from redact._kernels.components import split_components
+
+    rng = np.random.default_rng(seed)
+    mask = (rng.random((40, 50)) < 0.55).astype(np.uint8)
+    n, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+    k = int(rng.integers(0, 6))
+    xy = rng.uniform(-5, 45, (k, 2))
+    seeds = np.concatenate([xy, xy + rng.uniform(1, 20, (k, 2))], axis=1)
+    seed_label = rng.integers(-1, n, k).astype(np.int64)
+    reach = float(rng.choice([0.8, 1.0, 1.5]))
+    owner = np.full_like(labels, -7)
+    extent = np.zeros((k, 4), np.int32)
+    count = np.zeros(k, np.int64)
+    fn = split_components if compiled else split_components.py_func
+    fn(labels, n, seeds, seed_label, reach, owner, extent, count)
+    want = ref_split(labels, seeds, seed_label, reach)
+    np.testing.assert_array_equal(owner, want[0])
+    np.testing.assert_array_equal(extent, want[1])
+    np.testing.assert_array_equal(count, want[2])
+
+
+def test_suppress_keeps_one_box_per_person():
+    boxes = np.array([[0, 0, 20, 60], [2, 3, 19, 55], [1, 0, 21, 62], [40, 0, 60, 60]], np.float32)
+    assert suppress(boxes, np.array([0.6, 0.9, 0.7, 0.5], np.float32), 0.4).tolist() == [1, 3]
+    assert suppress(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), 0.4).tolist() == []
+
+
+def covered(xyxy, shape):
+    mask = np.zeros(shape, bool)
+    for x0, y0, x1, y1 in xyxy:
+        mask[max(0, int(np.floor(y0))):max(0, int(np.ceil(y1))), max(0, int(np.floor(x0))):max(0, int(np.ceil(x1)))] = True
+    return mask
+
+
+def two_blobs():
+    """A map of two people joined at the hands, and a third person apart."""
+    prob = np.zeros((120, 160), np.float32)
+    prob[20:100, 20:40] = 0.9       # person A
+    prob[22:102, 60:80] = 0.8       # person B
+    prob[60:64, 40:60] = 0.6        # hands joining A and B
+    prob[30:90, 120:135] = 0.7      # person C
+    return prob
+
+
+def test_one_part_two_seeds_gives_two_instances():
+    plan = PLANS[Profile.BALANCED]
+    seeds = np.array([[20, 20, 40, 100], [60, 22, 80, 102]], np.float32)
+    xyxy, score, seeded = person_instances(two_blobs(), 1.0, seeds, np.array([0.9, 0.8], np.float32), plan)
+    assert seeded.tolist()[:2] == [True, True] and seeded.sum() == 2
+    np.testing.assert_array_equal(xyxy[0], [20, 20, 40, 100])
+    np.testing.assert_array_equal(xyxy[1], [60, 22, 80, 102])
+    rest = xyxy[~seeded]
+    assert [20, 20, 80, 102] not in rest.tolist()                     # the joined part is split
+    assert [120, 30, 135, 90] in rest.tolist()                        # C, unseeded, whole
+    assert np.all(covered(xyxy, (120, 160))[two_blobs() > plan.segment_threshold])
+
+
+def test_unseeded_part_is_one_row_and_lone_small_seed_is_dropped():
+    plan = PLANS[Profile.BALANCED]
+    prob = np.zeros((200, 100), np.float32)
+    prob[10:190, 20:80] = 0.9
+    detail = np.array([[40, 100, 60, 140]], np.float32)              # a HOG hit on a limb
+    xyxy, _, seeded = person_instances(prob, 1.0, detail, np.array([0.7], np.float32), plan)
+    assert xyxy.tolist() == [[20, 10, 80, 190]] and not seeded.any()
+    # The same map at half scale: boxes come back in frame pixels.
+    xyxy, _, _ = person_instances(prob, 0.5, np.zeros((0, 4), np.float32), np.zeros(0, np.float32), plan)
+    assert xyxy.tolist() == [[40, 20, 160, 380]]
+    # Seeds off the map are instances as they are; no map at all: only the seeds.
+    off = np.array([[0, 0, 5, 9]], np.float32)
+    assert person_instances(prob, 1.0, off, np.array([0.5], np.float32), plan)[0].tolist()[0] == [0, 0, 5, 9]
+    assert person_instances(None, 1.0, off, np.array([0.5], np.float32), plan)[0].tolist() == [[0, 0, 5, 9]]
+
+
+def astronaut():
+    skimage = pytest.importorskip("skimage")
+    return np.ascontiguousarray(skimage.data.astronaut())
+
+
+def big_rows(regions, min_height):
+    people = regions.of_kind(Kind.PERSON)
+    return people.xyxy[people.xyxy[:, 3] - people.xyxy[:, 1] >= min_height]
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_astronaut_is_one_instance(detectors, profile):
+    """scikit-image's astronaut (a real photo): one box over her body, not dozens of tiles."""
+    frame = astronaut()
+    before = frame.copy()
+    regions = detectors[profile].detect(frame)
+    check_output(regions, before, frame)
+    people = regions.of_kind(Kind.PERSON)
+    big = big_rows(regions, 256)
+    assert len(big) == 1, people.xyxy
+    x0, y0, x1, y1 = big[0]
+    # Her helmet, face and torso (she fills most of the photo).
+    assert x0 <= 140 and y0 <= 40 and x1 >= 400 and y1 >= 500
+    assert len(people) <= 10
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_two_people_are_two_instances(detectors, profile):
+    frame = np.full((512, 512 * 2 + 160, 3), 128, np.uint8)
+    frame[:, :512] = astronaut()
+    frame[:, 512 + 160:] = astronaut()
+    big = big_rows(detectors[profile].detect(frame), 256)
+    assert len(big) == 2, big
+    left, right = sorted(big.tolist())
+    # Each over most of one photo, neither reaching into the other.
+    assert left[0] <= 140 and 380 <= left[2] <= 512 + 80
+    assert 512 + 80 <= right[0] <= 512 + 160 + 140 and right[2] >= 512 + 160 + 380
+
+
+def test_pets_people_are_instances(detectors, people_dir):
+    """Every 40th of the first 400 PETS frames: most people have their own box (IoU >= 0.5)."""
+    import cv2
+
+    from redact.tracking import Tracker
+
+    root = people_dir / "pets09_s2l1"
+    video = shared_data() / "videos" / "opencv_vtest_pedestrians.avi"
+    if not video.is_file():
+        pytest.skip(f"{video} not found")
+    truth = json.loads((root / "gt_boxes.json").read_text())["images"]
+    capture = cv2.VideoCapture(str(video))
+    found, rows, persons = [], 0, 0
+    for index in range(1, 401):
+        ok, bgr = capture.read()
+        assert ok, f"could not decode frame {index} of {video}"
+        if index % 40 != 1:
+            continue
+        regions = detectors[Profile.BALANCED].detect(np.ascontiguousarray(bgr[:, :, ::-1]))
+        people = regions.of_kind(Kind.PERSON)
+        out = Tracker().update(regions)
+        np.testing.assert_array_equal(out.xyxy[:len(regions)], regions.xyxy)
+        gt = [b["bbox"] for b in truth[f"PETS09-S2L1/{index:06d}"]["boxes"] if not b["ignore"]]
+        for x, y, w, h in gt:
+            ix = np.minimum(people.xyxy[:, 2], x + w) - np.maximum(people.xyxy[:, 0], x)
+            iy = np.minimum(people.xyxy[:, 3], y + h) - np.maximum(people.xyxy[:, 1], y)
+            inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+            area = (people.xyxy[:, 2] - people.xyxy[:, 0]) * (people.xyxy[:, 3] - people.xyxy[:, 1])
+            found.append(bool(np.any(inter >= 0.5 * (area + w * h - inter))))
+        rows += len(people)
+        persons += len(gt)
+    assert len(found) > 30
+    assert np.mean(found) >= 0.7

@@ -6,16 +6,23 @@ cannot read it). Two offline sources together cover the cases, measured on COCO 
 PETS09 (see `PersonDetector`):
 
 * MediaPipe selfie segmentation (Apache-2.0, 256x256 input) gives a person mask of the
-  whole frame and, for smaller people, of overlapping tiles; each connected part of the mask
-  becomes a box. It finds people in any pose when they fill a good part of the view.
+  whole frame and, for smaller people, of overlapping tiles, pasted into one frame-level
+  map. It finds people in any pose when they fill a good part of the view.
 * OpenCV's HOG pedestrian detector (Dalal-Triggs, shipped in OpenCV) finds upright people
   down to about 60 px tall when the frame is scaled up, where the segmentation fades.
 
-Every person box also yields a `Kind.FACE` box over its head end, so a person whose face
+People come out as instances, one `Kind.PERSON` row per person where the two agree
+(`person_instances`): the map's connected parts, each split between the HOG boxes on it,
+so a tracker can follow one person and a policy can keep one person visible. Whatever
+of the map no HOG box takes stays a row of its own (people HOG missed, and fragments):
+the rows' union still covers the whole mask, so bystanders stay hidden.
+
+Every person row also yields a `Kind.FACE` box over its head end, so a person whose face
 the face detector missed still has the head obscured with the face style.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +67,22 @@ class PersonPlan:
         Ratio between HOG's pyramid levels; larger is faster and misses more.
     head_share : float
         Height of the head box as a share of a standing person's box.
+    mask_side : int
+        Longest side of the frame-level person map the views are pasted into (frames
+        larger than this are mapped at a reduced scale).
+    hog_margin : tuple of float
+        Share of a HOG box's width and height trimmed from each side: HOG's 64x128 window
+        holds a 32x96 person with 16 px of context around.
+    hog_nms : float
+        HOG boxes overlapping a better one by more than this IoU (or lying within it by more
+        than ``1 - (1 - hog_nms) / 2`` of their area) are the same person.
+    seed_reach : float
+        A mask pixel belongs to a HOG person when it lies inside the person's box grown by
+        this factor about its centre; farther pixels of the same mask part stay a part of
+        their own.
+    detail_share : float
+        A HOG box alone on a mask part and shorter than this share of the part's height is
+        taken for a detail of that one person and dropped (the part covers it).
     """
 
     segment_grids: tuple = (1,)
@@ -70,6 +93,11 @@ class PersonPlan:
     hog_threshold: float = 0.0
     hog_scale_step: float = 1.05
     head_share: float = 0.25
+    mask_side: int = 1024
+    hog_margin: tuple = (0.2, 0.1)
+    hog_nms: float = 0.4
+    seed_reach: float = 1.0
+    detail_share: float = 0.5
 
 
 #: Plans per profile; the measured figures are in `PersonDetector`. ``fast``: the mask of the
@@ -103,6 +131,142 @@ def head_boxes(xyxy: np.ndarray, share: float) -> np.ndarray:
     out = xyxy.copy()
     out[:, 3] = xyxy[:, 1] + head
     return out
+
+
+def suppress(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first.
+
+    A box is dropped when its IoU with a kept box exceeds ``iou``, or when more than
+    ``(1 + iou) / 2`` of its own area lies inside a kept box (HOG finds one person at two
+    pyramid levels as a box inside a box, whose IoU can be low).
+
+    >>> suppress(np.array([[0, 0, 10, 20], [1, 1, 10, 19], [30, 0, 40, 20]], np.float32),
+    ...          np.array([0.9, 0.8, 0.7], np.float32), 0.4).tolist()
+    [0, 2]
+    """
+    order = np.argsort(-score, kind="stable")
+    area = np.maximum(xyxy[:, 2] - xyxy[:, 0], 0) * np.maximum(xyxy[:, 3] - xyxy[:, 1], 0)
+    kept = []
+    inside = (1.0 + iou) / 2.0
+    for i in order:
+        if kept:
+            k = np.asarray(kept)
+            ix = np.minimum(xyxy[k, 2], xyxy[i, 2]) - np.maximum(xyxy[k, 0], xyxy[i, 0])
+            iy = np.minimum(xyxy[k, 3], xyxy[i, 3]) - np.maximum(xyxy[k, 1], xyxy[i, 1])
+            inter = np.maximum(ix, 0) * np.maximum(iy, 0)
+            union = area[k] + area[i] - inter
+            if np.any(inter > iou * union) or np.any(inter > inside * area[i]):
+                continue
+        kept.append(int(i))
+    return np.asarray(sorted(kept), np.int64)
+
+
+def _parts(mask: np.ndarray, prob: np.ndarray) -> tuple:
+    """Boxes (int map pixels) and mean probabilities of the 8-connected parts of ``mask``."""
+    import cv2
+
+    from .._kernels.plates import component_stats
+
+    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    box = np.zeros((n, 4), np.int32)
+    score = np.zeros(n, np.float32)
+    count = np.zeros(n, np.int64)
+    component_stats(labels, prob, n, box, score, count)
+    return box[1:], score[1:]
+
+
+def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarray,
+                     plan: PersonPlan) -> tuple:
+    """Person instances from a frame-level person map and pedestrian boxes.
+
+    The thresholded map is cut into 8-connected parts. HOG boxes (the seeds) on a part
+    split it: each seed takes the part's pixels within its reach (the nearest seed wins)
+    and becomes one instance, the box of the seed and its pixels. What no seed took is cut
+    into parts again, each a row of its own: a person HOG missed, or a fragment of the
+    mask (fail closed: obscured as a bystander). A lone seed much shorter than its part is
+    dropped as a detail of that part's person (``plan.detail_share``). Seeds on no part
+    are instances as they are. Nothing is lost: the rows' union covers every mask pixel
+    and every seed kept, and a dropped seed lies inside a part's box.
+
+    Parameters
+    ----------
+    prob : float32 (h, w) or None
+        Person probability of the frame at ``scale`` (None: no segmentation).
+    scale : float
+        Map pixels per frame pixel.
+    seeds, seed_score : float32 (K, 4), (K,)
+        Pedestrian boxes in frame pixels and their scores.
+    plan : PersonPlan
+
+    Returns
+    -------
+    xyxy : float32 (N, 4)
+        Seeded instances (in seed order), then the parts no seed took, in frame pixels.
+    score : float32 (N,)
+        The seed's score, or the part's mean probability.
+    seeded : bool (N,)
+        True for the seeded instances.
+    """
+    import cv2
+
+    from .._kernels.components import split_components
+
+    seeds = np.asarray(seeds, np.float32).reshape(-1, 4)
+    seed_score = np.asarray(seed_score, np.float32).reshape(-1)
+    if prob is None:
+        return seeds.copy(), seed_score.copy(), np.ones(len(seeds), bool)
+    mask = (prob > plan.segment_threshold).view(np.uint8)
+    n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    part_box = np.stack([stats[:, 0], stats[:, 1], stats[:, 0] + stats[:, 2], stats[:, 1] + stats[:, 3]], axis=1)
+    mh, mw = labels.shape
+    # Seeds in map pixels; each belongs to the part with most pixels inside its box, when
+    # that part fills at least a tenth of it.
+    map_seeds = np.clip(seeds.astype(np.float64) * scale, 0.0, [mw, mh, mw, mh])
+    seed_label = np.full(len(seeds), -1, np.int64)
+    for k, (x0, y0, x1, y1) in enumerate(map_seeds):
+        ix0, iy0, ix1, iy1 = math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1)
+        if ix1 <= ix0 or iy1 <= iy0 or x1 - x0 <= 0 or y1 - y0 <= 0:
+            continue
+        counts = np.bincount(labels[iy0:iy1, ix0:ix1].ravel(), minlength=n_labels)
+        counts[0] = 0
+        best = int(np.argmax(counts))
+        if counts[best] >= 0.1 * (ix1 - ix0) * (iy1 - iy0):
+            seed_label[k] = best
+    # A lone seed much shorter than the part it lies inside is a detail of that person
+    # (HOG fires on a limb, a flag, a torso), not a second person: the part stays whole
+    # and the seed goes; its box is inside the part's, so no pixel is lost.
+    keep = np.ones(len(seeds), bool)
+    labelled = seed_label[seed_label > 0]
+    for k in np.flatnonzero(seed_label > 0):
+        lab = seed_label[k]
+        if np.count_nonzero(labelled == lab) != 1:
+            continue
+        x0, y0, x1, y1 = map_seeds[k]
+        px0, py0, px1, py1 = part_box[lab]
+        if (y1 - y0 < plan.detail_share * (py1 - py0) and x0 >= px0 and y0 >= py0
+                and x1 <= px1 and y1 <= py1):
+            keep[k] = False
+    seeds, seed_score, map_seeds, seed_label = seeds[keep], seed_score[keep], map_seeds[keep], seed_label[keep]
+    owner = np.empty_like(labels)
+    seed_px = np.zeros((len(seeds), 4), np.int32)
+    seed_count = np.zeros(len(seeds), np.int64)
+    split_components(labels, n_labels, map_seeds, seed_label, plan.seed_reach, owner, seed_px, seed_count)
+    inst = seeds.astype(np.float64).copy()
+    took = seed_count > 0
+    px = seed_px[took].astype(np.float64) / scale
+    inst[took, :2] = np.minimum(inst[took, :2], px[:, :2])
+    inst[took, 2:] = np.maximum(inst[took, 2:], px[:, 2:])
+    # What no seed took, parted anew: a part that joined a seeded person to one HOG missed
+    # leaves the second as a part of its own.
+    rest_box, rest_score = _parts((labels > 0) & (owner == 0), prob)
+    xyxy = np.concatenate([inst, rest_box.astype(np.float64) / scale])
+    score = np.concatenate([seed_score, rest_score]).astype(np.float32)
+    seeded = np.arange(len(xyxy)) < len(seeds)
+    # Rounded outward to float32 so a box never shrinks by the cast.
+    out = xyxy.astype(np.float32)
+    out[:, :2] = np.where(out[:, :2] > xyxy[:, :2], np.nextafter(out[:, :2], np.float32(-np.inf)), out[:, :2])
+    out[:, 2:] = np.where(out[:, 2:] < xyxy[:, 2:], np.nextafter(out[:, 2:], np.float32(np.inf)), out[:, 2:])
+    return out, score, seeded
 
 
 class PersonDetector:
@@ -172,7 +336,7 @@ class PersonDetector:
             self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
 
     def detect(self, frame: np.ndarray) -> Regions:
-        """People in one frame, plus a head box for each.
+        """People in one frame, one row per person instance, plus a head box for each row.
 
         Parameters
         ----------
@@ -183,14 +347,22 @@ class PersonDetector:
         -------
         Regions
             Kind `Kind.PERSON` boxes, then one `Kind.FACE` head box per person box, float
-            boxes in frame pixels, scores in [0, 1], ``track_id`` -1.
+            boxes in frame pixels, scores in [0, 1], ``track_id`` -1. The person rows are
+            the instances (see `person_instances`) first, then the mask parts that no
+            instance took, which may be people the instance step missed.
         """
         frame = check_frame(frame)
-        parts = [self._segment(frame, view) for view in self._views(frame)]
-        if self._hog is not None:
-            parts.append(self._pedestrians(frame))
-        xyxy = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 4), np.float32)
-        score = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.float32)
+        height, width = frame.shape[:2]
+        scale = min(1.0, self.plan.mask_side / max(height, width))
+        prob = None
+        if self._net is not None:
+            prob = np.zeros((max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))),
+                            np.float32)
+            for view in self._views(frame):
+                self._segment(frame, view, scale, prob)
+        seeds, seed_score = self._pedestrians(frame) if self._hog is not None else (
+            np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+        xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
         return Regions.concat([
             Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score),
             Regions.from_boxes(head_boxes(xyxy, self.plan.head_share), kind=Kind.FACE, score=score),
@@ -211,11 +383,13 @@ class PersonDetector:
                     views.append((x, y, min(w, x + tw), min(h, y + th)))
         return views
 
-    def _segment(self, frame: np.ndarray, view: tuple) -> tuple:
-        """Boxes and mean mask probabilities of the person mask parts in one rectangle."""
-        import cv2
+    def _segment(self, frame: np.ndarray, view: tuple, scale: float, prob_out: np.ndarray) -> None:
+        """Paste one rectangle's person probabilities into the frame-level map (maximum).
 
-        from .._kernels.plates import component_stats
+        Mask parts smaller than ``min_mask_pixels`` network pixels are dropped first, so the
+        frame-level map holds exactly the parts each view would have reported on its own.
+        """
+        import cv2
 
         x0, y0, x1, y1 = view
         crop = frame[y0:y1, x0:x1]
@@ -226,21 +400,36 @@ class PersonDetector:
         self._net.setInput(cv2.dnn.blobFromImage(resized, 1.0 / 255.0))
         prob = np.ascontiguousarray(self._net.forward().reshape(SEGMENT_SIZE, SEGMENT_SIZE), dtype=np.float32)
         mask = (prob > self.plan.segment_threshold).view(np.uint8)
-        n_labels, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
-        box = np.zeros((n_labels, 4), np.int32)
-        score = np.zeros(n_labels, np.float32)
-        count = np.zeros(n_labels, np.int64)
-        component_stats(labels, prob, n_labels, box, score, count)
-        keep = count[1:] >= self.plan.min_mask_pixels
-        box, score = box[1:][keep].astype(np.float32), score[1:][keep]
-        # cv2.resize maps pixel edges to pixel edges, so one scale per axis is exact.
-        ax, ay = (x1 - x0) / SEGMENT_SIZE, (y1 - y0) / SEGMENT_SIZE
-        xyxy = np.stack([box[:, 0] * ax + x0, box[:, 1] * ay + y0,
-                         box[:, 2] * ax + x0, box[:, 3] * ay + y0], axis=1)
-        return xyxy.astype(np.float32), score
+        n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+        if n_labels <= 1:
+            return
+        small = stats[:, cv2.CC_STAT_AREA] < self.plan.min_mask_pixels
+        small[0] = True
+        if small.all():
+            return
+        prob[small[labels]] = 0.0
+        # The view in map pixels, rounded outward; cv2.resize maps edges to edges.
+        mx0, my0 = math.floor(x0 * scale), math.floor(y0 * scale)
+        mx1 = min(prob_out.shape[1], max(mx0 + 1, math.ceil(x1 * scale)))
+        my1 = min(prob_out.shape[0], max(my0 + 1, math.ceil(y1 * scale)))
+        size = (mx1 - mx0, my1 - my0)
+        down = size[0] < SEGMENT_SIZE and size[1] < SEGMENT_SIZE
+        pasted = cv2.resize(prob, size, interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)
+        # Resampling smooths a weak part's pixels below the threshold; every map pixel that
+        # a kept part touches stays above it, so the map's mask holds every view's parts.
+        touched = cv2.resize((~small[labels]).astype(np.float32), size,
+                             interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR) > 0
+        pasted[touched] = np.maximum(pasted[touched], np.nextafter(np.float32(self.plan.segment_threshold),
+                                                                   np.float32(1)))
+        np.maximum(prob_out[my0:my1, mx0:mx1], pasted, out=prob_out[my0:my1, mx0:mx1])
 
     def _pedestrians(self, frame: np.ndarray) -> tuple:
-        """Boxes and scores of HOG's upright pedestrians over the whole frame."""
+        """Boxes and scores of HOG's upright people over the whole frame (see `pedestrian_boxes`)."""
+        found, margin = self._hog_windows(frame)
+        return pedestrian_boxes(found, margin, self.plan)
+
+    def _hog_windows(self, frame: np.ndarray) -> tuple:
+        """HOG's raw detection windows ``x, y, w, h`` in frame pixels and their SVM margins."""
         import cv2
 
         plan = self.plan
@@ -253,8 +442,19 @@ class PersonDetector:
         found, margin = self._hog.detectMultiScale(gray, hitThreshold=plan.hog_threshold, winStride=(8, 8),
                                                    padding=(16, 16), scale=plan.hog_scale_step)
         found = np.asarray(found, np.float32).reshape(-1, 4) / plan.hog_upscale
-        # The SVM margin is unbounded; a logistic squashes it into a [0, 1] score.
-        score = (1.0 / (1.0 + np.exp(-np.asarray(margin, np.float32).reshape(-1)))).astype(np.float32)
-        xyxy = np.stack([found[:, 0], found[:, 1],
-                         found[:, 0] + found[:, 2], found[:, 1] + found[:, 3]], axis=1)
-        return xyxy.astype(np.float32), score
+        return found, np.asarray(margin, np.float32).reshape(-1)
+
+
+def pedestrian_boxes(found: np.ndarray, margin: np.ndarray, plan: PersonPlan) -> tuple:
+    """HOG windows ``x, y, w, h`` trimmed to the person inside, one per person (`suppress`).
+
+    Returns float32 ``xyxy`` (K, 4) and scores (K,): the SVM margin is unbounded, so a
+    logistic squashes it into [0, 1].
+    """
+    found = np.asarray(found, np.float32).reshape(-1, 4)
+    score = (1.0 / (1.0 + np.exp(-np.asarray(margin, np.float32).reshape(-1)))).astype(np.float32)
+    mx, my = found[:, 2] * plan.hog_margin[0], found[:, 3] * plan.hog_margin[1]
+    xyxy = np.stack([found[:, 0] + mx, found[:, 1] + my,
+                     found[:, 0] + found[:, 2] - mx, found[:, 1] + found[:, 3] - my], axis=1)
+    keep = suppress(xyxy, score, plan.hog_nms)
+    return xyxy[keep].astype(np.float32), score[keep]

@@ -1,0 +1,311 @@
+"""People as instances with identities: instance recall, coverage and ID switches.
+
+Usage::
+
+    python benchmarks/eval_people.py [DATA_DIR] [--profile balanced] [--every 1]
+                                     [--pets-frames N] [--coco-limit N]
+
+``DATA_DIR`` is the shared evaluation folder (default ``../shared/data`` beside the
+checkout, or ``$REDACT_DATA_DIR``); it must hold ``people/coco_val2017``,
+``people/pets09_s2l1`` and ``videos/opencv_vtest_pedestrians.avi`` (PETS09-S2L1; key
+``PETS09-S2L1/NNNNNN`` is the N-th decoded frame, 1-based). Boxes marked ``ignore`` are
+not scored.
+
+Figures, per set and GT box height bucket:
+
+* **instance recall**: a GT person counts as found when some `Kind.PERSON` row of the
+  detector has IoU >= 0.5 with it (a box per person, not just coverage);
+* **coverage recall**: as ``benchmarks/eval_detect.py``: at least 80% of the GT box lies under
+  the mask the default style would obscure for the PERSON rows (what bystander redaction
+  relies on); on PETS also the head (top 15% of the box, middle 60%) under the FACE rows;
+* **rows per frame**: PERSON rows the detector emits, and the GT persons present;
+* **identities** (PETS): every ``--every``-th frame is detected, frames in between go to
+  `redact.tracking.Tracker` with ``detected=False`` as in the pipeline. On each detected
+  frame, GT boxes are matched one to one to the tracker's PERSON rows (detections and held
+  predictions), greedily, best IoU first, IoU >= 0.5. An *ID switch* is a GT track matched
+  to a different track id than the one it last matched; a *fragmentation* is a GT track
+  matched again after frames on which it was present but unmatched (CLEAR MOT). *Id share*:
+  per GT track, the share of its matched frames carrying its most frequent track id, mean
+  over tracks (1.0: the subject of an incident keeps one id whenever matched).
+* **ms/frame**: detector wall time per frame after one warm-up call (model load and JIT,
+  printed apart), and tracker time per frame. 2-core machine shared with other jobs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # noqa: E402
+from redact import Kind, Regions  # noqa: E402
+from redact.policy import Profile  # noqa: E402
+
+#: Least IoU for a GT person to count as found by a row, and for identity matching.
+IOU_FOUND = 0.5
+PETS_KEY = "PETS09-S2L1/{:06d}"
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every ``xyxy`` row of ``a`` with every row of ``b``."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def greedy_match(iou: np.ndarray, threshold: float = IOU_FOUND) -> np.ndarray:
+    """Row -> column one-to-one matching, best IoU first; -1 for unmatched rows."""
+    match = np.full(iou.shape[0], -1, np.int64)
+    if iou.size == 0:
+        return match
+    order = np.argsort(-iou, axis=None, kind="stable")
+    used_r, used_c = set(), set()
+    for flat in order:
+        r, c = divmod(int(flat), iou.shape[1])
+        if iou[r, c] < threshold:
+            break
+        if r in used_r or c in used_c:
+            continue
+        used_r.add(r)
+        used_c.add(c)
+        match[r] = c
+    return match
+
+
+def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
+    xywh = np.asarray(xywh, np.float64).reshape(-1, 4)
+    return np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+
+
+def bucket_of(heights: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(heights), np.int64)
+    for b, (lo, hi, _) in enumerate(BUCKETS):
+        out[(heights >= lo) & (heights < hi)] = b
+    return out
+
+
+class Recall:
+    """Hits and totals per height bucket."""
+
+    def __init__(self):
+        self.hits = np.zeros(len(BUCKETS), np.int64)
+        self.total = np.zeros(len(BUCKETS), np.int64)
+
+    def add(self, heights: np.ndarray, hit: np.ndarray) -> None:
+        b = bucket_of(heights)
+        np.add.at(self.total, b, 1)
+        np.add.at(self.hits, b, hit.astype(np.int64))
+
+    def cells(self, lo_bucket: int = 0) -> str:
+        def r(h, n):
+            return f"{h / n:.3f}" if n else "-"
+        per = "".join(f"{r(h, n):>8s}" for h, n in zip(self.hits, self.total))
+        return (per + f"{r(self.hits.sum(), self.total.sum()):>8s}"
+                + f"{r(self.hits[3:].sum(), self.total[3:].sum()):>8s}")
+
+
+class FrameScore:
+    """Instance and coverage recall of one set."""
+
+    def __init__(self):
+        self.instance = Recall()
+        self.coverage = Recall()
+        self.heads = Recall()
+        self.rows = 0
+        self.people = 0
+        self.frames = 0
+        self.seconds = 0.0
+
+    def add(self, gt_xywh: np.ndarray, regions, height: int, width: int, heads: bool = False) -> None:
+        people = regions.of_kind(Kind.PERSON)
+        gt = xywh_to_xyxy(gt_xywh)
+        h = gt_xywh[:, 3] if len(gt_xywh) else np.zeros(0)
+        iou = iou_matrix(gt, people.xyxy)
+        self.instance.add(h, iou.max(axis=1) >= IOU_FOUND if iou.shape[1] else np.zeros(len(gt), bool))
+        hidden, _ = redaction_masks(people, height, width)
+        self.coverage.add(h, covered_fraction(hidden, gt_xywh) >= COVERED)
+        if heads:
+            x, y, w, hh = (gt_xywh[:, i] for i in range(4))
+            head = np.stack([x + 0.2 * w, y, 0.6 * w, 0.15 * hh], axis=1)
+            face_hidden, _ = redaction_masks(regions.of_kind(Kind.FACE), height, width)
+            self.heads.add(h, covered_fraction(face_hidden, head) >= COVERED)
+        self.rows += len(people)
+        self.people += len(gt)
+        self.frames += 1
+
+
+class Identity:
+    """CLEAR-MOT style ID switches and fragmentations of GT tracks (see module docstring)."""
+
+    def __init__(self):
+        self.last_id = {}
+        self.was_matched = {}
+        self.switches = 0
+        self.fragments = 0
+        self.ids = defaultdict(Counter)
+        self.present = Counter()
+
+    def add(self, gt_ids: np.ndarray, gt_xyxy: np.ndarray, out_xyxy: np.ndarray, out_ids: np.ndarray) -> None:
+        match = greedy_match(iou_matrix(gt_xyxy, out_xyxy))
+        for g, m in zip(gt_ids.tolist(), match.tolist()):
+            self.present[g] += 1
+            if m < 0:
+                if g in self.last_id:
+                    self.was_matched[g] = False
+                continue
+            tid = int(out_ids[m])
+            if g in self.last_id:
+                if self.last_id[g] != tid:
+                    self.switches += 1
+                if not self.was_matched.get(g, True):
+                    self.fragments += 1
+            self.last_id[g] = tid
+            self.was_matched[g] = True
+            self.ids[g][tid] += 1
+
+    def summary(self) -> dict:
+        tracks = len(self.present)
+        share = [c.most_common(1)[0][1] / sum(c.values()) for c in self.ids.values()]
+        matched = sum(sum(c.values()) for c in self.ids.values())
+        return {"tracks": tracks, "switches": self.switches, "fragments": self.fragments,
+                "switches_per_track": self.switches / max(tracks, 1),
+                "fragments_per_track": self.fragments / max(tracks, 1),
+                "id_share": float(np.mean(share)) if share else float("nan"),
+                "ids_per_track": float(np.mean([len(c) for c in self.ids.values()])) if share else float("nan"),
+                "matched": matched / max(sum(self.present.values()), 1)}
+
+
+def gt_arrays(entry: dict) -> tuple:
+    boxes = [b for b in entry["boxes"] if b["label"] == "person" and not b.get("ignore", False)]
+    xywh = np.array([b["bbox"] for b in boxes], np.float64).reshape(-1, 4)
+    ids = np.array([b.get("track_id", -1) for b in boxes], np.int64)
+    return xywh, ids
+
+
+def eval_coco(root: Path, detector, limit) -> FrameScore:
+    import cv2
+
+    images = json.loads((root / "gt_boxes.json").read_text())["images"]
+    score = FrameScore()
+    for rel in sorted(images)[:limit]:
+        bgr = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SystemExit(f"cannot read image {root / rel}")
+        frame = np.ascontiguousarray(bgr[:, :, ::-1])
+        start = time.perf_counter()
+        regions = detector.detect(frame)
+        score.seconds += time.perf_counter() - start
+        xywh, _ = gt_arrays(images[rel])
+        score.add(xywh, regions, frame.shape[0], frame.shape[1])
+    return score
+
+
+def eval_pets(root: Path, video: Path, detector, every: int, frames: int | None) -> tuple:
+    import av
+
+    from redact.tracking import Tracker
+
+    images = json.loads((root / "gt_boxes.json").read_text())["images"]
+    score, identity = FrameScore(), Identity()
+    tracker = Tracker()
+    track_seconds = 0.0
+    with av.open(str(video)) as container:
+        for index, vf in enumerate(container.decode(video=0), start=1):
+            if frames is not None and index > frames:
+                break
+            entry = images.get(PETS_KEY.format(index))
+            if (index - 1) % every:
+                start = time.perf_counter()
+                tracker.update(Regions.empty(), detected=False)
+                track_seconds += time.perf_counter() - start
+                continue
+            frame = vf.to_ndarray(format="rgb24")
+            start = time.perf_counter()
+            regions = detector.detect(frame)
+            score.seconds += time.perf_counter() - start
+            start = time.perf_counter()
+            tracked = tracker.update(regions)
+            track_seconds += time.perf_counter() - start
+            if entry is None:
+                continue
+            xywh, ids = gt_arrays(entry)
+            score.add(xywh, regions, frame.shape[0], frame.shape[1], heads=True)
+            people = tracked.of_kind(Kind.PERSON)
+            identity.add(ids, xywh_to_xyxy(xywh), people.xyxy, people.track_id)
+    return score, identity, track_seconds
+
+
+def print_recall(name: str, score: FrameScore, heads: bool = False) -> None:
+    sizes = ", ".join(f"{label} {n}" for (_, _, label), n in zip(BUCKETS, score.instance.total))
+    print(f"\n{name}: {score.frames} frames, {score.people} GT persons ({sizes}); "
+          f"{score.rows / max(score.frames, 1):.1f} PERSON rows/frame for "
+          f"{score.people / max(score.frames, 1):.1f} persons; "
+          f"{1000 * score.seconds / max(score.frames, 1):.0f} ms/frame (detector)")
+    print(f"{'recall':24s}" + "".join(f"{label:>8s}" for _, _, label in BUCKETS) + f"{'all':>8s}{'>=64':>8s}")
+    print(f"{'instance (IoU>=0.5)':24s}{score.instance.cells()}")
+    print(f"{'coverage (80% hidden)':24s}{score.coverage.cells()}")
+    if heads:
+        print(f"{'heads (FACE rows)':24s}{score.heads.cells()}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    default = os.environ.get("REDACT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", type=Path, nargs="?", default=Path(default), metavar="DATA_DIR")
+    parser.add_argument("--profile", default=Profile.BALANCED.value, choices=[p.value for p in Profile])
+    parser.add_argument("--every", type=int, default=1, help="detect every N-th PETS frame (tracker between)")
+    parser.add_argument("--pets-frames", type=int, help="only the first N PETS frames")
+    parser.add_argument("--coco-limit", type=int, help="only the first N COCO photos")
+    parser.add_argument("--skip-coco", action="store_true")
+    parser.add_argument("--models-dir", help="model cache folder (default: redact's)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.every < 1:
+        raise SystemExit(f"--every: expected an integer >= 1, got {args.every}")
+    people = args.data / "people"
+    video = args.data / "videos" / "opencv_vtest_pedestrians.avi"
+    for path in (people / "coco_val2017" / "gt_boxes.json", people / "pets09_s2l1" / "gt_boxes.json", video):
+        if not path.is_file():
+            raise SystemExit(f"{path} not found: DATA_DIR must be the shared evaluation data folder")
+    from redact.detectors.persons import PersonDetector
+
+    detector = PersonDetector(Profile(args.profile), args.models_dir)
+    start = time.perf_counter()
+    detector.detect(np.zeros((576, 768, 3), np.uint8) + 90)
+    warmup = time.perf_counter() - start
+    print(f"python {' '.join(sys.argv)}")
+    print(f"profile {args.profile}; first call (model load + JIT) {1000 * warmup:.0f} ms")
+    if not args.skip_coco:
+        print_recall("people/coco_val2017", eval_coco(people / "coco_val2017", detector, args.coco_limit))
+    score, identity, track_seconds = eval_pets(people / "pets09_s2l1", video, detector, args.every,
+                                               args.pets_frames)
+    print_recall(f"people/pets09_s2l1 (every {args.every})", score, heads=True)
+    s = identity.summary()
+    print(f"\nPETS identities ({s['tracks']} GT tracks, Tracker defaults, detect every {args.every}): "
+          f"{s['switches']} ID switches ({s['switches_per_track']:.2f} per GT track), "
+          f"{s['fragments']} fragmentations ({s['fragments_per_track']:.2f} per track), "
+          f"id share {s['id_share']:.3f}, {s['ids_per_track']:.1f} ids per GT track, "
+          f"{s['matched']:.3f} of GT boxes matched; tracker "
+          f"{1000 * track_seconds / max(score.frames, 1):.2f} ms/frame")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
