@@ -435,6 +435,11 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
+    import os
+
+    # OpenCV's own warnings (a damaged file it half-read) would reach the user beside our one
+    # line; the damage is reported by redact itself.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     argv = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,

@@ -1,9 +1,11 @@
 """Still images through the same redaction path: decoded upright, written without metadata."""
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 
 import numpy as np
-
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -20,10 +22,40 @@ def read_image(path) -> np.ndarray:
     import cv2
 
     data = np.fromfile(str(path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    with _native_stderr_muted():
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
         raise ImageError(f"{path}: cannot decode as an image")
+    _check_whole(path, data.tobytes()[-4096:])
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@contextlib.contextmanager
+def _native_stderr_muted():
+    """libpng and libjpeg print their complaints about a damaged file straight to file
+    descriptor 2, beside redact's own one-line error; hold them back while decoding."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to mute
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _check_whole(path, tail: bytes) -> None:
+    """OpenCV decodes a cut JPEG or PNG without complaint, filling the missing part with
+    grey; a damaged input is not what the user meant to redact, so say so instead."""
+    kind = tail and Path(path).suffix.lower()
+    if kind in (".jpg", ".jpeg") and b"\xff\xd9" not in tail:
+        raise ImageError(f"{path}: the JPEG ends before its end marker (truncated or damaged file)")
+    if kind == ".png" and b"IEND" not in tail:
+        raise ImageError(f"{path}: the PNG ends before its IEND chunk (truncated or damaged file)")
 
 
 def encode_image(rgb: np.ndarray, suffix: str) -> bytes:
