@@ -1,18 +1,41 @@
 """redact: on-device redaction of faces, plates and bystanders in video and images.
 
-Heavy dependencies (numba, OpenCV, PyAV) load on first use, not on ``import redact``.
+Every public name is importable from here and loaded on first use (PEP 562), so
+``import redact`` stays cheap: numba, OpenCV and PyAV load only when a name that needs them
+is touched.
+
+>>> import redact
+>>> redact.Policy().profile is redact.Profile.BALANCED
+True
 """
+import importlib
+
 __version__ = "0.1.0"
 
-from .policy import Method, Shape, Style
-from .types import Kind, Regions
+#: Public name -> module that defines it.
+_PUBLIC = {
+    "Kind": "types", "Regions": "types",
+    "Method": "policy", "Shape": "policy", "Style": "policy", "Profile": "policy", "Policy": "policy",
+    "Zone": "policy", "Units": "policy",
+    "Incident": "incident", "Subject": "incident", "Window": "incident",
+    "obscure": "ops",
+    "Redactor": "pipeline",
+    "redact_file": "jobs", "redact_video": "jobs", "redact_image": "jobs",
+    "Detector": "detectors", "build_detectors": "detectors",
+    "verify_clip": "verify",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
 
 
-def obscure(frame, regions, style=Style(), **kwargs):
-    """See `redact.ops.obscure` (imported lazily: it compiles Numba kernels on first call)."""
-    from .ops import obscure as _obscure
+def __getattr__(name):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'redact' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-    return _obscure(frame, regions, style, **kwargs)
 
-
-__all__ = ["Kind", "Method", "Regions", "Shape", "Style", "obscure", "__version__"]
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))
