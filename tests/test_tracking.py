@@ -536,3 +536,29 @@ def test_detector_fault_never_ends_a_hold():
         held = d.regions.select(d.regions.track_id == face.track_id[0])
         assert len(held) == 1, f"frame {d.index}: the face's track was dropped"
         assert contains(held.xyxy, face.xyxy).all(), d.index
+
+
+def test_two_people_walking_past_each_other_keep_their_ids():
+    """Person instances (one box each) crossing in front of each other: ids follow the walkers."""
+    tracker = Tracker()
+    ids = []
+    for t in range(40):
+        a = [10 + 4 * t, 50, 40 + 4 * t, 130]           # walks right
+        b = [170 - 4 * t, 54, 200 - 4 * t, 134]         # walks left, slightly lower
+        out = tracker.update(Regions.from_boxes([a, b], kind=Kind.PERSON))
+        assert len(out) >= 2
+        ids.append(out.track_id[:2].tolist())
+    assert all(pair == ids[0] for pair in ids), ids
+
+
+def test_person_rows_beside_head_rows_track_apart():
+    """The person detector's PERSON instance and its FACE head box never share a track."""
+    tracker = Tracker()
+    for t in range(10):
+        body = [100 + 2 * t, 50, 130 + 2 * t, 130]
+        head = [100 + 2 * t, 50, 130 + 2 * t, 70]
+        out = tracker.update(Regions.concat([Regions.from_boxes([body], kind=Kind.PERSON),
+                                             Regions.from_boxes([head], kind=Kind.FACE)]))
+        np.testing.assert_array_equal(out.xyxy[:2], [body, head])
+        assert out.track_id[0] != out.track_id[1]
+    assert len(set(out.track_id.tolist())) == 2
