@@ -28,7 +28,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .geometry import pad_boxes
-from .types import Regions
+from .types import Kind, Regions
 
 #: Boxes whose sides are all shorter than this (pixels) may also match by centre distance:
 #: for them a few pixels of motion erase all overlap.
@@ -69,7 +69,9 @@ class Tracker:
 
     Call `update` once per frame, in order. Each detection is matched to a live track of
     the same kind by IoU (or, for boxes under `SMALL_BOX_PX`, by centre distance) against
-    the track's predicted box, greedily, best match first. The output holds
+    the track's predicted box, greedily, best match first; between two `Kind.PERSON` boxes
+    the affinity is also scaled by how alike their sizes are (`weigh_person_shape`), so a
+    mask fragment does not take over a person's track. The output holds
 
     1. every detection, row for row in input order and with its exact box, carrying the id
        of the track it matched or a new id (no minimum hits, no activation delay, no
@@ -179,6 +181,7 @@ class Tracker:
         if n_tracks and n_dets:
             affinity = np.empty((n_tracks, n_dets), np.float64)
             kernels.affinity_matrix(core, self._kind, dets, detections.kind, SMALL_BOX_PX, affinity)
+            kernels.weigh_person_shape(core, self._kind, dets, detections.kind, np.int8(Kind.PERSON), affinity)
             kernels.greedy_assign(affinity, self._iou_match, det_track)
         matched = det_track >= 0
         rows = det_track[matched]

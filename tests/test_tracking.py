@@ -562,3 +562,41 @@ def test_person_rows_beside_head_rows_track_apart():
         np.testing.assert_array_equal(out.xyxy[:2], [body, head])
         assert out.track_id[0] != out.track_id[1]
     assert len(set(out.track_id.tolist())) == 2
+
+
+def ref_weigh_person_shape(tracks, track_kind, dets, det_kind, person, affinity):
+    wt, ht = tracks[:, 2] - tracks[:, 0], tracks[:, 3] - tracks[:, 1]
+    wd, hd = dets[:, 2] - dets[:, 0], dets[:, 3] - dets[:, 1]
+
+    def ratio(a, b):
+        lo, hi = np.minimum(a[:, None], b[None, :]), np.maximum(a[:, None], b[None, :])
+        return np.divide(lo, hi, out=np.ones_like(lo), where=hi > 0)
+
+    both = (track_kind[:, None] == person) & (det_kind[None, :] == person) & (affinity > 0)
+    return np.where(both, affinity * np.sqrt(ratio(wt, wd) * ratio(ht, hd)), affinity)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@given(data=st.data())
+@relaxed
+def test_weigh_person_shape_matches_reference(compiled, data):
+    a = data.draw(boxes())
+    b = data.draw(boxes())
+    ka = np.array(data.draw(st.lists(st.sampled_from(KINDS), min_size=len(a), max_size=len(a))), np.int8)
+    kb = np.array(data.draw(st.lists(st.sampled_from(KINDS), min_size=len(b), max_size=len(b))), np.int8)
+    affinity = np.empty((len(a), len(b)))
+    kernels.affinity_matrix(a, ka, b, kb, SMALL_BOX_PX, affinity)
+    want = ref_weigh_person_shape(a, ka, b, kb, int(Kind.PERSON), affinity)
+    fn = kernels.weigh_person_shape if compiled else kernels.weigh_person_shape.py_func
+    fn(a, ka, b, kb, np.int8(Kind.PERSON), affinity)
+    np.testing.assert_allclose(affinity, want, rtol=1e-12, atol=0)
+
+
+def test_person_track_prefers_the_box_of_its_own_shape():
+    """A fragment overlapping a walker as much as the walker's new box does not take its id."""
+    tracker = Tracker()
+    first = tracker.update(Regions.from_boxes([[100, 50, 130, 130]], kind=Kind.PERSON)).track_id[0]
+    # A wide part (two people merged, IoU 0.375 with the track) listed first, then the
+    # walker's own box moved on by 15 px (IoU 0.333).
+    out = tracker.update(Regions.from_boxes([[95, 50, 175, 130], [115, 50, 145, 130]], kind=Kind.PERSON))
+    assert out.track_id[1] == first and out.track_id[0] != first
