@@ -587,7 +587,7 @@ def test_weigh_person_shape_matches_reference(compiled, data):
     affinity = np.empty((len(a), len(b)))
     kernels.affinity_matrix(a, ka, b, kb, SMALL_BOX_PX, affinity)
     want = ref_weigh_person_shape(a, ka, b, kb, int(Kind.PERSON), affinity)
-    fn = kernels.weigh_person_shape if compiled else kernels.weigh_person_shape.py_func
+    fn = kernel("weigh_person_shape", compiled)
     fn(a, ka, b, kb, np.int8(Kind.PERSON), affinity)
     np.testing.assert_allclose(affinity, want, rtol=1e-12, atol=0)
 
