@@ -105,8 +105,11 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
         Regions to obscure, and an (H, W) mask of pixels to obscure besides them.
     """
     parts = [regions.select(~shown_rows(regions, subjects))]
-    boxes = [z.box(width, height) for z in zones]
-    parts.append(Regions.from_boxes(np.array(boxes, np.float32).reshape(-1, 4), kind=Kind.OTHER))
+    # Clipped to the frame first: a zone far wider than the frame would otherwise be padded
+    # (by a share of its own size) past float32's range.
+    boxes = np.clip(np.array([z.box(width, height) for z in zones], np.float64).reshape(-1, 4),
+                    0, [width, height, width, height])
+    parts.append(Regions.from_boxes(boxes.astype(np.float32), kind=Kind.OTHER))
     if faulted:
         parts.append(Regions.from_boxes([[0, 0, width, height]], kind=Kind.OTHER))
     return Regions.concat(parts), keep_zone_mask(keep_zones, width, height)
