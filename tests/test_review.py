@@ -1,5 +1,4 @@
 """Review sheet and pick: real clips written with PyAV, real detectors on a real photo."""
-from fractions import Fraction
 
 import av
 import cv2
