@@ -21,6 +21,13 @@ from .types import Kind, Regions
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
 FACE_IN_BODY_TOP = 0.5
+#: A person row lying (by this share of its area) inside a shown subject's box and smaller
+#: than `PART_AREA` of it is a fragment of the subject's own mask, shown with it: a whole
+#: person that small beside the subject is too small to recognise.
+PART_INSIDE, PART_AREA = 0.8, 0.1
+#: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
+#: area, is a part joining the subject to its surroundings (see `group_parts`).
+GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
 
 
 @dataclass(frozen=True)
@@ -44,15 +51,37 @@ def _centres_in(centres: np.ndarray, boxes: np.ndarray, top_share: float = 1.0) 
     return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y0 + top_share * (y1 - y0))
 
 
-def shown_rows(regions: Regions, subjects: FrameSubjects | None) -> np.ndarray:
-    """Boolean per row of ``regions``: True where a subject rule lets the region be shown."""
+def _parts_of(boxes: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+    """Rows of ``boxes`` that are small parts inside some subject box (see `PART_AREA`)."""
+    parts = np.zeros(len(boxes), bool)
+    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    for s in subjects:
+        iw = np.minimum(boxes[:, 2], s[2]) - np.maximum(boxes[:, 0], s[0])
+        ih = np.minimum(boxes[:, 3], s[3]) - np.maximum(boxes[:, 1], s[1])
+        inside = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+        s_area = (s[2] - s[0]) * (s[3] - s[1])
+        parts |= (inside >= PART_INSIDE * np.maximum(area, 1e-6)) & (area < PART_AREA * s_area)
+    return parts
+
+
+def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) -> np.ndarray:
+    """Boolean per row of ``regions``: True where a subject rule lets the region be shown.
+
+    A face in the top of a subject's box is the subject's unless it also lies in another
+    person's box; parts joining the subject to its surroundings (`group_parts`) and, when
+    ``observed`` is given, predictions of people not detected in this frame do not count
+    as another person there.
+    """
     shown = np.zeros(len(regions), bool)
     if not subjects:
         return shown
     kind, ids = regions.kind, regions.track_id
     people = kind == Kind.PERSON
     subject_body = people & np.isin(ids, list(subjects.people))
-    others = people & ~subject_body
+    subject_body |= people & _parts_of(regions.xyxy, regions.xyxy[subject_body])
+    others = people & ~subject_body & ~group_parts(regions.xyxy, regions.xyxy[subject_body])
+    if observed is not None:
+        others &= np.isin(ids, list(observed))
     shown |= subject_body
     faces = np.flatnonzero(kind == Kind.FACE)
     if len(faces) and subject_body.any():
@@ -80,8 +109,67 @@ def keep_zone_mask(polygons, width: int, height: int) -> np.ndarray | None:
     return inside == 0
 
 
+def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, observed, width: int,
+                   height: int, padding: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Held predictions and group parts over a shown subject, as a mask with the subject's
+    box cut out.
+
+    A track the detectors lost is obscured at its predicted, growing box; left as it is,
+    a lost fragment's box soon buries the subject it passed. Likewise a mask part holding
+    the subject and its surroundings. Inside a shown subject's box these give way; every
+    other detected person still covers it (a bystander overlapping the subject wins).
+    """
+    from .geometry import pad_boxes, pixel_boxes
+
+    ghosts = hidden & ~np.isin(regions.track_id, list(observed)) & (regions.track_id >= 0)
+    ghosts &= _overlaps(regions.xyxy, subject_boxes)
+    # A lost track of about the subject's size is likely a person missed for a frame beside
+    # it: that one stays obscured. Lost fragments and lost groups give way.
+    ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
+    # (Observed group parts are not carved: one may hold a bystander beside the subject.)
+    if not ghosts.any():
+        return ghosts, None
+    mask = np.zeros((height, width), bool)
+    for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy[ghosts], padding), width, height):
+        mask[y0:y1, x0:x1] = True
+    for x0, y0, x1, y1 in pixel_boxes(subject_boxes, width, height):
+        mask[y0:y1, x0:x1] = False
+    return ghosts, mask
+
+
+def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
+    """Rows that hold a subject's whole box and are much larger: a mask part joining the
+    subject to its surroundings (shadow, a group), not a rival for its identity."""
+    out = np.zeros(len(boxes), bool)
+    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    for s in subject_boxes:
+        iw = np.minimum(boxes[:, 2], s[2]) - np.maximum(boxes[:, 0], s[0])
+        ih = np.minimum(boxes[:, 3], s[3]) - np.maximum(boxes[:, 1], s[1])
+        s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
+        out |= (np.clip(iw, 0, None) * np.clip(ih, 0, None) >= GROUP_HOLDS * s_area) & (area >= GROUP_AREA * s_area)
+    return out
+
+
+def _person_sized(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
+    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    out = np.zeros(len(boxes), bool)
+    for s in subject_boxes:
+        s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
+        out |= (area >= PART_AREA * 2.5 * s_area) & (area < GROUP_AREA * s_area)
+    return out
+
+
+def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    if not len(others):
+        return np.zeros(len(boxes), bool)
+    iw = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(boxes[:, None, 0], others[None, :, 0])
+    ih = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(boxes[:, None, 1], others[None, :, 1])
+    return ((iw > 0) & (ih > 0)).any(axis=1)
+
+
 def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: FrameSubjects | None = None,
-            keep_zones=(), faulted: bool = False) -> tuple[Regions, np.ndarray | None]:
+            keep_zones=(), faulted: bool = False, observed=None,
+            padding: float = 0.1) -> tuple[Regions, np.ndarray | None]:
     """What to obscure in one frame.
 
     Parameters
@@ -98,13 +186,27 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
         Polygons in pixels; outside all of them everything is obscured.
     faulted : bool
         The frame could not be analysed: obscure all of it.
+    observed : set of int, optional
+        Track ids detected in this frame. With subjects shown, held predictions of other
+        tracks give way inside a subject's box (see `_carved_ghosts`); without it they do not.
+    padding : float
+        Padding of the style, for those carved predictions.
 
     Returns
     -------
     (Regions, mask or None)
         Regions to obscure, and an (H, W) mask of pixels to obscure besides them.
     """
-    parts = [regions.select(~shown_rows(regions, subjects))]
+    shown = shown_rows(regions, subjects, observed)
+    hidden = ~shown
+    mask = keep_zone_mask(keep_zones, width, height)
+    if subjects and subjects.people and observed is not None:
+        bodies = regions.xyxy[shown & (regions.kind == Kind.PERSON) & np.isin(regions.track_id, list(subjects.people))]
+        carved, ghost_mask = _carved_ghosts(regions, hidden, bodies, observed, width, height, padding)
+        if ghost_mask is not None:
+            hidden &= ~carved
+            mask = ghost_mask if mask is None else mask | ghost_mask
+    parts = [regions.select(hidden)]
     # Clipped to the frame first: a zone far wider than the frame would otherwise be padded
     # (by a share of its own size) past float32's range.
     boxes = np.clip(np.array([z.box(width, height) for z in zones], np.float64).reshape(-1, 4),
@@ -112,4 +214,4 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
     parts.append(Regions.from_boxes(boxes.astype(np.float32), kind=Kind.OTHER))
     if faulted:
         parts.append(Regions.from_boxes([[0, 0, width, height]], kind=Kind.OTHER))
-    return Regions.concat(parts), keep_zone_mask(keep_zones, width, height)
+    return Regions.concat(parts), mask

@@ -201,6 +201,7 @@ class Redactor:
         source = replay if replay is not None else self._analyser
         self.hold_frames, self.lookahead_frames = source.hold_frames, source.lookahead_frames
         self._styles = policy.style_map
+        self._person_style = self._styles.get(Kind.PERSON, self._styles[None])  # the mask's style
         self._seed = secrets.randbits(63) if seed is None else int(seed)
         self._index = 0
         self._frame_size = None  # (height, width) the zones were last checked against
@@ -269,7 +270,8 @@ class Redactor:
             shown = self._subjects.frames.get(pending.index)
             review = self._subjects.review.get(pending.index)
         final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
-                              keep_zones=self._keep_zones or (), faulted=bool(pending.flagged))
+                              keep_zones=self._keep_zones or (), faulted=bool(pending.flagged),
+                              observed=pending.observed, padding=self._person_style.padding)
         frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
         out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
         done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compose import FrameSubjects
+from .compose import FrameSubjects, group_parts
 from .incident import Incident, IncidentError, Subject
 from .types import Kind, Regions
 
@@ -22,6 +22,9 @@ CROSSING_SHARE = 0.15
 SAME_LOOK = 0.35
 #: Detections missed in a row after which a re-found track must prove its identity again.
 LOST_FRAMES = 3
+#: Another person can only take the subject's track if its box is at least this share of
+#: the subject's (the tracker weighs size likeness; smaller rows are the subject's own parts).
+RIVAL_SHARE = 0.25
 
 
 @dataclass
@@ -113,18 +116,28 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
     return i, int(regions.kind[best]), int(regions.track_id[best])
 
 
-def _crossing(regions: Regions, row: int) -> bool:
+def _crossing(regions: Regions, row: int, observed) -> bool:
+    """Whether another detected person overlaps the subject's box enough to swap with it.
+
+    Held predictions (not detected this frame), parts much smaller than the subject (mask
+    fragments of its own body) and parts much larger that hold all of it (the subject
+    joined to its shadow or a group) cannot take its track: the tracker matches by size
+    too, and the subject's look is checked on every frame anyway.
+    """
     box = regions.xyxy[row]
     area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+    groups = group_parts(regions.xyxy, box[None, :])
     for other in np.flatnonzero(regions.kind == Kind.PERSON):
-        if other == row or regions.track_id[other] == regions.track_id[row]:
+        tid = int(regions.track_id[other])
+        if other == row or tid == regions.track_id[row] or tid not in observed or groups[other]:
             continue
         o = regions.xyxy[other]
+        o_area = max(1e-6, (o[2] - o[0]) * (o[3] - o[1]))
+        if o_area < RIVAL_SHARE * area:
+            continue
         iw, ih = min(box[2], o[2]) - max(box[0], o[0]), min(box[3], o[3]) - max(box[1], o[1])
-        if iw > 0 and ih > 0:
-            smaller = min(area, max(1e-6, (o[2] - o[0]) * (o[3] - o[1])))
-            if iw * ih / smaller >= CROSSING_SHARE:
-                return True
+        if iw > 0 and ih > 0 and iw * ih / min(area, o_area) >= CROSSING_SHARE:
+            return True
     return False
 
 
@@ -148,13 +161,17 @@ def follow(records: list, start: int, track_id: int) -> dict:
             row = int(rows[0])
             observed = track_id in records[i].observed
             missed = 0 if observed else missed + 1
-            if _crossing(regions, row):
+            look = records[i].looks.get(track_id) if observed else None
+            looks_same = reference is not None and look is not None and _distance(reference, look) < SAME_LOOK
+            if _crossing(regions, row, records[i].observed):
                 certain, reason = False, "subject crosses another person"
+            elif look is not None and reference is not None and not looks_same:
+                # Checked on every frame: a swap with someone the detector missed shows here.
+                certain, reason = False, "subject does not look like itself"
             elif missed >= LOST_FRAMES:
                 certain, reason = False, "subject lost"
             elif not certain:
-                look = records[i].looks.get(track_id)
-                if observed and reference is not None and look is not None and _distance(reference, look) < SAME_LOOK:
+                if looks_same:
                     certain = True
                 else:
                     reason = "subject identity not re-established"
