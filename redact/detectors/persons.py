@@ -37,6 +37,8 @@ from ..types import Kind, Regions
 SEGMENT_MODEL = "selfie_segmentation"
 #: Side of the segmentation network's square input.
 SEGMENT_SIZE = 256
+#: A part left over around a lone seed joins it when it covers this share of the seed's box.
+SURROUND_SHARE = 0.8
 #: HOG's default detection window is 64x128 with the person about 96 px tall inside it.
 HOG_WINDOW_HEIGHT = 128
 
@@ -259,7 +261,23 @@ def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarr
     # What no seed took, parted anew: a part that joined a seeded person to one HOG missed
     # leaves the second as a part of its own.
     rest_box, rest_score = _parts((labels > 0) & (owner == 0), prob)
-    xyxy = np.concatenate([inst, rest_box.astype(np.float64) / scale])
+    rest = rest_box.astype(np.float64) / scale
+    # A part left around the one seed of its component (the silhouette beyond HOG's box:
+    # head, arms, a coat) is that person: it joins the instance. A part *beside* the seed
+    # (a second person HOG missed) does not surround the seed's box and stays its own row.
+    merged = np.zeros(len(rest), bool)
+    lone = [k for k in range(len(seeds)) if seed_label[k] > 0 and np.count_nonzero(seed_label == seed_label[k]) == 1]
+    for r, box in enumerate(rest):
+        for k in lone:
+            sx0, sy0, sx1, sy1 = seeds[k]
+            iw, ih = min(box[2], sx1) - max(box[0], sx0), min(box[3], sy1) - max(box[1], sy0)
+            if iw > 0 and ih > 0 and iw * ih >= SURROUND_SHARE * (sx1 - sx0) * (sy1 - sy0):
+                inst[k, :2] = np.minimum(inst[k, :2], box[:2])
+                inst[k, 2:] = np.maximum(inst[k, 2:], box[2:])
+                merged[r] = True
+                break
+    rest, rest_score = rest[~merged], rest_score[~merged]
+    xyxy = np.concatenate([inst, rest])
     score = np.concatenate([seed_score, rest_score]).astype(np.float32)
     seeded = np.arange(len(xyxy)) < len(seeds)
     # Rounded outward to float32 so a box never shrinks by the cast.
