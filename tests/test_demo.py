@@ -6,8 +6,6 @@ import pytest
 from redact.models import DEMO_ASSETS, REGISTRY, is_installed
 from redact.verify import verify_clip
 
-SUBJECT_CHECK = "subject kept visible"
-
 
 def test_demo_writes_and_verifies_its_outputs(tmp_path, capsys):
     missing = [n for n in (*DEMO_ASSETS, *REGISTRY) if not is_installed(n)]
@@ -30,9 +28,4 @@ def test_demo_writes_and_verifies_its_outputs(tmp_path, capsys):
     checks = [line.strip() for line in out.splitlines() if line.strip().startswith("[")]
     assert len(checks) == 8 and "verify:" in out
     failed = [c for c in checks if not c.startswith("[ok]")]
-    assert passed == (not failed)
-    assert all(SUBJECT_CHECK in c for c in failed), failed  # every protection check passes
-    if failed:
-        # The person detector's fragments inside her box make `redact.subjects` see a crossing
-        # and hide her (fail closed); a detector or subjects change should make this pass.
-        pytest.xfail(f"subject hidden by the current person detector: {failed[0]}")
+    assert passed and not failed, failed
