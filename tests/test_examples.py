@@ -37,3 +37,34 @@ def test_batch_folder_example(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         runpy.run_path(str(EXAMPLES / "batch_folder.py"), run_name="__main__")
     assert capsys.readouterr().out.count("already complete") == 2
+
+
+def test_pi_benchmark_example(capsys):
+    require_models("blazeface_full_range", "centerface", "ppocr_det_v4")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pi_benchmark", EXAMPLES / "pi_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--profiles", "fast", "--seconds", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "machine:" in out and "ceiling" in out and "| fast | 15 |" in out
+
+
+def test_share_incident_example(tmp_path, capsys):
+    import pytest
+
+    from redact.models import DEMO_ASSETS, is_installed
+
+    if not all(is_installed(n) for n in DEMO_ASSETS):
+        pytest.skip("demo assets not installed: run `redact models fetch`")
+    require_models("blazeface_full_range", "centerface", "ppocr_det_v4", "selfie_segmentation")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("share_incident", EXAMPLES / "share_incident.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(tmp_path / "out") == 0
+    out = capsys.readouterr().out
+    assert "verify: verified" in out and "review:" in out
+    assert (tmp_path / "out" / "shared.mp4.review.png").is_file()
