@@ -325,10 +325,14 @@ def test_anchor_centers_match_reference(spec):
         np.testing.assert_allclose(fn(*args), ref_anchor_centers(*spec), atol=1e-7)
 
 
+# No subnormal numbers: OpenCV's DNN sets the CPU to flush them to zero (FTZ/DAZ) in the
+# threads it runs on, so kernel and reference would disagree depending on test order; no
+# detector produces such scores or coordinates.
+_float = lambda lo, hi, **kw: st.floats(lo, hi, allow_subnormal=False, **kw)  # noqa: E731
 boxes_arrays = st.integers(0, 40).flatmap(lambda n: st.tuples(
-    st.lists(st.tuples(st.floats(-50, 500), st.floats(-50, 500), st.floats(0, 200), st.floats(0, 200)),
+    st.lists(st.tuples(_float(-50, 500), _float(-50, 500), _float(0, 200), _float(0, 200)),
              min_size=n, max_size=n),
-    st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n)))
+    st.lists(_float(0, 1, width=32), min_size=n, max_size=n)))
 
 
 @settings(max_examples=60, deadline=None)
