@@ -147,7 +147,8 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (the folder's entry, not the file)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -174,7 +175,7 @@ class PendingPair:
         # is never taken for a finished redaction and is redone by the next run.
         os.replace(self._companion_tmp, self.companion)
         os.replace(self.path, self.final)
-        _fsync_folder(self.final.parent)
+        fsync_folder(self.final.parent)
 
     def _discard(self) -> None:
         self.path.unlink(missing_ok=True)

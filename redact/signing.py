@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from .safeio import write_bytes_atomic
+from .safeio import fsync_folder, write_bytes_atomic
 
 CONFIG_DIR_ENV = "REDACT_CONFIG_DIR"
 KEY_FILE = "device_key.pem"
@@ -125,18 +125,10 @@ def device_key(config_dir=None) -> Ed25519PrivateKey:
             os.link(tmp, path)
         except FileExistsError:
             return _load_private(path)
-        _fsync_dir(folder)
+        fsync_folder(folder)
     finally:
         tmp.unlink(missing_ok=True)
     return key
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _load_private(path: Path) -> Ed25519PrivateKey:
