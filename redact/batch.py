@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,9 +203,17 @@ def run(plan_: Plan, policy, *, options: dict, jobs: int = 1, force: bool = Fals
     outcomes = []
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
-        futures = [pool.submit(_run_in_worker, task, policy, options, force) for task in plan_.tasks]
+        futures = {pool.submit(_run_in_worker, task, policy, options, force): task for task in plan_.tasks}
         for future in as_completed(futures):
-            outcomes.append(future.result())
+            try:
+                outcome = future.result()
+            except BrokenExecutor:
+                # A worker died (killed, out of memory): its file and any not yet done are
+                # failures of this run, reported as such; what finished stands.
+                task = futures[future]
+                outcome = Outcome(task.src, task.dst, "failed", "a worker process died (killed or out of "
+                                  "memory) while redacting it; run again, with fewer --jobs")
+            outcomes.append(outcome)
             if on_done:
                 on_done(outcomes[-1])
     except BaseException:

@@ -6,7 +6,8 @@ Precedence, written once here (highest first):
 2. privacy zones are obscured over everything, subjects included;
 3. everything that belongs to someone else: other people's bodies and faces, other plates;
 4. a subject, with its own face (unless ``hide_face``) and, for a vehicle, its own plate;
-5. keep zones: outside every keep zone, everything is obscured.
+5. keep zones: outside every keep zone, everything is obscured, the subject included
+   (a subject is shown inside keep zones only).
 
 A region is shown only when a rule lets it be shown; everything else found is obscured.
 Where a bystander overlaps the subject, the bystander's box is obscured, subject or not.
@@ -21,10 +22,11 @@ from .types import Kind, Regions
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
 FACE_IN_BODY_TOP = 0.5
-#: A person row lying (by this share of its area) inside a shown subject's box and smaller
-#: than `PART_AREA` of it is a fragment of the subject's own mask, shown with it: a whole
-#: person that small beside the subject is too small to recognise.
-PART_INSIDE, PART_AREA = 0.8, 0.1
+#: A person row lying (by this share of its area) inside a shown subject's box, smaller than
+#: `PART_AREA` of it and under `PART_MAX_PX` tall is a fragment of the subject's own mask,
+#: shown with it: a whole person that small is too small to recognise. Faces inside such a
+#: part stay hidden unless they are the subject's own (see `shown_rows`).
+PART_INSIDE, PART_AREA, PART_MAX_PX = 0.8, 0.1, 48
 #: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
 #: area, is a part joining the subject to its surroundings (see `group_parts`).
 GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
@@ -60,7 +62,8 @@ def _parts_of(boxes: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         ih = np.minimum(boxes[:, 3], s[3]) - np.maximum(boxes[:, 1], s[1])
         inside = np.clip(iw, 0, None) * np.clip(ih, 0, None)
         s_area = (s[2] - s[0]) * (s[3] - s[1])
-        parts |= (inside >= PART_INSIDE * np.maximum(area, 1e-6)) & (area < PART_AREA * s_area)
+        parts |= ((inside >= PART_INSIDE * np.maximum(area, 1e-6)) & (area < PART_AREA * s_area)
+                  & (boxes[:, 3] - boxes[:, 1] < PART_MAX_PX))
     return parts
 
 
@@ -78,11 +81,12 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
     kind, ids = regions.kind, regions.track_id
     people = kind == Kind.PERSON
     subject_body = people & np.isin(ids, list(subjects.people))
-    subject_body |= people & _parts_of(regions.xyxy, regions.xyxy[subject_body])
+    parts = people & ~subject_body & _parts_of(regions.xyxy, regions.xyxy[subject_body])
+    # For faces, a part counts as someone else: a face is shown only as the subject's own.
     others = people & ~subject_body & ~group_parts(regions.xyxy, regions.xyxy[subject_body])
     if observed is not None:
-        others &= np.isin(ids, list(observed))
-    shown |= subject_body
+        others &= np.isin(ids, list(observed)) | parts
+    shown |= subject_body | parts
     faces = np.flatnonzero(kind == Kind.FACE)
     if len(faces) and subject_body.any():
         centres = 0.5 * (regions.xyxy[faces, :2] + regions.xyxy[faces, 2:])
@@ -121,7 +125,9 @@ def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarr
     """
     from .geometry import pad_boxes, pixel_boxes
 
-    ghosts = hidden & ~np.isin(regions.track_id, list(observed)) & (regions.track_id >= 0)
+    # People only: a lost face or plate is a face or plate, wherever it is predicted.
+    ghosts = hidden & (regions.kind == Kind.PERSON) & ~np.isin(regions.track_id, list(observed))
+    ghosts &= regions.track_id >= 0
     ghosts &= _overlaps(regions.xyxy, subject_boxes)
     # A lost track of about the subject's size is likely a person missed for a frame beside
     # it: that one stays obscured. Lost fragments and lost groups give way.

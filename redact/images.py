@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +25,7 @@ def read_image(path) -> np.ndarray:
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
         raise ImageError(f"{path}: cannot decode as an image")
-    _check_whole(path, data.tobytes()[-4096:])
+    _check_whole(path, data)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -48,13 +47,19 @@ def _native_stderr_muted():
         os.close(saved)
 
 
-def _check_whole(path, tail: bytes) -> None:
+def _check_whole(path, data: np.ndarray) -> None:
     """OpenCV decodes a cut JPEG or PNG without complaint, filling the missing part with
-    grey; a damaged input is not what the user meant to redact, so say so instead."""
-    kind = tail and Path(path).suffix.lower()
-    if kind in (".jpg", ".jpeg") and b"\xff\xd9" not in tail:
-        raise ImageError(f"{path}: the JPEG ends before its end marker (truncated or damaged file)")
-    if kind == ".png" and b"IEND" not in tail:
+    grey; a damaged input is not what the user meant to redact, so say so instead. The
+    format is read from the bytes, not the name."""
+    head, tail = data[:8].tobytes(), data[-4096:].tobytes()
+    if head.startswith(b"\xff\xd8\xff"):
+        last = data.tobytes().rfind(b"\xff\xd9")
+        # Phones append a video after the image's end marker ("motion photos"): the image
+        # itself is whole when its end marker is followed by such a container.
+        whole = b"\xff\xd9" in tail or (last > 0 and b"ftyp" in data[last:last + 64].tobytes())
+        if not whole:
+            raise ImageError(f"{path}: the JPEG ends before its end marker (truncated or damaged file)")
+    elif head.startswith(b"\x89PNG") and b"IEND" not in tail:
         raise ImageError(f"{path}: the PNG ends before its IEND chunk (truncated or damaged file)")
 
 

@@ -203,10 +203,6 @@ class Incident:
             if not isinstance(value, str) or len(value) > 500 or any(ord(c) < 32 for c in value):
                 raise IncidentError(f"{name}: expected one line of text (under 500 characters), got {value!r}")
 
-    @property
-    def named_subjects(self) -> bool:
-        return bool(self.subjects)
-
     @classmethod
     def from_dict(cls, data: dict) -> "Incident":
         """From the JSON form (see the module docstring); unknown keys are refused."""

@@ -19,7 +19,8 @@ _END = object()
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".3gp", ".gif"}
 #: Share of a file's frames that may fail analysis (each is obscured whole and flagged)
-#: before the file counts as not redacted: one glitch is tolerated, a broken detector is not.
+#: before the file counts as not redacted: a glitch in a long clip is tolerated (one frame
+#: in 100 or more), a broken detector is not; below 100 frames, none is.
 FLAGGED_LIMIT = 0.01
 
 
@@ -130,15 +131,22 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
 
 
 def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress):
-    from .video import VideoReader, VideoWriter
-    from .video.window import WindowCut
+    from .video import VideoReader
 
     src, dst = check_paths(src, dst, overwrite=overwrite)
     if detectors is None:
         detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+    with VideoReader(src) as reader:
+        return _redact_video_from(reader, src, dst, policy, detectors, crf=crf, preset=preset, seed=seed,
+                                  progress=progress)
+
+
+def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress):
+    from .video import VideoWriter
+    from .video.window import WindowCut
+
     incident = policy.incident
     window = incident.window if incident is not None else None
-    reader = VideoReader(src)
     info = reader.info
     if window is not None and info.declared_seconds and window.first >= info.declared_seconds:
         raise IncidentError(f"window starts at {window.first:g} s but {src} lasts {info.declared_seconds:.2f} s")
@@ -197,8 +205,7 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
         finally:
             for stage in stages:
                 stage.join()
-            reader.close()
-            if stop.is_set():
+            if stop.is_set() or not writer.closed:
                 writer.abort()
         errors = [stage.error for stage in stages if stage.error is not None]
         if errors:
@@ -218,7 +225,9 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
         manifest.input_sha256 = sha256_file(src)
         manifest.output_sha256 = sha256_file(pair.path)
         manifest.frames_out = writer.frames_written
-        manifest.frames_in = writer.frames_written + cut.cut_before + cut.cut_after
+        # Reading stops past a window, so the input's count is the container's when it says.
+        seen = writer.frames_written + cut.cut_before + cut.cut_after
+        manifest.frames_in = max(seen, info.declared_frames) if cut.ended_early else seen
         manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
                                 "timestamps_repaired": writer.repaired_pts})
         manifest.side_channels = _side_channels(info, policy, audio is not None)

@@ -246,6 +246,9 @@ class Redactor:
                 self._keep_zones = incident.keep_polygons_px(width, height)
             self._frame_size = rgb.shape[:2]
         if self._replay is not None:
+            if self._index >= len(self._replay.records):
+                raise RuntimeError(f"frame {self._index} was not in the analysis of {len(self._replay.records)} "
+                                   "frames: the file changed while it was redacted")
             record = self._replay.records[self._index]
             pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
             self._index += 1

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -104,8 +105,12 @@ def remove_stale_partials(final: Path) -> None:
 
     Call it only while holding `output_lock` for ``final``: then no live run owns them.
     """
-    for stale in final.parent.glob(f".{final.name}.*{PARTIAL_SUFFIX}"):
-        stale.unlink(missing_ok=True)
+    # Names matched exactly, not by glob: a pattern would read "[1]" in a name as a wildcard
+    # and delete another output's live temporary. The output's and its manifest's.
+    pattern = re.compile(re.escape(f".{final.name}.") + r"(redaction\.json\.)?[0-9a-f]{8}" + re.escape(PARTIAL_SUFFIX))
+    for stale in final.parent.iterdir():
+        if pattern.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

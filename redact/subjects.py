@@ -72,17 +72,18 @@ def numbered(regions: Regions, observed=None) -> list:
     return [int(i) for i in rows]
 
 
-def _nearest(records, index: int, t: float) -> int:
-    return min(range(len(records)), key=lambda i: abs(records[i].time - t)) if index is None else index
-
-
 def pick(records: list, subject: Subject, incident: Incident, width: int, height: int) -> tuple[int, int, int]:
     """``(frame index, kind, track id)`` of the subject, or `IncidentError` naming the
     nearest people when the target hits nobody."""
     if not records:
         raise IncidentError(f"{subject.describe()}: the clip has no frames in the window")
-    i = _nearest(records, None, subject.t)
+    i = min(range(len(records)), key=lambda k: abs(records[k].time - subject.t))
     record = records[i]
+    step = (records[-1].time - records[0].time) / max(1, len(records) - 1) or 1.0
+    if abs(record.time - subject.t) > 1.5 * step:
+        # Someone else stands there at another time: never keep whoever is nearest in time.
+        raise IncidentError(f"{subject.describe()}: no frame at that time; the frames analysed run from "
+                            f"{records[0].time:.2f} s to {records[-1].time:.2f} s of the input")
     regions = record.regions
     order = numbered(regions, record.observed)
     if subject.number is not None:

@@ -255,3 +255,71 @@ def test_stopping_a_parallel_batch_stops_its_workers(tmp_path, how):
     if how == "SIGTERM":
         assert proc.returncode == 130 and "Traceback" not in proc.stderr.read()
         assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_stale_cleanup_reads_names_literally(tmp_path):
+    """'clip [1].mp4' as a glob matched 'clip 1.mp4': another job's live temporary went."""
+    from redact.safeio import partial_path, remove_stale_partials
+
+    mine, theirs = tmp_path / "clip [1].mp4", tmp_path / "clip 1.mp4"
+    for target in (mine, theirs):
+        partial_path(target).touch()
+        partial_path(manifest_path(target)).touch()
+    remove_stale_partials(mine)
+    assert sorted(p.name.split(".")[1] for p in tmp_path.iterdir()) == ["clip 1", "clip 1"]
+
+
+def test_a_worker_killed_mid_file_fails_that_file_only(tmp_path):
+    import signal
+    import time
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for i in range(3):
+        write_video(folder / f"c{i}.mp4", frames=400 if i == 0 else 5, size=(320, 240), codec="mpeg4")
+    proc = subprocess.Popen([sys.executable, "-m", "redact", str(folder), "-o", str(out), "--jobs", "2",
+                             *NO_DETECT], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(p.stat().st_size for p in out.glob(".c0.mp4.*partial")):
+        time.sleep(0.05)
+    busy = [w for w in _children(proc.pid) if any(os.path.basename(os.readlink(f"/proc/{w}/fd/{fd}")).startswith(".c0")
+                                                  for fd in os.listdir(f"/proc/{w}/fd")
+                                                  if os.path.islink(f"/proc/{w}/fd/{fd}"))]
+    assert busy, "could not find the worker writing c0"
+    os.kill(busy[0], signal.SIGKILL)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert "worker process died" in err and "c0.mp4" in err
+    assert not (out / "c0.mp4").exists()
+
+
+def test_kept_audio_stays_in_step_with_the_video(tmp_path):
+    """MPEG-TS clips start at 1.4 s; the video was moved to 0 and the audio was not."""
+    import av
+
+    src, dst = tmp_path / "in.ts", tmp_path / "out.mp4"
+    write_video(src, frames=30, audio=True, fmt="mpegts")
+
+    def starts(path):
+        """Audio's first packet minus video's first shown frame, in seconds."""
+        with av.open(str(path)) as c:
+            video = next(c.decode(c.streams.video[0]))
+            video = float(video.pts * c.streams.video[0].time_base)
+        with av.open(str(path)) as c:
+            audio = next(p for p in c.demux(c.streams.audio[0]) if p.pts is not None)
+            return float(audio.pts * audio.stream.time_base) - video
+
+    assert main([str(src), "-o", str(dst), "--keep-audio", *NO_DETECT]) == 0
+    assert abs(starts(dst) - starts(src)) < 0.05
+
+
+def test_a_motion_photo_jpeg_is_not_taken_for_truncated(tmp_path):
+    import cv2
+
+    src = tmp_path / "motion.jpg"
+    ok, jpeg = cv2.imencode(".jpg", np.full((40, 60, 3), 90, np.uint8))
+    src.write_bytes(jpeg.tobytes() + b"\x00\x00\x00\x18ftypmp42" + bytes(8000))  # the phone's video after it
+    assert main([str(src), "-o", str(tmp_path / "out.jpg"), *NO_DETECT]) == 0
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
+    assert main([str(cut), "-o", str(tmp_path / "cut-out.jpg"), *NO_DETECT]) == 1

@@ -217,3 +217,31 @@ def test_real_photo_subject_kept_bystander_hidden(astronaut_pair, tmp_path):
     from redact.sharelog import read_shares
 
     assert any(e.output_sha256 == manifest.output_sha256 for e in read_shares().entries)
+
+
+def test_a_lost_face_over_the_subject_stays_obscured():
+    """Held predictions give way inside a subject's box only when they are people: a face
+    or plate the detector missed for a frame is still a face or plate there."""
+    regions = _regions([SUBJECT, (Kind.FACE, 8, [140, 120, 170, 150]), (Kind.PLATE, 9, [120, 300, 180, 320])])
+    final, mask = compose(regions, 640, 480, subjects=FrameSubjects(frozenset({1}), frozenset({1})),
+                          observed=frozenset({1}))
+    assert {8, 9} <= set(_obscured_ids(final))
+
+
+def test_a_small_bystander_inside_the_subject_keeps_its_face_hidden():
+    """A part small enough to be the subject's own fragment is shown as body, but a face on
+    it is not the subject's: it stays hidden."""
+    subject = (Kind.PERSON, 1, [100, 100, 600, 1100])
+    part = (Kind.PERSON, 3, [300, 150, 340, 190])  # 40x40 px, inside the subject's top half
+    face = (Kind.FACE, 4, [305, 152, 335, 185])
+    final, _ = compose(_regions([subject, part, face]), 1920, 1080, subjects=FrameSubjects(frozenset({1})),
+                       observed=frozenset({1, 3, 4}))
+    assert 4 in _obscured_ids(final)
+
+
+def test_a_subject_time_with_no_frame_is_refused():
+    records = [FrameRecord(_regions([SUBJECT]), 1.0 + i / 10, None, frozenset({1})) for i in range(5)]
+    inc = Incident(subjects=(Subject(t=0.1, point=(150, 300)),))
+    with pytest.raises(IncidentError, match="no frame at that time; the frames analysed run from 1.00 s"):
+        pick(records, inc.subjects[0], inc, 640, 480)
+    assert pick(records, Subject(t=1.2, point=(150, 300)), inc, 640, 480)[0] == 2

@@ -66,7 +66,6 @@ class VideoReader:
         finally:
             self._container.close()
         self._open()
-        self.frames_decoded = 0
         self.packets_read = 0  # video packets with data, whether or not shown (edit lists)
         self._span = None  # (first, last) pts decoded
 
@@ -152,7 +151,6 @@ class VideoReader:
                     self._span = (pts if self._span is None else min(self._span[0], pts),
                                   pts if self._span is None else max(self._span[1], pts))
                     index += 1
-                    self.frames_decoded = index
                     yield DecodedFrame(rgb, int(pts), index - 1)
         except av.error.FFmpegError as exc:
             raise VideoError(f"{self.path}: decoding failed at frame {index} ({exc})") from None

@@ -14,8 +14,8 @@ from .reader import DecodedFrame
 
 @dataclass
 class WindowCut:
-    """Filter ``VideoReader.demux`` items to ``window`` (a `redact.incident.Window`, or None
-    to keep everything, still giving each frame its time).
+    """Filter ``VideoReader.demux`` items to ``window`` (a `redact.incident.Window`), or,
+    with None, pass everything through unchanged while noting each frame's time.
 
     After iterating: ``cut_before``/``cut_after`` frames dropped, ``first``/``last`` seconds
     kept, ``ended_early`` when reading stopped past the window (the rest was not decoded).
@@ -36,19 +36,31 @@ class WindowCut:
         self._offset = None  # pts of the first kept frame
 
     def __call__(self, items):
+        pending_audio: list = []  # audio read before the first kept frame's time is known
         for item in items:
             if not isinstance(item, DecodedFrame):
-                shifted = self._audio(item)
-                if shifted:
-                    yield shifted
+                if self.window is None:
+                    yield item  # nothing is cut or re-timed: audio stays as it was
+                elif self._offset is None:
+                    pending_audio.extend(item)
+                else:
+                    kept = self._audio(item)
+                    if kept:
+                        yield kept
                 continue
             if self._origin is None:
                 self._origin = item.pts
             seconds = float((item.pts - self._origin) * self.time_base)
-            if self.window is not None and seconds < self.window.first:
+            if self.window is None:
+                self.times.append(seconds)
+                self.first = seconds if self.first is None else self.first
+                self.last = seconds
+                yield item
+                continue
+            if seconds < self.window.first:
                 self.cut_before += 1
                 continue
-            if self.window is not None and seconds > self.window.last:
+            if seconds > self.window.last:
                 # Presentation order: nothing later can fall inside. Stop decoding here.
                 self.cut_after += 1
                 self.ended_early = True
@@ -56,15 +68,18 @@ class WindowCut:
             if self._offset is None:
                 self._offset = item.pts
                 self.first = seconds
+                kept = self._audio(pending_audio)
+                pending_audio = []
+                if kept:
+                    yield kept
             self.last = seconds
             self.times.append(seconds)
             yield replace(item, pts=item.pts - self._offset, index=len(self.times) - 1)
 
     def _audio(self, packets):
-        if self.window is None or self.audio_time_base is None:
-            return packets
-        if self._offset is None:
-            return []  # before the first kept frame
+        """Audio packets inside the kept span, re-timed by the video's offset."""
+        if self.audio_time_base is None:
+            return []
         atb = self.audio_time_base
         shift = round(self._offset * self.time_base / atb)  # first kept frame, in audio ticks
         kept = []

@@ -44,6 +44,9 @@ class VideoWriter:
                  crf: int = 20, preset: str = "veryfast", metadata=None, audio_from=None):
         import av
 
+        if audio_from is not None and audio_from.codec_context.name not in _MP4_AUDIO:
+            raise VideoError(f"{path}: audio codec {audio_from.codec_context.name!r} cannot be "
+                             "kept in MP4; run without --keep-audio")
         self.path = str(path)
         self.size = (width, height)
         self.padded = (width + width % 2, height + height % 2)
@@ -66,14 +69,12 @@ class VideoWriter:
         self._audio_in = audio_from
         self._audio_out = None
         if audio_from is not None:
-            if audio_from.codec_context.name not in _MP4_AUDIO:
-                raise VideoError(f"{self.path}: audio codec {audio_from.codec_context.name!r} cannot be "
-                                 "kept in MP4; run without --keep-audio")
             self._audio_out = self._container.add_stream_from_template(audio_from)
             self._audio_out.metadata.clear()
         self._frames = 0
         self._last_pts = None
         self.repaired_pts = 0
+        self.closed = False
 
     @property
     def frames_written(self) -> int:
@@ -125,9 +126,13 @@ class VideoWriter:
             clean.stream = self._stream
             self._container.mux(clean)
         self._container.close()
+        self.closed = True
 
     def abort(self) -> None:
-        """Close without flushing (the caller deletes the partial file)."""
+        """Close without flushing (the caller deletes the partial file); safe to repeat."""
+        if self.closed:
+            return
+        self.closed = True
         try:
             self._container.close()
         except Exception:  # the file is being thrown away; its close error changes nothing
