@@ -23,22 +23,28 @@ from .types import Kind
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _kinds(text: str) -> frozenset:
-    """``face,plate`` -> kinds. Only the literal ``none`` turns detection off: an empty list
-    (``--detect ""``, an unset shell variable) is a mistake, not a wish to show every face."""
+def _kinds(text: str) -> tuple:
+    """``face,plate,NAME`` -> (kinds, plugin names). Only the literal ``none`` turns
+    detection off: an empty list (``--detect ""``, an unset shell variable) is a mistake,
+    not a wish to show every face."""
+    from .detectors import plugin_names
+
     valid = {k.name.lower(): k for k in Kind if k is not Kind.OTHER}
-    names = [t.strip().lower() for t in text.split(",")]
+    names = [t.strip() for t in text.split(",")]
     if names == ["none"]:
-        return frozenset()
+        return frozenset(), ()
     if not all(names):
         raise argparse.ArgumentTypeError(f"empty kind in {text!r}; name face, plate, person (comma "
-                                         "separated), or none to turn detection off")
-    unknown = [n for n in names if n not in valid]
+                                         "separated), an installed detector plugin, or none to turn detection off")
+    plugins = plugin_names()
+    unknown = [n for n in names if n.lower() not in valid and n not in plugins]
     if unknown:
         extra = " ('none' cannot be combined with kinds)" if unknown == ["none"] else ""
-        raise argparse.ArgumentTypeError(f"unknown kind {unknown[0]!r}; choose from {', '.join(valid)} or none"
+        raise argparse.ArgumentTypeError(f"unknown kind {unknown[0]!r}; choose from {', '.join(valid)}, "
+                                         f"{'plugins ' + ', '.join(plugins) + ', ' if plugins else ''}or none"
                                          + extra)
-    return frozenset(valid[n] for n in names)
+    kinds = frozenset(valid[n.lower()] for n in names if n.lower() in valid)
+    return kinds, tuple(n for n in names if n.lower() not in valid)
 
 
 def _zone(text: str) -> Zone:
@@ -87,7 +93,7 @@ def redact_parser() -> argparse.ArgumentParser:
                    help="output file (one input file) or folder (mirrors input folders); videos become .mp4")
     p.add_argument("--version", action="version", version=f"redact {__version__}")
     g = p.add_argument_group("what to obscure")
-    g.add_argument("--detect", type=_kinds, default=frozenset({Kind.FACE, Kind.PLATE}), metavar="KINDS",
+    g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
                    help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
@@ -180,7 +186,8 @@ def _policy(args) -> Policy:
     times = {}
     for name, (unit, value) in (("hold", args.hold), ("lookahead", args.lookahead)):
         times[f"{name}_{unit}"] = value
-    return Policy(kinds=args.detect, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
+    kinds, plugins = args.detect
+    return Policy(kinds=kinds, plugins=plugins, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
                   detect_every=args.detect_every, keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
                   incident=_incident(args), **times)
 
@@ -215,7 +222,7 @@ def _err(message: str) -> None:
 
 def _main_redact(argv) -> int:
     from . import batch
-    from .detectors import build_detectors
+    from .detectors import detectors_for
     from .models import ModelMissingError
     from .safeio import UsageError
 
@@ -238,7 +245,7 @@ def _main_redact(argv) -> int:
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
         # Built before any file is touched, so a missing model stops the run with its fix.
-        detectors = build_detectors(policy.kinds, policy.profile, args.models_dir)
+        detectors = detectors_for(policy, args.models_dir)
     except (UsageError, ModelMissingError) as exc:
         _err(str(exc))
         return EXIT_USAGE

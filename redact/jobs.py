@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from .images import IMAGE_SUFFIXES, encode_image, read_image
-from .detectors import build_detectors
+from .detectors import detectors_for
 from .incident import IncidentError
 from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
@@ -135,7 +135,7 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
 
     src, dst = check_paths(src, dst, overwrite=overwrite)
     if detectors is None:
-        detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+        detectors = detectors_for(policy, models_dir)
     with VideoReader(src) as reader:
         return _redact_video_from(reader, src, dst, policy, detectors, crf=crf, preset=preset, seed=seed,
                                   progress=progress)
@@ -371,7 +371,7 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
     src, dst = check_paths(src, dst, overwrite=overwrite)
     rgb = read_image(src)
     if detectors is None:
-        detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+        detectors = detectors_for(policy, models_dir)
     replay = subjects = None
     if policy.incident is not None and policy.incident.subjects:
         height, width = rgb.shape[:2]
@@ -408,7 +408,7 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     check_output_suffix(src, dst)
     probe_writable(dst)  # before any folder is made, model loaded or frame decoded
     if detectors is None:
-        detectors = build_detectors(policy.kinds, policy.profile, models_dir)
+        detectors = detectors_for(policy, models_dir)
     image = is_image(src)
     with output_lock(dst):
         ours = manifest_path(dst).exists()

@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import __version__
-from .detectors import build_detectors, describe_models
+from .detectors import describe_models, detectors_for
 from .compose import compose
 from .motion import MotionGate
 from .policy import Policy
@@ -190,7 +190,7 @@ class Redactor:
                  models_dir=None, seed: int | None = None, replay: Analysis | None = None,
                  subjects=None):
         self.policy = policy
-        self.detectors = (build_detectors(policy.kinds, policy.profile, models_dir)
+        self.detectors = (detectors_for(policy, models_dir)
                           if detectors is None else list(detectors))
         self._replay = replay
         self._subjects = subjects

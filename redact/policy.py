@@ -238,6 +238,9 @@ class Policy:
         Run the detectors every N-th frame (tracking and a motion check fill the gaps).
     keep_audio, keep_metadata : bool
         Side channels are dropped unless these are set.
+    plugins : tuple of str
+        Detector plugins to run beside the built-in detectors (entry points in the
+        ``redact.detectors`` group; see `redact.detectors`).
     incident : Incident, optional
         Keep only the incident (`redact.incident.Incident`): its window, its subjects, its
         keep zones; with subjects, people are detected and every other one hidden whole.
@@ -255,6 +258,7 @@ class Policy:
     keep_audio: bool = False
     keep_metadata: bool = False
     incident: object = None
+    plugins: tuple = ()
 
     def __post_init__(self):
         kinds = frozenset(Kind(k) for k in self.kinds)
@@ -267,6 +271,9 @@ class Policy:
                 # Naming subjects means everyone else is a bystander, hidden whole: that needs people.
                 kinds |= {Kind.PERSON}
         object.__setattr__(self, "kinds", kinds)
+        if isinstance(self.plugins, str) or not all(isinstance(n, str) and n for n in self.plugins):
+            raise ValueError(f"Policy.plugins: expected a tuple of plugin names, got {self.plugins!r}")
+        object.__setattr__(self, "plugins", tuple(self.plugins))
         object.__setattr__(self, "profile", Profile(self.profile))
         object.__setattr__(self, "zones", tuple(self.zones))
         styles = dict(self.styles)

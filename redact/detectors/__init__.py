@@ -10,10 +10,15 @@ A detector is any object with
 
 Detectors load their models when built, so a missing model stops the run before any
 output is written (`redact.models.ModelMissingError` says how to fetch it).
+
+Other packages add detectors as plugins: an entry point in the ``redact.detectors`` group
+names a factory ``factory(profile, models_dir) -> Detector``, and ``--detect NAME`` (or
+``Policy(plugins=("NAME",))``) then runs it beside the built-in ones. See
+``examples/plugin_detector/``.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,31 +26,74 @@ from ..policy import Profile
 from ..types import Kind, Regions
 
 
+#: Entry-point group where other packages register detector factories.
+PLUGIN_GROUP = "redact.detectors"
+
+
+@runtime_checkable
 class Detector(Protocol):
+    """What the pipeline needs of a detector (``isinstance`` checks the members)."""
+
     kinds: tuple
     models: tuple
 
     def detect(self, frame: np.ndarray) -> Regions: ...
 
 
-def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None) -> list:
-    """Detectors for the requested kinds (a `Kind` or iterable of them) at a profile."""
+def _face(profile, models_dir):
+    from .faces import FaceDetector
+
+    return FaceDetector(profile, models_dir)
+
+
+def _plate(profile, models_dir):
+    from .plates import PlateDetector
+
+    return PlateDetector(profile, models_dir)
+
+
+def _person(profile, models_dir):
+    from .persons import PersonDetector
+
+    return PersonDetector(profile, models_dir)
+
+
+#: The built-in detector of each kind: ``factory(profile, models_dir)``.
+BUILT_IN = {Kind.FACE: _face, Kind.PLATE: _plate, Kind.PERSON: _person}
+
+
+def plugin_names() -> list:
+    """Names of the detector plugins installed (entry points in `PLUGIN_GROUP`)."""
+    from importlib.metadata import entry_points
+
+    return sorted(ep.name for ep in entry_points(group=PLUGIN_GROUP))
+
+
+def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None, plugins=()) -> list:
+    """Detectors for the requested kinds (a `Kind` or iterable of them) at a profile, and
+    the named ``plugins`` (see `PLUGIN_GROUP`); each must satisfy `Detector`."""
+    from importlib.metadata import entry_points
+
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
     profile = Profile(profile)
-    detectors = []
-    if Kind.FACE in kinds:
-        from .faces import FaceDetector
-
-        detectors.append(FaceDetector(profile, models_dir))
-    if Kind.PLATE in kinds:
-        from .plates import PlateDetector
-
-        detectors.append(PlateDetector(profile, models_dir))
-    if Kind.PERSON in kinds:
-        from .persons import PersonDetector
-
-        detectors.append(PersonDetector(profile, models_dir))
+    detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE, Kind.PERSON) if k in kinds]
+    found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+    for name in plugins:
+        if name not in found:
+            raise ValueError(f"detector plugin {name!r} is not installed; installed: "
+                             f"{', '.join(sorted(found)) or 'none'} (a package adds one with an entry point "
+                             f"in the {PLUGIN_GROUP!r} group)")
+        detector = found[name].load()(profile, models_dir)
+        if not isinstance(detector, Detector):
+            raise TypeError(f"detector plugin {name!r} returned {type(detector).__name__}, which lacks "
+                            "kinds, models or detect(frame)")
+        detectors.append(detector)
     return detectors
+
+
+def detectors_for(policy, models_dir=None) -> list:
+    """The detectors a `redact.policy.Policy` asks for: its kinds, then its plugins."""
+    return build_detectors(policy.kinds, policy.profile, models_dir, policy.plugins)
 
 
 def describe_models(detectors) -> list:
