@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ._jit import jit
+from .boxes import iou
 
 
 @jit
@@ -136,18 +137,6 @@ def decode_centerface(heatmap, scale, offset, threshold, affine, out_xyxy, out_s
     return n
 
 
-@jit
-def iou(a, b):
-    """Intersection over union of two float boxes (0 when both are empty)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0.0 or ih <= 0.0:
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0.0 else 0.0
-
-
 #: Members of a `weighted_nms` cluster scoring at least this share of its seed's score are
 #: "confident": the merged box covers every one of them.
 CONFIDENT_SHARE = 0.5
@@ -193,7 +182,11 @@ def weighted_nms(xyxy, score, iou_threshold, out_xyxy, out_score):
         x0, y0, x1, y1 = xyxy[i, 0], xyxy[i, 1], xyxy[i, 2], xyxy[i, 3]
         for oj in range(oi + 1, n):
             j = order[oj]
-            if used[j] or iou(xyxy[i], xyxy[j]) < iou_threshold:
+            if used[j]:
+                continue
+            # The seed's own box xyxy[i], not x0..y1: those widen as members join.
+            if iou(xyxy[i, 0], xyxy[i, 1], xyxy[i, 2], xyxy[i, 3],
+                   xyxy[j, 0], xyxy[j, 1], xyxy[j, 2], xyxy[j, 3]) < iou_threshold:
                 continue
             used[j] = True
             if score[j] >= confident:

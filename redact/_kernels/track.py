@@ -9,19 +9,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-
-
-@jit
-def _iou(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1):
-    ix = min(ax1, bx1) - max(ax0, bx0)
-    iy = min(ay1, by1) - max(ay0, by0)
-    # Disjoint or touching boxes (and zero-area ones) share nothing; this also keeps the
-    # division below away from a zero union.
-    if ix <= 0.0 or iy <= 0.0:
-        return 0.0
-    inter = ix * iy
-    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return inter / union
+from .boxes import iou
 
 
 @jit
@@ -29,8 +17,8 @@ def iou_matrix(a, b, out):
     """Intersection over union of every row of ``a`` (N, 4) with every row of ``b`` (M, 4)."""
     for i in range(a.shape[0]):
         for j in range(b.shape[0]):
-            out[i, j] = _iou(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
-                             b[j, 0], b[j, 1], b[j, 2], b[j, 3])
+            out[i, j] = iou(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
+                            b[j, 0], b[j, 1], b[j, 2], b[j, 3])
 
 
 @jit
@@ -49,7 +37,7 @@ def affinity_matrix(tracks, track_kind, dets, det_kind, small, out):
                 out[i, j] = -1.0
                 continue
             bx0, by0, bx1, by1 = dets[j, 0], dets[j, 1], dets[j, 2], dets[j, 3]
-            value = _iou(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1)
+            value = iou(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1)
             size = max(ax1 - ax0, ay1 - ay0, bx1 - bx0, by1 - by0)
             if 0.0 < size < small:
                 dx = 0.5 * ((ax0 + ax1) - (bx0 + bx1))
