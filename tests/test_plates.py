@@ -6,7 +6,7 @@ import pytest
 
 from conftest import require_models, shared_data
 from redact import Kind, Regions
-from redact._kernels.plates import component_stats
+from redact._kernels.components import component_stats
 from redact.geometry import pad_boxes, pixel_boxes
 from redact.policy import Profile
 

@@ -167,7 +167,7 @@ def _parts(mask: np.ndarray, prob: np.ndarray) -> tuple:
     """Boxes (int map pixels) and mean probabilities of the 8-connected parts of ``mask``."""
     import cv2
 
-    from .._kernels.plates import component_stats
+    from .._kernels.components import component_stats
 
     n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     box = np.zeros((n, 4), np.int32)

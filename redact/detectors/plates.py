@@ -211,7 +211,7 @@ class PlateDetector:
         """Boxes and scores of the text in one rectangle of the frame, in frame pixels."""
         import cv2
 
-        from .._kernels.plates import component_stats
+        from .._kernels.components import component_stats
 
         x0, y0, x1, y1 = rect
         crop = frame[y0:y1, x0:x1]
