@@ -5,9 +5,10 @@ import queue
 import threading
 from pathlib import Path
 
-from .images import IMAGE_SUFFIXES, encode_image, read_image
+from .images import encode_image, read_image
 from .detectors import detectors_for
 from .incident import IncidentError
+from .paths import check_output_suffix, is_image
 from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
 from .report import Manifest, is_complete, manifest_path, settings_record, sha256_file, tag_groups
@@ -17,7 +18,6 @@ from .safeio import UsageError, atomic_pair, check_paths, output_lock, probe_wri
 QUEUE_FRAMES = 8
 _END = object()
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".3gp", ".gif"}
 #: Share of a file's frames that may fail analysis (each is obscured whole and flagged)
 #: before the file counts as not redacted: a glitch in a long clip is tolerated (one frame
 #: in 100 or more), a broken detector is not; below 100 frames, none is.
@@ -26,32 +26,6 @@ FLAGGED_LIMIT = 0.01
 
 class RedactionIncomplete(RuntimeError):
     """A file could not be redacted as asked (unreadable to its end, or not analysed)."""
-
-
-def is_image(path) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def is_video(path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
-
-def check_output_suffix(src, dst) -> None:
-    """Refuse an output name whose suffix does not match what will be written into it."""
-    src, dst = Path(src), Path(dst)
-    if is_image(src):
-        if dst.suffix.lower() not in IMAGE_SUFFIXES:
-            raise UsageError(f"output {dst}: an image keeps its format; end the name in {src.suffix.lower()} "
-                             f"(or {', '.join(sorted(IMAGE_SUFFIXES))})")
-    elif dst.suffix.lower() != ".mp4":
-        raise UsageError(f"output {dst}: videos are written as H.264 MP4; end the name in .mp4")
-
-
-def output_name(src, dst_dir=None) -> Path:
-    """Where a redacted copy of ``src`` goes: videos become ``.mp4``, images keep their format."""
-    src = Path(src)
-    name = src.name if is_image(src) else src.stem + ".mp4"
-    return (Path(dst_dir) if dst_dir is not None else src.parent) / name
 
 
 class _Stage(threading.Thread):
@@ -401,6 +375,22 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     With ``skip_complete``, an output already complete for this input and the same settings
     (policy, models, tool version, encoder) is left as it is and None is returned. An
     output with a manifest of ours beside it is ours to redo, without ``overwrite``.
+
+    Examples
+    --------
+    An image with a privacy zone (no detectors here, to stay small), then the same call
+    again, which finds the output complete:
+
+    >>> import tempfile, pathlib, cv2, numpy as np
+    >>> import redact
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = cv2.imwrite(str(folder / "in.png"), np.full((40, 60, 3), 200, np.uint8))
+    >>> policy = redact.Policy(kinds=(), zones=(redact.Zone(0, 0, 0.5, 0.5),))
+    >>> manifest = redact.redact_file(folder / "in.png", folder / "out.png", policy, skip_complete=True)
+    >>> manifest.kind, manifest.counts["other"]["frames"]
+    ('image', 1)
+    >>> redact.redact_file(folder / "in.png", folder / "out.png", policy, skip_complete=True) is None
+    True
     """
     from .detectors import describe_models
 

@@ -184,6 +184,20 @@ class Redactor:
     are held as on a frame without detection. A zone lying wholly outside the frame raises
     ValueError on the first frame (and on any frame of a new size). One Redactor serves one
     stream from one thread at a time; use one per camera.
+
+    Examples
+    --------
+    A live stream (no look-ahead) with a privacy zone over the top-left quarter; real use
+    leaves ``detectors`` out so the policy's detectors are built:
+
+    >>> import numpy as np
+    >>> import redact
+    >>> policy = redact.Policy(lookahead_frames=0, zones=(redact.Zone(0, 0, 0.5, 0.5),))
+    >>> r = redact.Redactor(policy, fps=30, detectors=[])
+    >>> frame = np.full((40, 60, 3), 200, np.uint8)
+    >>> [done] = r.push(frame)
+    >>> r.latency, done.index, bool((done.rgb[5, 5] != 200).any()), bool((done.rgb[35, 55] == 200).all())
+    (0, 0, True, True)
     """
 
     def __init__(self, policy: Policy = Policy(), *, fps=Fraction(30), detectors=None,
@@ -197,15 +211,16 @@ class Redactor:
         if policy.incident is not None and policy.incident.subjects and subjects is None:
             raise ValueError("Redactor: an incident with subjects needs the whole clip first; use "
                              "redact.jobs.redact_video (or pass replay= and subjects=)")
-        self._analyser = Analyser(policy, fps, self.detectors) if replay is None else None
-        source = replay if replay is not None else self._analyser
-        self.hold_frames, self.lookahead_frames = source.hold_frames, source.lookahead_frames
+        # Built in replay mode too (cheap, unused there), so every path has one to ask.
+        self._analyser = Analyser(policy, fps, self.detectors)
+        self._source: Analysis | Analyser = replay if replay is not None else self._analyser
+        self.hold_frames, self.lookahead_frames = self._source.hold_frames, self._source.lookahead_frames
         self._styles = policy.style_map
         self._person_style = self._styles.get(Kind.PERSON, self._styles[None])  # the mask's style
         self._seed = secrets.randbits(63) if seed is None else int(seed)
         self._index = 0
-        self._frame_size = None  # (height, width) the zones were last checked against
-        self._keep_zones = None
+        self._frame_size: tuple | None = None  # (height, width) the zones were last checked against
+        self._keep_zones: list | None = None
         self.stats = _Stats()
 
     @property
@@ -215,7 +230,7 @@ class Redactor:
 
     @property
     def frames_detected(self) -> int:
-        return (self._replay or self._analyser).frames_detected
+        return self._source.frames_detected
 
     @property
     def models(self) -> list:
@@ -283,7 +298,7 @@ class Redactor:
 
     def manifest(self, kind: str) -> Manifest:
         """A manifest of what this redactor has done so far (hashes left for the caller)."""
-        source = self._replay or self._analyser
+        source = self._source
         return Manifest(
             kind=kind, tool_version=__version__, policy=self.policy, models=self.models,
             frames_in=self._index, frames_out=self.stats.frames_out,

@@ -1,14 +1,10 @@
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# Device keys and the share log go to a throw-away folder, never the user's own (subprocesses
-# started by the tests inherit it).
-os.environ["REDACT_CONFIG_DIR"] = tempfile.mkdtemp(prefix="redact-test-config-")
 
 
 def shared_data() -> Path:
