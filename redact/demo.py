@@ -213,7 +213,7 @@ def compare(src, dst, skip: int) -> dict:
 
     x, y, w, h = PRIVACY_ZONE
     zone = (x, y, x + w, y + h)
-    found = {"subject_face": [], "bystander_faces": [], "privacy_zone": [], "frames": 0}
+    found: dict = {"subject_face": [], "bystander_faces": [], "privacy_zone": [], "frames": 0}
     with VideoReader(src) as before, VideoReader(dst) as after:
         inputs = iter(before)
         for _ in range(skip):

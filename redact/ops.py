@@ -178,7 +178,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
     reads_inside = any(s.method in (Method.PIXELATE, Method.BLUR) for s, _ in groups)
     src = frame.copy() if in_place and reads_inside else np.ascontiguousarray(frame)
     mask_arr = mask if mask is not None else np.zeros((1, 1), np.bool_)
-    seed = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
+    seed_u64 = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
     for style, idx in groups:
         shape, core, feather, ext = geo.take(idx)
         method = style.method
@@ -189,10 +189,10 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
             size = np.maximum(ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1])
             band = np.maximum(2, np.ceil(RING_BAND * size)).astype(np.int64)
             k.secure_blur_kernel(src, out, shape, core, feather, geo.ext, idx, mask_arr,
-                                 band, RING_SEGMENTS, style.noise, seed)
+                                 band, RING_SEGMENTS, style.noise, seed_u64)
         elif method is Method.PIXELATE:
             k.pixelate_kernel(src, out, shape, core, feather, ext, mask_arr, PIXELATE_CELLS,
-                              style.noise, seed)
+                              style.noise, seed_u64)
         else:
             size = np.maximum(ext[:, 2] - ext[:, 0], ext[:, 3] - ext[:, 1])
             radius = np.maximum(1, np.ceil(BLUR_RADIUS * size)).astype(np.int64)

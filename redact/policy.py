@@ -6,8 +6,12 @@ import math
 import numbers
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .types import Kind
+
+if TYPE_CHECKING:
+    from .incident import Incident
 
 
 class Method(str, enum.Enum):
@@ -257,7 +261,7 @@ class Policy:
     detect_every: int = 1
     keep_audio: bool = False
     keep_metadata: bool = False
-    incident: object = None
+    incident: Incident | None = None
     plugins: tuple = ()
 
     def __post_init__(self):
@@ -301,6 +305,7 @@ class Policy:
         seconds rounded up to whole frames (never shorter than asked).
 
         >>> from fractions import Fraction
+from typing import TYPE_CHECKING
         >>> Policy().in_frames(Fraction(30000, 1001))
         (15, 15)
         >>> Policy(lookahead_frames=0).in_frames(25)

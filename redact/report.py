@@ -70,7 +70,7 @@ class Manifest:
 
     kind: str  # "video" or "image"
     tool_version: str
-    policy: dict
+    policy: object  # a Policy when made, its JSON form when read back
     models: list = field(default_factory=list)  # [{"name", "sha256", "licence"}]
     input_sha256: str = ""
     output_sha256: str = ""

@@ -268,7 +268,7 @@ def _collect(clip: Path, wanted: set, image: bool, width: int) -> tuple:
 
     thumbs, times, size = {}, {}, None
     with VideoReader(clip) as reader:
-        origin = None
+        origin: int | None = None
         for frame in reader:
             size = frame.rgb.shape[:2]
             origin = frame.pts if origin is None else origin
@@ -373,7 +373,7 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_w
     ValueError
         For a bad ``columns``/``thumb_width`` or an unreadable ``manifest``.
     """
-    from .jobs import is_image
+    from .paths import is_image
     from .report import sha256_file
 
     for name, value, low in (("columns", columns, 1), ("thumb_width", thumb_width, 32)):
@@ -425,11 +425,11 @@ def _frame_at(clip: Path, at: float) -> tuple:
     """``(rgb, seconds)`` of the input frame nearest to ``at`` s of its own timeline."""
     from .video import VideoReader
 
-    best = best_t = None
+    best, best_t = None, float("inf")
     last_t = 0.0
     with VideoReader(clip) as reader:
         step = 1 / float(reader.info.fps) if reader.info.fps else 0.0
-        origin = None
+        origin: int | None = None
         for frame in reader:
             origin = frame.pts if origin is None else origin
             t = float((frame.pts - origin) * reader.info.time_base)
@@ -482,7 +482,7 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     import cv2
 
     from .detectors import build_detectors, detect_all
-    from .jobs import is_image
+    from .paths import is_image
     from .subjects import numbered
     from .types import Kind
 

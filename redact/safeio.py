@@ -75,7 +75,7 @@ def probe_writable(dst: Path) -> None:
 def _unwritable(dst, folder, exc: OSError) -> UsageError:
     reason = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded",
               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
-              errno.EPERM: "permission denied"}.get(exc.errno, exc.strerror)
+              errno.EPERM: "permission denied"}.get(exc.errno or 0, exc.strerror or "cannot write")
     return UsageError(f"output {dst}: cannot write in {folder} ({reason}); free space or choose another "
                       "destination")
 

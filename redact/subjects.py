@@ -52,7 +52,7 @@ def appearance(rgb: np.ndarray, box) -> np.ndarray | None:
         return None
     hsv = cv2.cvtColor(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256])
-    return cv2.normalize(hist, None).flatten()
+    return (hist / max(float(np.linalg.norm(hist)), 1e-12)).flatten()  # L2-normalised, as cv2.normalize
 
 
 def _distance(a, b) -> float:
@@ -65,7 +65,7 @@ def numbered(regions: Regions, observed=None) -> list:
     """People, then plates, each left to right: the order `redact pick` numbers them in."""
     rows = []
     for kind in (Kind.PERSON, Kind.PLATE):
-        idx = np.flatnonzero(regions.kind == kind)
+        idx = [int(i) for i in np.flatnonzero(regions.kind == kind)]
         if observed is not None:
             idx = [i for i in idx if int(regions.track_id[i]) in observed]
         rows += sorted(idx, key=lambda i: (float(regions.xyxy[i, 0]), float(regions.xyxy[i, 1])))
@@ -92,7 +92,10 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
                                 f"{record.time:.2f} s (run `redact pick` at that time)")
         row = order[subject.number - 1]
         return i, int(regions.kind[row]), int(regions.track_id[row])
-    x0, y0, x1, y1 = subject.target_px(incident.units, width, height)
+    target = subject.target_px(incident.units, width, height)
+    if target is None:  # Subject guarantees a point, a box or a number
+        raise IncidentError(f"{subject.describe()}: give a point, a box or a number")
+    x0, y0, x1, y1 = target
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     best, best_score = None, 0.0
     for row in order:
@@ -233,8 +236,8 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
                 review.setdefault(i, state)
         picked.append({"kind": "person", "hide_face": subject.hide_face, "frames_shown": len(shown),
                        "frames_uncertain": len(states) - len(shown), **_span(records, track, shown)})
-    frames = {}
+    shown_in: dict = {}
     for i in set(people) | set(plates):
-        frames[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
+        shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
                                   frozenset(plates.get(i, ())))
-    return SubjectPlan(frames, review, picked)
+    return SubjectPlan(shown_in, review, picked)

@@ -266,11 +266,11 @@ class TwoSidedHold:
         self._lookahead = _checked_count("lookahead", lookahead)
         self._index = 0  # frame number of the next push
         # [frame number, item, regions, added Regions...] per buffered frame, oldest first.
-        self._buffer = deque()
+        self._buffer: deque = deque()
         self._previous_ids = np.zeros(0, np.int64)
         # track id -> (frame first seen, first box float64 (4,), kind): tracks waiting for a
         # second sighting to give their velocity.
-        self._entering = {}
+        self._entering: dict = {}
 
     def push(self, item, regions: Regions) -> list[tuple[object, Regions]]:
         """Add the next frame; return the frames now final, oldest first.
@@ -298,8 +298,8 @@ class TwoSidedHold:
         self._extrapolate_back(index, regions, first)
         if np.any(first):
             entering = regions.select(first)
-            back = Regions(_float32_outward(pad_boxes(entering.xyxy, ENTRY_MARGIN)), 0.0,
-                           entering.kind, entering.track_id)
+            back = Regions(_float32_outward(pad_boxes(entering.xyxy, ENTRY_MARGIN)),
+                           np.zeros(len(entering), np.float32), entering.kind, entering.track_id)
             for frame in self._buffer:
                 frame.append(back)
             tracked = np.flatnonzero(first & (ids >= 0))

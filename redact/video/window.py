@@ -7,9 +7,13 @@ every interval between frames stays exactly what it was (VFR and 29.97 fps inclu
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from fractions import Fraction
 
 from .reader import DecodedFrame
+
+if TYPE_CHECKING:
+    from ..incident import Window
 
 
 @dataclass
@@ -21,7 +25,7 @@ class WindowCut:
     kept, ``ended_early`` when reading stopped past the window (the rest was not decoded).
     """
 
-    window: object
+    window: Window | None
     time_base: Fraction
     audio_time_base: Fraction | None = None
     cut_before: int = 0

@@ -72,7 +72,7 @@ class VideoWriter:
             self._audio_out = self._container.add_stream_from_template(audio_from)
             self._audio_out.metadata.clear()
         self._frames = 0
-        self._last_pts = None
+        self._last_pts: int | None = None
         self.repaired_pts = 0
         self.closed = False
 
