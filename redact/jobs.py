@@ -12,7 +12,7 @@ from .paths import check_output_suffix, is_image
 from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
 from .report import Manifest, is_complete, manifest_path, settings_record, sha256_file, tag_groups
-from .safeio import UsageError, atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
+from .safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
 
 #: Frames buffered between decode, processing and encode (bounded: constant memory).
 QUEUE_FRAMES = 8
@@ -217,7 +217,10 @@ def _analyse(src, policy: Policy, info, detectors):
     from .video import VideoReader
     from .video.window import WindowCut
 
-    cut = WindowCut(policy.incident.window, info.time_base)
+    incident = policy.incident
+    if incident is None:
+        raise ValueError("_analyse: the policy has no incident")
+    cut = WindowCut(incident.window, info.time_base)
     with VideoReader(src) as reader:
         frames = ((frame.rgb, cut.times[frame.index]) for frame in cut(reader.demux(with_audio=False)))
         result = analyse_frames(frames, policy, info.fps, detectors, info.width, info.height)
@@ -235,6 +238,8 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     from .types import Kind, check_frame
 
     incident = policy.incident
+    if incident is None:
+        raise ValueError("analyse_frames: the policy has no incident to pick subjects from")
     analyser = Analyser(policy, fps, detectors)
     records: list = []
     times: list = []

@@ -123,8 +123,10 @@ def _read_manifest(path: Path, problems: list):
         return None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         problems.append(f"manifest {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
+    except ValueError as exc:  # e.g. text that is not UTF-8
+        problems.append(f"manifest {path} is not valid JSON ({exc})")
         return None
     if not isinstance(data, dict):
         problems.append(f"manifest {path} is not a JSON object")
