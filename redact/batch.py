@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .images import ImageError
-from .jobs import RedactionIncomplete, check_output_suffix, is_image, is_video, output_name, redact_file
+from .jobs import RedactionIncomplete, redact_file
 from .models import ModelMissingError
+from .paths import check_output_suffix, is_image, is_video, output_name
 from .report import MANIFEST_SUFFIX, manifest_path
 from .safeio import OutputBusyError, UsageError, is_internal
 from .video.reader import VideoError

@@ -6,8 +6,6 @@ import os
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-
 
 class ImageError(RuntimeError):
     """An image that cannot be read or written; the message names the file."""
