@@ -126,12 +126,12 @@ class Judge:
     """
 
     def __init__(self):
-        from redact.detectors.faces import CenterFaceView, FaceDetector, Plan
+        from redact.detectors.faces import CenterFaceView, FaceDetector, FacePlan
         from redact.policy import Profile
 
         self.proposer = FaceDetector(Profile.THOROUGH)
-        self.blazeface = FaceDetector(plan=Plan(blazeface_whole=True, centerface=()))
-        self.centerface = FaceDetector(plan=Plan(
+        self.blazeface = FaceDetector(plan=FacePlan(blazeface_whole=True, centerface=()))
+        self.centerface = FaceDetector(plan=FacePlan(
             blazeface_whole=False, centerface_threshold=JUDGE_SCORE,
             centerface=(CenterFaceView(CROP * CROP, max_upscale=1.0),)))
 

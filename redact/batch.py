@@ -22,7 +22,7 @@ class Task:
 
 
 @dataclass
-class Plan:
+class BatchPlan:
     tasks: list = field(default_factory=list)
     skipped_other: list = field(default_factory=list)  # not images or videos
 
@@ -36,14 +36,14 @@ class Outcome:
     flagged: int = 0  # frames obscured whole because they could not be analysed
 
 
-def plan(inputs, output, *, single_file_output: bool) -> Plan:
+def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
     """Pair every input file with its output path, mirroring folders.
 
     A single input file with ``single_file_output`` goes to ``output`` itself; otherwise
     ``output`` is a folder, and each folder input's tree is recreated inside it. Raises
     `UsageError` (nothing written) when any destination would be an input of the run.
     """
-    result = Plan()
+    result = BatchPlan()
     output = Path(output)
     for given in map(Path, inputs):
         if given.is_dir():
@@ -183,7 +183,7 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="redact-parent-watch", daemon=True).start()
 
 
-def run(plan_: Plan, policy, *, options: dict, jobs: int = 1, force: bool = False,
+def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool = False,
         on_done=None, progress_factory=None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
 

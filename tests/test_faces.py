@@ -19,7 +19,7 @@ from redact._kernels import anchors as k
 from redact.detectors import build_detectors
 from redact.geometry import tile_starts
 from redact.detectors.faces import (BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector,
-                                    Plan)
+                                    FacePlan)
 from redact.models import ModelMissingError, is_installed
 from redact.policy import Profile
 
@@ -234,7 +234,7 @@ def test_centerface_view_size_keeps_the_budget(w, h, stretch):
     assert width >= 1 and height >= 1
     assert width * height <= 400_000 * 1.01 + width + height
     assert height <= max(1, round(h * view.max_upscale))
-    assert Plan(centerface=(view,)).models == ("blazeface_full_range", "centerface")
+    assert FacePlan(centerface=(view,)).models == ("blazeface_full_range", "centerface")
 
 
 # --------------------------------------------------------------------------- Numba vs NumPy

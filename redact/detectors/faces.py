@@ -84,7 +84,7 @@ class CenterFaceView:
 
 
 @dataclass(frozen=True)
-class Plan:
+class FacePlan:
     """The views one profile runs and how their candidates are kept.
 
     Parameters
@@ -137,9 +137,9 @@ class Plan:
 #: ``balanced`` scales a 720p frame to 0.66x and a 416 px image to 1.5x. The 1.5x-wide view
 #: of ``thorough`` is what finds the squashed faces; square-pixel video rarely has them.
 PLANS = {
-    Profile.FAST: Plan(centerface=(CenterFaceView(100_000),), centerface_threshold=0.15),
-    Profile.BALANCED: Plan(centerface=(CenterFaceView(400_000),)),
-    Profile.THOROUGH: Plan(blazeface_tiles=(0.5,),
+    Profile.FAST: FacePlan(centerface=(CenterFaceView(100_000),), centerface_threshold=0.15),
+    Profile.BALANCED: FacePlan(centerface=(CenterFaceView(400_000),)),
+    Profile.THOROUGH: FacePlan(blazeface_tiles=(0.5,),
                            centerface=(CenterFaceView(1_000_000), CenterFaceView(400_000, stretch=1.5))),
 }
 
@@ -178,7 +178,7 @@ class FaceDetector:
         ``fast``, ``balanced`` (default) or ``thorough``; see `PLANS`.
     models_dir : path, optional
         Model cache (see `redact.models.models_dir`).
-    plan : Plan, optional
+    plan : FacePlan, optional
         Views to run instead of the profile's (for experiments and benchmarks).
 
     Raises
@@ -199,7 +199,7 @@ class FaceDetector:
 
     kinds = (Kind.FACE,)
 
-    def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: Plan | None = None):
+    def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: FacePlan | None = None):
         import cv2
 
         from .._kernels.anchors import anchor_centers
