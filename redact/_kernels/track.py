@@ -13,15 +13,6 @@ from .boxes import iou
 
 
 @jit
-def iou_matrix(a, b, out):
-    """Intersection over union of every row of ``a`` (N, 4) with every row of ``b`` (M, 4)."""
-    for i in range(a.shape[0]):
-        for j in range(b.shape[0]):
-            out[i, j] = iou(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
-                            b[j, 0], b[j, 1], b[j, 2], b[j, 3])
-
-
-@jit
 def affinity_matrix(tracks, track_kind, dets, det_kind, small, out):
     """How well each track (row) fits each detection (column), in [0, 1]; -1 across kinds.
 
