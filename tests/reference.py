@@ -1,14 +1,107 @@
-"""Slow, obviously-correct NumPy references for the Numba kernels (shared with benchmarks)."""
+"""Slow, obviously-correct NumPy references for the Numba kernels (shared with benchmarks).
+
+Only the constants (cell count, ring depth, blur radius, noise tile) come from the code under
+test; which style a region gets and its geometry are worked out here again, one box at a
+time, from the documented rules.
+"""
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from redact._kernels.obscure import NOISE_TILE, RING_SAMPLES
-from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_BAND, RING_SEGMENTS, _geometry, _styles_for
-from redact.policy import Method
-from redact.types import Regions
+from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_BAND, RING_SEGMENTS
+from redact.policy import Method, Shape, Style
+from redact.types import Kind, Regions
 
 M64 = (1 << 64) - 1
+
+#: `coverage` shapes: a box, an ellipse inscribed in the box, the per-pixel mask.
+BOX, ELLIPSE, MASK = 0, 1, 2
+
+
+def style_groups(regions: Regions, style) -> list:
+    """``(style, region indices)`` pairs, in order of each style's first region.
+
+    One `Style` applies to every region; a mapping gives each `Kind` its own, key ``None``
+    being the fallback and `Style()` the fallback's fallback.
+    """
+    if isinstance(style, Style):
+        return [(style, list(range(len(regions))))]
+    groups: dict = {}
+    for i, kind in enumerate(regions.kind):
+        chosen = style.get(Kind(int(kind)), style.get(None, Style()))
+        groups.setdefault(chosen, []).append(i)
+    return list(groups.items())
+
+
+def mask_style(style) -> Style:
+    """The mask is drawn in the style of `Kind.PERSON`."""
+    if isinstance(style, Style):
+        return style
+    return style.get(Kind.PERSON, style.get(None, Style()))
+
+
+def clip(value: int, high: int) -> int:
+    return min(max(value, 0), high)
+
+
+def box_geometry(box, style: Style, width: int, height: int):
+    """``(shape, core, feather, ext)`` of one float box under one style.
+
+    Padding adds ``style.padding`` times the box's width (height) on the left and right (top
+    and bottom). The feather is ``ceil(style.feather * longer padded side)`` pixels. A box's
+    core is rounded outward to whole pixels (floor the minimum, ceil the maximum); an
+    ellipse's is the padded box itself. The extent is the core grown by the feather on every
+    side, rounded outward, clipped to the frame, and empty (``x0 == x1`` or ``y0 == y1``)
+    when nothing of it is on the frame.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    dx, dy = (x1 - x0) * style.padding, (y1 - y0) * style.padding
+    x0, y0, x1, y1 = x0 - dx, y0 - dy, x1 + dx, y1 + dy
+    feather = math.ceil(style.feather * max(x1 - x0, y1 - y0))
+    if style.shape is Shape.BOX:
+        core = (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
+    else:
+        core = (x0, y0, x1, y1)
+    ex0 = clip(math.floor(core[0] - feather), width)
+    ey0 = clip(math.floor(core[1] - feather), height)
+    ex1 = max(clip(math.ceil(core[2] + feather), width), ex0)
+    ey1 = max(clip(math.ceil(core[3] + feather), height), ey0)
+    shape = BOX if style.shape is Shape.BOX else ELLIPSE
+    return shape, core, feather, (ex0, ey0, ex1, ey1)
+
+
+@dataclass
+class Geometry:
+    """Per-region ``shape``, ``core``, ``feather`` and ``ext``; the mask, if any, is the last row."""
+
+    shape: list
+    core: list
+    feather: list
+    ext: np.ndarray
+
+
+def geometry(regions: Regions, style, mask, width: int, height: int) -> Geometry:
+    rows = [None] * len(regions)
+    for style_, idx in style_groups(regions, style):
+        for i in idx:
+            rows[i] = box_geometry(regions.xyxy[i], style_, width, height)
+    shape = [row[0] for row in rows]
+    core = [row[1] for row in rows]
+    feather = [row[2] for row in rows]
+    ext = [row[3] for row in rows]
+    if mask is not None:
+        ys, xs = np.nonzero(mask)
+        # The mask's own bounding box, or nothing when it is all zero.
+        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else (0, 0, 0, 0)
+        shape.append(MASK)
+        core.append(box)
+        feather.append(0)
+        ext.append(box)
+    return Geometry(shape, core, feather, np.array(ext, np.int64).reshape(-1, 4))
 
 
 def hash64(seed: int, index: np.ndarray) -> np.ndarray:
@@ -28,10 +121,10 @@ def noise_unit(h: np.ndarray, channel: int) -> np.ndarray:
 def coverage(shape: int, core, feather: float, mask, height: int, width: int) -> np.ndarray:
     """Per-pixel share to obscure over the whole frame, (H, W) float64."""
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    if shape == 2:
+    if shape == MASK:
         return mask.astype(np.float64)
     x0, y0, x1, y1 = core
-    if shape == 0:
+    if shape == BOX:
         gx = np.maximum.reduce([np.zeros_like(xs), x0 - (xs + 1), xs - x1])
         gy = np.maximum.reduce([np.zeros_like(ys), y0 - (ys + 1), ys - y1])
         inside = (xs + 1 > x0) & (ys + 1 > y0) & (xs < x1) & (ys < y1)
@@ -99,10 +192,10 @@ def reference_obscure(frame, regions, style, *, mask=None, seed=0):
     src = frame.astype(np.float64)
     out = frame.copy()
     mask = None if mask is None else np.asarray(mask) != 0
-    groups = _styles_for(regions, style)
-    geo = _geometry(regions, groups, mask, w, h)
+    groups = style_groups(regions, style)
+    geo = geometry(regions, style, mask, w, h)
     if mask is not None:
-        groups.append((style, np.array([len(regions)])))
+        groups.append((mask_style(style), [len(regions)]))
     ys, xs = np.mgrid[0:h, 0:w]
     for st, idx in groups:
         for n, i in enumerate(idx):

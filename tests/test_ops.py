@@ -6,8 +6,7 @@ from hypothesis import strategies as st
 
 from redact import Kind, Method, Regions, Shape, Style
 from redact.ops import obscure
-from reference import coverage, reference_obscure
-from redact.ops import _geometry, _styles_for
+from reference import coverage, geometry, reference_obscure
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -41,8 +40,7 @@ styles = st.builds(
 def union_coverage(frame, regions, style, mask=None):
     """(H, W) max coverage over all regions (including each one's feather)."""
     h, w = frame.shape[:2]
-    groups = _styles_for(regions, style)
-    geo = _geometry(regions, groups, mask, w, h)
+    geo = geometry(regions, style, mask, w, h)
     ys, xs = np.mgrid[0:h, 0:w]
     total = np.zeros((h, w))
     for i in range(len(geo.shape)):
