@@ -17,7 +17,20 @@ Callers (`redact.detectors.plates`, `redact.detectors.persons`) validate and all
 """
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inline
+
+
+@jit_inline
+def _take_pixel(box, k, x, y):
+    """Grow half-open box row ``k`` of ``box`` (K, 4) to hold pixel ``(x, y)``."""
+    if x < box[k, 0]:
+        box[k, 0] = x
+    if x + 1 > box[k, 2]:
+        box[k, 2] = x + 1
+    if y < box[k, 1]:
+        box[k, 1] = y
+    if y + 1 > box[k, 3]:
+        box[k, 3] = y + 1
 
 
 @jit
@@ -98,14 +111,7 @@ def split_components(labels, n_labels, seeds, seed_label, reach, out_owner, out_
             if best >= 0:
                 out_owner[y, x] = best + 1
                 out_seed_count[best] += 1
-                if x < out_seed[best, 0]:
-                    out_seed[best, 0] = x
-                if x + 1 > out_seed[best, 2]:
-                    out_seed[best, 2] = x + 1
-                if y < out_seed[best, 1]:
-                    out_seed[best, 1] = y
-                if y + 1 > out_seed[best, 3]:
-                    out_seed[best, 3] = y + 1
+                _take_pixel(out_seed, best, x, y)
 
 
 @jit
@@ -142,13 +148,6 @@ def component_stats(labels, prob, n_labels, out_box, out_score, out_count):
                 continue
             total[k] += prob[y, x]
             out_count[k] += 1
-            if x < out_box[k, 0]:
-                out_box[k, 0] = x
-            if x + 1 > out_box[k, 2]:
-                out_box[k, 2] = x + 1
-            if y < out_box[k, 1]:
-                out_box[k, 1] = y
-            if y + 1 > out_box[k, 3]:
-                out_box[k, 3] = y + 1
+            _take_pixel(out_box, k, x, y)
     for k in range(1, n_labels):
         out_score[k] = total[k] / out_count[k] if out_count[k] > 0 else 0.0
