@@ -202,7 +202,7 @@ def test_split_components_matches_reference(compiled, seed):
     owner = np.full_like(labels, -7)
     extent = np.zeros((k, 4), np.int32)
     count = np.zeros(k, np.int64)
-    fn = split_components if compiled else split_components.py_func
+    fn = split_components if compiled else getattr(split_components, "py_func", split_components)
     fn(labels, n, seeds, seed_label, reach, owner, extent, count)
     want = ref_split(labels, seeds, seed_label, reach)
     np.testing.assert_array_equal(owner, want[0])
