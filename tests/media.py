@@ -19,6 +19,18 @@ def pattern(i: int, width: int, height: int) -> np.ndarray:
     return img
 
 
+def encode_tone(out, stream, samples: int) -> None:
+    """Encode and mux ``samples`` of a quiet sine through a 16 kHz mono ``stream``, then flush it."""
+    tone = (0.3 * np.sin(np.arange(samples) * 0.2)).astype(np.float32)
+    for start in range(0, samples, 1024):
+        af = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="flt", layout="mono")
+        af.sample_rate, af.pts, af.time_base = 16000, start, Fraction(1, 16000)
+        for packet in stream.encode(af):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
+
+
 def write_video(path, *, frames=30, size=(96, 64), rate=Fraction(30), codec="libx264",
                 pix_fmt="yuv420p", pts=None, time_base=None, rotation=0, audio=False, tags=None,
                 fmt=None):
@@ -45,15 +57,7 @@ def write_video(path, *, frames=30, size=(96, 64), rate=Fraction(30), codec="lib
             for packet in stream.encode(frame):
                 out.mux(packet)
         if astream is not None:
-            n = int(16000 * frames / rate)
-            samples = (0.3 * np.sin(np.arange(n) * 0.2)).astype(np.float32)
-            for start in range(0, n, 1024):
-                af = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt", layout="mono")
-                af.sample_rate, af.pts, af.time_base = 16000, start, Fraction(1, 16000)
-                for packet in astream.encode(af):
-                    out.mux(packet)
-            for packet in astream.encode(None):
-                out.mux(packet)
+            encode_tone(out, astream, int(16000 * frames / rate))
         for packet in stream.encode(None):
             out.mux(packet)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import pattern, read_video, write_video
+from media import encode_tone, pattern, read_video, write_video
 
 NO_DETECT = ["--detect", "none", "-q"]
 TIMEOUT = 180  # seconds for any one run: a hang fails the row instead of the whole session
@@ -117,14 +117,7 @@ def write_audio_only(path: Path, fmt=None) -> None:
     with av.open(str(path), "w", format=fmt) as out:
         stream = out.add_stream("aac", rate=16000)
         stream.layout = "mono"
-        samples = (0.3 * np.sin(np.arange(16000) * 0.2)).astype(np.float32)
-        for start in range(0, samples.size, 1024):
-            frame = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = 16000, start, Fraction(1, 16000)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        encode_tone(out, stream, 16000)
 
 
 # ----------------------------------------------------------------------------- the table

@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import jpeg_with_exif, pattern
+from media import encode_tone, jpeg_with_exif, pattern
 
 NO_DETECT = ["--detect", "none", "-q"]
 STEM = "12 Elm Street 2026-05-01 0712"  # an input name that itself identifies a place and time
@@ -112,14 +112,7 @@ def write_tagged_clip(path: Path, fmt: str) -> dict:
         if data is not None:
             for t in range(0, 1000, 250):
                 out.mux(_packet(DATA, data, pts=t, duration=250))
-        samples = (0.3 * np.sin(np.arange(16000) * 0.2)).astype(np.float32)
-        for start in range(0, samples.size, 1024):
-            af = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt", layout="mono")
-            af.sample_rate, af.pts, af.time_base = 16000, start, Fraction(1, 16000)
-            for packet in audio.encode(af):
-                out.mux(packet)
-        for packet in audio.encode(None):
-            out.mux(packet)
+        encode_tone(out, audio, 16000)
         for packet in video.encode(None):
             out.mux(packet)
     return carried
