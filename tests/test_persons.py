@@ -123,8 +123,9 @@ def test_coco_recall(detectors, people_dir):
     assert len(hits) > 50 and np.mean(hits) >= 0.85
 
 
-def test_pets_recall_and_heads(detectors, people_dir):
-    """Every 50th of the first 400 frames of PETS09-S2L1: people and their heads hidden."""
+def pets_frames(people_dir, every: int):
+    """RGB frame and annotated ``x, y, w, h`` people (ignored ones left out) of every
+    ``every``-th of the first 400 frames of PETS09-S2L1, from frame 1."""
     import cv2
 
     root = people_dir / "pets09_s2l1"
@@ -133,21 +134,24 @@ def test_pets_recall_and_heads(detectors, people_dir):
         pytest.skip(f"{video} not found")
     truth = json.loads((root / "gt_boxes.json").read_text())["images"]
     capture = cv2.VideoCapture(str(video))
-    people, heads = [], []
     for index in range(1, 401):
         ok, bgr = capture.read()
         assert ok, f"could not decode frame {index} of {video}"
-        if index % 50 != 1:
+        if index % every != 1:
             continue
-        frame = np.ascontiguousarray(bgr[:, :, ::-1])
+        yield (np.ascontiguousarray(bgr[:, :, ::-1]),
+               [b["bbox"] for b in truth[f"PETS09-S2L1/{index:06d}"]["boxes"] if not b["ignore"]])
+
+
+def test_pets_recall_and_heads(detectors, people_dir):
+    """Every 50th of the first 400 frames of PETS09-S2L1: people and their heads hidden."""
+    people, heads = [], []
+    for frame, gt in pets_frames(people_dir, 50):
         regions = detectors[Profile.BALANCED].detect(frame)
         person_mask = hidden(regions.of_kind(Kind.PERSON).xyxy, frame.shape)
         head_mask = hidden(regions.of_kind(Kind.FACE).xyxy, frame.shape)
-        for box in truth[f"PETS09-S2L1/{index:06d}"]["boxes"]:
-            if box["ignore"]:
-                continue
-            x, y, w, h = box["bbox"]
-            people.append(share_hidden(person_mask, box["bbox"]) >= 0.8)
+        for x, y, w, h in gt:
+            people.append(share_hidden(person_mask, (x, y, w, h)) >= 0.8)
             # The head: the top 15% of the annotated box, its middle 60%.
             heads.append(share_hidden(head_mask, (x + 0.2 * w, y, 0.6 * w, 0.15 * h)) >= 0.8)
     assert len(people) > 30
@@ -303,27 +307,14 @@ def test_two_people_are_two_instances(detectors, profile):
 
 def test_pets_people_are_instances(detectors, people_dir):
     """Every 40th of the first 400 PETS frames: most people have their own box (IoU >= 0.5)."""
-    import cv2
-
     from redact.tracking import Tracker
 
-    root = people_dir / "pets09_s2l1"
-    video = shared_data() / "videos" / "opencv_vtest_pedestrians.avi"
-    if not video.is_file():
-        pytest.skip(f"{video} not found")
-    truth = json.loads((root / "gt_boxes.json").read_text())["images"]
-    capture = cv2.VideoCapture(str(video))
     found, rows, persons = [], 0, 0
-    for index in range(1, 401):
-        ok, bgr = capture.read()
-        assert ok, f"could not decode frame {index} of {video}"
-        if index % 40 != 1:
-            continue
-        regions = detectors[Profile.BALANCED].detect(np.ascontiguousarray(bgr[:, :, ::-1]))
+    for frame, gt in pets_frames(people_dir, 40):
+        regions = detectors[Profile.BALANCED].detect(frame)
         people = regions.of_kind(Kind.PERSON)
         out = Tracker().update(regions)
         np.testing.assert_array_equal(out.xyxy[:len(regions)], regions.xyxy)
-        gt = [b["bbox"] for b in truth[f"PETS09-S2L1/{index:06d}"]["boxes"] if not b["ignore"]]
         for x, y, w, h in gt:
             ix = np.minimum(people.xyxy[:, 2], x + w) - np.maximum(people.xyxy[:, 0], x)
             iy = np.minimum(people.xyxy[:, 3], y + h) - np.maximum(people.xyxy[:, 1], y)
