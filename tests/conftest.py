@@ -23,6 +23,14 @@ def data_dir() -> Path:
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    """A config folder of this test's own (device key, share log), not yet created."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("REDACT_CONFIG_DIR", str(folder))
+    return folder
+
+
 def require_models(*names):
     """Skip (with the fix) when a model is not in the cache."""
     from redact.models import is_installed

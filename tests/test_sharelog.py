@@ -16,13 +16,6 @@ from redact.sharelog import (
 )
 
 
-@pytest.fixture
-def config(tmp_path, monkeypatch):
-    folder = tmp_path / "config"
-    monkeypatch.setenv("REDACT_CONFIG_DIR", str(folder))
-    return folder
-
-
 def _share(n=0, **kw):
     fields = dict(request=f"claim {n}", recipient="insurer", purpose="parcel theft",
                   output_sha256=f"{n:02x}" * 32, fingerprint="ed25519:ab12 cd34 ef56 7890")

@@ -26,14 +26,6 @@ from redact.signing import (
 
 
 @pytest.fixture
-def config(tmp_path, monkeypatch):
-    """A private config folder, so the user's real one is never touched."""
-    folder = tmp_path / "config"
-    monkeypatch.setenv("REDACT_CONFIG_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def manifest():
     m = Manifest(kind="video", tool_version="0.1.0", policy={"kinds": ["face", "plate"]}, frames_in=60,
                  frames_out=60, output_sha256="ab" * 32,

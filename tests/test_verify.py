@@ -17,13 +17,6 @@ from redact.signing import (
 from redact.verify import Verification, describe, verify_clip
 
 
-@pytest.fixture
-def config(tmp_path, monkeypatch):
-    folder = tmp_path / "config"
-    monkeypatch.setenv("REDACT_CONFIG_DIR", str(folder))
-    return folder
-
-
 def _manifest_dict(clip_bytes: bytes, **extra) -> dict:
     m = Manifest(kind="video", tool_version="0.1.0", policy=Policy(), frames_in=60, frames_out=60,
                  input_sha256="11" * 32, output_sha256=hashlib.sha256(clip_bytes).hexdigest())
