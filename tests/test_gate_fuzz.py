@@ -54,11 +54,17 @@ def scenes(draw):
     return changed, tracked
 
 
-def gate_decision(changed, tracked):
+def settled_gate(still):
+    """A gate that has analysed ``still``, its first frame."""
     gate = MotionGate()
-    still = np.zeros((*changed.shape, 3), np.uint8)
     assert gate.needs_detection(still, Regions.empty())  # the first frame is always analysed
     gate.detected()
+    return gate
+
+
+def gate_decision(changed, tracked):
+    still = np.zeros((*changed.shape, 3), np.uint8)
+    gate = settled_gate(still)
     moved = still.copy()
     moved[changed] = 255
     return gate.needs_detection(moved, tracked)
@@ -82,10 +88,8 @@ def test_gate_never_ignores_motion_outside_the_grown_tracked_boxes(scene):
 def test_gate_sees_motion_below_a_box_predicted_off_the_top_of_a_real_frame():
     """640x360 frame, thumbnail 96x54: a held track predicted above the frame used to excuse
     the motion of almost the whole frame (a negative slice end wraps around)."""
-    gate = MotionGate()
     still = np.full((360, 640, 3), 90, np.uint8)
-    gate.needs_detection(still, Regions.empty())
-    gate.detected()
+    gate = settled_gate(still)
     newcomer = still.copy()
     newcomer[150:300, 200:300] = 250
     above = Regions.from_boxes([[0, -90, 640, -40]], kind=Kind.OTHER)
@@ -96,10 +100,8 @@ def test_gate_sees_motion_below_a_box_predicted_off_the_top_of_a_real_frame():
 
 @pytest.mark.parametrize("box", [[-1e30, -1e30, 1e30, 1e30], [3e38, 3e38, 3.4e38, 3.4e38]])
 def test_gate_survives_huge_boxes(box):
-    gate = MotionGate()
     still = np.full((36, 64, 3), 90, np.uint8)
-    gate.needs_detection(still, Regions.empty())
-    gate.detected()
+    gate = settled_gate(still)
     moved = still.copy()
     moved[10:30, 10:30] = 250
     covers = box[0] < 0
