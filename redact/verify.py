@@ -125,6 +125,7 @@ def _read_manifest(path: Path, problems: list):
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         problems.append(f"manifest {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
+        return None
     except ValueError as exc:  # e.g. text that is not UTF-8
         problems.append(f"manifest {path} is not valid JSON ({exc})")
         return None
