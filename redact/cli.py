@@ -96,6 +96,9 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
                    help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
+    g.add_argument("--all-text", action="store_true",
+                   help="with plates: obscure all text found (street and shop signs, lettering), not only "
+                        "plate-shaped text; house numbers are plate-shaped and obscured either way")
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
                         "(px:X,Y,W,H); repeatable")
@@ -187,7 +190,7 @@ def _policy(args) -> Policy:
     for name, (unit, value) in (("hold", args.hold), ("lookahead", args.lookahead)):
         times[f"{name}_{unit}"] = value
     kinds, plugins = args.detect
-    return Policy(kinds=kinds, plugins=plugins, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
+    return Policy(kinds=kinds, plugins=plugins, all_text=args.all_text, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
                   detect_every=args.detect_every, keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
                   incident=_incident(args), **times)
 

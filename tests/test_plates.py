@@ -7,6 +7,7 @@ import pytest
 from conftest import require_models, shared_data
 from redact import Kind, Regions
 from redact._kernels.components import component_stats
+from redact.detectors.plates import PLANS, TEXT_MODEL, PlateDetector
 from redact.geometry import pad_boxes, pixel_boxes
 from redact.policy import Profile
 
@@ -196,3 +197,45 @@ def test_openalpr_recall(detectors, plates_dir):
         regions = detectors[Profile.BALANCED].detect(frame)
         hits += hidden_share(regions, (x, y, x + w, y + h), frame.shape) >= 0.8
     assert hits / len(images) >= 0.9
+
+
+def _plate_and_sign():
+    import cv2
+
+    frame = np.full((360, 640, 3), 110, np.uint8)
+    cv2.rectangle(frame, (220, 250), (420, 295), (250, 250, 250), -1)
+    cv2.rectangle(frame, (220, 250), (420, 295), (20, 20, 20), 2)
+    cv2.putText(frame, "AB12 CDE", (232, 286), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (10, 10, 10), 3)
+    cv2.rectangle(frame, (10, 30), (630, 90), (240, 230, 200), -1)
+    cv2.putText(frame, "HIGH STREET BAKERY AND CAFE", (20, 75), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (30, 30, 30), 3)
+    return frame
+
+
+def _covers(regions, box):
+    x0, y0, x1, y1 = box
+    return any(r[0] <= x0 + 5 and r[1] <= y0 + 5 and r[2] >= x1 - 5 and r[3] >= y1 - 5 for r in regions.xyxy)
+
+
+def test_plate_shaped_text_only_unless_all_text_is_asked():
+    """A shop sign is text but no plate: it is left visible by default (it hides the street,
+    not a person), and obscured with --all-text; the plate is obscured either way."""
+    import dataclasses
+
+    require_models(TEXT_MODEL)
+    frame = _plate_and_sign()
+    plates = PlateDetector("balanced").detect(frame)
+    assert _covers(plates, (220, 250, 420, 295))
+    sign_rows = [r for r in plates.xyxy if r[3] < 100]
+    assert not sign_rows, sign_rows
+    everything = PlateDetector("balanced", plan=dataclasses.replace(PLANS[Profile.BALANCED], plate_shape=False))
+    assert any(r[3] < 100 and r[2] - r[0] > 300 for r in everything.detect(frame).xyxy)
+
+
+def test_all_text_reaches_the_detector_from_the_policy():
+    from redact.detectors import detectors_for
+    from redact.policy import Policy
+
+    require_models(TEXT_MODEL)
+    [plain] = detectors_for(Policy(kinds={Kind.PLATE}))
+    [every] = detectors_for(Policy(kinds={Kind.PLATE}, all_text=True))
+    assert plain.plan.plate_shape and not every.plan.plate_shape

@@ -93,7 +93,16 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
 
 def detectors_for(policy, models_dir=None) -> list:
     """The detectors a `redact.policy.Policy` asks for: its kinds, then its plugins."""
-    return build_detectors(policy.kinds, policy.profile, models_dir, policy.plugins)
+    detectors = build_detectors(policy.kinds, policy.profile, models_dir, policy.plugins)
+    if policy.all_text and Kind.PLATE in policy.kinds:
+        import dataclasses
+
+        from .plates import PLANS, PlateDetector
+
+        plan = dataclasses.replace(PLANS[policy.profile], plate_shape=False)
+        detectors = [PlateDetector(policy.profile, models_dir, plan=plan) if isinstance(d, PlateDetector) else d
+                     for d in detectors]
+    return detectors
 
 
 def describe_models(detectors) -> list:
