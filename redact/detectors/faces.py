@@ -13,6 +13,7 @@ The profiles were chosen with ``benchmarks/eval_detect.py`` on ``shared/data/fac
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,7 +208,7 @@ class FaceDetector:
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile] if plan is None else plan
         self.models = self.plan.models
-        self._blaze = None
+        self._blaze: Any = None  # a cv2.dnn.Net when the plan uses BlazeFace
         self._center: dict = {}
         if BLAZEFACE_FULL_RANGE.model in self.models:
             spec = BLAZEFACE_FULL_RANGE
@@ -236,7 +237,7 @@ class FaceDetector:
         from .._kernels.anchors import weighted_nms
 
         frame = check_frame(frame)
-        parts = []
+        parts: list = []
         if self._blaze is not None:
             parts.extend(self._blazeface(frame, view) for view in self._blazeface_views(frame))
         parts.extend(self._centerface(frame, view) for view in self.plan.centerface)

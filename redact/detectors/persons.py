@@ -23,6 +23,7 @@ the face detector missed still has the head obscured with the face style.
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,7 +149,7 @@ def suppress(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:
     """
     order = np.argsort(-score, kind="stable")
     area = np.maximum(xyxy[:, 2] - xyxy[:, 0], 0) * np.maximum(xyxy[:, 3] - xyxy[:, 1], 0)
-    kept = []
+    kept: list = []
     inside = (1.0 + iou) / 2.0
     for i in order:
         if kept:
@@ -239,7 +240,7 @@ def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarr
     # and the seed goes; its box is inside the part's, so no pixel is lost.
     keep = np.ones(len(seeds), bool)
     labelled = seed_label[seed_label > 0]
-    for k in np.flatnonzero(seed_label > 0):
+    for k in map(int, np.flatnonzero(seed_label > 0)):
         lab = seed_label[k]
         if np.count_nonzero(labelled == lab) != 1:
             continue
@@ -352,13 +353,13 @@ class PersonDetector:
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile] if plan is None else plan
         self.models = (SEGMENT_MODEL,) if self.plan.segment_grids else ()
-        self._net = None
+        self._net: Any = None  # a cv2.dnn.Net when the plan segments
         if self.plan.segment_grids:
             self._net = cv2.dnn.readNetFromTFLite(str(model_path(SEGMENT_MODEL, models_dir)))
-        self._hog = None
+        self._hog: Any = None  # a cv2.HOGDescriptor when the plan runs HOG
         if self.plan.hog_upscale > 0:
             self._hog = cv2.HOGDescriptor()
-            self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+            self._hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
 
     def detect(self, frame: np.ndarray) -> Regions:
         """People in one frame, one row per person instance, plus a head box for each row.
