@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from opencv_baselines import obscure_opencv, region_geometry  # noqa: E402
+
 from redact.ops import obscure  # noqa: E402
 from redact.policy import Method, Shape, Style  # noqa: E402
 from redact.types import Regions  # noqa: E402

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_detect import covered_fraction, redaction_masks  # noqa: E402
+
 from redact.compose import compose  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
 from redact.incident import Incident, Subject  # noqa: E402

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # noqa: E402
+
 from redact import Kind, Regions  # noqa: E402
 from redact.policy import Profile  # noqa: E402
 

@@ -139,7 +139,8 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--padding", type=_fraction, default=Style.padding,
                    help="grow each box by this fraction per side (default %(default)s); more hides hair and ears")
     g.add_argument("--feather", type=_fraction, default=Style.feather,
-                   help="soft edge outside the region, fraction of its size (default %(default)s); never reduces coverage")
+                   help="soft edge outside the region, fraction of its size (default %(default)s); "
+                        "never reduces coverage")
     g = p.add_argument_group("time")
     g.add_argument("--hold", type=_duration, default=("seconds", Policy.hold_seconds), metavar="TIME",
                    help=f"keep obscuring a lost object this long at its predicted place: seconds (0.5, "
@@ -159,14 +160,17 @@ def redact_parser() -> argparse.ArgumentParser:
                         "default; GPS can hide there). Data, subtitle and attachment streams are always "
                         "dropped, and images never keep EXIF/XMP")
     g = p.add_argument_group("output")
-    g.add_argument("--crf", type=int, default=20, help="H.264 quality, lower is better and bigger (default %(default)s)")
+    g.add_argument("--crf", type=int, default=20,
+                   help="H.264 quality, lower is better and bigger (default %(default)s)")
     g.add_argument("--preset", default="veryfast",
                    help="x264 preset: faster presets give bigger files (default %(default)s)")
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs that redact did not make")
     g.add_argument("--force", action="store_true", help="redo outputs that are already complete (default: skip them)")
     g.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="files redacted at once, in separate processes (default %(default)s); each uses memory for its models")
-    g.add_argument("--models-dir", type=Path, help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
+                   help="files redacted at once, in separate processes (default %(default)s); "
+                        "each uses memory for its models")
+    g.add_argument("--models-dir", type=Path,
+                   help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -190,8 +194,9 @@ def _policy(args) -> Policy:
     for name, (unit, value) in (("hold", args.hold), ("lookahead", args.lookahead)):
         times[f"{name}_{unit}"] = value
     kinds, plugins = args.detect
-    return Policy(kinds=kinds, plugins=plugins, all_text=args.all_text, styles=((None, style),), zones=tuple(args.zone), profile=args.profile,
-                  detect_every=args.detect_every, keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
+    return Policy(kinds=kinds, plugins=plugins, all_text=args.all_text, styles=((None, style),),
+                  zones=tuple(args.zone), profile=args.profile, detect_every=args.detect_every,
+                  keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
                   incident=_incident(args), **times)
 
 

@@ -116,7 +116,8 @@ def _bystander(img: np.ndarray, box: tuple, face: np.ndarray, coat: tuple) -> No
 
 
 def load_assets(models_dir=None) -> tuple:
-    """The astronaut photo (RGB uint8, cropped to `ASTRONAUT_CROP`) and the two bystander faces (RGB uint8, `FACE_SIDE` px).
+    """The astronaut photo (RGB uint8, cropped to `ASTRONAUT_CROP`) and the two bystander
+    faces (RGB uint8, `FACE_SIDE` px).
 
     Raises
     ------

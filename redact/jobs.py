@@ -5,8 +5,8 @@ import queue
 import threading
 from pathlib import Path
 
-from .images import encode_image, read_image
 from .detectors import detectors_for
+from .images import encode_image, read_image
 from .incident import IncidentError
 from .paths import check_output_suffix, is_image
 from .pipeline import UNANALYSED, Redactor

@@ -15,8 +15,8 @@ from fractions import Fraction
 import numpy as np
 
 from . import __version__
-from .detectors import describe_models, detectors_for
 from .compose import compose
+from .detectors import describe_models, detectors_for
 from .motion import MotionGate
 from .policy import Policy
 from .report import Manifest

@@ -6,8 +6,8 @@ import time
 from fractions import Fraction
 
 import pytest
-
 from media import write_video
+
 from redact.cli import main
 from redact.report import manifest_path
 

@@ -18,7 +18,6 @@ def test_stream_frames_example(capsys, monkeypatch):
 
 def test_batch_folder_example(tmp_path, capsys, monkeypatch):
     import pytest
-
     from media import write_video
 
     require_models("blazeface_full_range", "centerface", "ppocr_det_v4")

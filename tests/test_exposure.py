@@ -1,10 +1,10 @@
 """Nothing flashes into view: a real face walks in while the detector misses frames."""
 import numpy as np
 import pytest
-
-from conftest import require_models
 from exposure import face_exposed
 from media import read_video
+
+from conftest import require_models
 from redact.jobs import redact_video
 from redact.policy import Policy
 from redact.types import Kind, Regions
@@ -90,9 +90,8 @@ def test_walking_face_never_exposed(tmp_path):
 def test_judge_confirms_a_face_with_two_networks_and_not_a_shirt():
     pytest.importorskip("skimage", reason="scikit-image provides the real photos")
     require_models("blazeface_full_range", "centerface")
-    from skimage.data import astronaut, coffee
-
     from exposure import CROP, Judge, face_crop
+    from skimage.data import astronaut, coffee
 
     judge = Judge()
     photo = np.ascontiguousarray(astronaut())

@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 from redact import Kind, Regions
 from redact._kernels import anchors as k
 from redact.detectors import build_detectors
+from redact.detectors.faces import BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector, FacePlan
 from redact.geometry import tile_starts
-from redact.detectors.faces import (BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector,
-                                    FacePlan)
 from redact.models import ModelMissingError, is_installed
 from redact.policy import Profile
 

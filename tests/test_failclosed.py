@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from media import write_video
+
 from redact import report
 from redact.cli import main
 from redact.jobs import redact_video

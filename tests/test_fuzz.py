@@ -20,8 +20,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from media import pattern, write_video
@@ -140,7 +138,8 @@ def check_run(seed_name: str, seed: bytes, variants: list, cover: bool):
             if out_suffix == ".mp4":
                 frames = _frames(dst)
                 assert len(frames) == m["frames_in"] == m["frames_out"] > 0, \
-                    f"{path.name}: {len(frames)} frames decoded, manifest {m['frames_in']} in/{m['frames_out']} out; {report}"
+                    (f"{path.name}: {len(frames)} frames decoded, manifest {m['frames_in']} in/"
+                     f"{m['frames_out']} out; {report}")
                 if cover:
                     worst = max(int(f.max()) for f in frames)
                     assert worst <= 8, f"{path.name}: a frame is not covered (max {worst}); {report}"

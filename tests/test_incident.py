@@ -5,9 +5,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from media import read_video, write_video
 
 from conftest import require_models
-from media import read_video, write_video
 from redact.compose import FrameSubjects, compose, keep_zone_mask
 from redact.incident import Incident, IncidentError, Subject, Window
 from redact.jobs import redact_image, redact_video

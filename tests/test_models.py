@@ -65,5 +65,5 @@ def test_models_list_command(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0
     for name, spec in REGISTRY.items():
-        line = next(l for l in result.stdout.splitlines() if l.startswith(name))
+        line = next(row for row in result.stdout.splitlines() if row.startswith(name))
         assert "missing" in line and spec.licence in line

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import coverage, geometry, reference_obscure
 
 from redact import Kind, Method, Regions, Shape, Style
 from redact.ops import obscure
-from reference import coverage, geometry, reference_obscure
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -223,7 +223,8 @@ def test_suppress_keeps_one_box_per_person():
 def covered(xyxy, shape):
     mask = np.zeros(shape, bool)
     for x0, y0, x1, y1 in xyxy:
-        mask[max(0, int(np.floor(y0))):max(0, int(np.ceil(y1))), max(0, int(np.floor(x0))):max(0, int(np.ceil(x1)))] = True
+        rows = slice(max(0, int(np.floor(y0))), max(0, int(np.ceil(y1))))
+        mask[rows, max(0, int(np.floor(x0))):max(0, int(np.ceil(x1)))] = True
     return mask
 
 

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from media import write_video
+
 from redact.report import manifest_path
 
 NO_DETECT = ["--detect", "none", "-q"]

@@ -4,8 +4,8 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from media import jpeg_with_exif, pattern, read_video, write_video
+
 from redact.images import read_image
 from redact.jobs import RedactionIncomplete, redact_image, redact_video
 from redact.policy import Method, Policy, Style, Zone

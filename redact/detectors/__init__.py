@@ -25,7 +25,6 @@ import numpy as np
 from ..policy import Profile
 from ..types import Kind, Regions
 
-
 #: Entry-point group where other packages register detector factories.
 PLUGIN_GROUP = "redact.detectors"
 

@@ -13,8 +13,8 @@ The profiles were chosen with ``benchmarks/eval_detect.py`` on ``shared/data/fac
 from __future__ import annotations
 
 import math
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 

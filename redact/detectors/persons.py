@@ -23,8 +23,8 @@ the face detector missed still has the head obscured with the face style.
 from __future__ import annotations
 
 import math
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 

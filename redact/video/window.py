@@ -7,8 +7,8 @@ every interval between frames stays exactly what it was (VFR and 29.97 fps inclu
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .reader import DecodedFrame
 
