@@ -59,3 +59,14 @@ def tile_starts(length: int, tile: int, overlap: float) -> list:
         return [0]
     count = math.ceil((length - tile) / (tile * (1.0 - overlap))) + 1
     return [round(k * (length - tile) / (count - 1)) for k in range(count)]
+
+
+def tile_rects(width: int, height: int, tile_w: int, tile_h: int, overlap: float) -> list:
+    """``(x0, y0, x1, y1)`` of overlapping tiles covering a ``width`` x ``height`` frame,
+    row by row (see `tile_starts`).
+
+    >>> tile_rects(250, 80, 100, 100, 0.25)
+    [(0, 0, 100, 80), (75, 0, 175, 80), (150, 0, 250, 80)]
+    """
+    return [(x, y, min(width, x + tile_w), min(height, y + tile_h))
+            for y in tile_starts(height, tile_h, overlap) for x in tile_starts(width, tile_w, overlap)]

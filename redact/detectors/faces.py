@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import tile_starts
+from ..geometry import tile_rects
 from ..models import model_path
-from ..ops import check_frame
 from ..policy import Profile
-from ..types import Kind, Regions
+from ..types import Kind, Regions, check_frame
+from .resize import resize
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,9 @@ def _resize_into(image: np.ndarray, width: int, height: int, canvas: np.ndarray)
     (``x = ax * u + bx``). cv2's resize maps pixel edges to pixel edges, so the map is
     exact for any size, including non-uniform scales.
     """
-    import cv2
-
     h, w = image.shape[:2]
     canvas[:] = 0
-    shrink = width < w and height < h
-    canvas[:height, :width] = cv2.resize(image, (width, height),
-                                         interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    canvas[:height, :width] = resize(image, width, height)
     return np.array([w / width, 0.0, h / height, 0.0], np.float64)
 
 
@@ -258,9 +254,7 @@ class FaceDetector:
             tile = max(BLAZEFACE_FULL_RANGE.input_size, round(fraction * min(h, w)))
             if tile >= max(h, w):
                 continue  # One tile would be the whole frame again.
-            for y in tile_starts(h, tile, self.plan.tile_overlap):
-                for x in tile_starts(w, tile, self.plan.tile_overlap):
-                    views.append((x, y, min(w, x + tile), min(h, y + tile)))
+            views += tile_rects(w, h, tile, tile, self.plan.tile_overlap)
         return views
 
     def _blazeface(self, frame: np.ndarray, view: tuple) -> tuple:

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import tile_starts
+from ..geometry import tile_rects
 from ..models import model_path
-from ..ops import check_frame
 from ..policy import Profile
-from ..types import Kind, Regions
+from ..types import Kind, Regions, check_frame
+from .resize import resize
 
 #: Registry name of the segmentation network.
 SEGMENT_MODEL = "selfie_segmentation"
@@ -404,9 +404,7 @@ class PersonDetector:
                 continue
             tw = max(1, round(w * (1 + self.plan.tile_overlap) / grid))
             th = max(1, round(h * (1 + self.plan.tile_overlap) / grid))
-            for y in tile_starts(h, th, self.plan.tile_overlap):
-                for x in tile_starts(w, tw, self.plan.tile_overlap):
-                    views.append((x, y, min(w, x + tw), min(h, y + th)))
+            views += tile_rects(w, h, tw, th, self.plan.tile_overlap)
         return views
 
     def _segment(self, frame: np.ndarray, view: tuple, scale: float, prob_out: np.ndarray) -> None:
@@ -419,9 +417,7 @@ class PersonDetector:
 
         x0, y0, x1, y1 = view
         crop = frame[y0:y1, x0:x1]
-        shrink = crop.shape[1] > SEGMENT_SIZE and crop.shape[0] > SEGMENT_SIZE
-        resized = cv2.resize(crop, (SEGMENT_SIZE, SEGMENT_SIZE),
-                             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        resized = resize(crop, SEGMENT_SIZE, SEGMENT_SIZE)
         # MediaPipe's segmentation graphs feed RGB scaled to [0, 1].
         self._net.setInput(cv2.dnn.blobFromImage(resized, 1.0 / 255.0))
         prob = np.ascontiguousarray(self._net.forward().reshape(SEGMENT_SIZE, SEGMENT_SIZE), dtype=np.float32)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import tile_starts
+from ..geometry import tile_rects
 from ..models import model_path
-from ..ops import check_frame
 from ..policy import Profile
-from ..types import Kind, Regions
+from ..types import Kind, Regions, check_frame
+from .resize import resize
 
 #: Registry name of the text detector.
 TEXT_MODEL = "ppocr_det_v4"
@@ -296,9 +296,8 @@ class PlateDetector:
                 continue
             # Tiles are laid out in network pixels, then mapped back to frame rectangles.
             side = max(1, math.floor(tile / scale))
-            for y in tile_starts(height, min(side, height), plan.tile_overlap):
-                for x in tile_starts(width, min(side, width), plan.tile_overlap):
-                    passes.append((scale, (x, y, min(width, x + side), min(height, y + side))))
+            passes += [(scale, rect) for rect in tile_rects(width, height, min(side, width), min(side, height),
+                                                           plan.tile_overlap)]
         return passes
 
     def _rectangle(self, frame: np.ndarray, rect: tuple, scale: float) -> tuple:
@@ -311,9 +310,7 @@ class PlateDetector:
         crop = frame[y0:y1, x0:x1]
         width = max(1, round((x1 - x0) * scale))
         height = max(1, round((y1 - y0) * scale))
-        shrink = width < crop.shape[1] and height < crop.shape[0]
-        resized = cv2.resize(crop, (width, height),
-                             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        resized = resize(crop, width, height)
         # Pad (not stretch) to the stride; the padding is the mean colour, i.e. zero input.
         blob = np.zeros((1, 3, -(-height // _ALIGN) * _ALIGN, -(-width // _ALIGN) * _ALIGN), np.float32)
         for c in range(3):
