@@ -309,7 +309,6 @@ class Policy:
         seconds rounded up to whole frames (never shorter than asked).
 
         >>> from fractions import Fraction
-from typing import TYPE_CHECKING
         >>> Policy().in_frames(Fraction(30000, 1001))
         (15, 15)
         >>> Policy(lookahead_frames=0).in_frames(25)
