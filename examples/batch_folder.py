@@ -14,7 +14,7 @@ import redact
 
 def main(src: Path, dst: Path) -> int:
     policy = redact.Policy(profile=redact.Profile.FAST)
-    detectors = redact.build_detectors(policy.kinds, policy.profile)  # loaded once for all files
+    detectors = redact.detectors_for(policy)  # loaded once for all files
     failed = 0
     for clip in sorted(p for p in src.rglob("*") if p.suffix.lower() in (".mp4", ".mov", ".mkv", ".avi")):
         out = (dst / clip.relative_to(src)).with_suffix(".mp4")

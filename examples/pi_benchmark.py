@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         rows = []
         for profile in args.profiles:
             policy = redact.Policy(profile=profile)
-            detectors = redact.build_detectors(policy.kinds, policy.profile)
+            detectors = redact.detectors_for(policy)
             started = time.perf_counter()
             manifest = redact.redact_video(src, tmp / f"{profile}.mp4", policy, detectors=detectors)
             fps = manifest.frames_out / (time.perf_counter() - started)

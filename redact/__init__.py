@@ -21,7 +21,7 @@ _PUBLIC = {
     "obscure": "ops",
     "Redactor": "pipeline",
     "redact_file": "jobs", "redact_video": "jobs", "redact_image": "jobs",
-    "Detector": "detectors", "build_detectors": "detectors",
+    "Detector": "detectors", "build_detectors": "detectors", "detectors_for": "detectors",
     "verify_clip": "verify",
 }
 

@@ -96,9 +96,9 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
                    help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
-    g.add_argument("--all-text", action="store_true",
-                   help="with plates: obscure all text found (street and shop signs, lettering), not only "
-                        "plate-shaped text; house numbers are plate-shaped and obscured either way")
+    g.add_argument("--plates-only", action="store_true",
+                   help="with plates: obscure only plate-shaped text, showing shop and street signs (less "
+                        "over-redaction; a tilted, square or sign-adjacent plate can be shown: see README)")
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
                         "(px:X,Y,W,H); repeatable")
@@ -194,7 +194,7 @@ def _policy(args) -> Policy:
     for name, (unit, value) in (("hold", args.hold), ("lookahead", args.lookahead)):
         times[f"{name}_{unit}"] = value
     kinds, plugins = args.detect
-    return Policy(kinds=kinds, plugins=plugins, all_text=args.all_text, styles=((None, style),),
+    return Policy(kinds=kinds, plugins=plugins, plates_only=args.plates_only, styles=((None, style),),
                   zones=tuple(args.zone), profile=args.profile, detect_every=args.detect_every,
                   keep_audio=args.keep_audio, keep_metadata=args.keep_metadata,
                   incident=_incident(args), **times)
@@ -219,6 +219,11 @@ def _incident(args):
     if args.keep:
         changes["subjects"] = incident.subjects + tuple(subject_from_text(t, args.hide_subject_face)
                                                         for t in args.keep)
+    numbered = any(s.number is not None for s in changes.get("subjects", incident.subjects))
+    if numbered and (args.plates_only or args.detect[1]):
+        # `redact pick` numbers what the default detectors find; other detectors number otherwise.
+        raise ValueError("--keep N@T counts what `redact pick` numbered with the default detectors; with "
+                         "--plates-only or a plugin, keep the subject by point (X,Y@T) or box instead")
     if args.keep_zone:
         changes["keep_zones"] = incident.keep_zones + tuple(polygon_from_text(t) for t in args.keep_zone)
     return dataclasses.replace(incident, **changes)

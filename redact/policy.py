@@ -242,9 +242,10 @@ class Policy:
         Run the detectors every N-th frame (tracking and a motion check fill the gaps).
     keep_audio, keep_metadata : bool
         Side channels are dropped unless these are set.
-    all_text : bool
-        With plates: obscure all text the detector finds (street and shop signs, lettering),
-        not only plate-shaped text. House numbers are plate-shaped and obscured either way.
+    plates_only : bool
+        With plates: obscure only plate-shaped text (`redact.detectors.plates.plate_shaped`),
+        showing street and shop signs. Off by default: the shape rules miss tilted, square
+        and sign-adjacent plates, and fail-closed means all text is obscured unless asked.
     plugins : tuple of str
         Detector plugins to run beside the built-in detectors (entry points in the
         ``redact.detectors`` group; see `redact.detectors`).
@@ -266,7 +267,7 @@ class Policy:
     keep_metadata: bool = False
     incident: Incident | None = None
     plugins: tuple = ()
-    all_text: bool = False
+    plates_only: bool = False
 
     def __post_init__(self):
         kinds = frozenset(Kind(k) for k in self.kinds)

@@ -78,6 +78,7 @@ def test_batch_with_failures_exits_1_and_keeps_going(folder, tmp_path):
     (["IN", "-o", "out.mp4", "--jobs", "0"], "--jobs"),
     (["IN", "-o", "out.mp4", "--hold", "2x"], "frames (15f)"),
     (["IN", "-o", "out.mp4", "--lookahead=-1f"], ">= 0"),
+    (["IN", "-o", "out.mp4", "--keep", "1@0", "--plates-only"], "counts what `redact pick` numbered"),
 ])
 def test_usage_errors_exit_2(tmp_path, args, message):
     clip = tmp_path / "in.mp4"

@@ -216,26 +216,49 @@ def _covers(regions, box):
     return any(r[0] <= x0 + 5 and r[1] <= y0 + 5 and r[2] >= x1 - 5 and r[3] >= y1 - 5 for r in regions.xyxy)
 
 
-def test_plate_shaped_text_only_unless_all_text_is_asked():
-    """A shop sign is text but no plate: it is left visible by default (it hides the street,
-    not a person), and obscured with --all-text; the plate is obscured either way."""
+def test_all_text_unless_plates_only_is_asked():
+    """A shop sign is text but no plate: obscured by default (fail closed), shown with
+    --plates-only; the plate is obscured either way."""
     import dataclasses
 
     require_models(TEXT_MODEL)
     frame = _plate_and_sign()
-    plates = PlateDetector("balanced").detect(frame)
+    everything = PlateDetector("balanced").detect(frame)
+    assert _covers(everything, (220, 250, 420, 295))
+    assert any(r[3] < 100 and r[2] - r[0] > 300 for r in everything.xyxy)
+    only = PlateDetector("balanced", plan=dataclasses.replace(PLANS[Profile.BALANCED], plate_shape=True))
+    plates = only.detect(frame)
     assert _covers(plates, (220, 250, 420, 295))
     sign_rows = [r for r in plates.xyxy if r[3] < 100]
     assert not sign_rows, sign_rows
-    everything = PlateDetector("balanced", plan=dataclasses.replace(PLANS[Profile.BALANCED], plate_shape=False))
-    assert any(r[3] < 100 and r[2] - r[0] > 300 for r in everything.detect(frame).xyxy)
 
 
-def test_all_text_reaches_the_detector_from_the_policy():
+def test_plates_only_reaches_the_detector_from_the_policy():
     from redact.detectors import detectors_for
     from redact.policy import Policy
 
     require_models(TEXT_MODEL)
     [plain] = detectors_for(Policy(kinds={Kind.PLATE}))
-    [every] = detectors_for(Policy(kinds={Kind.PLATE}, all_text=True))
-    assert plain.plan.plate_shape and not every.plan.plate_shape
+    [only] = detectors_for(Policy(kinds={Kind.PLATE}, plates_only=True))
+    assert only.plan.plate_shape and not plain.plan.plate_shape
+
+
+def test_a_plate_beside_lettering_is_obscured_by_default():
+    """Review found the plate-shape rules drop a plate 7 px from a truck's lettering (the two
+    join one line longer than a plate): by default the rules are off, and it is covered."""
+    import cv2
+
+    require_models(TEXT_MODEL)
+    rng = np.random.default_rng(0)
+    frame = np.clip(rng.normal(110, 12, (720, 1280, 3)), 0, 255).astype(np.uint8)
+    plate = np.full((100, 200, 3), 240, np.uint8)
+    cv2.rectangle(plate, (2, 2), (197, 97), (0, 0, 0), 2)
+    cv2.putText(plate, "ABC 1234", (12, 66), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 0, 0), 4, cv2.LINE_AA)
+    lettering = np.full((90, 520, 3), 200, np.uint8)
+    cv2.putText(lettering, "ACME LOGISTICS", (10, 65), cv2.FONT_HERSHEY_SIMPLEX, 1.9, (20, 20, 160), 4, cv2.LINE_AA)
+    frame[400:500, 620:820] = plate
+    frame[405:495, 60:580] = lettering
+    covered = np.zeros(frame.shape[:2], bool)
+    for x0, y0, x1, y1 in PlateDetector("balanced").detect(frame).xyxy.astype(int):
+        covered[max(0, y0):y1, max(0, x0):x1] = True
+    assert covered[400:500, 620:820].mean() >= 0.8

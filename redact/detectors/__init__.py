@@ -93,12 +93,12 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
 def detectors_for(policy, models_dir=None) -> list:
     """The detectors a `redact.policy.Policy` asks for: its kinds, then its plugins."""
     detectors = build_detectors(policy.kinds, policy.profile, models_dir, policy.plugins)
-    if policy.all_text and Kind.PLATE in policy.kinds:
+    if policy.plates_only and Kind.PLATE in policy.kinds:
         import dataclasses
 
         from .plates import PLANS, PlateDetector
 
-        plan = dataclasses.replace(PLANS[policy.profile], plate_shape=False)
+        plan = dataclasses.replace(PLANS[policy.profile], plate_shape=True)
         detectors = [PlateDetector(policy.profile, models_dir, plan=plan) if isinstance(d, PlateDetector) else d
                      for d in detectors]
     return detectors

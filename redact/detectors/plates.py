@@ -89,7 +89,9 @@ class PlatePlan:
     min_side : int
         Components thinner than this many map pixels are noise.
     plate_shape : bool
-        Keep only text shaped like a plate (below); False keeps all text (``--all-text``).
+        Keep only text shaped like a plate (below; ``--plates-only``). Off by default: a
+        tilted plate's box is near square once grown, a motorcycle plate is square, and a
+        plate beside lettering joins its line, so the rules can drop real plates.
     aspect : (float, float)
         Width over height of a kept box (grown to the plate): from a two-line square plate
         to a European long one. Single letters and long lines (signs, shop fronts,
@@ -111,7 +113,7 @@ class PlatePlan:
     unclip: float = 1.6
     margin: float = 0.35
     min_side: int = 2
-    plate_shape: bool = True
+    plate_shape: bool = False
     aspect: tuple = (1.2, 6.0)
     max_height: float = 0.25
     large_aspect: tuple = (1.3, 4.5)
@@ -136,7 +138,7 @@ def plate_shaped(xyxy: np.ndarray, score: np.ndarray, frame_height: int, plan: P
     ``plates/openalpr_benchmarks`` with ``balanced``: pixels obscured outside the faces
     11.2% -> 7.2%, plate recall 0.986 -> 0.986 (a house number is plate-shaped and stays).
 
-    >>> plan = PlatePlan(views=())
+    >>> plan = PlatePlan(views=(), plate_shape=True)
     >>> boxes = np.array([[0, 0, 100, 40], [0, 100, 400, 140], [0, 200, 30, 240]], np.float32)
     >>> plate_shaped(boxes, np.full(3, 0.9, np.float32), 720, plan).tolist()
     [True, False, False]
@@ -200,8 +202,8 @@ def line_aspect(xyxy: np.ndarray) -> np.ndarray:
 
 
 class PlateDetector:
-    """Licence plates in RGB frames, at a speed/recall `Profile` (all text with
-    ``plan.plate_shape`` False).
+    """Licence plates and other text in RGB frames, at a speed/recall `Profile` (only
+    plate-shaped text with ``plan.plate_shape``).
 
     Measured with ``benchmarks/eval_detect.py`` on ``shared/data/plates/openalpr_benchmarks``
     (222 US cars, one plate labelled each, mostly 1280x720; a plate counts when 80 % of its
