@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .geometry import box_areas, overlap_areas
 from .types import Kind, Regions
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
@@ -56,11 +57,9 @@ def _centres_in(centres: np.ndarray, boxes: np.ndarray, top_share: float = 1.0) 
 def _parts_of(boxes: np.ndarray, subjects: np.ndarray) -> np.ndarray:
     """Rows of ``boxes`` that are small parts inside some subject box (see `PART_AREA`)."""
     parts = np.zeros(len(boxes), bool)
-    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    area = box_areas(boxes)
     for s in subjects:
-        iw = np.minimum(boxes[:, 2], s[2]) - np.maximum(boxes[:, 0], s[0])
-        ih = np.minimum(boxes[:, 3], s[3]) - np.maximum(boxes[:, 1], s[1])
-        inside = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+        inside = overlap_areas(boxes, s)
         s_area = (s[2] - s[0]) * (s[3] - s[1])
         parts |= ((inside >= PART_INSIDE * np.maximum(area, 1e-6)) & (area < PART_AREA * s_area)
                   & (boxes[:, 3] - boxes[:, 1] < PART_MAX_PX))
@@ -147,17 +146,15 @@ def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
     """Rows that hold a subject's whole box and are much larger: a mask part joining the
     subject to its surroundings (shadow, a group), not a rival for its identity."""
     out = np.zeros(len(boxes), bool)
-    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    area = box_areas(boxes)
     for s in subject_boxes:
-        iw = np.minimum(boxes[:, 2], s[2]) - np.maximum(boxes[:, 0], s[0])
-        ih = np.minimum(boxes[:, 3], s[3]) - np.maximum(boxes[:, 1], s[1])
         s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
-        out |= (np.clip(iw, 0, None) * np.clip(ih, 0, None) >= GROUP_HOLDS * s_area) & (area >= GROUP_AREA * s_area)
+        out |= (overlap_areas(boxes, s) >= GROUP_HOLDS * s_area) & (area >= GROUP_AREA * s_area)
     return out
 
 
 def _person_sized(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
-    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    area = box_areas(boxes)
     out = np.zeros(len(boxes), bool)
     for s in subject_boxes:
         s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
@@ -166,11 +163,10 @@ def _person_sized(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
 
 
 def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    if not len(others):
-        return np.zeros(len(boxes), bool)
-    iw = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(boxes[:, None, 0], others[None, :, 0])
-    ih = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(boxes[:, None, 1], others[None, :, 1])
-    return ((iw > 0) & (ih > 0)).any(axis=1)
+    out = np.zeros(len(boxes), bool)
+    for o in others:
+        out |= overlap_areas(boxes, o) > 0
+    return out
 
 
 def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: FrameSubjects | None = None,

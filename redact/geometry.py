@@ -70,3 +70,25 @@ def tile_rects(width: int, height: int, tile_w: int, tile_h: int, overlap: float
     """
     return [(x, y, min(width, x + tile_w), min(height, y + tile_h))
             for y in tile_starts(height, tile_h, overlap) for x in tile_starts(width, tile_w, overlap)]
+
+
+def box_areas(xyxy) -> np.ndarray:
+    """Area of each float box (0 for an inverted one).
+
+    >>> box_areas(np.array([[0, 0, 4, 2], [3, 3, 1, 1]], np.float32)).tolist()
+    [8.0, 0.0]
+    """
+    xyxy = np.asarray(xyxy)
+    return np.maximum(xyxy[:, 2] - xyxy[:, 0], 0) * np.maximum(xyxy[:, 3] - xyxy[:, 1], 0)
+
+
+def overlap_areas(xyxy, box) -> np.ndarray:
+    """Area each float box shares with one ``box`` (``x0, y0, x1, y1``).
+
+    >>> overlap_areas(np.array([[0, 0, 4, 2], [5, 5, 6, 6]], np.float32), (2, 1, 10, 10)).tolist()
+    [2.0, 1.0]
+    """
+    xyxy = np.asarray(xyxy)
+    iw = np.minimum(xyxy[:, 2], box[2]) - np.maximum(xyxy[:, 0], box[0])
+    ih = np.minimum(xyxy[:, 3], box[3]) - np.maximum(xyxy[:, 1], box[1])
+    return np.clip(iw, 0, None) * np.clip(ih, 0, None)

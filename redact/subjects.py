@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compose import FrameSubjects, group_parts
+from .geometry import overlap_areas
 from .incident import Incident, IncidentError, Subject
 from .types import Kind, Regions
 
@@ -105,8 +106,7 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
             # The smallest box under the point: the person in front, not the crowd around.
             score = 1.0 / (1.0 + (bx1 - bx0) * (by1 - by0)) if hit else 0.0
         else:
-            iw, ih = min(x1, bx1) - max(x0, bx0), min(y1, by1) - max(y0, by0)
-            inter = max(0.0, iw) * max(0.0, ih)
+            inter = float(overlap_areas(regions.xyxy[row:row + 1], target)[0])
             union = (x1 - x0) * (y1 - y0) + (bx1 - bx0) * (by1 - by0) - inter
             score = inter / union if union > 0 else 0.0
         if score > best_score:
@@ -139,8 +139,7 @@ def _crossing(regions: Regions, row: int, observed) -> bool:
         o_area = max(1e-6, (o[2] - o[0]) * (o[3] - o[1]))
         if o_area < RIVAL_SHARE * area:
             continue
-        iw, ih = min(box[2], o[2]) - max(box[0], o[0]), min(box[3], o[3]) - max(box[1], o[1])
-        if iw > 0 and ih > 0 and iw * ih / min(area, o_area) >= CROSSING_SHARE:
+        if float(overlap_areas(o[None, :], box)[0]) / min(area, o_area) >= CROSSING_SHARE:
             return True
     return False
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import tile_rects
+from ..geometry import box_areas, overlap_areas, tile_rects
 from ..models import model_path
 from ..policy import Profile
 from ..types import Kind, Regions, check_frame
@@ -158,11 +158,9 @@ def plate_shaped(xyxy: np.ndarray, score: np.ndarray, frame_height: int, plan: P
 def _inside_any(boxes: np.ndarray, others: np.ndarray, share: float = 0.9) -> np.ndarray:
     """Boxes lying (by ``share`` of their area) inside one of ``others``: pieces of a sign."""
     out = np.zeros(len(boxes), bool)
-    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-6)
+    area = np.maximum(box_areas(boxes), 1e-6)
     for o in others:
-        iw = np.clip(np.minimum(boxes[:, 2], o[2]) - np.maximum(boxes[:, 0], o[0]), 0, None)
-        ih = np.clip(np.minimum(boxes[:, 3], o[3]) - np.maximum(boxes[:, 1], o[1]), 0, None)
-        out |= iw * ih >= share * area
+        out |= overlap_areas(boxes, o) >= share * area
     return out
 
 
