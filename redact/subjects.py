@@ -26,6 +26,9 @@ LOST_FRAMES = 3
 #: Another person can only take the subject's track if its box is at least this share of
 #: the subject's (the tracker weighs size likeness; smaller rows are the subject's own parts).
 RIVAL_SHARE = 0.25
+#: A lost subject may be carried on by a new track found within this many frames, its centre
+#: within this many box sides (per frame of the gap) of where the subject was last seen.
+REFIND_FRAMES, REFIND_REACH = 10, 0.5
 
 
 @dataclass
@@ -144,27 +147,82 @@ def _crossing(regions: Regions, row: int, observed) -> bool:
     return False
 
 
+def _successor(records: list, i: int, step: int, last_box: np.ndarray, reference, companions: set) -> tuple | None:
+    """``(frame, track id)`` of the one new person track that carries on a lost subject.
+
+    Trackers break a track when a person is missed for a while; the person comes back under
+    a new id. Within `REFIND_FRAMES` of the loss, near where it was last seen, a detected
+    person of about its size whose look matches the subject's at ``t`` carries it on, when
+    exactly one does (two that look alike: nobody is shown). Tracks detected beside the
+    subject (``companions``) are other people, never the subject.
+    """
+    if reference is None:
+        return None
+    x0, y0, x1, y1 = last_box
+    area = max(1e-6, (x1 - x0) * (y1 - y0))
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    for gap in range(REFIND_FRAMES):
+        j = i + step * gap
+        if not 0 <= j < len(records):
+            return None
+        record = records[j]
+        regions = record.regions
+        found = set()
+        for row in np.flatnonzero(regions.kind == Kind.PERSON):
+            tid = int(regions.track_id[row])
+            look = record.looks.get(tid)
+            if tid in companions or tid not in record.observed or look is None:
+                continue
+            b = regions.xyxy[row]
+            b_area = (b[2] - b[0]) * (b[3] - b[1])
+            near = np.hypot(*(0.5 * (b[:2] + b[2:]) - centre)) <= REFIND_REACH * (1 + gap) * max(y1 - y0, x1 - x0)
+            if near and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _distance(reference, look) < SAME_LOOK:
+                found.add(tid)
+        if len(found) == 1:
+            return j, found.pop()
+        if found:
+            return None  # ambiguous: never guess who the subject is
+    return None
+
+
 def follow(records: list, start: int, track_id: int) -> dict:
-    """Frame index -> "shown" or the reason it is not, along one person track from ``start``.
+    """Frame index -> ``(state, track id)`` along one person from ``start``; ``state`` is
+    "shown" or the reason it is not.
 
     Walks forwards and backwards from ``start``. The subject is shown while its identity is
     certain; a crossing, or a long loss, makes it uncertain until its look matches the one
-    at ``start`` again; frames where the track is absent are not in the result.
+    at ``start`` again. Where its track ends, a new track may carry it on (`_successor`);
+    the frames between are "subject lost". Frames where it is nowhere are not in the result.
     """
     reference = records[start].looks.get(track_id)
     states: dict = {}
     for step in (1, -1):
         certain, missed = True, 0
-        i = start
+        i, current = start, track_id
+        companions: set = set()
+        last_box = None
         while 0 <= i < len(records):
             regions = records[i].regions
-            rows = np.flatnonzero((regions.track_id == track_id) & (regions.kind == Kind.PERSON))
+            person = regions.kind == Kind.PERSON
+            rows = np.flatnonzero((regions.track_id == current) & person)
             if not len(rows):
-                break  # the track ended: a person found again later is a new track, never the subject
+                # The track ended: a new track carries the subject on only if it is unmistakably it.
+                found = _successor(records, i, step, last_box, reference, companions) if last_box is not None else None
+                if found is None:
+                    break
+                j, current = found
+                for k in range(i, j, step):
+                    states.setdefault(k, ("subject lost", current))
+                i, certain, missed = j, False, 0
+                continue
             row = int(rows[0])
-            observed = track_id in records[i].observed
+            last_box = regions.xyxy[row].copy()
+            # Detected beside it, not merely held: a track's hold reaches back before it was found.
+            companions |= {int(t) for t in regions.track_id[person & (regions.track_id != current)]
+                           if int(t) in records[i].observed}
+            observed = current in records[i].observed
             missed = 0 if observed else missed + 1
-            look = records[i].looks.get(track_id) if observed else None
+            look = records[i].looks.get(current) if observed else None
             looks_same = reference is not None and look is not None and _distance(reference, look) < SAME_LOOK
             if _crossing(regions, row, records[i].observed):
                 certain, reason = False, "subject crosses another person"
@@ -178,23 +236,24 @@ def follow(records: list, start: int, track_id: int) -> dict:
                     certain = True
                 else:
                     reason = "subject identity not re-established"
-            if i not in states or states[i] == "shown":
-                states[i] = "shown" if certain else reason
+            if i not in states or states[i][0] == "shown":
+                states[i] = ("shown" if certain else reason, current)
             i += step
     return states
 
 
-def _span(records: list, track: int, frames: list) -> dict:
-    """First and last frame shown, with the subject's box there (for the review sheet)."""
-    if not frames:
+def _span(records: list, tracks: dict) -> dict:
+    """First and last frame shown, with the subject's box there (for the review sheet);
+    ``tracks`` maps each shown frame to the subject's track id in it."""
+    if not tracks:
         return {"first_frame": None, "last_frame": None, "first_box": None, "last_box": None}
 
     def box(i):
         regions = records[i].regions
-        row = int(np.flatnonzero(regions.track_id == track)[0])
+        row = int(np.flatnonzero(regions.track_id == tracks[i])[0])
         return [round(float(v), 1) for v in regions.xyxy[row]]
 
-    first, last = min(frames), max(frames)
+    first, last = min(tracks), max(tracks)
     return {"first_frame": first, "last_frame": last, "first_box": box(first), "last_box": box(last)}
 
 
@@ -222,19 +281,19 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
             for i in frames:
                 plates.setdefault(i, set()).add(track)
             picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0,
-                           **_span(records, track, frames)})
+                           **_span(records, dict.fromkeys(frames, track))})
             continue
         states = follow(records, start, track)
-        shown = [i for i, s in states.items() if s == "shown"]
-        for i in shown:
-            people.setdefault(i, set()).add(track)
+        shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
+        for i, tid in shown.items():
+            people.setdefault(i, set()).add(tid)
             if subject.hide_face:
-                hide.setdefault(i, set()).add(track)
-        for i, state in states.items():
+                hide.setdefault(i, set()).add(tid)
+        for i, (state, _) in states.items():
             if state != "shown":
                 review.setdefault(i, state)
         picked.append({"kind": "person", "hide_face": subject.hide_face, "frames_shown": len(shown),
-                       "frames_uncertain": len(states) - len(shown), **_span(records, track, shown)})
+                       "frames_uncertain": len(states) - len(shown), **_span(records, shown)})
     shown_in: dict = {}
     for i in set(people) | set(plates):
         shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),

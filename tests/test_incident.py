@@ -164,14 +164,14 @@ def _walk(swap: bool):
 
 def test_a_crossing_hides_the_subject_until_its_look_matches_again():
     states = follow(_walk(swap=False), 0, 1)
-    crossing = [i for i, s in states.items() if s != "shown"]
+    crossing = [i for i, s in states.items() if s[0] != "shown"]
     assert crossing and min(crossing) > 0 and max(crossing) < 11
-    assert states[11] == "shown"  # same look after the crossing: shown again
+    assert states[11] == ("shown", 1)  # same look after the crossing: shown again
 
 
 def test_a_swapped_identity_never_shows_the_bystander():
     states = follow(_walk(swap=True), 0, 1)
-    assert all(states[i] != "shown" for i in range(7, 12))
+    assert all(states[i][0] != "shown" for i in range(7, 12))
 
 
 def test_a_point_that_hits_nobody_names_the_nearest_people():
@@ -245,3 +245,42 @@ def test_a_subject_time_with_no_frame_is_refused():
     with pytest.raises(IncidentError, match="no frame at that time; the frames analysed run from 1.00 s"):
         pick(records, inc.subjects[0], inc, 640, 480)
     assert pick(records, Subject(t=1.2, point=(150, 300)), inc, 640, 480)[0] == 2
+
+
+def _broken_track(twins: bool = False, companion: bool = False):
+    """The subject (red) walks right; its track (1) ends at frame 4 and a new track (7)
+    takes it on from frame 6. With ``twins`` a second red person (8) appears beside it; with
+    ``companion`` track 7 was detected beside track 1 before the break (someone else)."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    records = []
+    for i in range(12):
+        x = 100 + 10 * i
+        rows, looks = [(Kind.PERSON, 9, [400, 100, 440, 200])], {9: blue}
+        if i <= 4:
+            rows.append((Kind.PERSON, 1, [x, 100, x + 40, 200]))
+            looks[1] = red
+            if companion:
+                rows.append((Kind.PERSON, 7, [300, 100, 340, 200]))
+                looks[7] = red
+        elif i >= 6:
+            rows.append((Kind.PERSON, 7, [x, 100, x + 40, 200]))
+            looks[7] = red
+            if twins:
+                rows.append((Kind.PERSON, 8, [x + 45, 100, x + 85, 200]))
+                looks[8] = red
+        regions = _regions(rows)
+        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+    return records
+
+
+def test_a_broken_track_is_carried_on_by_the_one_track_that_looks_like_the_subject():
+    states = follow(_broken_track(), 0, 1)
+    assert states[4] == ("shown", 1) and states[5][0] == "subject lost"
+    assert states[6] == ("shown", 7) and states[11] == ("shown", 7)
+    assert all(tid != 9 for _, tid in states.values())  # the blue bystander is never the subject
+
+
+def test_a_broken_track_is_not_carried_on_when_it_is_ambiguous_or_someone_else():
+    for records in (_broken_track(twins=True), _broken_track(companion=True)):
+        states = follow(records, 0, 1)
+        assert max(states) == 4  # nobody after the break: the subject stays obscured
