@@ -16,7 +16,11 @@ Reported per subject and in total:
   (an identity switch that would show a bystander).
 
     python benchmarks/eval_incident.py ../shared/data/people/pets09_s2l1 \\
-        ../shared/data/videos/opencv_vtest_pedestrians.avi [--frames N] [--profile P]
+        ../shared/data/videos/opencv_vtest_pedestrians.avi [--frames N] [--profile P] [--oracle]
+
+``--oracle`` replaces the detectors with the ground truth (one box per person, the true
+track ids, every frame detected): what the subject logic and the policy stage reach when
+detection and tracking are perfect, so the gap to the target can be placed.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import pickle
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -39,8 +44,8 @@ from redact.detectors import build_detectors  # noqa: E402
 from redact.incident import Incident, Subject  # noqa: E402
 from redact.jobs import analyse_frames  # noqa: E402
 from redact.policy import Policy, Profile  # noqa: E402
-from redact.subjects import plan_subjects  # noqa: E402
-from redact.types import Kind  # noqa: E402
+from redact.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
+from redact.types import Kind, Regions  # noqa: E402
 
 VISIBLE_BELOW = 0.2
 HIDDEN_FROM = 0.8
@@ -73,6 +78,22 @@ def clear_frame(truth: list, track: int):
     return best, best_gap
 
 
+def oracle_analysis(reader, truth: list, total: int, fps: float) -> SimpleNamespace:
+    """Frame records as a perfect detector and tracker would give them (see ``--oracle``)."""
+    records = []
+    for frame in reader:
+        if frame.index >= total:
+            break
+        people = truth[frame.index]
+        xyxy = np.array([[x, y, x + bw, y + bh] for _, (x, y, bw, bh) in people], np.float32).reshape(-1, 4)
+        ids = np.array([t for t, _ in people], np.int64)
+        regions = Regions.from_boxes(xyxy, kind=Kind.PERSON)
+        regions = Regions(regions.xyxy, regions.score, regions.kind, ids)
+        looks = {int(t): look for t, b in zip(ids, xyxy) if (look := appearance(frame.rgb, b)) is not None}
+        records.append(FrameRecord(regions, frame.index / fps, None, frozenset(int(t) for t in ids), looks))
+    return SimpleNamespace(records=records)
+
+
 def iou_xyxy(a, b) -> float:
     iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
     if iw <= 0 or ih <= 0:
@@ -88,6 +109,7 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=0, help="first N frames only (0: all)")
     p.add_argument("--profile", type=Profile, default=Profile.BALANCED)
     p.add_argument("--models-dir", type=Path)
+    p.add_argument("--oracle", action="store_true", help="ground-truth boxes and ids as the detections")
     p.add_argument("--cache", type=Path, help="keep the analysis here (pickle) and reuse it: the policy "
                    "stage and the subject logic can then be re-measured without detecting again")
     args = p.parse_args(argv)
@@ -107,7 +129,11 @@ def main(argv=None) -> int:
     policy = Policy(profile=args.profile, incident=Incident(subjects=subjects))
     key = f"{args.video.name}-{total}-{args.profile.value}"
     cached = args.cache is not None and args.cache.is_file() and pickle.loads(args.cache.read_bytes())
-    if cached and cached["key"] == key:
+    if args.oracle:
+        started = time.perf_counter()
+        analysis = oracle_analysis(reader, truth, total, fps)
+        analysed = time.perf_counter() - started
+    elif cached and cached["key"] == key:
         analysis, analysed = cached["analysis"], cached["seconds"]
     else:
         detectors = build_detectors(policy.kinds, policy.profile, args.models_dir)
