@@ -207,10 +207,12 @@ def follow(records: list, start: int, track_id: int) -> dict:
             rows = np.flatnonzero((regions.track_id == current) & person)
             if not len(rows):
                 # The track ended: a new track carries the subject on only if it is unmistakably it.
-                found = _successor(records, i, step, last_box, reference, companions) if last_box is not None else None
-                if found is None:
+                carried: tuple | None = None
+                if last_box is not None:
+                    carried = _successor(records, i, step, last_box, reference, companions)
+                if carried is None:
                     break
-                j, current = found
+                j, current = carried
                 for k in range(i, j, step):
                     states.setdefault(k, ("subject lost", current))
                 i, certain, missed = j, False, 0
