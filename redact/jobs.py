@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from pathlib import Path
 
 from .detectors import detectors_for
@@ -67,7 +68,7 @@ def _get(q: queue.Queue, stop: threading.Event):
 
 def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False, crf: int = 20,
                  preset: str = "veryfast", models_dir=None, detectors=None, seed=None,
-                 progress=None) -> Manifest:
+                 progress=None, timings: dict | None = None) -> Manifest:
     """Redact one video file into an H.264 MP4 and write its manifest beside it.
 
     Decode, processing and encode run as three stages joined by bounded queues, so memory
@@ -84,6 +85,9 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
         x264 quality and speed (see `redact.video.VideoWriter`).
     progress : callable, optional
         Called with the number of frames finished so far.
+    timings : dict, optional
+        Filled with the busy seconds of each stage (`redact.pipeline.STAGES`; see
+        `Redactor.seconds`), for benchmarks.
 
     Returns
     -------
@@ -101,10 +105,11 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
     probe_writable(dst)  # before any folder is made or frame decoded
     with output_lock(dst):
         return _redact_video(src, dst, policy, overwrite=overwrite, crf=crf, preset=preset,
-                             models_dir=models_dir, detectors=detectors, seed=seed, progress=progress)
+                             models_dir=models_dir, detectors=detectors, seed=seed, progress=progress,
+                             timings=timings)
 
 
-def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress):
+def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress, timings):
     from .video import VideoReader
 
     src, dst = check_paths(src, dst, overwrite=overwrite)
@@ -112,10 +117,10 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
         detectors = detectors_for(policy, models_dir)
     with VideoReader(src) as reader:
         return _redact_video_from(reader, src, dst, policy, detectors, crf=crf, preset=preset, seed=seed,
-                                  progress=progress)
+                                  progress=progress, timings=timings)
 
 
-def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress):
+def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress, timings=None):
     from .video import VideoWriter
     from .video.window import WindowCut
 
@@ -134,11 +139,16 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
     stop = threading.Event()
     decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
     finished: queue.Queue = queue.Queue(QUEUE_FRAMES)
+    clock = {"decode": 0.0, "encode": 0.0}  # busy time, not time spent waiting on a queue
 
     def decode():
         try:
-            for item in cut(reader.demux(with_audio=audio is not None)):
-                if not _put(decoded, item, stop):
+            items = iter(cut(reader.demux(with_audio=audio is not None)))
+            while True:
+                started = time.perf_counter()
+                item = next(items, _END)
+                clock["decode"] += time.perf_counter() - started
+                if item is _END or not _put(decoded, item, stop):
                     return
         finally:
             _put(decoded, _END, stop)
@@ -150,14 +160,18 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
 
         def encode():
             while (item := _get(finished, stop)) is not _END:
+                started = time.perf_counter()
                 if isinstance(item, list):
                     writer.copy_audio(item)
                 else:
                     writer.write(item.rgb, item.item)
                     if progress:
                         progress(writer.frames_written)
+                clock["encode"] += time.perf_counter() - started
             if not stop.is_set():
+                started = time.perf_counter()
                 writer.close()
+                clock["encode"] += time.perf_counter() - started
 
         stages = [_Stage(decode, "redact-decode", stop), _Stage(encode, "redact-encode", stop)]
         for stage in stages:
@@ -184,6 +198,8 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         errors = [stage.error for stage in stages if stage.error is not None]
         if errors:
             raise errors[0]
+        if timings is not None:
+            timings.update({**clock, **redactor.seconds})
         if writer.frames_written == 0 and window is not None:
             raise IncidentError(f"{src}: no frame lies inside the window {window.first:g}-{window.last:g} s")
         if writer.frames_written != redactor.stats.frames_out or writer.frames_written == 0:
@@ -263,7 +279,7 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
         keep(analyser.push(rgb.copy() if analyser.lookahead_frames else rgb, force=force))
     keep(analyser.flush())
     analysis = Analysis(records, analyser.detections, analyser.frames_detected, analyser.hold_frames,
-                        analyser.lookahead_frames)
+                        analyser.lookahead_frames, dict(analyser.seconds))
     return analysis, plan_subjects(records, incident, width, height)
 
 
@@ -415,4 +431,5 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
             return _redact_image(src, dst, policy, overwrite=overwrite or ours, models_dir=models_dir,
                                  detectors=detectors, seed=seed)
         return _redact_video(src, dst, policy, overwrite=overwrite or ours, crf=crf, preset=preset,
-                             models_dir=models_dir, detectors=detectors, seed=seed, progress=progress)
+                             models_dir=models_dir, detectors=detectors, seed=seed, progress=progress,
+                             timings=None)

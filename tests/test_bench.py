@@ -1,0 +1,54 @@
+"""`redact bench` and the stage timings it reads (no wall-clock time is asserted)."""
+import subprocess
+import sys
+import time
+
+import numpy as np
+from media import write_video
+
+from conftest import require_models
+from redact.jobs import redact_video
+from redact.pipeline import STAGES
+from redact.policy import Policy
+from redact.types import Regions
+
+PAUSE = 0.004
+
+
+class SlowDetector:
+    """Finds nothing, slowly: its time must show up as the detect stage's."""
+
+    kinds = ()
+    models = ()
+    calls = 0
+
+    def detect(self, frame: np.ndarray) -> Regions:
+        self.calls += 1
+        time.sleep(PAUSE)
+        return Regions.empty()
+
+
+def test_a_file_job_reports_the_busy_time_of_every_stage(tmp_path):
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=20)
+    timings: dict = {}
+    detector = SlowDetector()
+    redact_video(src, tmp_path / "out.mp4", Policy(), detectors=[detector], timings=timings)
+    assert set(timings) == set(STAGES)
+    assert all(v > 0 for v in timings.values())
+    assert timings["detect"] >= detector.calls * PAUSE and detector.calls == 20
+
+
+def test_bench_prints_a_table_with_ratios_to_the_ceiling(tmp_path):
+    require_models("blazeface_full_range", "blazeface_back", "centerface", "ppocr_det_v4")
+    src = tmp_path / "clip.mp4"
+    write_video(src, frames=12, size=(160, 96))
+    done = subprocess.run([sys.executable, "-m", "redact", "bench", "--clip", str(src), "--profiles", "fast",
+                           "--detect-every", "1", "2", "--no-deface", "--no-startup"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "clip clip.mp4: 12 frames, decode + encode ceiling" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| clip.mp4 |")]
+    assert [r.split(" | ")[1] for r in rows] == ["fast, every 1", "fast, every 2"]
+    cells = rows[0].strip("| ").split(" | ")
+    assert float(cells[3]) > 0 and float(cells[-1]) > 0  # x ceiling, peak MB
