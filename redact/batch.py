@@ -184,15 +184,21 @@ def _die_with_parent() -> None:
 
 
 def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool = False,
-        on_done=None, progress_factory=None) -> list[Outcome]:
+        on_done=None, progress_factory=None, cluster: str | None = None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
 
     Outputs already complete (output and manifest matching this input and these settings)
     are skipped unless ``force``. ``options`` go to `redact.jobs.redact_file` (``overwrite``,
     ``crf``, ...). ``progress_factory(task)`` returns a per-file callable with a ``close()``
     (one process only). An interrupt (Ctrl-C, SIGTERM) cancels the files not yet started
-    and stops the running ones, which delete their temporaries.
+    and stops the running ones, which delete their temporaries. With ``cluster`` (a Dask
+    scheduler's address, or ``local:N``) the files are redacted by `redact.cluster` instead,
+    and ``jobs`` and ``progress_factory`` do not apply.
     """
+    if cluster is not None:
+        from .cluster import run as run_on_cluster
+
+        return run_on_cluster(plan_, policy, address=cluster, options=options, force=force, on_done=on_done)
     if jobs <= 1:
         outcomes = []
         for task in plan_.tasks:

@@ -166,9 +166,14 @@ def redact_parser() -> argparse.ArgumentParser:
                    help="x264 preset: faster presets give bigger files (default %(default)s)")
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs that redact did not make")
     g.add_argument("--force", action="store_true", help="redo outputs that are already complete (default: skip them)")
-    g.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="files redacted at once, in separate processes (default %(default)s); "
-                        "each uses memory for its models")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="files redacted at once, in separate processes (default %(default)s); "
+                            "each uses memory for its models")
+    where.add_argument("--cluster", metavar="ADDRESS",
+                       help="redact the files on a Dask cluster: a scheduler's address (tcp://host:8786) or "
+                            "local:N for N worker processes here; inputs and outputs must be on a file "
+                            "system every worker reaches at the same path (needs redactcam[cluster])")
     g.add_argument("--models-dir", type=Path,
                    help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -257,18 +262,27 @@ def _main_redact(argv) -> int:
     single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
-        # Built before any file is touched, so a missing model stops the run with its fix.
-        detectors = detectors_for(policy, args.models_dir)
+        if args.cluster is not None:
+            from .cluster import check_cluster
+
+            check_cluster(args.cluster)
+        # Built before any file is touched, so a missing model stops the run with its fix
+        # (on a cluster, each worker loads its own and fails its files with the fix).
+        detectors = detectors_for(policy, args.models_dir) if args.cluster is None else None
     except (UsageError, ModelMissingError) as exc:
         _err(str(exc))
         return EXIT_USAGE
     show = not args.quiet and sys.stderr.isatty()
     options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
-    if args.jobs == 1:  # one process: load the models once for every file
+    if args.jobs == 1 and detectors is not None:  # one process: load the models once for every file
         options["detectors"] = detectors
     for path in plan.skipped_other:
         _err(f"skipped (not an image or video): {path}")
-    outcomes = _run_with_progress(batch, plan, policy, options, args, show)
+    try:
+        outcomes = _run_with_progress(batch, plan, policy, options, args, show)
+    except UsageError as exc:  # the cluster could not be reached: nothing was written
+        _err(str(exc))
+        return EXIT_USAGE
     code = _summarise(outcomes, plan)
     if args.review:
         code = max(code, _write_reviews(o.dst for o in outcomes if o.status in ("redacted", "complete")))
@@ -316,7 +330,7 @@ def _run_with_progress(batch, plan, policy, options, args, show):
 
     try:
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
-                         progress_factory=per_file if show and args.jobs == 1 else None)
+                         progress_factory=per_file if show and args.jobs == 1 else None, cluster=args.cluster)
     finally:
         overall.close()
 
