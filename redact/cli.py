@@ -7,6 +7,7 @@
     redact pick CLIP --at T                 number the people and plates at T (for --keep N@T)
     redact review CLIP                      contact sheet of what a recipient sees
     redact log | key                        the share log; this device's signing key
+    redact bench [--clip FILE]              frames per second and stage times on this device
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def redact_parser() -> argparse.ArgumentParser:
         prog="redact",
         description="Make faces, licence plates and bystanders in videos and images "
                     "unrecognisable, on this device, and drop audio and metadata. "
-                    "Other commands: redact models list|fetch, demo, verify, pick, review, log, key.",
+                    "Other commands: redact models list|fetch, demo, verify, pick, review, log, key, bench.",
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
@@ -463,6 +464,12 @@ def _main_pick(argv) -> int:
     return EXIT_OK
 
 
+def _main_bench(argv) -> int:
+    from .bench import main as bench
+
+    return bench(argv)
+
+
 def _terminate(signum, frame):
     # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears.
     raise KeyboardInterrupt(f"signal {signum}")
@@ -477,7 +484,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
-                "key": _main_key, "review": _main_review, "pick": _main_pick}
+                "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench}
     try:
         if argv and argv[0] in commands and not Path(argv[0]).exists():
             return commands[argv[0]](argv[1:])
