@@ -150,9 +150,9 @@ def redact_parser() -> argparse.ArgumentParser:
                    help=f"also obscure an object this long before it is first found, while it enters: "
                         f"seconds or frames as for --hold; default {Policy.lookahead_seconds} s (costs "
                         f"that much memory and latency; 0 for live use)")
-    g.add_argument("--detect-every", type=int, default=Policy.detect_every, metavar="N",
-                   help="run the detectors on every N-th frame only, tracking in between (faster, "
-                        "relies on tracking; default %(default)s)")
+    g.add_argument("--detect-every", type=int, metavar="N",
+                   help="run the detectors on every N-th frame only, tracking and a motion check in "
+                        "between (default: the profile's, 3 for fast, 4 for pi, 1 otherwise)")
     g = p.add_argument_group("side channels")
     g.add_argument("--keep-audio", action="store_true",
                    help="keep the audio track (dropped by default: voices and names identify people)")

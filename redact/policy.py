@@ -80,15 +80,33 @@ class Style:
 
 
 class Profile(str, enum.Enum):
-    """Speed/recall trade-off of the detectors.
+    """Speed/recall trade-off of the detectors, and how often they run.
 
     ``FAST`` aims at real time on a small device, ``BALANCED`` (the default) at the recall
-    targets, ``THOROUGH`` at the highest recall for batch work.
+    targets, ``THOROUGH`` at the highest recall for batch work. ``PI`` runs the ``FAST``
+    detectors less often, for a Raspberry Pi 4 or 5. The fast two detect on every
+    `detect_every`-th frame by default, with tracking and the motion check in between
+    (`Policy.detect_every`): measured with ``benchmarks/exposure.py``, that exposed no face
+    on the shared clips (see the README).
+
+    >>> Profile.PI.detectors, Profile.PI.detect_every, Profile.BALANCED.detect_every
+    (<Profile.FAST: 'fast'>, 4, 1)
     """
 
     FAST = "fast"
     BALANCED = "balanced"
     THOROUGH = "thorough"
+    PI = "pi"
+
+    @property
+    def detectors(self) -> "Profile":
+        """The profile whose detector settings this one uses."""
+        return Profile.FAST if self is Profile.PI else self
+
+    @property
+    def detect_every(self) -> int:
+        """Run the detectors on every N-th frame, unless a `Policy` says otherwise."""
+        return {Profile.FAST: 3, Profile.PI: 4}.get(self, 1)
 
 
 class Units(str, enum.Enum):
@@ -238,8 +256,9 @@ class Policy:
         object's first detection. 0 for live use (latency), at the cost of those frames.
     hold_frames, lookahead_frames : int, optional
         The same in frames; when set, they replace the seconds (see `in_frames`).
-    detect_every : int
-        Run the detectors every N-th frame (tracking and a motion check fill the gaps).
+    detect_every : int, optional
+        Run the detectors every N-th frame (tracking and a motion check fill the gaps);
+        default: the profile's (`Profile.detect_every`: 3 for ``fast``, 4 for ``pi``, else 1).
     keep_audio, keep_metadata : bool
         Side channels are dropped unless these are set.
     plates_only : bool
@@ -262,7 +281,8 @@ class Policy:
     lookahead_seconds: float = 0.5
     hold_frames: int | None = None
     lookahead_frames: int | None = None
-    detect_every: int = 1
+    # None asks for the profile's; an int from construction on, which is what readers see.
+    detect_every: int = None  # type: ignore[assignment]
     keep_audio: bool = False
     keep_metadata: bool = False
     incident: Incident | None = None
@@ -300,7 +320,7 @@ class Policy:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ValueError(f"Policy.{name}: expected a whole number of frames >= 0, got {value!r}")
             object.__setattr__(self, name, int(value))
-        every = self.detect_every
+        every = self.profile.detect_every if self.detect_every is None else self.detect_every
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"Policy.detect_every: expected a whole number of frames >= 1, got {every!r}")
         object.__setattr__(self, "detect_every", int(every))

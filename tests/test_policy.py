@@ -4,7 +4,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from redact.policy import Policy, Units, Zone
+from redact.policy import Policy, Profile, Units, Zone
 
 
 @pytest.mark.parametrize("fields, fps, frames", [
@@ -33,6 +33,21 @@ def test_bad_times_are_refused_with_the_field_named(fields):
 def test_detect_every_takes_whole_numbers(every):
     policy = Policy(detect_every=every)
     assert policy.detect_every == every and type(policy.detect_every) is int
+
+
+def test_the_fast_profiles_detect_every_few_frames_unless_told_otherwise():
+    assert [Policy(profile=p).detect_every for p in ("fast", "pi", "balanced", "thorough")] == [3, 4, 1, 1]
+    assert Policy(profile="fast", detect_every=1).detect_every == 1
+    assert Policy(profile="pi").profile.detectors is Profile.FAST
+
+
+def test_the_cli_takes_the_profiles_cadence_and_an_explicit_one(tmp_path):
+    from redact.cli import _policy, redact_parser
+
+    parser = redact_parser()
+    assert _policy(parser.parse_args(["in.mp4", "-o", "out.mp4", "--profile", "pi"])).detect_every == 4
+    args = parser.parse_args(["in.mp4", "-o", "out.mp4", "--profile", "fast", "--detect-every", "1"])
+    assert _policy(args).detect_every == 1
 
 
 def test_detect_every_message_is_one_line_with_what_was_got():

@@ -98,7 +98,7 @@ def detectors_for(policy, models_dir=None) -> list:
 
         from .plates import PLANS, PlateDetector
 
-        plan = dataclasses.replace(PLANS[policy.profile], plate_shape=True)
+        plan = dataclasses.replace(PLANS[policy.profile.detectors], plate_shape=True)
         detectors = [PlateDetector(policy.profile, models_dir, plan=plan) if isinstance(d, PlateDetector) else d
                      for d in detectors]
     return detectors

@@ -202,7 +202,7 @@ class FaceDetector:
         from .._kernels.anchors import anchor_centers
 
         self.profile = Profile(profile)
-        self.plan = PLANS[self.profile] if plan is None else plan
+        self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self.models = self.plan.models
         self._blaze: Any = None  # a cv2.dnn.Net when the plan uses BlazeFace
         self._center: dict = {}

@@ -351,7 +351,7 @@ class PersonDetector:
         import cv2
 
         self.profile = Profile(profile)
-        self.plan = PLANS[self.profile] if plan is None else plan
+        self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self.models = (SEGMENT_MODEL,) if self.plan.segment_grids else ()
         self._net: Any = None  # a cv2.dnn.Net when the plan segments
         if self.plan.segment_grids:

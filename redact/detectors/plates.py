@@ -256,7 +256,7 @@ class PlateDetector:
         import cv2
 
         self.profile = Profile(profile)
-        self.plan = PLANS[self.profile] if plan is None else plan
+        self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self.models = (TEXT_MODEL,)
         self._net = cv2.dnn.readNetFromONNX(str(model_path(TEXT_MODEL, models_dir)))
 
