@@ -284,3 +284,37 @@ def test_a_broken_track_is_not_carried_on_when_it_is_ambiguous_or_someone_else()
     for records in (_broken_track(twins=True), _broken_track(companion=True)):
         states = follow(records, 0, 1)
         assert max(states) == 4  # nobody after the break: the subject stays obscured
+
+
+def _turning(company: bool):
+    """The subject (track 1) turns: its torso goes from red to green over 12 frames, each
+    frame close to the last, the last far from the first. With ``company`` a bystander
+    (track 2, blue) walks right beside it, near but never crossing it."""
+    import cv2
+
+    red, green, blue = (200, 30, 30), (30, 200, 30), (30, 30, 200)
+    records = []
+    for i in range(12):
+        patch = np.zeros((40, 20, 3), np.uint8)
+        patch[:] = red
+        patch[:round(40 * i / 11)] = green
+        hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+        looks = {1: cv2.normalize(cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256]), None).flatten()}
+        x = 100 + 10 * i
+        rows = [(Kind.PERSON, 1, [x, 100, x + 40, 200])]
+        if company:
+            rows.append((Kind.PERSON, 2, [x + 45, 100, x + 85, 200]))
+            looks[2] = _look(blue)
+        regions = _regions(rows)
+        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+    return records
+
+
+def test_a_subject_whose_look_drifts_while_alone_stays_shown():
+    states = follow(_turning(company=False), 0, 1)
+    assert all(states[i] == ("shown", 1) for i in range(12))
+
+
+def test_a_drifting_look_is_not_trusted_while_someone_is_beside_the_subject():
+    states = follow(_turning(company=True), 0, 1)
+    assert states[0][0] == "shown" and states[11][0] != "shown"  # only the look at t counts then
