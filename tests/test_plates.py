@@ -262,3 +262,28 @@ def test_a_plate_beside_lettering_is_obscured_by_default():
     for x0, y0, x1, y1 in PlateDetector("balanced").detect(frame).xyxy.astype(int):
         covered[max(0, y0):y1, max(0, x0):x1] = True
     assert covered[400:500, 620:820].mean() >= 0.8
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "cv2.dnn"])
+def test_both_runtimes_find_the_same_plates(runtime):
+    """ONNX Runtime (optional) and cv2.dnn (always there) run the same network alike."""
+    require_models(MODEL)
+    if runtime == "onnxruntime":
+        pytest.importorskip("onnxruntime", reason="ONNX Runtime not installed (pip install onnxruntime)")
+    from redact.detectors import describe_models
+    from redact.detectors.plates import PlateDetector
+
+    frame, box = car_scene((180, 60), "BRA2E19", (40, 70, 200))
+    reference = PlateDetector(Profile.FAST, runtime="cv2.dnn").detect(frame)
+    detector = PlateDetector(Profile.FAST, runtime=runtime)
+    found = detector.detect(frame)
+    assert len(found) == len(reference) and np.allclose(found.xyxy, reference.xyxy, atol=0.5)
+    assert hidden_share(found, box, frame.shape) >= 0.8
+    assert describe_models([detector])[0]["runtime"] == runtime
+
+
+def test_an_unknown_runtime_is_refused():
+    from redact.detectors.runtime import OnnxNet
+
+    with pytest.raises(ValueError, match="runtime must be 'onnxruntime' or 'cv2.dnn', got 'tensorrt'"):
+        OnnxNet("unused.onnx", "tensorrt")

@@ -121,7 +121,8 @@ def detector_settings(policy, models_dir=None) -> tuple:
 
 
 def describe_models(detectors) -> list:
-    """``[{"name", "sha256", "licence"}]`` of every model the detectors use, for the manifest.
+    """``[{"name", "sha256", "licence"}]`` of every model the detectors use, for the manifest
+    (with ``"runtime"`` where the detector chose the library that runs it).
 
     A detector's own ``model_specs`` win; other names come from the registry. A name known
     to neither is recorded with ``sha256`` None rather than failing after the work is done.
@@ -138,6 +139,9 @@ def describe_models(detectors) -> list:
                 known = REGISTRY.get(name)
                 found[name] = {"name": name, "sha256": known.sha256 if known else None,
                                "licence": known.licence if known else "unknown"}
+        # Which library ran a model, where a detector can choose (`redact.detectors.runtime`).
+        for name, runtime in getattr(detector, "runtimes", {}).items():
+            found[name]["runtime"] = runtime
     return [found[name] for name in sorted(found)]
 
 

@@ -232,6 +232,9 @@ class PlateDetector:
         Model cache (see `redact.models.models_dir`).
     plan : PlatePlan, optional
         Settings to use instead of the profile's (for experiments and benchmarks).
+    runtime : str, optional
+        ``"onnxruntime"`` or ``"cv2.dnn"`` (`redact.detectors.runtime`); default: ONNX
+        Runtime when installed.
 
     Raises
     ------
@@ -240,7 +243,7 @@ class PlateDetector:
 
     Notes
     -----
-    ``cv2.dnn`` networks are not thread-safe: use one detector per thread.
+    Its network is not thread-safe: use one detector per thread.
 
     Examples
     --------
@@ -252,13 +255,14 @@ class PlateDetector:
     kinds = (Kind.PLATE,)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
-                 plan: PlatePlan | None = None):
-        import cv2
+                 plan: PlatePlan | None = None, runtime: str | None = None):
+        from .runtime import OnnxNet
 
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self.models = (TEXT_MODEL,)
-        self._net = cv2.dnn.readNetFromONNX(str(model_path(TEXT_MODEL, models_dir)))
+        self._net = OnnxNet(model_path(TEXT_MODEL, models_dir), runtime)
+        self.runtimes = {TEXT_MODEL: self._net.runtime}
 
     def detect(self, frame: np.ndarray) -> Regions:
         """Plates and other text in one frame.
@@ -315,8 +319,7 @@ class PlateDetector:
         blob = np.zeros((1, 3, -(-height // _ALIGN) * _ALIGN, -(-width // _ALIGN) * _ALIGN), np.float32)
         for c in range(3):
             blob[0, c, :height, :width] = (resized[:, :, 2 - c] - _BGR_MEAN[c]) / _BGR_STD[c]
-        self._net.setInput(blob)
-        prob = np.ascontiguousarray(self._net.forward()[0, 0, :height, :width], dtype=np.float32)
+        prob = np.ascontiguousarray(self._net.forward(blob)[0, 0, :height, :width], dtype=np.float32)
 
         plan = self.plan
         n_labels, labels = cv2.connectedComponents((prob > plan.threshold).view(np.uint8), connectivity=8,
