@@ -4,9 +4,10 @@ Every run is measured in the same sitting, so the ratios hold on a noisy or shar
 
 * **ceiling**: decode plus encode only, through PyAV with redact's own encoder settings; no
   tool that re-encodes can beat it;
-* **redact**: each profile and ``--detect-every`` setting, each in a fresh process (its peak
-  memory is its own), with the busy time of every stage (decode, detect, track, policy,
-  obscure, encode) per frame; the stages run in three threads, so they overlap;
+* **redact**: each profile, at its own detection cadence or at each ``--detect-every``
+  given, in a fresh process (its peak memory is its own), with the busy time of every
+  stage (decode, detect, track, policy, obscure, encode) per frame; the stages run in
+  three threads, so they overlap;
 * **deface** 1.5.0 on the same clips, in its own virtual environment with its ONNX Runtime
   backend (set up on first use under the cache folder, or ``--deface PATH`` to its command);
 * **start-up**: a fresh process importing redact, loading the default models and redacting
@@ -17,7 +18,7 @@ real face walking along a street, two bystanders' faces and a parked car's plate
 720p and 1080p. ``--clip FILE`` measures one of your own instead.
 
     redact bench                      # default suite, about ten minutes on 2 x86 cores
-    redact bench --clip my.mp4 --profiles fast --detect-every 1 3
+    redact bench --clip my.mp4 --profiles fast --detect-every 1 3 4
 """
 from __future__ import annotations
 
@@ -200,8 +201,9 @@ def main(argv=None) -> int:
                    "the demo scene drawn at 720p and 1080p")
     p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     p.add_argument("--seconds", type=float, default=2.0, help="length of the drawn clips (default 2)")
-    p.add_argument("--profiles", nargs="+", default=["fast", "balanced"], choices=[x.value for x in Profile])
-    p.add_argument("--detect-every", type=int, nargs="+", default=[1, 3], metavar="N")
+    p.add_argument("--profiles", nargs="+", default=["fast", "balanced", "pi"], choices=[x.value for x in Profile])
+    p.add_argument("--detect-every", type=int, nargs="+", metavar="N",
+                   help="detection cadences to run each profile at (default: each profile's own)")
     p.add_argument("--deface", metavar="PATH", help="deface command to compare with (default: its own venv "
                    "in the cache, made on first use)")
     p.add_argument("--no-deface", action="store_true", help="leave deface out")
@@ -227,7 +229,7 @@ def main(argv=None) -> int:
             if deface:
                 clips[name]["deface"] = deface_run(deface, src, tmp / "deface.mp4", frames)
             for profile in args.profiles:
-                for every in args.detect_every:
+                for every in args.detect_every or [Profile(profile).detect_every]:
                     result = redact_run(src, tmp / "out.mp4", profile, every, args.models_dir)
                     rows.append((name, f"{profile}, every {every}", result))
         boot = None if args.no_startup else startup(tmp, args.models_dir)
