@@ -117,11 +117,12 @@ def connect(address: str):
     from distributed import Client, LocalCluster
 
     if address.startswith(LOCAL):
-        # One thread per worker: a file already runs decode, detect and encode in threads.
+        # One thread per worker: a file already runs decode, detect and encode in threads. The
+        # scheduler's HTTP server would listen on every interface at 8787 even without a dashboard.
+        local = {"n_workers": _local_workers(address), "threads_per_worker": 1, "processes": True,
+                 "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0", "silence_logs": logging.ERROR}
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), \
-                LocalCluster(n_workers=_local_workers(address), threads_per_worker=1, processes=True,
-                             host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                Client(cluster) as client:
+                LocalCluster(**local) as cluster, Client(cluster) as client:
             yield client
         return
     try:

@@ -35,13 +35,18 @@ class Cluster:
     def __init__(self, folder, workers: int, env=None):
         self.env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2", **(env or {})}
         info = folder / "scheduler.json"
-        self.procs = [self._start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                  "--scheduler-file", info)]
-        self.address = self._address(info)
-        self.workers = [self._start("worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
-                                    "--no-nanny", "--no-dashboard") for _ in range(workers)]
-        self.procs += self.workers
-        self.wait_for_workers(workers)
+        self.procs: list = []
+        self.workers: list = []
+        try:
+            self.procs.append(self._start("scheduler", "--port", "0", "--scheduler-file", info))
+            self.address = self._address(info)
+            for _ in range(workers):
+                self.workers.append(self._start("worker", self.address, "--nthreads", "1", "--no-nanny"))
+            self.procs += self.workers
+            self.wait_for_workers(workers)
+        except BaseException:  # no scheduler or worker outlives a failed start
+            self.stop()
+            raise
 
     @staticmethod
     def _address(info, timeout: float = 60):
@@ -56,8 +61,10 @@ class Cluster:
                 time.sleep(0.1)
 
     def _start(self, *args):
-        # `dask scheduler` / `dask worker`, through this interpreter (its environment's dask).
-        return subprocess.Popen([sys.executable, "-m", "dask", *map(str, args)], env=self.env,
+        # `dask scheduler` / `dask worker`, through this interpreter (its environment's dask);
+        # loopback only: their HTTP servers listen on every interface unless told otherwise.
+        loopback = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+        return subprocess.Popen([sys.executable, "-m", "dask", *map(str, args), *loopback], env=self.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_for_workers(self, count: int) -> None:
@@ -67,7 +74,7 @@ class Cluster:
             client.wait_for_workers(count, timeout=60)
 
     def stop(self) -> None:
-        for proc in self.procs:
+        for proc in {*self.procs, *self.workers}:
             proc.kill()
             proc.wait(10)
 
