@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     p.add_argument("--clip", type=Path, action="append", help="a clip of your own (repeatable); default: "
                    "the demo scene drawn at 720p and 1080p")
     p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    p.add_argument("--seconds", type=float, default=2.0, help="length of the drawn clips (default 2)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of the drawn clips (default 4)")
     p.add_argument("--profiles", nargs="+", default=["fast", "balanced", "pi"], choices=[x.value for x in Profile])
     p.add_argument("--detect-every", type=int, nargs="+", metavar="N",
                    help="detection cadences to run each profile at (default: each profile's own)")
