@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from redact.policy import Profile
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
@@ -29,6 +31,10 @@ def config(tmp_path, monkeypatch):
     folder = tmp_path / "config"
     monkeypatch.setenv("REDACT_CONFIG_DIR", str(folder))
     return folder
+
+
+#: The profiles with detector settings of their own (``pi`` runs ``fast``'s detectors).
+DETECTOR_PROFILES = [p for p in Profile if p.detectors is p]
 
 
 def require_models(*names):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import DETECTOR_PROFILES
 from redact import Kind, Regions
 from redact._kernels import anchors as k
 from redact.detectors import build_detectors
@@ -23,7 +24,7 @@ from redact.models import ModelMissingError, is_installed
 from redact.policy import Profile
 
 DATA = Path(os.environ.get("REDACT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
-PROFILES = list(Profile)
+PROFILES = DETECTOR_PROFILES
 #: The astronaut's face in skimage's astronaut.png, hairline to chin (hand-measured).
 ASTRONAUT_FACE = np.array([180.0, 50.0, 270.0, 187.0])
 
