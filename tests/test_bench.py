@@ -52,3 +52,21 @@ def test_bench_prints_a_table_with_ratios_to_the_ceiling(tmp_path):
     assert [r.split(" | ")[1] for r in rows] == ["fast, every 1", "fast, every 2"]
     cells = rows[0].strip("| ").split(" | ")
     assert float(cells[3]) > 0 and float(cells[-1]) > 0  # x ceiling, peak MB
+
+
+def test_bench_runs_on_when_deface_cannot_be_installed(tmp_path):
+    """No package index (a device offline): deface is left out with its reason, the rest runs."""
+    require_models("blazeface_full_range", "blazeface_back", "centerface", "ppocr_det_v4")
+    import os
+
+    from redact.models import models_dir
+
+    src = tmp_path / "clip.mp4"
+    write_video(src, frames=6, size=(160, 96))
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "REDACT_MODELS_DIR": str(models_dir()),
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "redact", "bench", "--clip", str(src), "--profiles", "fast",
+                           "--no-startup"], capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "deface left out: cannot install deface==1.5.0" in done.stderr
+    assert "deface not run" in done.stdout and "| clip.mp4 | fast, every 3 |" in done.stdout
