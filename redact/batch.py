@@ -146,10 +146,17 @@ def _worker_terminate(signum, frame):
 
 
 def _run_in_worker(task: Task, policy, options: dict, force: bool) -> Outcome:
+    """One file in a ``--jobs`` worker process, with the detectors it built for its first file."""
+    from .detectors import WORKER_CACHE
+
     global _worker_busy
     _worker_busy = True
     try:
-        return _run_one(task, policy, options, force)
+        try:
+            detectors = WORKER_CACHE.get(policy, options.get("models_dir"))
+        except Exception as exc:  # a missing model fails the file with its fix
+            return Outcome(task.src, task.dst, "failed", _one_line(exc))
+        return _run_one(task, policy, {**options, "detectors": detectors}, force)
     except KeyboardInterrupt:
         os._exit(143)  # cleaned up on the way here; take no queued task after a stop
     finally:

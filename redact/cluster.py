@@ -15,12 +15,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
-import threading
-from collections import OrderedDict
 
 from . import __version__
 from .batch import BatchPlan, Outcome, Task, _one_line, _run_one
-from .detectors import detector_settings, detectors_for
+from .detectors import WORKER_CACHE
 from .safeio import UsageError
 
 INSTALL = 'pip install "redactcam[cluster]"'
@@ -57,39 +55,6 @@ def _local_workers(address: str) -> int:
     return int(count)
 
 
-class DetectorCache:
-    """The detectors a policy needs, built once per thread and reused for every later file.
-
-    A worker process keeps one (`CACHE`), so its models are loaded for its first file only.
-    OpenCV networks must not run in two threads at once, so each thread (a Dask worker runs
-    ``--nthreads`` tasks at once) has its own; at most ``size`` settings are kept per thread,
-    the least recently used dropped first. A build that fails (a model missing) is not kept.
-
-    >>> from redact import Policy
-    >>> cache = DetectorCache()
-    >>> cache.get(Policy(kinds=())) is cache.get(Policy(kinds=(), zones=()))
-    True
-    """
-
-    def __init__(self, size: int = 2):
-        self.size = size
-        self._local = threading.local()
-
-    def get(self, policy, models_dir=None) -> list:
-        entries = self._local.__dict__.setdefault("entries", OrderedDict())
-        key = detector_settings(policy, models_dir)
-        if key not in entries:
-            entries[key] = detectors_for(policy, models_dir)
-            if len(entries) > self.size:
-                entries.popitem(last=False)
-        entries.move_to_end(key)
-        return entries[key]
-
-
-#: This process's detectors, when it is a worker (it lives as long as the worker does).
-CACHE = DetectorCache()
-
-
 def _redact_on_worker(task: Task, policy, options: dict, force: bool, version: str) -> Outcome:
     """One file on a worker: the local batch's `_run_one`, with this worker's cached detectors."""
     host = socket.gethostname()
@@ -102,7 +67,7 @@ def _redact_on_worker(task: Task, policy, options: dict, force: bool, version: s
         return Outcome(task.src, task.dst, "failed", f"{task.src} is not a file on worker {host}: inputs and "
                        "outputs must be on a file system every worker reaches at the same path")
     try:
-        detectors = CACHE.get(policy, options.get("models_dir"))
+        detectors = WORKER_CACHE.get(policy, options.get("models_dir"))
     except Exception as exc:  # a missing model fails the file with its fix, as in the local batch
         return Outcome(task.src, task.dst, "failed", f"on worker {host}: {_one_line(exc)}")
     return _run_one(task, policy, {**options, "detectors": detectors}, force)

@@ -171,9 +171,9 @@ def test_workers_load_models_once_and_without_them_fail_with_the_fix(cluster, tm
     from distributed import Client
 
     def cached():  # local, so it travels by value: workers cannot import this test module
-        from redact.cluster import CACHE
+        from redact.detectors import WORKER_CACHE
 
-        return len(getattr(CACHE._local, "entries", {}))
+        return len(getattr(WORKER_CACHE._local, "entries", {}))
 
     # As a task, so it runs on the worker's one task thread, whose cache the files used.
     with Client(cluster.address) as client:

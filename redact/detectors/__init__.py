@@ -18,6 +18,8 @@ names a factory ``factory(profile, models_dir) -> Detector``, and ``--detect NAM
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -118,6 +120,40 @@ def detector_settings(policy, models_dir=None) -> tuple:
     """
     return (policy.kinds, policy.profile, policy.plugins, policy.plates_only,
             None if models_dir is None else str(models_dir))
+
+
+class DetectorCache:
+    """The detectors a policy needs, built once per thread and reused for every later file.
+
+    A worker process (``--jobs``, ``--cluster``) keeps one (`WORKER_CACHE`), so its models
+    are loaded for its first file only.
+    OpenCV networks must not run in two threads at once, so each thread (a Dask worker runs
+    ``--nthreads`` tasks at once) has its own; at most ``size`` settings are kept per thread,
+    the least recently used dropped first. A build that fails (a model missing) is not kept.
+
+    >>> from redact import Policy
+    >>> cache = DetectorCache()
+    >>> cache.get(Policy(kinds=())) is cache.get(Policy(kinds=(), zones=()))
+    True
+    """
+
+    def __init__(self, size: int = 2):
+        self.size = size
+        self._local = threading.local()
+
+    def get(self, policy, models_dir=None) -> list:
+        entries = self._local.__dict__.setdefault("entries", OrderedDict())
+        key = detector_settings(policy, models_dir)
+        if key not in entries:
+            entries[key] = detectors_for(policy, models_dir)
+            if len(entries) > self.size:
+                entries.popitem(last=False)
+        entries.move_to_end(key)
+        return entries[key]
+
+
+#: This process's detectors, when it is a batch or cluster worker (it lives as long as the worker).
+WORKER_CACHE = DetectorCache()
 
 
 def describe_models(detectors) -> list:
