@@ -61,7 +61,7 @@ def draw_clip(path: Path, size: tuple, seconds: float, fps: int = 30, models_dir
 
 
 def ceiling(src: Path, dst: Path) -> dict:
-    """Decode + encode alone with redact's encoder settings: frames per second, busy times."""
+    """Decode + encode alone with redact's encoder settings: frames, and frames per second."""
     from .video import VideoReader, VideoWriter
 
     started = time.perf_counter()
@@ -95,9 +95,9 @@ def _child(src: str, dst: str, profile: str, every: int, models_dir: str | None)
                       "peak_mb": peak_kb / 1024}))
 
 
-def _run_child(args: list, env=None) -> tuple[dict, float]:
+def _run_child(args: list) -> tuple[dict, float]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "redact.bench", *args], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", "redact.bench", *args], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"redact bench child {args} failed: {done.stderr.strip().splitlines()[-1:]}")
