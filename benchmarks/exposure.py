@@ -61,7 +61,7 @@ class ClipResult:
     name: str
     frames: int = 0
     frames_judged: int = 0  # frames the judge looked at (every ``stride``-th)
-    faces_judged: int = 0  # confirmed by both networks
+    judged: int = 0  # confirmed by both networks (of the judge: see `Judge`)
     exposed: int = 0
     longest_run: int = 0
     seconds: float = 0.0
@@ -71,12 +71,30 @@ class ClipResult:
     raw_judged: int = 0  # every proposal, confirmed or not
     raw_exposed: int = 0
     runs: dict = field(default_factory=dict)
-    exposures: list = field(default_factory=list)  # (frame, box, Laplacian corr, confirmations)
+    exposures: list = field(default_factory=list)  # (frame, box, Laplacian corr, label)
 
     @property
     def per_1000(self) -> float:
-        """Exposed faces per 1000 judged frames."""
+        """Exposed objects per 1000 judged frames."""
         return 1000.0 * self.exposed / max(1, self.frames_judged)
+
+    def tally(self, frame: int, track: int, box, exposed: bool, corr: float, confirmations: int, label) -> None:
+        """Count one judged object of one frame: every proposal, those one check confirms, and
+        those both confirm (the ones that count), with the longest run a track stays exposed."""
+        self.raw_judged += 1
+        self.raw_exposed += exposed
+        if confirmations == 1:
+            self.one_judged += 1
+            self.one_exposed += exposed
+        if confirmations < 2:
+            return  # not an object by the judge's rule: neither extends nor ends a run
+        self.judged += 1
+        if exposed:
+            self.exposures.append((frame, box, corr, label))
+        run = self.runs.get(track, 0) + 1 if exposed else 0
+        self.runs[track] = run
+        self.exposed += exposed
+        self.longest_run = max(self.longest_run, run)
 
 
 def _decode(path):
@@ -166,21 +184,27 @@ def judge_clip(path, judge: Judge, stride=1) -> list:
     return judged
 
 
-def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) -> list:
-    """`judge_clip`, kept in ``cache`` under the clip's name, size and stride."""
+def cached(cache: Path | None, path: Path, settings: str, judge):
+    """``judge()`` (a judge's answer for the clip ``path``), kept in the folder ``cache``
+    under the clip's name, size and time and the judge's ``settings``."""
     import pickle
 
     if cache is None:
-        return judge_clip(path, judge, stride)
+        return judge()
     stat = path.stat()
-    entry = cache / (f"{path.name}.{stat.st_size}.{stat.st_mtime_ns}.v{JUDGE_VERSION}.c{CROP}.s{stride}"
-                     f".m{MIN_FACE}.j{JUDGE_SCORE}.pickle")
+    entry = cache / f"{path.name}.{stat.st_size}.{stat.st_mtime_ns}.{settings}.pickle"
     if entry.exists():
         return pickle.loads(entry.read_bytes())
-    judged = judge_clip(path, judge, stride)
+    judged = judge()
     cache.mkdir(parents=True, exist_ok=True)
     entry.write_bytes(pickle.dumps(judged))
     return judged
+
+
+def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) -> list:
+    """`judge_clip`, kept in ``cache`` under the clip's name, size and stride."""
+    return cached(cache, path, f"v{JUDGE_VERSION}.c{CROP}.s{stride}.m{MIN_FACE}.j{JUDGE_SCORE}",
+                  lambda: judge_clip(path, judge, stride))
 
 
 def measure_clip(path, policy, judged, crops=None) -> ClipResult:
@@ -201,23 +225,10 @@ def measure_clip(path, policy, judged, crops=None) -> ClipResult:
             result.frames_judged += faces is not None
             for box, tid, confirmations in faces or ():
                 exposed, corr = face_exposed(before, after, box)
-                result.raw_judged += 1
-                result.raw_exposed += exposed
                 if exposed and confirmations and crops is not None:
                     save_crop(crops / f"{Path(path).stem}_N{policy.detect_every}_f{i:05d}_c{confirmations}.png",
                               before, after, box)
-                if confirmations == 1:
-                    result.one_judged += 1
-                    result.one_exposed += exposed
-                if confirmations < 2:
-                    continue  # not a face by the judge's rule: neither extends nor ends a run
-                result.faces_judged += 1
-                if exposed:
-                    result.exposures.append((i, box, corr, confirmations))
-                run = result.runs.get(tid, 0) + 1 if exposed else 0
-                result.runs[tid] = run
-                result.exposed += exposed
-                result.longest_run = max(result.longest_run, run)
+                result.tally(i, tid, box, exposed, corr, confirmations, confirmations)
         if result.frames != manifest.frames_in or manifest.frames_out != manifest.frames_in:
             raise RuntimeError(f"{path}: {manifest.frames_in} frames in, {manifest.frames_out} out, "
                                f"{result.frames} compared")
@@ -237,14 +248,16 @@ HEADER = (f"{'clip':40} {'N':>3} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1
           f"{'one_j':>6} {'one_e':>6} {'raw_j':>6} {'raw_e':>6} {'detected':>8} {'fps':>6}")
 
 
-def _row(r: ClipResult, every: int) -> str:
-    return (f"{r.name[:40]:40} {every:3d} {r.frames_judged:6d} {r.faces_judged:6d} {r.exposed:7d} "
+def row(r: ClipResult, every: int) -> str:
+    """One line of the table under `HEADER`."""
+    return (f"{r.name[:40]:40} {every:3d} {r.frames_judged:6d} {r.judged:6d} {r.exposed:7d} "
             f"{r.per_1000:7.2f} {r.longest_run:4d} {r.one_judged:6d} {r.one_exposed:6d} {r.raw_judged:6d} "
-            f"{r.raw_exposed:6d} {r.frames_detected:8d} {r.frames / r.seconds:6.1f}")
+            f"{r.raw_exposed:6d} {r.frames_detected:8d} {r.frames / max(r.seconds, 1e-9):6.1f}")
 
 
-def _add(total: ClipResult, r: ClipResult) -> None:
-    for name in ("frames", "frames_judged", "faces_judged", "exposed", "seconds", "frames_detected",
+def add(total: ClipResult, r: ClipResult) -> None:
+    """Add clip ``r``'s counts to ``total``."""
+    for name in ("frames", "frames_judged", "judged", "exposed", "seconds", "frames_detected",
                  "one_judged", "one_exposed", "raw_judged", "raw_exposed"):
         setattr(total, name, getattr(total, name) + getattr(r, name))
     total.longest_run = max(total.longest_run, r.longest_run)
@@ -285,14 +298,14 @@ def main(argv=None) -> int:
             policy = Policy(kinds={Kind.FACE}, profile=args.profile, hold_seconds=args.hold,
                             lookahead_seconds=args.lookahead, detect_every=every)
             r = measure_clip(video, policy, judged, args.crops)
-            print(_row(r, every), flush=True)
+            print(row(r, every), flush=True)
             if args.verbose:
                 for frame, box, corr, _ in r.exposures:
                     print(f"    exposed: frame {frame}, box {np.round(box).astype(int).tolist()}, "
                           f"Laplacian corr {corr:.2f}")
-            _add(totals[every], r)
+            add(totals[every], r)
     for every, total in totals.items():
-        print(_row(total, every))
+        print(row(total, every))
     base = totals[args.detect_every[0]]
     for every, total in totals.items():
         print(f"N={every}: {total.frames / total.seconds / (base.frames / base.seconds):.2f}x the fps of "

@@ -46,7 +46,8 @@ from pathlib import Path
 import numpy as np
 
 # Run as a script, this folder is on sys.path; the tests put it there too.
-from exposure import _decode, laplacian_corr, save_crop
+from exposure import HEADER, _decode, add, cached, laplacian_corr, row, save_crop
+from exposure import ClipResult as JudgedClip
 
 #: Laplacian correlation at or above which a plate counts as readable in the output, as for
 #: faces. ``--calibrate`` on the 2 644 rendered boxes: a codec-only re-encode (crf 18) gives
@@ -236,19 +237,8 @@ def judge_clip(path, judge: Judge, stride=1) -> list:
 
 def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) -> list:
     """`judge_clip`, kept in ``cache`` under the clip's name, size, stride and the judge's settings."""
-    import pickle
-
-    if cache is None:
-        return judge_clip(path, judge, stride)
-    stat = path.stat()
-    entry = cache / (f"plates.{path.name}.{stat.st_size}.{stat.st_mtime_ns}.v{JUDGE_VERSION}.h{CHECK_HEIGHT}"
-                     f".s{stride}.m{MIN_WIDTH}x{MIN_HEIGHT}.pickle")
-    if entry.exists():
-        return pickle.loads(entry.read_bytes())
-    judged = judge_clip(path, judge, stride)
-    cache.mkdir(parents=True, exist_ok=True)
-    entry.write_bytes(pickle.dumps(judged))
-    return judged
+    return cached(cache, path, f"plates.v{JUDGE_VERSION}.h{CHECK_HEIGHT}.s{stride}.m{MIN_WIDTH}x{MIN_HEIGHT}",
+                  lambda: judge_clip(path, judge, stride))
 
 
 # --- rendered plates --------------------------------------------------------------------
@@ -421,27 +411,11 @@ def render_clip(background: Path, out: Path, frames: int = RENDER_FRAMES, seed: 
 # --- measuring --------------------------------------------------------------------------
 
 @dataclass
-class ClipResult:
-    name: str
-    frames: int = 0
-    frames_judged: int = 0  # frames the judge looked at (every ``stride``-th; all for rendered)
-    plates_judged: int = 0  # confirmed by both checks (rendered: every truth box)
-    exposed: int = 0
-    longest_run: int = 0
-    seconds: float = 0.0
-    frames_detected: int = 0
-    one_judged: int = 0  # confirmed by one check only
-    one_exposed: int = 0
-    raw_judged: int = 0  # every proposal, confirmed or not
-    raw_exposed: int = 0
-    runs: dict = field(default_factory=dict)
-    exposures: list = field(default_factory=list)  # (frame, box, Laplacian corr, label)
-    by: dict = field(default_factory=dict)  # rendered: (kind or width) -> [truth, exposed]
+class ClipResult(JudgedClip):
+    """`exposure.ClipResult` for plates (``judged``: confirmed by both checks; rendered: every
+    truth box), with the rendered plates counted per kind and width."""
 
-    @property
-    def per_1000(self) -> float:
-        """Exposed plates per 1000 judged frames."""
-        return 1000.0 * self.exposed / max(1, self.frames_judged)
+    by: dict = field(default_factory=dict)  # rendered: (kind or width) -> [truth, exposed]
 
 
 def _redact(path, policy, tmp) -> tuple[Path, object, float]:
@@ -476,8 +450,6 @@ def measure_clip(path, policy, judged, crops=None, rendered=False) -> ClipResult
                     box, tid, confirmations = item
                     label = f"c{confirmations}"
                 exposed, corr = plate_exposed(before, after, box)
-                result.raw_judged += 1
-                result.raw_exposed += exposed
                 if rendered:
                     for key in (kind, width):
                         counts = result.by.setdefault(key, [0, 0])
@@ -486,18 +458,7 @@ def measure_clip(path, policy, judged, crops=None, rendered=False) -> ClipResult
                 if exposed and confirmations and crops is not None:
                     save_crop(crops / f"{Path(path).stem}_N{policy.detect_every}_f{i:05d}_{label}.png",
                               before, after, box)
-                if confirmations == 1:
-                    result.one_judged += 1
-                    result.one_exposed += exposed
-                if confirmations < 2:
-                    continue  # not a plate by the judge's rule: neither extends nor ends a run
-                result.plates_judged += 1
-                if exposed:
-                    result.exposures.append((i, box, corr, label))
-                run = result.runs.get(tid, 0) + 1 if exposed else 0
-                result.runs[tid] = run
-                result.exposed += exposed
-                result.longest_run = max(result.longest_run, run)
+                result.tally(i, tid, box, exposed, corr, confirmations, label)
         if result.frames != manifest.frames_in or manifest.frames_out != manifest.frames_in:
             raise RuntimeError(f"{path}: {manifest.frames_in} frames in, {manifest.frames_out} out, "
                                f"{result.frames} compared")
@@ -562,23 +523,6 @@ def calibrate(path: Path, truth: list) -> None:
                   + f"   (>= {EXPOSED_CORR}: {np.mean(np.array(per_width[width]) >= EXPOSED_CORR):.3f})")
 
 
-HEADER = (f"{'clip':40} {'N':>3} {'frames':>6} {'judged':>6} {'exposed':>7} {'/1000f':>7} {'run':>4} "
-          f"{'one_j':>6} {'one_e':>6} {'raw_j':>6} {'raw_e':>6} {'detected':>8} {'fps':>6}")
-
-
-def _row(r: ClipResult, every) -> str:
-    return (f"{r.name[:40]:40} {every:>3} {r.frames_judged:6d} {r.plates_judged:6d} {r.exposed:7d} "
-            f"{r.per_1000:7.2f} {r.longest_run:4d} {r.one_judged:6d} {r.one_exposed:6d} {r.raw_judged:6d} "
-            f"{r.raw_exposed:6d} {r.frames_detected:8d} {r.frames / max(r.seconds, 1e-9):6.1f}")
-
-
-def _add(total: ClipResult, r: ClipResult) -> None:
-    for name in ("frames", "frames_judged", "plates_judged", "exposed", "seconds", "frames_detected",
-                 "one_judged", "one_exposed", "raw_judged", "raw_exposed"):
-        setattr(total, name, getattr(total, name) + getattr(r, name))
-    total.longest_run = max(total.longest_run, r.longest_run)
-
-
 def _print_exposures(r: ClipResult) -> None:
     for frame, box, corr, label in r.exposures:
         print(f"    exposed: frame {frame}, {label}, box {np.round(box).astype(int).tolist()}, "
@@ -630,7 +574,7 @@ def main(argv=None) -> int:
                       + "  ".join(f"{w}px {b}/{o}/{n}" for w, (n, b, o) in found.items()))
             for policy in policies.values():
                 r = measure_clip(clip, policy, truth, args.crops, rendered=True)
-                print(f"N={policy.detect_every}: {r.exposed} of {r.plates_judged} true plate boxes exposed, "
+                print(f"N={policy.detect_every}: {r.exposed} of {r.judged} true plate boxes exposed, "
                       f"longest run {r.longest_run} frames, {r.frames / r.seconds:.1f} fps")
                 print("    " + "  ".join(f"{w}px {r.by.get(w, [0, 0])[1]}/{r.by.get(w, [0, 0])[0]}" for w in WIDTHS))
                 print("    " + "  ".join(f"{k[0]} {r.by.get(k[0], [0, 0])[1]}/{r.by.get(k[0], [0, 0])[0]}"
@@ -648,12 +592,12 @@ def main(argv=None) -> int:
                 judged = cached_judgement(video, judge, args.stride, args.judge_cache)
                 for every, policy in policies.items():
                     r = measure_clip(video, policy, judged, args.crops)
-                    print(_row(r, policy.detect_every), flush=True)
+                    print(row(r, policy.detect_every), flush=True)
                     if args.verbose:
                         _print_exposures(r)
-                    _add(totals.setdefault(every, ClipResult("TOTAL")), r)
+                    add(totals.setdefault(every, ClipResult("TOTAL")), r)
             for every, total in totals.items():
-                print(_row(total, policies[every].detect_every))
+                print(row(total, policies[every].detect_every))
     return 0
 
 
