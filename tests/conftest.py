@@ -35,6 +35,8 @@ def config(tmp_path, monkeypatch):
 
 #: The profiles with detector settings of their own (``pi`` runs ``fast``'s detectors).
 DETECTOR_PROFILES = [p for p in Profile if p.detectors is p]
+#: The files a PlateDetector loads: the text detector, its recogniser and the character list.
+PLATE_MODELS = ("ppocr_det_v4", "ppocr_rec_v4", "ppocr_keys_v1")
 
 
 def require_models(*names):

@@ -6,7 +6,7 @@ import time
 import numpy as np
 from media import write_video
 
-from conftest import require_models
+from conftest import PLATE_MODELS, require_models
 from redact.jobs import redact_video
 from redact.pipeline import STAGES
 from redact.policy import Policy
@@ -40,7 +40,7 @@ def test_a_file_job_reports_the_busy_time_of_every_stage(tmp_path):
 
 
 def test_bench_prints_a_table_with_ratios_to_the_ceiling(tmp_path):
-    require_models("blazeface_full_range", "blazeface_back", "centerface", "ppocr_det_v4")
+    require_models("blazeface_full_range", "blazeface_back", "centerface", *PLATE_MODELS)
     src = tmp_path / "clip.mp4"
     write_video(src, frames=12, size=(160, 96))
     done = subprocess.run([sys.executable, "-m", "redact", "bench", "--clip", str(src), "--profiles", "fast",
@@ -56,7 +56,7 @@ def test_bench_prints_a_table_with_ratios_to_the_ceiling(tmp_path):
 
 def test_bench_runs_on_when_deface_cannot_be_installed(tmp_path):
     """No package index (a device offline): deface is left out with its reason, the rest runs."""
-    require_models("blazeface_full_range", "blazeface_back", "centerface", "ppocr_det_v4")
+    require_models("blazeface_full_range", "blazeface_back", "centerface", *PLATE_MODELS)
     import os
 
     from redact.models import models_dir

@@ -12,7 +12,7 @@ import pytest
 from media import write_video
 
 import redact
-from conftest import require_models
+from conftest import PLATE_MODELS, require_models
 from redact.report import manifest_path
 
 NO_DETECT = ["--detect", "none", "-q"]
@@ -159,7 +159,7 @@ def _open_files(pid: int) -> list:
 
 @needs_dask
 def test_workers_load_models_once_and_without_them_fail_with_the_fix(cluster, tmp_path, config):
-    require_models("blazeface_full_range", "centerface", "ppocr_det_v4")
+    require_models("blazeface_full_range", "centerface", *PLATE_MODELS)
     src, out = clips(tmp_path / "in", 3), tmp_path / "out"
     empty = run_cli(src, "-o", out, "--cluster", cluster.address, "--models-dir", tmp_path / "none", "-q")
     assert empty.returncode == 1 and "3 failed" in empty.stderr, empty.stderr

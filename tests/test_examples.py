@@ -2,13 +2,13 @@
 import runpy
 from pathlib import Path
 
-from conftest import require_models
+from conftest import PLATE_MODELS, require_models
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_stream_frames_example(capsys, monkeypatch):
-    require_models("blazeface_full_range", "centerface", "ppocr_det_v4")
+    require_models("blazeface_full_range", "centerface", *PLATE_MODELS)
     monkeypatch.setattr("sys.argv", ["stream_frames.py"])  # no file: the drawn scene
     runpy.run_path(str(EXAMPLES / "stream_frames.py"), run_name="__main__")
     out = capsys.readouterr().out
@@ -20,7 +20,7 @@ def test_batch_folder_example(tmp_path, capsys, monkeypatch):
     import pytest
     from media import write_video
 
-    require_models("blazeface_full_range", "centerface", "ppocr_det_v4")
+    require_models("blazeface_full_range", "centerface", *PLATE_MODELS)
     src = tmp_path / "in"
     (src / "day1").mkdir(parents=True)
     write_video(src / "day1" / "a.mp4", frames=5)
@@ -39,7 +39,7 @@ def test_batch_folder_example(tmp_path, capsys, monkeypatch):
 
 
 def test_pi_benchmark_example(capsys):
-    require_models("blazeface_full_range", "centerface", "ppocr_det_v4", "demo_astronaut", "demo_lfw_faces")
+    require_models("blazeface_full_range", "centerface", *PLATE_MODELS, "demo_astronaut", "demo_lfw_faces")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("pi_benchmark", EXAMPLES / "pi_benchmark.py")
@@ -58,7 +58,7 @@ def test_share_incident_example(tmp_path, capsys):
 
     if not all(is_installed(n) for n in DEMO_ASSETS):
         pytest.skip("demo assets not installed: run `redact models fetch`")
-    require_models("blazeface_full_range", "centerface", "ppocr_det_v4", "selfie_segmentation")
+    require_models("blazeface_full_range", "centerface", *PLATE_MODELS, "selfie_segmentation")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("share_incident", EXAMPLES / "share_incident.py")

@@ -74,7 +74,7 @@ def test_plate_likeness_takes_rendered_plates_and_rejects_texture_and_flat_paint
 
 
 def test_the_judges_text_check_sees_a_rendered_plate():
-    require_models("ppocr_det_v4")
+    require_models("ppocr_det_v4", "ppocr_rec_v4", "ppocr_keys_v1")
     frame, boxes = rendered(40)
     box = next(b for b, p in boxes if p.width == 100)
     judge = Judge()

@@ -4,14 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from conftest import DETECTOR_PROFILES, require_models, shared_data
+from conftest import DETECTOR_PROFILES, PLATE_MODELS, require_models, shared_data
 from redact import Kind, Regions
 from redact._kernels.components import component_stats
-from redact.detectors.plates import PLANS, TEXT_MODEL, PlateDetector
+from redact.detectors.plates import PLANS, PlateDetector
 from redact.geometry import pad_boxes, pixel_boxes
 from redact.policy import Profile
-
-MODEL = "ppocr_det_v4"
 
 
 def kernels(kernel):
@@ -63,7 +61,7 @@ def hidden_share(regions: Regions, box, shape, pad=0.1) -> float:
 
 @pytest.fixture(scope="module")
 def detectors():
-    require_models(MODEL)
+    require_models(*PLATE_MODELS)
     from redact.detectors.plates import PlateDetector
 
     return {p: PlateDetector(p) for p in DETECTOR_PROFILES}
@@ -139,7 +137,7 @@ def test_thorough_tiles_a_large_frame(detectors):
 def test_attributes_and_bad_input(detectors):
     det = detectors[Profile.FAST]
     assert det.kinds == (Kind.PLATE,)
-    assert det.models == (MODEL,)
+    assert det.models == PLATE_MODELS
     with pytest.raises(ValueError, match="uint8"):
         det.detect(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
@@ -221,7 +219,7 @@ def test_all_text_unless_plates_only_is_asked():
     --plates-only; the plate is obscured either way."""
     import dataclasses
 
-    require_models(TEXT_MODEL)
+    require_models(*PLATE_MODELS)
     frame = _plate_and_sign()
     everything = PlateDetector("balanced").detect(frame)
     assert _covers(everything, (220, 250, 420, 295))
@@ -237,7 +235,7 @@ def test_plates_only_reaches_the_detector_from_the_policy():
     from redact.detectors import detectors_for
     from redact.policy import Policy
 
-    require_models(TEXT_MODEL)
+    require_models(*PLATE_MODELS)
     [plain] = detectors_for(Policy(kinds={Kind.PLATE}))
     [only] = detectors_for(Policy(kinds={Kind.PLATE}, plates_only=True))
     assert only.plan.plate_shape and not plain.plan.plate_shape
@@ -248,7 +246,7 @@ def test_a_plate_beside_lettering_is_obscured_by_default():
     join one line longer than a plate): by default the rules are off, and it is covered."""
     import cv2
 
-    require_models(TEXT_MODEL)
+    require_models(*PLATE_MODELS)
     rng = np.random.default_rng(0)
     frame = np.clip(rng.normal(110, 12, (720, 1280, 3)), 0, 255).astype(np.uint8)
     plate = np.full((100, 200, 3), 240, np.uint8)
@@ -266,8 +264,8 @@ def test_a_plate_beside_lettering_is_obscured_by_default():
 
 @pytest.mark.parametrize("runtime", ["onnxruntime", "cv2.dnn"])
 def test_both_runtimes_find_the_same_plates(runtime):
-    """ONNX Runtime (optional) and cv2.dnn (always there) run the same network alike."""
-    require_models(MODEL)
+    """ONNX Runtime (where it has wheels) and cv2.dnn (always there) run the text network alike."""
+    require_models(*PLATE_MODELS)
     if runtime == "onnxruntime":
         pytest.importorskip("onnxruntime", reason="ONNX Runtime not installed (pip install onnxruntime)")
     from redact.detectors import describe_models

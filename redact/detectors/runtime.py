@@ -2,9 +2,9 @@
 
 ONNX Runtime runs the plate detector's text network faster than ``cv2.dnn`` on the same
 CPU (measured on this project's 2-core x86_64 machine: 1.35x at the 480 px view, 1.13x at
-960 px, outputs equal to 2e-7) and ships wheels for x86_64 and aarch64, but it is one more
-native library: it stays optional (``pip install onnxruntime``), and ``cv2.dnn`` remains
-the path every install has. The manifest records which one ran (`OnnxNet.runtime`).
+960 px, outputs equal to 2e-7) and runs the text recogniser, which ``cv2.dnn`` cannot. It is
+a dependency where it has wheels (x86_64, aarch64); elsewhere ``cv2.dnn`` runs the detectors
+and the plate check is off. The manifest records which one ran (`OnnxNet.runtime`).
 """
 from __future__ import annotations
 

@@ -1,0 +1,103 @@
+"""Reading a text box: the check that tells a plate from a texture the text detector fired on.
+
+The plate detector finds *text* (`redact.detectors.plates`), and a text detector also fires
+on crowds, knitwear, foliage and brickwork. Those boxes hold no characters, and a text
+recogniser says so: PaddleOCR's PP-OCRv4 recogniser (SVTR with a CTC head, Apache-2.0, from
+the same ``rapidocr`` wheel as the detector; 6623 characters: Latin, digits, Chinese and
+punctuation) reads each box, and a box is *legible* when it holds at least ``min_chars``
+characters read with probability ``min_prob`` or more. A plate of any country passes (it
+is characters, whatever their script); a house number or a sign passes too (text is text:
+`redact.detectors.plates.plate_shaped` is the switch that drops those).
+
+It runs on ONNX Runtime only: ``cv2.dnn`` cannot run the recogniser (its reshape of the
+attention blocks fails, OpenCV 4.14), which is why ``onnxruntime`` is a dependency.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import model_path
+from .resize import resize
+
+#: Registry names of the recogniser and its character list.
+REC_MODEL, REC_KEYS = "ppocr_rec_v4", "ppocr_keys_v1"
+#: The recogniser's input height, and the widest crop it reads (longer lines are squeezed:
+#: PaddleOCR reads up to 320, and on 149 plates of ``plates/openalpr_benchmarks`` 160 reads
+#: as many, 146, for half the network time on long signs).
+_HEIGHT, _MAX_WIDTH = 48, 160
+#: Crops read per network call (sorted by width, so a batch pads little).
+_BATCH = 8
+
+
+class TextReader:
+    """PP-OCRv4's recogniser over boxes of one frame.
+
+    Parameters
+    ----------
+    models_dir : path, optional
+        Model cache (see `redact.models.models_dir`).
+
+    Raises
+    ------
+    redact.models.ModelMissingError
+        When the recogniser or its character list is not in the cache.
+
+    Notes
+    -----
+    Not thread-safe: use one per thread.
+    """
+
+    models = (REC_MODEL, REC_KEYS)
+
+    def __init__(self, models_dir=None):
+        from .runtime import ONNXRUNTIME, OnnxNet
+
+        # Index 0 is CTC's blank; PaddleOCR appends the space after the file's characters.
+        self._chars = ["", *model_path(REC_KEYS, models_dir).read_text(encoding="utf-8").splitlines(), " "]
+        self._net = OnnxNet(model_path(REC_MODEL, models_dir), ONNXRUNTIME)
+        self.runtime = self._net.runtime
+
+    def read(self, frame: np.ndarray, xyxy: np.ndarray) -> list:
+        """``(text, probabilities)`` of each box of an RGB frame (``("", empty)`` for an empty crop)."""
+        crops = [_crop(frame, box) for box in xyxy]
+        out: list = [("", np.zeros(0, np.float32))] * len(crops)
+        widths = [_width(c) for c in crops]
+        order = [i for i in np.argsort(widths, kind="stable") if crops[i] is not None]
+        for start in range(0, len(order), _BATCH):
+            batch = order[start:start + _BATCH]
+            blob = np.zeros((len(batch), 3, _HEIGHT, max(widths[i] for i in batch)), np.float32)
+            for row, i in enumerate(batch):
+                # BGR in [-1, 1], padded on the right with zeros (PaddleOCR's preprocessing).
+                image = resize(crops[i], widths[i], _HEIGHT)[:, :, ::-1].astype(np.float32)
+                blob[row, :, :, :widths[i]] = (image / 127.5 - 1.0).transpose(2, 0, 1)
+            probs = self._net.forward(blob)
+            for row, i in enumerate(batch):
+                out[i] = self._decode(probs[row])
+        return out
+
+    def legible(self, frame: np.ndarray, xyxy: np.ndarray, min_chars: int = 2, min_prob: float = 0.5) -> np.ndarray:
+        """Which boxes hold at least ``min_chars`` characters read with ``min_prob`` or more."""
+        return np.array([int((p >= min_prob).sum()) >= min_chars for _, p in self.read(frame, xyxy)], bool)
+
+    def _decode(self, probs: np.ndarray) -> tuple:
+        """CTC greedy decoding: best class per step, repeats merged, blanks dropped."""
+        best = probs.argmax(axis=1)
+        keep = (best != 0) & np.concatenate([[True], best[1:] != best[:-1]])
+        return "".join(self._chars[i] for i in best[keep]), probs.max(axis=1)[keep].astype(np.float32)
+
+
+def _crop(frame: np.ndarray, box) -> np.ndarray | None:
+    """The box's pixels (clipped to the frame), or None when fewer than 2x2 remain."""
+    h, w = frame.shape[:2]
+    x0, y0 = max(int(round(box[0])), 0), max(int(round(box[1])), 0)
+    x1, y1 = min(int(round(box[2])), w), min(int(round(box[3])), h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return frame[y0:y1, x0:x1]
+
+
+def _width(crop: np.ndarray | None) -> int:
+    """Network width of a crop scaled to the recogniser's height (kept aspect, capped)."""
+    if crop is None:
+        return 0
+    return int(min(_MAX_WIDTH, max(_HEIGHT // 6, np.ceil(_HEIGHT * crop.shape[1] / crop.shape[0]))))
