@@ -60,7 +60,7 @@ EXPOSED_CORR = 0.5
 #: about this size; below it there is no detail a Laplacian can compare).
 MIN_WIDTH, MIN_HEIGHT = 20, 6
 #: Bump when `Judge` changes, so ``--judge-cache`` entries of the old judge are not reused.
-JUDGE_VERSION = 1
+JUDGE_VERSION = 2
 #: The text check enlarges (or shrinks) the crop so the proposal is this tall in network
 #: pixels: inside the band of character sizes the network answers to best, and a different
 #: scale from the proposer's views for all but a few boxes.
@@ -153,8 +153,9 @@ class Judge:
     """Plates in input frames: proposed by the ``thorough`` plate plan, confirmed twice.
 
     The proposer is `PlateDetector` at ``thorough`` (640 + 960 + native views: stronger than
-    any profile under test) on every judged frame. It finds *text*, so each proposal is then
-    checked two independent ways:
+    any profile under test) on every judged frame, without the recogniser check the profiles
+    run (`redact.detectors.text_reader`). It finds *text*, so each proposal is then checked
+    two independent ways:
 
     1. ``text``: the same network, shown an enlarged crop around the proposal (the box grown
        by its height on every side, scaled so the box is CHECK_HEIGHT px tall: a scale the
@@ -173,12 +174,17 @@ class Judge:
     """
 
     def __init__(self):
-        from redact.detectors.plates import PlateDetector, PlatePlan, PlateView
+        import dataclasses
+
+        from redact.detectors.plates import PLANS, PlateDetector, PlatePlan, PlateView
         from redact.policy import Profile
 
-        self.proposer = PlateDetector(Profile.THOROUGH)
+        # Both without the recogniser check: it is part of what is measured, so the judge
+        # must not share its blind spots.
+        self.proposer = PlateDetector(plan=dataclasses.replace(PLANS[Profile.THOROUGH], read_check=False))
         # One view at the crop's own size: the crop is already scaled by `confirmations`.
-        self.checker = PlateDetector(plan=PlatePlan(views=(PlateView(1, min_scale=1.0, max_upscale=1.0),)))
+        self.checker = PlateDetector(plan=PlatePlan(views=(PlateView(1, min_scale=1.0, max_upscale=1.0),),
+                                                    read_check=False))
 
     def text_again(self, frame: np.ndarray, box) -> bool:
         """Check 1: does the text network see text at ``box`` on an enlarged, rescaled crop?"""

@@ -45,6 +45,7 @@ _ALIGN = 32
 _SAME_TEXT = 0.7
 #: A text box's second reading is also tried this share of its height inside its edges.
 _INNER = 0.15
+_INWARD = np.array([1, 1, -1, -1], np.float32)
 
 
 @dataclass(frozen=True)
@@ -340,21 +341,28 @@ class PlateDetector:
         areas = np.maximum(box_areas(text), 1e-6)
         keep = heights < plan.read_min_height
         todo = ~keep
-
-        def reads(boxes):
-            return self._reader.legible(frame, boxes, plan.read_min_chars, plan.read_min_prob).any()
-
-        for _ in range(plan.read_max):
-            if not todo.any():
-                break
+        groups = []  # (boxes of one text, the box read first, the other view's box)
+        while todo.any() and len(groups) < plan.read_max:
             first = int(np.flatnonzero(todo)[np.argmax(score[todo])])
             same = todo & (overlap_areas(text, text[first]) >= _SAME_TEXT * np.minimum(areas, areas[first]))
             same[first] = True
-            other = int(np.argmax(np.where(same, np.abs(heights - heights[first]), -1.0)))
-            inner = text[first:first + 1] + np.float32(_INNER * heights[first]) * np.array([1, 1, -1, -1], np.float32)
-            keep[same] = reads(text[first:first + 1]) or reads(np.concatenate([inner, text[other:other + 1]]))
+            groups.append((same, first, int(np.argmax(np.where(same, np.abs(heights - heights[first]), -1.0)))))
             todo &= ~same
         keep |= todo  # text left over when the reading budget is spent stays obscured
+
+        def legible(boxes):
+            return self._reader.legible(frame, np.asarray(boxes, np.float32).reshape(-1, 4),
+                                        plan.read_min_chars, plan.read_min_prob)
+
+        # One batch of first readings, then one of second chances for the texts that failed.
+        first_read = legible([text[first] for _, first, _ in groups])
+        failed = [g for g, ok in zip(groups, first_read) if not ok]
+        second = legible([cut for _, first, other in failed
+                          for cut in (text[first] + _INNER * heights[first] * _INWARD, text[other])])
+        for (same, _, _), ok in zip(groups, first_read):
+            keep[same] = ok
+        for k, (same, _, _) in enumerate(failed):
+            keep[same] = second[2 * k] or second[2 * k + 1]
         return keep
 
     def _rectangles(self, width: int, height: int) -> list:

@@ -14,6 +14,8 @@ attention blocks fails, OpenCV 4.14), which is why ``onnxruntime`` is a dependen
 """
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from ..models import model_path
@@ -27,6 +29,9 @@ REC_MODEL, REC_KEYS = "ppocr_rec_v4", "ppocr_keys_v1"
 _HEIGHT, _MAX_WIDTH = 48, 160
 #: Crops read per network call (sorted by width, so a batch pads little).
 _BATCH = 8
+#: Readings remembered, and how close (mean absolute difference in grey levels of the
+#: network input) a crop must look to one of them to take its reading instead of a read.
+_RECENT, _SAME_LOOK = 64, 3.0
 
 
 class TextReader:
@@ -56,24 +61,46 @@ class TextReader:
         self._chars = ["", *model_path(REC_KEYS, models_dir).read_text(encoding="utf-8").splitlines(), " "]
         self._net = OnnxNet(model_path(REC_MODEL, models_dir), ONNXRUNTIME)
         self.runtime = self._net.runtime
+        self._recent: collections.deque = collections.deque(maxlen=_RECENT)
 
     def read(self, frame: np.ndarray, xyxy: np.ndarray) -> list:
-        """``(text, probabilities)`` of each box of an RGB frame (``("", empty)`` for an empty crop)."""
+        """``(text, probabilities)`` of each box of an RGB frame (``("", empty)`` for an empty crop).
+
+        A crop that looks like one read lately (same network input to within `_SAME_LOOK`
+        grey levels on average: still text in a video) takes that reading; the answer is a
+        function of those pixels, so this holds across frames, clips and photos alike.
+        """
         crops = [_crop(frame, box) for box in xyxy]
         out: list = [("", np.zeros(0, np.float32))] * len(crops)
         widths = [_width(c) for c in crops]
-        order = [i for i in np.argsort(widths, kind="stable") if crops[i] is not None]
-        for start in range(0, len(order), _BATCH):
-            batch = order[start:start + _BATCH]
+        # BGR in [-1, 1] (PaddleOCR's preprocessing), one image per crop.
+        images = {i: resize(c, widths[i], _HEIGHT)[:, :, ::-1].astype(np.float32) / 127.5 - 1.0
+                  for i, c in enumerate(crops) if c is not None}
+        todo = []
+        for i, image in images.items():
+            seen = self._recall(image)
+            if seen is None:
+                todo.append(i)
+            else:
+                out[i] = seen
+        todo.sort(key=lambda i: widths[i])
+        for start in range(0, len(todo), _BATCH):
+            batch = todo[start:start + _BATCH]
             blob = np.zeros((len(batch), 3, _HEIGHT, max(widths[i] for i in batch)), np.float32)
             for row, i in enumerate(batch):
-                # BGR in [-1, 1], padded on the right with zeros (PaddleOCR's preprocessing).
-                image = resize(crops[i], widths[i], _HEIGHT)[:, :, ::-1].astype(np.float32)
-                blob[row, :, :, :widths[i]] = (image / 127.5 - 1.0).transpose(2, 0, 1)
+                blob[row, :, :, :widths[i]] = images[i].transpose(2, 0, 1)  # padded on the right with zeros
             probs = self._net.forward(blob)
             for row, i in enumerate(batch):
                 out[i] = self._decode(probs[row])
+                self._recent.append((images[i], out[i]))
         return out
+
+    def _recall(self, image: np.ndarray):
+        """The reading of a recent crop that looks like ``image``, or None."""
+        for seen, reading in reversed(self._recent):
+            if seen.shape == image.shape and float(np.abs(seen - image).mean()) * 127.5 < _SAME_LOOK:
+                return reading
+        return None
 
     def legible(self, frame: np.ndarray, xyxy: np.ndarray, min_chars: int = 2, min_prob: float = 0.5) -> np.ndarray:
         """Which boxes hold at least ``min_chars`` characters read with ``min_prob`` or more."""
