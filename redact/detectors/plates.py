@@ -341,7 +341,7 @@ class PlateDetector:
         areas = np.maximum(box_areas(text), 1e-6)
         keep = heights < plan.read_min_height
         todo = ~keep
-        groups = []  # (boxes of one text, the box read first, the other view's box)
+        groups: list = []  # (boxes of one text, the box read first, the other view's box)
         while todo.any() and len(groups) < plan.read_max:
             first = int(np.flatnonzero(todo)[np.argmax(score[todo])])
             same = todo & (overlap_areas(text, text[first]) >= _SAME_TEXT * np.minimum(areas, areas[first]))
