@@ -133,3 +133,25 @@ def test_without_onnxruntime_every_text_box_is_kept(monkeypatch):
     assert not detector.read_check and REC_MODEL not in detector.models
     assert detector.runtimes == {TEXT_MODEL: "cv2.dnn"}
     assert len(detector.detect(frame)) == len(unchecked.detect(frame)) > 0
+
+
+def test_text_legible_in_the_previous_frame_is_kept_unread():
+    """In a video the same text moves a little between frames: where legible text was, a box
+    is kept without reading it again (kept, never dropped: at most over-redaction)."""
+    import cv2
+
+    require_models(*PLATE_MODELS)
+    frame = np.full((360, 640, 3), 120, np.uint8)
+    cv2.rectangle(frame, (200, 150), (420, 205), (250, 250, 250), -1)
+    cv2.putText(frame, "KL3 B8K", (212, 190), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (10, 10, 10), 3, cv2.LINE_AA)
+    moved = np.roll(frame, 3, axis=1)
+    detector = PlateDetector("balanced")
+    reads = []
+    read = detector._reader.read
+    detector._reader.read = lambda f, boxes: reads.append(len(boxes)) or read(f, boxes)
+    assert len(detector.detect(frame)) and reads
+    reads.clear()
+    assert len(detector.detect(moved)) and not reads
+    # Another frame size is another clip: everything is read again.
+    detector.detect(np.ascontiguousarray(np.pad(moved, ((0, 8), (0, 0), (0, 0)))))
+    assert reads
