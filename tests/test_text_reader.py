@@ -147,8 +147,8 @@ def test_text_legible_in_the_previous_frame_is_kept_unread():
     moved = np.roll(frame, 3, axis=1)
     detector = PlateDetector("balanced")
     reads = []
-    read = detector._reader.read
-    detector._reader.read = lambda f, boxes: reads.append(len(boxes)) or read(f, boxes)
+    read = detector._check.reader.read
+    detector._check.reader.read = lambda f, boxes: reads.append(len(boxes)) or read(f, boxes)
     assert len(detector.detect(frame)) and reads
     reads.clear()
     assert len(detector.detect(moved)) and not reads

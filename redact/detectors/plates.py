@@ -29,8 +29,9 @@ from ..geometry import box_areas, overlap_areas, tile_rects
 from ..models import model_path
 from ..policy import Profile
 from ..types import Kind, Regions, check_frame
+from .plate_check import PlateCheck
 from .resize import resize
-from .text_reader import REC_MODEL, TextReader
+from .text_reader import REC_MODEL
 
 #: Registry name of the text detector.
 TEXT_MODEL = "ppocr_det_v4"
@@ -40,23 +41,6 @@ _BGR_MEAN = np.array([0.406, 0.456, 0.485], np.float32) * 255.0
 _BGR_STD = np.array([0.225, 0.224, 0.229], np.float32) * 255.0
 #: The network's input sides must be multiples of its largest stride.
 _ALIGN = 32
-#: Two text boxes are the same text (seen in two views) when this share of the smaller one
-#: lies in the other.
-_SAME_TEXT = 0.7
-#: A text box's second reading is also tried this share of its height inside its edges.
-_INNER = 0.15
-_INWARD = np.array([1, 1, -1, -1], np.float32)
-#: A text box at least this IoU with one legible in the previous frame is the same text,
-#: when the two frames' 32x18 grey thumbnails differ by less than `_SAME_SCENE` grey levels
-#: on average (measured on frames 3 apart: median 0.3-6.3 on three shared clips, egoblur's
-#: moving camera the highest; 20 pairs of OpenALPR photos: 28 to 43 at the median).
-_SAME_PLACE, _SAME_SCENE = 0.5, 12.0
-
-
-def _same_scene(frame: np.ndarray, thumb: np.ndarray, before) -> bool:
-    """Whether ``frame`` (its 32x18 grey ``thumb``) looks like the frame ``before`` was made of."""
-    return before is not None and before[0] == frame.shape and \
-        float(np.abs(thumb - before[1]).mean()) < _SAME_SCENE
 
 
 @dataclass(frozen=True)
@@ -308,12 +292,10 @@ class PlateDetector:
         # Without ONNX Runtime (no wheel for this machine) the recogniser cannot run: every
         # text box is kept, which obscures more, never less; the manifest lists no recogniser.
         self.read_check = self.plan.read_check and onnxruntime_available()
-        self._reader = TextReader(models_dir) if self.read_check else None
-        self.models = (TEXT_MODEL, *(self._reader.models if self._reader else ()))
-        if self._reader is not None:
-            self.runtimes[REC_MODEL] = self._reader.runtime
-        # Text boxes kept as legible in the previous frame, and a thumbnail of that frame.
-        self._legible_before: tuple = (np.zeros((0, 4), np.float32), None)
+        self._check = PlateCheck(self.plan, models_dir) if self.read_check else None
+        self.models = (TEXT_MODEL, *(self._check.models if self._check else ()))
+        if self._check is not None:
+            self.runtimes[REC_MODEL] = self._check.runtime
 
     def detect(self, frame: np.ndarray) -> Regions:
         """Plates and other text in one frame.
@@ -336,66 +318,10 @@ class PlateDetector:
         if self.plan.plate_shape:
             keep = plate_shaped(xyxy, score, h, self.plan)
             xyxy, text, score = xyxy[keep], text[keep], score[keep]
-        if self._reader is not None and len(xyxy):
-            keep = self._legible(frame, text, score)
+        if self._check is not None and len(xyxy):
+            keep = self._check.keep(frame, text, score)
             xyxy, score = xyxy[keep], score[keep]
         return Regions.from_boxes(xyxy, kind=Kind.PLATE, score=score)
-
-    def _legible(self, frame: np.ndarray, text: np.ndarray, score: np.ndarray) -> np.ndarray:
-        """Which text boxes to keep: those the recogniser reads, and every box too small for it.
-
-        The views find the same text at several scales; it is read in its most confident
-        box and, when that reads as nothing, again in two other cuts: the box shrunk inward
-        (a box that took in the plate's border reads as nothing, its inside as the plate)
-        and the box of another view most different in height. On
-        ``plates/openalpr_benchmarks`` the second chance keeps 4 of 222 plates. The verdict
-        holds for every box lying mostly on the one read. In a video, text at the place of
-        text legible in the previous frame is kept unread (`_SAME_PLACE`).
-        """
-        plan = self.plan
-        heights = text[:, 3] - text[:, 1]
-        areas = np.maximum(box_areas(text), 1e-6)
-        keep = heights < plan.read_min_height
-        # Text where legible text was in the previous frame is kept unread when the frame
-        # looks like the previous one (a video's next frame, not another photo): it is the
-        # same text moved a little, which the look memory misses once it moves.
-        before, scene = self._legible_before
-        thumb = resize(frame, 32, 18).astype(np.float32).mean(axis=2)
-        if _same_scene(frame, thumb, scene):
-            for box in before:
-                inter = overlap_areas(text, box)
-                keep |= inter >= _SAME_PLACE * (areas + max(float(box_areas(box[None])[0]), 1e-6) - inter)
-        reused = keep & (heights >= plan.read_min_height)
-        todo = ~keep
-        groups: list = []  # (boxes of one text, the box read first, the other view's box)
-        while todo.any() and len(groups) < plan.read_max:
-            first = int(np.flatnonzero(todo)[np.argmax(score[todo])])
-            same = todo & (overlap_areas(text, text[first]) >= _SAME_TEXT * np.minimum(areas, areas[first]))
-            same[first] = True
-            groups.append((same, first, int(np.argmax(np.where(same, np.abs(heights - heights[first]), -1.0)))))
-            todo &= ~same
-        keep |= todo  # text left over when the reading budget is spent stays obscured
-
-        def legible(boxes):
-            if not boxes:
-                return np.zeros(0, bool)
-            return self._reader.legible(frame, np.asarray(boxes, np.float32).reshape(-1, 4),
-                                        plan.read_min_chars, plan.read_min_prob)
-
-        # One batch of first readings, then one of second chances for the texts that failed.
-        first_read = legible([text[first] for _, first, _ in groups])
-        failed = [g for g, ok in zip(groups, first_read) if not ok]
-        second = legible([cut for _, first, other in failed
-                          for cut in (text[first] + _INNER * heights[first] * _INWARD, text[other])])
-        for (same, _, _), ok in zip(groups, first_read):
-            keep[same] = ok
-        for k, (same, _, _) in enumerate(failed):
-            keep[same] = second[2 * k] or second[2 * k + 1]
-        read = np.zeros(len(text), bool)
-        for same, _, _ in groups:
-            read |= same
-        self._legible_before = (text[(read & keep) | reused], (frame.shape, thumb))
-        return keep
 
     def _rectangles(self, width: int, height: int) -> list:
         """``(scale, (x0, y0, x1, y1))`` of every network pass over a frame of this size."""
