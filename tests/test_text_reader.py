@@ -59,7 +59,8 @@ def test_empty_and_tiny_boxes_read_as_nothing(reader):
 
 
 def test_many_boxes_read_like_one_at_a_time(reader):
-    """Batching pads crops of different widths: each must read as it does alone."""
+    """Batching pads crops of different widths: each must read as it does alone (each alone
+    in a reader of its own, which remembers no earlier reading)."""
     crops = [rendered_text(t, (60, w)) for t, w in (("AB12", 120), ("7ABC123", 240), ("XY 98 ZK", 300))]
     frame = np.full((200, 700, 3), 240, np.uint8)
     boxes, x = [], 0
@@ -69,7 +70,7 @@ def test_many_boxes_read_like_one_at_a_time(reader):
         x += crop.shape[1] + 10
     boxes = np.array(boxes, np.float32)
     together = [t for t, _ in reader.read(frame, boxes)]
-    alone = [reader.read(frame, boxes[i:i + 1])[0][0] for i in range(len(boxes))]
+    alone = [TextReader().read(frame, boxes[i:i + 1])[0][0] for i in range(len(boxes))]
     assert together == alone and together[1].replace(" ", "") == "7ABC123"
 
 
@@ -155,3 +156,18 @@ def test_text_legible_in_the_previous_frame_is_kept_unread():
     # Another frame size is another clip: everything is read again.
     detector.detect(np.ascontiguousarray(np.pad(moved, ((0, 8), (0, 0), (0, 0)))))
     assert reads
+
+
+def test_a_crop_read_lately_is_not_read_again():
+    """Still text in a video is read once: the same look takes the earlier reading, another
+    look is read."""
+    plate = rendered_text("7ABC123")
+    other = rendered_text("XY98ZK")
+    reader = TextReader()
+    calls = []
+    forward = reader._net.forward
+    reader._net.forward = lambda blob: calls.append(len(blob)) or forward(blob)
+    first = reader.read(plate, whole(plate))
+    assert calls == [1]
+    assert reader.read(plate.copy(), whole(plate)) == first and calls == [1]
+    assert reader.read(other, whole(other))[0][0].replace(" ", "") == "XY98ZK" and calls == [1, 1]

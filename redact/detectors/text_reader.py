@@ -67,8 +67,9 @@ class TextReader:
         """``(text, probabilities)`` of each box of an RGB frame (``("", empty)`` for an empty crop).
 
         A crop that looks like one read lately (same network input to within `_SAME_LOOK`
-        grey levels on average: still text in a video) takes that reading; the answer is a
-        function of those pixels, so this holds across frames, clips and photos alike.
+        grey levels on average: still text in a video) takes that reading. The readings are
+        for telling text from texture: a crop that close may differ in one character (a
+        rendered 7ABC128 takes 7ABC123's reading), hardly in whether it holds characters.
         """
         crops = [_crop(frame, box) for box in xyxy]
         out: list = [("", np.zeros(0, np.float32))] * len(crops)
