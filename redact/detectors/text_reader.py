@@ -18,6 +18,7 @@ import collections
 
 import numpy as np
 
+from ..geometry import pixel_boxes
 from ..models import model_path
 from .resize import resize
 
@@ -116,9 +117,7 @@ class TextReader:
 
 def _crop(frame: np.ndarray, box) -> np.ndarray | None:
     """The box's pixels (clipped to the frame), or None when fewer than 2x2 remain."""
-    h, w = frame.shape[:2]
-    x0, y0 = max(int(round(box[0])), 0), max(int(round(box[1])), 0)
-    x1, y1 = min(int(round(box[2])), w), min(int(round(box[3])), h)
+    [(x0, y0, x1, y1)] = pixel_boxes(box, frame.shape[1], frame.shape[0])
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     return frame[y0:y1, x0:x1]
