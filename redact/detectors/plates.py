@@ -291,11 +291,15 @@ class PlateDetector:
         self.runtimes = {TEXT_MODEL: self._net.runtime}
         # Without ONNX Runtime (no wheel for this machine) the recogniser cannot run: every
         # text box is kept, which obscures more, never less; the manifest lists no recogniser.
-        self.read_check = self.plan.read_check and onnxruntime_available()
-        self._check = PlateCheck(self.plan, models_dir) if self.read_check else None
+        self._check = PlateCheck(self.plan, models_dir) if self.plan.read_check and onnxruntime_available() else None
         self.models = (TEXT_MODEL, *(self._check.models if self._check else ()))
         if self._check is not None:
             self.runtimes[REC_MODEL] = self._check.runtime
+
+    @property
+    def read_check(self) -> bool:
+        """Whether text boxes go through the plate check (off in the plan, or without ONNX Runtime)."""
+        return self._check is not None
 
     def detect(self, frame: np.ndarray) -> Regions:
         """Plates and other text in one frame.
