@@ -2,9 +2,10 @@
 
 One whole-frame BlazeFace pass misses most faces under about a tenth of the frame, so the
 profiles add *views* that show small faces bigger: CenterFace on the frame scaled to a
-pixel budget (small frames are scaled up), optionally a horizontally stretched view, and
-overlapping tiles through BlazeFace full-range. Every view maps its boxes back to frame
-pixels exactly (one affine per view, undone inside the Numba decoders); the candidates of
+pixel budget (small frames are scaled up), horizontally stretched and mirrored views (for
+squeezed faces and heads turned one way), and overlapping tiles through BlazeFace full-range.
+Every view maps its boxes back to frame pixels exactly (one affine per view, undone inside
+the Numba decoders, then the mirror undone on the boxes); the candidates of
 all views are merged by non-maximum suppression into the union of each face's confident
 boxes (see `redact._kernels.anchors.weighted_nms`), never smaller than the best one.
 
@@ -71,12 +72,17 @@ class CenterFaceView:
         Upper bound of the scale, so tiny frames are not blown up to the whole budget.
     threshold : float, optional
         Minimum score of this view; default the plan's ``centerface_threshold``.
+    mirror : bool
+        Look at the frame flipped left to right. CenterFace's misses are not symmetric
+        (heads turned one way, half-profiles), so the mirrored frame finds faces the
+        plain one scores low.
     """
 
     pixels: int
     stretch: float = 1.0
     max_upscale: float = 2.0
     threshold: float | None = None
+    mirror: bool = False
 
     def size(self, width: int, height: int) -> tuple:
         """Resized (width, height) of a frame, before padding to the stride."""
@@ -132,16 +138,21 @@ class FacePlan:
         return tuple(names)
 
 
-#: Views per profile, chosen with ``benchmarks/eval_detect.py``. On WIDER FACE val (most faces
-#: tiny, most images squashed to 416x416), recall of 16-32 / >=32 px faces and over-redaction:
-#: ``fast`` 0.64 / 0.91 / 4.1%, ``balanced`` 0.92 / 0.90 / 4.0%, ``thorough`` 0.97 / 0.95 / 6.7%.
-#: ``balanced`` scales a 720p frame to 0.66x and a 416 px image to 1.5x. The 1.5x-wide view
-#: of ``thorough`` is what finds the squashed faces; square-pixel video rarely has them.
+#: Views per profile, chosen with ``benchmarks/eval_detect.py`` on WIDER FACE val (most faces
+#: tiny, most images squashed to 416x416 by their source). Recall of 16-32 / >=32 px faces and
+#: over-redaction (faces alone): ``fast`` 0.64 / 0.91 / 7.1%, ``balanced`` 0.97 / 0.98 / 10.7%,
+#: ``thorough`` 0.98 / 0.97 / 12.8%. ``balanced`` scales a 720p frame to 0.66x and a 416 px
+#: image to 1.5x. Its second view, 1.5x wide and mirrored, finds what the plain view scores
+#: low: faces the picture squeezed (every face it adds on WIDER is on a squashed photo) and
+#: heads turned one way (the stretched view unmirrored reaches 0.956 on >=32 px, mirrored 0.976;
+#: a mirrored plain view 0.932). It doubles the face detector's time.
 PLANS = {
     Profile.FAST: FacePlan(centerface=(CenterFaceView(100_000),), centerface_threshold=0.15),
-    Profile.BALANCED: FacePlan(centerface=(CenterFaceView(400_000),)),
+    Profile.BALANCED: FacePlan(centerface=(CenterFaceView(400_000),
+                                           CenterFaceView(400_000, stretch=1.5, mirror=True))),
     Profile.THOROUGH: FacePlan(blazeface_tiles=(0.5,),
-                           centerface=(CenterFaceView(1_000_000), CenterFaceView(400_000, stretch=1.5))),
+                               centerface=(CenterFaceView(1_000_000), CenterFaceView(400_000, stretch=1.5),
+                                           CenterFaceView(400_000, stretch=1.5, mirror=True))),
 }
 
 
@@ -311,6 +322,8 @@ class FaceDetector:
         align = CENTERFACE_ALIGN
         canvas = np.empty((-(-height // align) * align, -(-width // align) * align, 3), np.uint8)
         affine = _resize_into(frame, width, height, canvas)
+        if view.mirror:
+            canvas[:height, :width] = canvas[:height, width - 1::-1]
         net = self._center_net((canvas.shape[1], canvas.shape[0]))
         # CenterFace takes RGB in 0..255 as it is.
         net.setInput(cv2.dnn.blobFromImage(canvas))
@@ -321,4 +334,8 @@ class FaceDetector:
         out_score = np.empty(cells, np.float32)
         n = decode_centerface(heatmap, np.ascontiguousarray(scale[0]), np.ascontiguousarray(offset[0]),
                               threshold, affine, out_xyxy, out_score)
-        return _grow(out_xyxy[:n], CENTERFACE_GROW), out_score[:n]
+        xyxy = out_xyxy[:n]
+        if view.mirror:
+            # Resizing commutes with the flip, so mirroring the boxes undoes it exactly.
+            xyxy = np.stack([w - xyxy[:, 2], xyxy[:, 1], w - xyxy[:, 0], xyxy[:, 3]], axis=1)
+        return _grow(xyxy, CENTERFACE_GROW), out_score[:n]
