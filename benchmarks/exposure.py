@@ -106,7 +106,7 @@ def _decode(path):
 
 
 #: Bump when `Judge` changes, so ``--judge-cache`` entries of the old judge are not reused.
-JUDGE_VERSION = 2
+JUDGE_VERSION = 3
 #: Side of the square crop, centred on a proposed face and twice its size, that the two
 #: confirming networks look at; small faces are enlarged to it.
 CROP = 256
@@ -130,11 +130,22 @@ def face_crop(frame: np.ndarray, box) -> tuple[np.ndarray, float, float, float]:
     return crop, float(x0), float(y0), side / CROP
 
 
+def judge_plan():
+    """The judge's proposing views: at least every view of every profile (`JUDGE_VERSION` 3:
+    ``thorough`` as of 2026-12-02, with the mirrored stretched view ``balanced`` runs)."""
+    from redact.detectors.faces import CenterFaceView, FacePlan
+
+    return FacePlan(blazeface_tiles=(0.5,),
+                    centerface=(CenterFaceView(1_000_000), CenterFaceView(400_000, stretch=1.5),
+                                CenterFaceView(400_000, stretch=1.5, mirror=True)))
+
+
 class Judge:
     """Faces in input frames, found by a detector stronger than any profile and confirmed
     by *two different* networks.
 
-    The proposer is the ``thorough`` profile at JUDGE_SCORE. Each proposal is then shown,
+    The proposer is `judge_plan` (the ``thorough`` views, pinned here so that the judge
+    does not move with the profiles it judges) at JUDGE_SCORE. Each proposal is then shown,
     enlarged (`face_crop`), to BlazeFace and to CenterFace; it counts as a face when both
     put a face centre inside its box. One network confirming its own family's proposal is
     not enough: BlazeFace alone takes an ear in curly hair for a face, CenterFace alone
@@ -145,9 +156,8 @@ class Judge:
 
     def __init__(self):
         from redact.detectors.faces import CenterFaceView, FaceDetector, FacePlan
-        from redact.policy import Profile
 
-        self.proposer = FaceDetector(Profile.THOROUGH)
+        self.proposer = FaceDetector(plan=judge_plan())
         self.blazeface = FaceDetector(plan=FacePlan(blazeface_whole=True, centerface=()))
         self.centerface = FaceDetector(plan=FacePlan(
             blazeface_whole=False, centerface_threshold=JUDGE_SCORE,

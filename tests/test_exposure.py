@@ -1,7 +1,7 @@
 """Nothing flashes into view: a real face walks in while the detector misses frames."""
 import numpy as np
 import pytest
-from exposure import face_exposed
+from exposure import face_exposed, judge_plan
 from media import read_video
 
 from conftest import require_models
@@ -103,3 +103,16 @@ def test_judge_confirms_a_face_with_two_networks_and_not_a_shirt():
     crop, x0, y0, scale = face_crop(photo, (0, 0, 40, 40))
     assert crop.shape == (CROP, CROP, 3) and (x0, y0) == (-20, -20) and scale == 80 / CROP
     assert not crop[:CROP // 4 - 1, :CROP // 4 - 1].any()
+
+
+def test_judge_proposes_with_every_kind_of_view_the_profiles_run():
+    """The judge must be stronger than any profile: each profile's kinds of CenterFace view
+    (stretch, mirror) are among the judge's, at no fewer pixels, and its BlazeFace tiles too."""
+    from redact.detectors.faces import PLANS
+
+    judge = judge_plan()
+    for plan in PLANS.values():
+        for view in plan.centerface:
+            assert any(j.stretch == view.stretch and j.mirror == view.mirror and j.pixels >= view.pixels
+                       for j in judge.centerface), view
+        assert set(plan.blazeface_tiles) <= set(judge.blazeface_tiles)
