@@ -296,7 +296,7 @@ def main(argv=None) -> int:
 
     judge = Judge()
     print(f"profile={args.profile.value} hold={args.hold}s lookahead={args.lookahead}s; "
-          f"judge: thorough proposes (score >= {JUDGE_SCORE}), BlazeFace and "
+          f"judge: thorough's views (pinned) propose (score >= {JUDGE_SCORE}), BlazeFace and "
           f"CenterFace confirm on a crop; exposed: Laplacian corr >= {EXPOSED_CORR} in faces >= {MIN_FACE} px")
     print("frames: frames judged; judged/exposed: faces both networks confirm; one_j/one_e: faces one "
           "confirms; raw_j/raw_e: every proposal; detected: frames the detectors ran on; fps: all frames")

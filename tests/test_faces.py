@@ -168,8 +168,8 @@ def test_changing_frame_sizes_gives_stable_results():
 
 def test_build_detectors_and_attributes():
     need_models(["centerface", "blazeface_full_range"])
-    (det,) = build_detectors(Kind.FACE, Profile.BALANCED)
-    assert isinstance(det, FaceDetector)
+    det, heads = build_detectors(Kind.FACE, Profile.BALANCED)
+    assert isinstance(det, FaceDetector) and heads.kinds == (Kind.FACE,)
     assert det.kinds == (Kind.FACE,)
     assert set(det.models) == {"centerface", "blazeface_full_range"}
     assert FaceDetector("fast").models == ("blazeface_full_range", "centerface")

@@ -78,6 +78,12 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
     profile = Profile(profile)
     detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE, Kind.PERSON) if k in kinds]
+    if Kind.FACE in kinds and Kind.PERSON not in kinds:
+        from .persons import HEAD_PROFILES, HeadDetector
+
+        # Heads the face detector misses (the person detector gives them itself).
+        if profile.detectors in HEAD_PROFILES:
+            detectors.insert(1, HeadDetector(profile, models_dir))
     found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
     for name in plugins:
         if name not in found:
