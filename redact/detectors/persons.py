@@ -494,7 +494,7 @@ def pedestrian_boxes(found: np.ndarray, margin: np.ndarray, plan: PersonPlan) ->
 #: 54.6% of `wider_val` obscured outside the faces). Within a pixel budget, so a 720p frame
 #: costs about what PETS09's 768x576 frame scaled 1.5x does. Measured on PETS09 and
 #: `wider_val` with ``benchmarks/eval_detect.py``: this plan 0.80 of the heads for +1.2
-#: points of over-redaction; ``thorough``'s own HOG settings (2 M pixels, margin -0.5, finer
+#: points of over-redaction; ``thorough``'s own HOG settings (2 M pixels, SVM threshold -0.5, finer
 #: steps) 0.81 for +6.4 points and three times the time, so ``thorough`` runs this one.
 HEAD_PLAN = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0,
                        hog_scale_step=1.1)
