@@ -96,7 +96,8 @@ def redact_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("what to obscure")
     g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
                    help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
-                        "'face' also hides the heads of upright people seen from behind (balanced, thorough). "
+                        "'face' also hides the heads of upright people seen from behind, when HOG finds them "
+                        "(balanced, thorough). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
     g.add_argument("--plates-only", action="store_true",
                    help="with plates: obscure only plate-shaped text, showing shop and street signs (less "

@@ -352,27 +352,37 @@ def test_head_detector_hides_pets_heads_and_not_bodies(people_dir):
 
     require_models("centerface", "blazeface_full_range")
     detectors = build_detectors({Kind.FACE}, Profile.BALANCED)
-    heads = []
+    heads, legs = [], []
     for frame, gt in pets_frames(people_dir, 50):
         regions = detect_all(detectors, frame)
         assert set(regions.kind.tolist()) <= {int(Kind.FACE)}
         mask = hidden(regions.xyxy, frame.shape)
         heads += [share_hidden(mask, (x + 0.2 * w, y, 0.6 * w, 0.15 * h)) >= 0.8 for x, y, w, h in gt]
+        legs += [share_hidden(mask, (x, y + 0.5 * h, w, 0.5 * h)) for x, y, w, h in gt]
     assert len(heads) > 30 and np.mean(heads) >= 0.6
+    # The bodies stay visible: the lower half of a person is hardly covered.
+    assert np.mean(legs) < 0.2
 
 
 def test_hog_pixel_budget_lowers_the_scale_and_maps_boxes_back(people_dir):
-    """A PETS frame blown up 2x, under a budget that makes HOG see it at 0.75x: the head
-    boxes still land on the people's heads (the scale undone is the one applied)."""
+    """A PETS frame blown up 2x (1536x1152), under a budget of 1 M pixels: HOG sees it at
+    0.75x, exactly as a plan that asks for 0.75x does (and not at the 1.5x asked for), and
+    the head boxes land on the people's heads (the scale undone is the one applied)."""
     import cv2
 
     from redact.detectors.persons import HeadDetector
 
-    plan = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0)
-    detector = HeadDetector(plan=plan)
-    assert detector.models == ()
+    def heads_with(**hog):
+        return HeadDetector(plan=PersonPlan(segment_grids=(), hog_threshold=0.0, **hog))
+
+    budget = heads_with(hog_upscale=1.5, hog_pixels=int(1536 * 1152 * 0.75 ** 2))
+    assert budget.models == ()
     frame, gt = next(pets_frames(people_dir, 50))
     big = cv2.resize(frame, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
-    mask = hidden(detector.detect(big).xyxy, big.shape)
+    found = budget.detect(big).xyxy
+    np.testing.assert_allclose(found, heads_with(hog_upscale=0.75).detect(big).xyxy, atol=1e-3)
+    unbounded = heads_with(hog_upscale=1.5).detect(big).xyxy
+    assert found.shape != unbounded.shape or not np.allclose(found, unbounded, atol=1e-3)
+    mask = hidden(found, big.shape)
     heads = [share_hidden(mask, (2 * (x + 0.2 * w), 2 * y, 1.2 * w, 0.3 * h)) >= 0.8 for x, y, w, h in gt]
     assert np.mean(heads) >= 0.5

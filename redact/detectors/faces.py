@@ -336,6 +336,7 @@ class FaceDetector:
                               threshold, affine, out_xyxy, out_score)
         xyxy = out_xyxy[:n]
         if view.mirror:
-            # Resizing commutes with the flip, so mirroring the boxes undoes it exactly.
+            # The flipped canvas column u is column width - u unflipped, and the affine maps
+            # canvas to frame as x = (w / width) * u, so frame x becomes w - x: exact.
             xyxy = np.stack([w - xyxy[:, 2], xyxy[:, 1], w - xyxy[:, 0], xyxy[:, 3]], axis=1)
         return _grow(xyxy, CENTERFACE_GROW), out_score[:n]

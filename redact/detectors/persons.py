@@ -494,8 +494,10 @@ def pedestrian_boxes(found: np.ndarray, margin: np.ndarray, plan: PersonPlan) ->
 #: 54.6% of `wider_val` obscured outside the faces). Within a pixel budget, so a 720p frame
 #: costs about what PETS09's 768x576 frame scaled 1.5x does. Measured on PETS09 and
 #: `wider_val` with ``benchmarks/eval_detect.py``: this plan 0.80 of the heads for +1.2
-#: points of over-redaction; ``thorough``'s own HOG settings (2 M pixels, SVM threshold -0.5, finer
-#: steps) 0.81 for +6.4 points and three times the time, so ``thorough`` runs this one.
+#: points of over-redaction; HOG at 1.5x within 2 M pixels, SVM threshold -0.5 and pyramid
+#: step 1.05 (as ``thorough``'s person plan) 0.81 for +6.4 points and three times the time,
+#: so ``thorough`` runs this one. HOG finds people about 96 px tall at its scale, so within
+#: the budget a 720p frame's people from about 92 px, a 1080p frame's from about 140 px.
 HEAD_PLAN = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0,
                        hog_scale_step=1.1)
 #: Profiles that run it. ``fast`` (and ``pi``) do not: HOG would take most of a detected
@@ -505,8 +507,9 @@ HEAD_PROFILES = (Profile.BALANCED, Profile.THOROUGH)
 
 class HeadDetector:
     """Heads of people whose face the face detector may miss (seen from behind, turned
-    away, too small), as `Kind.FACE` boxes: the head end (`head_boxes`) of each upright
-    person HOG finds, without the person's body (`HEAD_PLAN`).
+    away, or a head too small for it), as `Kind.FACE` boxes: the head end (`head_boxes`) of
+    each upright person HOG finds, without the person's body (`HEAD_PLAN`; people from
+    about 92 px tall at 720p, 140 px at 1080p).
 
     `redact.detectors.build_detectors` runs it beside the face detector in ``balanced`` and
     ``thorough`` whenever faces are redacted and whole bodies are not (with `Kind.PERSON`,
