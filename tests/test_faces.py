@@ -468,3 +468,45 @@ def test_balanced_finds_a_squeezed_turned_face():
     face = (138.0, 77.0, 175.0, 149.0)
     regions = detector(Profile.BALANCED).detect(frame)
     assert max(covered(b, face) for b in regions.xyxy) >= 0.8
+
+
+# --------------------------------------------------------------------------- runtimes
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "cv2.dnn"])
+def test_both_runtimes_find_the_same_faces(runtime):
+    """CenterFace under ONNX Runtime (any input size, one session) and under cv2.dnn (one
+    network per size) give the same boxes, at every view of balanced, on a real group photo."""
+    need_models(["centerface", "blazeface_full_range"])
+    if runtime == "onnxruntime":
+        pytest.importorskip("onnxruntime", reason="ONNX Runtime not installed (pip install onnxruntime)")
+    from redact.detectors import describe_models
+
+    frame = photo("faces/ultralight_group_photos/10.jpg")
+    reference = FaceDetector(Profile.BALANCED, runtime="cv2.dnn").detect(frame)
+    detector = FaceDetector(Profile.BALANCED, runtime=runtime)
+    found = detector.detect(frame)
+    assert len(found) == len(reference) >= 15
+    np.testing.assert_allclose(found.xyxy, reference.xyxy, atol=0.5)
+    assert {m["name"]: m.get("runtime") for m in describe_models([detector])}["centerface"] == runtime
+
+
+def test_onnx_runtime_runs_centerface_at_any_size_once_its_declared_shape_is_dropped():
+    """CenterFace's file declares a 10x3x32x32 input, which ONNX Runtime enforces; with the
+    declaration dropped (in memory, the file untouched) it runs a 416x1056 input."""
+    ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime not installed (pip install onnxruntime)")
+    need_models(["centerface"])
+    from redact.detectors.runtime import free_input_shape
+    from redact.models import model_path
+
+    path = model_path("centerface")
+    before = path.read_bytes()
+    blob = np.zeros((1, 3, 416, 1056), np.float32)
+    as_declared = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with pytest.raises(Exception, match="(?i)dimension"):
+        as_declared.run(None, {as_declared.get_inputs()[0].name: blob})
+    freed = ort.InferenceSession(free_input_shape(before), providers=["CPUExecutionProvider"])
+    heatmap = freed.run(None, {freed.get_inputs()[0].name: blob})[0]
+    assert heatmap.shape == (1, 1, 104, 264)
+    assert path.read_bytes() == before
+    assert len(free_input_shape(before)) < len(before)
