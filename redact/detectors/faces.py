@@ -193,9 +193,10 @@ class FaceDetector:
         Views to run instead of the profile's (for experiments and benchmarks).
     runtime : str, optional
         What runs CenterFace: ``"onnxruntime"`` or ``"cv2.dnn"`` (`redact.detectors.runtime`);
-        default ONNX Runtime when installed (1.2-1.4x faster at the profiles' input sizes on
-        this project's x86_64 machine, outputs equal to 1e-5). BlazeFace always runs in
-        ``cv2.dnn``, which reads its TFLite file.
+        default ONNX Runtime when installed (alone 1.3-1.6x faster at the profiles' input
+        sizes on this project's 2-core x86_64 machine, within noise in the whole pipeline;
+        one session for every size, so less memory; outputs equal to 1e-5). BlazeFace always
+        runs in ``cv2.dnn``, which reads its TFLite file.
 
     Raises
     ------
