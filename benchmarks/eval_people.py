@@ -48,24 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # noqa: E402
 
 from redact import Kind, Regions  # noqa: E402
+from redact.geometry import iou_matrix  # noqa: E402
 from redact.policy import Profile  # noqa: E402
 
 #: Least IoU for a GT person to count as found by a row, and for identity matching.
 IOU_FOUND = 0.5
 PETS_KEY = "PETS09-S2L1/{:06d}"
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every ``xyxy`` row of ``a`` with every row of ``b``."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def greedy_match(iou: np.ndarray, threshold: float = IOU_FOUND) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import box_areas, overlap_areas
+from ..geometry import box_areas, iou_matrix, overlap_areas
 from .resize import resize
 from .text_reader import TextReader
 
@@ -66,7 +66,7 @@ class PlateCheck:
         areas = np.maximum(box_areas(text), 1e-6)
         keep = heights < plan.read_min_height
         thumb = resize(frame, 32, 18).astype(np.float32).mean(axis=2)
-        reused = self._where_legible_before(frame, thumb, text, areas) & ~keep
+        reused = self._where_legible_before(frame, thumb, text) & ~keep
         keep |= reused
         todo = ~keep
         groups: list = []  # (boxes of one text, the box read first, the other view's box)
@@ -92,18 +92,14 @@ class PlateCheck:
         self._before = (text[(read & keep) | reused], (frame.shape, thumb))
         return keep
 
-    def _where_legible_before(self, frame, thumb, text, areas) -> np.ndarray:
+    def _where_legible_before(self, frame, thumb, text) -> np.ndarray:
         """Boxes at the place of text legible in the previous frame, when this frame looks like
         it (a video's next frame, not another photo): the same text moved a little, which the
         reader's memory of looks misses once it moves. Kept unread."""
         boxes, scene = self._before
-        out = np.zeros(len(text), bool)
         if scene is None or scene[0] != frame.shape or float(np.abs(thumb - scene[1]).mean()) >= _SAME_SCENE:
-            return out
-        for box in boxes:
-            inter = overlap_areas(text, box)
-            out |= inter >= _SAME_PLACE * (areas + max(float(box_areas(box[None])[0]), 1e-6) - inter)
-        return out
+            return np.zeros(len(text), bool)
+        return np.asarray((iou_matrix(text, boxes) >= _SAME_PLACE).any(axis=1))
 
     def _legible(self, frame: np.ndarray, boxes: list) -> np.ndarray:
         if not boxes:
