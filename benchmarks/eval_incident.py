@@ -41,6 +41,7 @@ from eval_detect import covered_fraction, redaction_masks  # noqa: E402
 
 from redact.compose import compose  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
+from redact.geometry import iou_matrix  # noqa: E402
 from redact.incident import Incident, Subject  # noqa: E402
 from redact.jobs import analyse_frames  # noqa: E402
 from redact.policy import Policy, Profile  # noqa: E402
@@ -95,11 +96,8 @@ def oracle_analysis(reader, truth: list, total: int, fps: float) -> SimpleNamesp
 
 
 def iou_xyxy(a, b) -> float:
-    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    """IoU of two ``xyxy`` boxes."""
+    return float(iou_matrix([a], [b])[0, 0])
 
 
 def main(argv=None) -> int:
