@@ -22,7 +22,7 @@ def main(folder: Path) -> int:
     clip = folder / "doorbell.mp4"
     make_clip(clip)
     # 1. Pick: which number is the person to keep, two seconds in?
-    picture, numbered = pick_frame(clip, 2.0)
+    picture, numbered = pick_frame(clip, 2.0, overwrite=True)
     people = [(n, box) for n, kind, box in numbered if kind == "person"]
     print(f"pick: {len(numbered)} numbered at 2 s, drawn on {picture}")
     # The subject is the tallest person in the picture (the one walking past the door).
@@ -35,7 +35,7 @@ def main(folder: Path) -> int:
     kept = manifest.incident["subjects_kept"][0]
     print(f"redact: {manifest.frames_out} frames kept, subject #{number} shown in {kept['frames_shown']}")
     # 3. Review: what the recipient will see, before sending.
-    print(f"review: {review_sheet(shared)}")
+    print(f"review: {review_sheet(shared, overwrite=True)}")
     # 4. Verify: what the recipient runs.
     check = redact.verify_clip(shared)
     print("verify: " + ("verified" if check.ok else "NOT verified: " + "; ".join(check.problems)))

@@ -215,7 +215,13 @@ def _incident(args):
     from .incident import Incident, polygon_from_text, subject_from_text, window_from_text
 
     flags = (args.window, args.keep, args.keep_zone, args.request, args.recipient, args.purpose)
+    if args.margin and not args.window:
+        raise ValueError("--margin widens --window; give --window START,END with it (an incident file's window "
+                         "takes its margin from the file)")
     if args.incident is None and not any(flags):
+        if args.hide_subject_face:
+            raise ValueError("--hide-subject-face applies to kept subjects; give --keep or an --incident file with "
+                             "subjects")
         return None
     incident = Incident.load(args.incident) if args.incident is not None else Incident(units=args.units)
     if (args.keep or args.keep_zone) and incident.units.value != args.units and args.incident is not None:
@@ -225,8 +231,14 @@ def _incident(args):
     if args.window:
         changes["window"] = window_from_text(args.window, args.margin)
     if args.keep:
-        changes["subjects"] = incident.subjects + tuple(subject_from_text(t, args.hide_subject_face)
-                                                        for t in args.keep)
+        changes["subjects"] = incident.subjects + tuple(subject_from_text(t) for t in args.keep)
+    if args.hide_subject_face:
+        # Every subject, the file's too: a flag that hides faces must never be silently partial.
+        subjects = changes.get("subjects", incident.subjects)
+        if not subjects:
+            raise ValueError("--hide-subject-face applies to kept subjects; give --keep or an --incident file with "
+                             "subjects")
+        changes["subjects"] = tuple(dataclasses.replace(s, hide_face=True) for s in subjects)
     numbered = any(s.number is not None for s in changes.get("subjects", incident.subjects))
     if numbered and (args.plates_only or args.detect[1]):
         # `redact pick` numbers what the default detectors find; other detectors number otherwise.
@@ -288,20 +300,29 @@ def _main_redact(argv) -> int:
         return EXIT_USAGE
     code = _summarise(outcomes, plan)
     if args.review:
-        code = max(code, _write_reviews(o.dst for o in outcomes if o.status in ("redacted", "complete")))
+        # A sheet beside an output this run wrote describes that output and replaces the old
+        # one; beside an output left complete, an existing sheet already describes it.
+        code = max(code, _write_reviews((o.dst for o in outcomes if o.status == "redacted"), overwrite=True))
+        code = max(code, _write_reviews((o.dst for o in outcomes if o.status == "complete"
+                                         and not o.dst.with_name(o.dst.name + ".review.png").exists()),
+                                        overwrite=False))
     return code
 
 
-def _write_reviews(outputs) -> int:
+def _write_reviews(outputs, out_png=None, *, overwrite: bool) -> int:
     from .review import review_sheet
+    from .safeio import UsageError
 
     code = EXIT_OK
     for output in outputs:
         try:
-            _err(f"review sheet: {review_sheet(output)}")
+            _err(f"review sheet: {review_sheet(output, out_png, overwrite=overwrite)}")
+        except UsageError as exc:  # a path it must not write: nothing was
+            _err(str(exc))
+            code = max(code, EXIT_USAGE)
         except Exception as exc:  # the redaction stands; only its sheet is missing
             _err(f"review sheet for {output} failed: {exc}")
-            code = EXIT_FAILED
+            code = max(code, EXIT_FAILED)
     return code
 
 
@@ -438,30 +459,40 @@ def _main_review(argv) -> int:
     p = _Parser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
                 "recipient will see, flagged frames first, obscured and kept regions outlined.")
     p.add_argument("clip", type=Path)
+    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.review.png)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     args = p.parse_args(argv)
-    return _write_reviews([args.clip])
+    return _write_reviews([args.clip], args.output, overwrite=args.overwrite)
 
 
 def _main_pick(argv) -> int:
     from .incident import IncidentError, seconds_from_text
-    from .review import pick_frame
+    from .review import keep_prefix, pick_frame
+    from .safeio import UsageError
 
     p = _Parser(prog="redact pick", description="Write the frame at T with every person and plate "
                 "numbered, to keep one with --keep N@T.")
     p.add_argument("clip", type=Path)
     p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
     p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
-    p.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED)
+    p.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
+                   help="detectors that number them (default %(default)s); a number from another profile is "
+                        "given as PROFILE:N@T, whatever profile the redaction uses")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     p.add_argument("--models-dir", type=Path)
     args = p.parse_args(argv)
     try:
         at = seconds_from_text(args.at)
-        path, numbered = pick_frame(args.clip, at, args.output, profile=args.profile, models_dir=args.models_dir)
+        path, numbered = pick_frame(args.clip, at, args.output, profile=args.profile, models_dir=args.models_dir,
+                                    overwrite=args.overwrite)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     except (IncidentError, ValueError, OSError) as exc:
         _err(str(exc))
         return EXIT_FAILED
     for number, kind, box in numbered:
-        print(f"{number:3}  {kind:7} {[int(v) for v in box]}   --keep {number}@{args.at}")
+        print(f"{number:3}  {kind:7} {[int(v) for v in box]}   --keep {keep_prefix(args.profile)}{number}@{args.at}")
     print(f"wrote {path}")
     return EXIT_OK
 

@@ -262,7 +262,7 @@ def run_demo(folder, *, models_dir=None) -> bool:
     except ModelMissingError as exc:
         print(f"redact demo: {exc}", file=sys.stderr)
         return False
-    sheet = review_sheet(dst)
+    sheet = review_sheet(dst, overwrite=True)  # the demo owns its folder: a re-run replaces it
     verification = verify_clip(dst)
     incident = manifest.incident
     skip = (incident.get("window") or {}).get("frames_cut_before", 0)

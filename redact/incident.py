@@ -23,13 +23,13 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .policy import Units, Zone
+from .policy import Profile, Units, Zone
 
 _FIELDS = {"units", "window", "subjects", "keep_zones", "privacy_zones", "request", "recipient", "purpose"}
-_SUBJECT_FIELDS = {"t", "point", "box", "number", "hide_face"}
+_SUBJECT_FIELDS = {"t", "point", "box", "number", "numbered_by", "hide_face"}
 
 
 class IncidentError(ValueError):
@@ -88,13 +88,21 @@ class Subject:
 
     It stays visible for as long as it is followed, forwards and backwards from ``t``;
     ``hide_face`` keeps the body but obscures the face. A vehicle keeps its own plate.
+
+    A ``number`` is the one `redact pick` drew with the detectors of ``numbered_by``
+    (default ``balanced``, pick's default), whatever profile the redaction itself uses:
+    it is resolved to the box pick drew (``drawn``, set by `redact.subjects.resolve_numbers`)
+    and kept only if this run finds a person or plate on that box.
     """
 
     t: float
     point: tuple | None = None
     box: tuple | None = None  # x, y, w, h
     number: int | None = None
+    numbered_by: Profile | str | None = None
     hide_face: bool = False
+    #: x0, y0, x1, y1 px of the box `redact pick` drew for ``number`` (never read from a file).
+    drawn: tuple | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "t", _number(self.t, "subject.t", minimum=0))
@@ -116,6 +124,17 @@ class Subject:
                                         or self.number < 1):
             raise IncidentError(f"subject.number: expected a whole number >= 1 (from `redact pick`), got "
                                 f"{self.number!r}")
+        if self.numbered_by is not None:
+            if self.number is None:
+                raise IncidentError("subject.numbered_by: names the profile `redact pick` numbered with; give it "
+                                    "with a number")
+            try:
+                object.__setattr__(self, "numbered_by", Profile(self.numbered_by))
+            except ValueError:
+                raise IncidentError(f"subject.numbered_by: expected one of {[p.value for p in Profile]}, got "
+                                    f"{self.numbered_by!r}") from None
+        elif self.number is not None:
+            object.__setattr__(self, "numbered_by", Profile.BALANCED)
         if not isinstance(self.hide_face, bool):
             raise IncidentError(f"subject.hide_face: expected true or false, got {self.hide_face!r}")
 
@@ -132,7 +151,8 @@ class Subject:
 
     def describe(self) -> str:
         how = (f"point {list(self.point)}" if self.point is not None else
-               f"box {list(self.box)}" if self.box is not None else f"number {self.number}")
+               f"box {list(self.box)}" if self.box is not None else
+               f"number {self.number} of `redact pick --profile {Profile(self.numbered_by).value}`")
         return f"subject at {self.t:g} s ({how})"
 
 
@@ -286,19 +306,28 @@ def window_from_text(text: str, margin: float = 0.0) -> Window:
 
 
 def subject_from_text(text: str, hide_face: bool = False) -> Subject:
-    """``N@T`` (number from `redact pick`), ``X,Y@T`` (a point) or ``X,Y,W,H@T`` (a box).
+    """``[PROFILE:]N@T`` (number from `redact pick`), ``X,Y@T`` (a point) or ``X,Y,W,H@T`` (a box).
+
+    ``PROFILE`` is the ``--profile`` `redact pick` ran with (it prints it when not the default).
 
     >>> subject_from_text("3@12.5").number, subject_from_text("410,220@5").point
     (3, (410.0, 220.0))
+    >>> subject_from_text("fast:16@5").numbered_by.value
+    'fast'
     """
     what, at, when = text.rpartition("@")
     if not at:
         raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5")
     t = seconds_from_text(when)
+    profile, colon, what = what.rpartition(":")
+    if colon and "," not in what:
+        return Subject(t=t, number=_whole(what, text), numbered_by=profile, hide_face=hide_face)
+    if colon:
+        raise IncidentError(f"subject {text!r}: only a number (PROFILE:N@T) names a profile")
     bits = what.split(",")
     try:
         if len(bits) == 1:
-            return Subject(t=t, number=int(bits[0]), hide_face=hide_face)
+            return Subject(t=t, number=_whole(bits[0], text), hide_face=hide_face)
         values = [float(b) for b in bits]
     except ValueError:
         raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5") from None
@@ -307,6 +336,14 @@ def subject_from_text(text: str, hide_face: bool = False) -> Subject:
     if len(values) == 4:
         return Subject(t=t, box=tuple(values), hide_face=hide_face)
     raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5")
+
+
+def _whole(text: str, subject: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise IncidentError(f"subject {subject!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or "
+                            "410,220@5") from None
 
 
 def polygon_from_text(text: str) -> tuple:

@@ -1,6 +1,7 @@
 """Whole-file jobs: one video or image in, a redacted file and its manifest out."""
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -117,10 +118,11 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
         detectors = detectors_for(policy, models_dir)
     with VideoReader(src) as reader:
         return _redact_video_from(reader, src, dst, policy, detectors, crf=crf, preset=preset, seed=seed,
-                                  progress=progress, timings=timings)
+                                  models_dir=models_dir, progress=progress, timings=timings)
 
 
-def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress, timings=None):
+def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress, models_dir=None,
+                       timings=None):
     from .video import VideoWriter
     from .video.window import WindowCut
 
@@ -131,7 +133,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         raise IncidentError(f"window starts at {window.first:g} s but {src} lasts {info.declared_seconds:.2f} s")
     replay = subjects = None
     if incident is not None and incident.subjects:
-        replay, subjects = _analyse(src, policy, info, detectors)  # pass 1: detect and follow
+        replay, subjects = _analyse(src, policy, info, detectors, models_dir)  # pass 1: detect and follow
     redactor = Redactor(policy, fps=info.fps, detectors=detectors, seed=seed, replay=replay, subjects=subjects)
     audio = reader.audio_stream if policy.keep_audio else None
     cut = WindowCut(window, info.time_base, audio.time_base if audio is not None else None)
@@ -228,7 +230,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
     return manifest
 
 
-def _analyse(src, policy: Policy, info, detectors):
+def _analyse(src, policy: Policy, info, detectors, models_dir):
     """First pass of a clip whose incident names subjects (see `analyse_frames`)."""
     from .video import VideoReader
     from .video.window import WindowCut
@@ -239,18 +241,19 @@ def _analyse(src, policy: Policy, info, detectors):
     cut = WindowCut(incident.window, info.time_base)
     with VideoReader(src) as reader:
         frames = ((frame.rgb, cut.times[frame.index]) for frame in cut(reader.demux(with_audio=False)))
-        result = analyse_frames(frames, policy, info.fps, detectors, info.width, info.height)
+        result = analyse_frames(frames, policy, info.fps, detectors, info.width, info.height, models_dir)
         if not cut.ended_early:
             reader.check_complete()
     return result
 
 
-def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: int):
-    """Detect and track every ``(rgb, seconds)`` frame (no pixels kept), then pick and
+def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: int, models_dir=None):
+    """Detect and track every ``(rgb, seconds)`` frame (no pixels kept but those of the frames
+    where a subject is given by number, for `redact.subjects.resolve_numbers`), then pick and
     follow each subject of ``policy.incident``. Returns the `Analysis` a second pass redacts
     from (`Redactor` with ``replay``) and the per-frame `SubjectPlan`."""
     from .pipeline import Analyser, Analysis
-    from .subjects import FrameRecord, appearance, plan_subjects
+    from .subjects import FrameRecord, appearance, plan_subjects, resolve_numbers
     from .types import Kind, check_frame
 
     incident = policy.incident
@@ -260,6 +263,8 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     records: list = []
     times: list = []
     step = 1 / float(fps)
+    numbered = [s for s in incident.subjects if s.number is not None]
+    nearest: dict = {}  # numbered subject -> (distance in s, its frame's pixels)
 
     def keep(pairs):
         for pending, regions in pairs:
@@ -276,10 +281,15 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
         # The frames where subjects are picked are always analysed, whatever the schedule.
         force = any(abs(seconds - s.t) <= step for s in incident.subjects)
         rgb = check_frame(rgb)
+        for subject in numbered:
+            if abs(seconds - subject.t) < nearest.get(subject, (math.inf,))[0]:
+                nearest[subject] = (abs(seconds - subject.t), rgb.copy())
         keep(analyser.push(rgb.copy() if analyser.lookahead_frames else rgb, force=force))
     keep(analyser.flush())
     analysis = Analysis(records, analyser.detections, analyser.frames_detected, analyser.hold_frames,
                         analyser.lookahead_frames, dict(analyser.seconds))
+    if nearest:
+        incident = resolve_numbers(incident, {s: rgb for s, (_, rgb) in nearest.items()}, models_dir)
     return analysis, plan_subjects(records, incident, width, height)
 
 
@@ -370,7 +380,7 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
     replay = subjects = None
     if policy.incident is not None and policy.incident.subjects:
         height, width = rgb.shape[:2]
-        replay, subjects = analyse_frames([(rgb, 0.0)], policy, 30, detectors, width, height)
+        replay, subjects = analyse_frames([(rgb, 0.0)], policy, 30, detectors, width, height, models_dir)
     redactor = Redactor(policy, detectors=detectors, seed=seed, replay=replay, subjects=subjects)
     done = redactor.push(rgb) + redactor.flush()
     _check_flagged(src, redactor)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .policy import Profile
+from .safeio import check_paths, partial_path
 
 #: Most tiles on one sheet: flagged frames, then subjects, then tracks, then time samples.
 MAX_TILES = 48
@@ -336,7 +337,7 @@ def _write_png(rgb: np.ndarray, path: Path) -> None:
     if not ok:
         raise ValueError(f"could not encode {path} as PNG")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
+    tmp = partial_path(path)
     try:
         tmp.write_bytes(data.tobytes())
         os.replace(tmp, path)
@@ -345,7 +346,8 @@ def _write_png(rgb: np.ndarray, path: Path) -> None:
         raise
 
 
-def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_width: int = 320) -> Path:
+def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_width: int = 320,
+                 overwrite: bool = False) -> Path:
     """Write a contact sheet PNG of a redacted clip (or image): what the recipient will see.
 
     Parameters
@@ -360,6 +362,8 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_w
         Tiles per row.
     thumb_width : int
         Width of each tile in pixels; the sheet is ``columns * thumb_width`` wide.
+    overwrite : bool
+        Replace an existing ``out_png`` (never the clip itself).
 
     Returns
     -------
@@ -372,6 +376,8 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_w
     ------
     ValueError
         For a bad ``columns``/``thumb_width`` or an unreadable ``manifest``.
+    redact.safeio.UsageError
+        When ``out_png`` is the clip, or exists and ``overwrite`` is false.
     """
     from .paths import is_image
     from .report import sha256_file
@@ -383,6 +389,7 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_w
     if not clip.is_file():
         raise ValueError(f"review_sheet: {clip} is not a file; give the redacted clip")
     out = Path(out_png) if out_png is not None else clip.with_name(clip.name + ".review.png")
+    check_paths(clip, out, overwrite=overwrite)
     data = _load_manifest(clip, manifest)
     kind = (data or {}).get("kind") or ("image" if is_image(clip) else "video")
     image = kind == "image"
@@ -446,7 +453,15 @@ def _frame_at(clip: Path, at: float) -> tuple:
     return best, best_t
 
 
-def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, models_dir=None) -> tuple[Path, list]:
+def keep_prefix(profile) -> str:
+    """What ``--keep`` puts before a number `redact pick` drew with ``profile``: nothing for
+    the default, ``PROFILE:`` otherwise (see `redact.incident.subject_from_text`)."""
+    profile = Profile(profile)
+    return "" if profile is Profile.BALANCED else f"{profile.value}:"
+
+
+def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, models_dir=None,
+               overwrite: bool = False) -> tuple[Path, list]:
     """Draw the input frame at ``at_seconds`` with every person and plate numbered.
 
     The numbers are those ``--keep N@T`` (a subject's ``number``) refers to: people, then
@@ -462,9 +477,12 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     out_png : path, optional
         Default ``<clip>.pick-<at_seconds>.png``.
     profile : Profile
-        Detector profile; use the one the redaction will use.
+        Detector profile that numbers them; a number given to ``--keep`` names it
+        (``PROFILE:N@T``) unless it is ``balanced``, whatever profile the redaction uses.
     models_dir : path, optional
         Model cache folder (see `redact.models.models_dir`).
+    overwrite : bool
+        Replace an existing ``out_png`` (never the clip itself).
 
     Returns
     -------
@@ -476,21 +494,25 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     ------
     ValueError
         When ``at_seconds`` is negative or past the end of the clip.
+    redact.safeio.UsageError
+        When ``out_png`` is the clip, or exists and ``overwrite`` is false.
     redact.models.ModelMissingError
         When a detector model is not installed (the message says how to fetch it).
     """
     import cv2
 
-    from .detectors import build_detectors, detect_all
+    from .detectors import build_detectors
     from .paths import is_image
-    from .subjects import numbered
+    from .subjects import numbered_boxes
     from .types import Kind
 
     at = _check_seconds(at_seconds)
     clip = Path(clip)
     if not clip.is_file():
         raise ValueError(f"pick: {clip} is not a file; give the input clip")
-    detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)  # a missing model stops us first
+    out = Path(out_png) if out_png is not None else clip.with_name(f"{clip.name}.pick-{at:g}.png")
+    check_paths(clip, out, overwrite=overwrite)
+    build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)  # a missing model stops us before decoding
     if is_image(clip):
         from .images import read_image
 
@@ -499,14 +521,13 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
         rgb, seconds = read_image(clip), 0.0
     else:
         rgb, seconds = _frame_at(clip, at)
-    regions = detect_all(detectors, rgb)
     found = []
     canvas = rgb.copy()
     thick = max(2, round(max(rgb.shape[:2]) / 400))
     scale = max(0.6, max(rgb.shape[:2]) / 900)
-    for number, row in enumerate(numbered(regions), start=1):
-        kind = Kind(int(regions.kind[row])).name.lower()
-        box = tuple(round(float(v), 1) for v in regions.xyxy[row])
+    for number, (kind, drawn) in enumerate(numbered_boxes(rgb, profile, models_dir), start=1):
+        kind = kind.name.lower()
+        box = tuple(round(v, 1) for v in drawn)
         found.append((number, kind, box))
         colour = (255, 220, 0) if kind == "person" else (255, 0, 255)
         x0, y0, x1, y1 = (int(round(v)) for v in box)
@@ -517,8 +538,8 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
         cv2.rectangle(canvas, (lx, ly - th - 6), (lx + tw + 6, ly), colour, -1)
         cv2.putText(canvas, label, (lx + 3, ly - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
     strip = np.full((_LINE + 8, canvas.shape[1], 3), _BACKGROUND, np.uint8)
-    _put(strip, _fit(f"frame at {seconds:.2f} s: {len(found)} numbered (people, then plates, left to right); "
-                     f"keep one with --keep N@{at:g}", canvas.shape[1] - 8), 4, _LINE)
-    out = Path(out_png) if out_png is not None else clip.with_name(f"{clip.name}.pick-{at:g}.png")
+    _put(strip, _fit(f"frame at {seconds:.2f} s: {len(found)} numbered by profile {Profile(profile).value} "
+                     f"(people, then plates, left to right); keep one with --keep {keep_prefix(profile)}N@{at:g}",
+                     canvas.shape[1] - 8), 4, _LINE)
     _write_png(np.vstack([strip, canvas]), out)
     return out, found

@@ -36,6 +36,10 @@ VIEWS, ALONE_MARGIN = 7, 0.25
 #: A lost subject may be carried on by a new track found within this many frames, its centre
 #: within this many box sides (per frame of the gap) of where the subject was last seen.
 REFIND_FRAMES, REFIND_REACH = 10, 0.5
+#: Least IoU between a subject's box (given, or drawn by `redact pick` for its number) and
+#: the person or plate kept. A number demands more: its box came from a detector, so the
+#: same person found by this run's detectors overlaps it closely.
+BOX_IOU, NUMBER_IOU = 0.3, 0.5
 
 
 @dataclass
@@ -83,6 +87,35 @@ def numbered(regions: Regions, observed=None) -> list:
     return [int(i) for i in rows]
 
 
+def numbered_boxes(rgb: np.ndarray, profile, models_dir=None) -> list:
+    """``(kind, (x0, y0, x1, y1))`` per person and plate, in the order `redact pick` numbers
+    them, as `redact pick --profile profile` finds them on one frame (no tracking)."""
+    from .detectors import build_detectors, detect_all
+
+    detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)
+    regions = detect_all(detectors, rgb)
+    return [(Kind(int(regions.kind[row])), tuple(float(v) for v in regions.xyxy[row])) for row in numbered(regions)]
+
+
+def resolve_numbers(incident: Incident, frames: dict, models_dir=None) -> Incident:
+    """``incident`` with each numbered subject's ``drawn`` box set to what `redact pick`
+    drew for its number; ``frames`` maps each such subject to its frame's RGB pixels (the
+    frame nearest its ``t``). A number pick did not draw is refused."""
+    import dataclasses
+
+    subjects = []
+    for subject in incident.subjects:
+        if subject.number is not None and subject.drawn is None:
+            listed = numbered_boxes(frames[subject], subject.numbered_by, models_dir)
+            if subject.number > len(listed):
+                raise IncidentError(f"{subject.describe()}: `redact pick --profile {subject.numbered_by.value}` "
+                                    f"numbers only {len(listed)} people and plates there; run it again and use "
+                                    "the number it prints")
+            subject = dataclasses.replace(subject, drawn=listed[subject.number - 1][1])
+        subjects.append(subject)
+    return dataclasses.replace(incident, subjects=tuple(subjects))
+
+
 def pick(records: list, subject: Subject, incident: Incident, width: int, height: int) -> tuple[int, int, int]:
     """``(frame index, kind, track id)`` of the subject, or `IncidentError` naming the
     nearest people when the target hits nobody."""
@@ -98,12 +131,14 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
     regions = record.regions
     order = numbered(regions, record.observed)
     if subject.number is not None:
-        if subject.number > len(order):
-            raise IncidentError(f"{subject.describe()}: only {len(order)} people and plates are numbered at "
-                                f"{record.time:.2f} s (run `redact pick` at that time)")
-        row = order[subject.number - 1]
-        return i, int(regions.kind[row]), int(regions.track_id[row])
-    target = subject.target_px(incident.units, width, height)
+        # Never an index into this run's own list: another profile (or the tracker's held
+        # boxes) numbers other people, and the number would keep a bystander.
+        if subject.drawn is None:
+            raise IncidentError(f"{subject.describe()}: not resolved to the box `redact pick` drew "
+                                "(redact.subjects.resolve_numbers)")
+        target: tuple | None = subject.drawn
+    else:
+        target = subject.target_px(incident.units, width, height)
     if target is None:  # Subject guarantees a point, a box or a number
         raise IncidentError(f"{subject.describe()}: give a point, a box or a number")
     x0, y0, x1, y1 = target
@@ -121,7 +156,12 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
             score = inter / union if union > 0 else 0.0
         if score > best_score:
             best, best_score = row, score
-    if best is None or (subject.box is not None and best_score < 0.3):
+    least = NUMBER_IOU if subject.number is not None else BOX_IOU if subject.box is not None else 0.0
+    if best is None or best_score < least:
+        if subject.number is not None:
+            raise IncidentError(f"{subject.describe()}: this run finds nobody on the box it drew "
+                                f"{[int(v) for v in target]} (x0, y0, x1, y1 px) at {record.time:.2f} s; run "
+                                "`redact pick` with the profile of this run, or keep the subject by box X,Y,W,H@T")
         near = sorted(order, key=lambda r: np.hypot(*(0.5 * (regions.xyxy[r, :2] + regions.xyxy[r, 2:]) - (cx, cy))))
         listed = ", ".join(f"{Kind(int(regions.kind[r])).name.lower()} at "
                            f"{[int(v) for v in regions.xyxy[r]]}" for r in near[:3]) or "nobody was found"

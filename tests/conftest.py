@@ -46,3 +46,20 @@ def require_models(*names):
     missing = [n for n in names if not is_installed(n)]
     if missing:
         pytest.skip(f"models {missing} not installed: run `redact models fetch`")
+
+
+@pytest.fixture
+def astronaut_pair(tmp_path):
+    """Two real people side by side: scikit-image's astronaut photo, and a mirrored copy."""
+    import cv2
+    import numpy as np
+
+    skimage = pytest.importorskip("skimage.data")
+    require_models("blazeface_full_range", "centerface", "selfie_segmentation")
+    person = cv2.resize(skimage.astronaut(), (256, 256))
+    frame = np.full((300, 640, 3), 120, np.uint8)
+    frame[22:278, 20:276] = person
+    frame[22:278, 364:620] = person[:, ::-1]
+    path = tmp_path / "pair.png"
+    cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return path, frame

@@ -1,5 +1,6 @@
 """Reveal only the incident: the JSON form, the window cut, the policy stage's precedence,
 subjects followed with identity checks, and the whole path on real clips and photos."""
+import dataclasses
 import json
 from fractions import Fraction
 
@@ -7,7 +8,6 @@ import numpy as np
 import pytest
 from media import read_video, write_video
 
-from conftest import require_models
 from redact.compose import FrameSubjects, compose, keep_zone_mask
 from redact.incident import Incident, IncidentError, Subject, Window
 from redact.jobs import redact_image, redact_video
@@ -181,23 +181,23 @@ def test_a_point_that_hits_nobody_names_the_nearest_people():
     with pytest.raises(IncidentError, match=r"hits no person or plate at 5.00 s; nearest.*person at \[180, 120"):
         pick([record], inc.subjects[0], inc, 640, 480)
     assert pick([record], Subject(t=5.0, point=(150, 300)), inc, 640, 480)[2] == 1
-    assert pick([record], Subject(t=5.0, number=2), inc, 640, 480)[2] == 3  # left to right
 
 
-@pytest.fixture
-def astronaut_pair(tmp_path):
-    """Two real people side by side: scikit-image's astronaut photo, and a mirrored copy."""
-    skimage = pytest.importorskip("skimage.data")
-    require_models("blazeface_full_range", "centerface", "selfie_segmentation")
-    import cv2
-
-    person = cv2.resize(skimage.astronaut(), (256, 256))
-    frame = np.full((300, 640, 3), 120, np.uint8)
-    frame[22:278, 20:276] = person
-    frame[22:278, 364:620] = person[:, ::-1]
-    path = tmp_path / "pair.png"
-    cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    return path, frame
+def test_a_number_keeps_the_box_pick_drew_not_this_runs_nth_person():
+    """`redact pick` (another profile, or no tracker) may number people otherwise than this
+    run's detectors: number 1 must keep the person pick drew as 1, here this run's second
+    from the left, and a number whose box this run does not find is refused (issue 21, 1)."""
+    regions = _regions([SUBJECT, BYSTANDER])
+    record = FrameRecord(regions, 5.0, None, frozenset({1, 3}))
+    inc = Incident()
+    bystander_box = tuple(float(v) for v in regions.xyxy[1])
+    drawn_as_1 = dataclasses.replace(Subject(t=5.0, number=1), drawn=bystander_box)
+    assert pick([record], drawn_as_1, inc, 640, 480)[2] == 3
+    nobody = dataclasses.replace(Subject(t=5.0, number=1, numbered_by="fast"), drawn=(500.0, 10.0, 560.0, 90.0))
+    with pytest.raises(IncidentError, match=r"number 1 of `redact pick --profile fast`.*finds nobody on the box"):
+        pick([record], nobody, inc, 640, 480)
+    with pytest.raises(IncidentError, match="not resolved"):
+        pick([record], Subject(t=5.0, number=1), inc, 640, 480)
 
 
 def test_real_photo_subject_kept_bystander_hidden(astronaut_pair, tmp_path):

@@ -1,0 +1,119 @@
+"""The incident flags as a user types them, through real `python -m redact` processes
+(issue 21, items 1, 2 and 7): a number keeps the person `redact pick` drew whatever the
+redaction's profile, a flag that hides faces hides every subject's, a flag that cannot apply
+is refused, and neither `pick` nor `review` replaces a file it did not make."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import require_models
+
+PETS = "videos/opencv_vtest_pedestrians.avi"
+FACES = [(slice(50, 110), slice(110, 150)), (slice(50, 110), slice(487, 527))]  # astronaut_pair's two faces
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "redact", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600, check=False)
+
+
+def _listed(stdout: str) -> list:
+    """``(number, box)`` per line `redact pick` printed."""
+    rows = []
+    for line in stdout.splitlines():
+        if "--keep" in line:
+            number, _, rest = line.strip().partition(" ")
+            rows.append((int(number), json.loads(rest.strip().split("]")[0].split(None, 1)[1] + "]")))
+    return rows
+
+
+def _centre(box):
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def test_a_number_from_pick_keeps_that_person_under_another_profile(data_dir, tmp_path, config):
+    """Number N of the default `pick` is not number N of `fast`'s list on PETS at 5 s; the
+    redaction with --profile fast must keep the person pick drew as N (or refuse)."""
+    require_models("centerface", "selfie_segmentation")
+    clip = data_dir / PETS
+    default = _listed(run("pick", clip, "--at", 5, "-o", tmp_path / "b.png").stdout)
+    fast = dict(_listed(run("pick", clip, "--at", 5, "-o", tmp_path / "f.png", "--profile", "fast").stdout))
+    # A walker (tall box) whose number means someone else in fast's list.
+    number, box = next((n, b) for n, b in default if b[3] - b[1] > 60 and n in fast
+                       and abs(_centre(fast[n])[0] - _centre(b)[0]) > b[2] - b[0])
+    out = tmp_path / "out.mp4"
+    done = run(clip, "-o", out, "--window", "4.5,5.5", "--keep", f"{number}@5", "--profile", "fast", "-q")
+    if done.returncode == 2:  # refused, naming why: nothing shown
+        assert "finds nobody on the box" in done.stderr and not out.exists()
+        return
+    assert done.returncode == 0, done.stderr
+    kept = json.loads(out.with_name(out.name + ".redaction.json").read_text())["incident"]["subjects_kept"][0]
+    shown = kept["first_box"] or kept["last_box"]
+    assert shown is not None
+    (cx, cy), width = _centre(shown), box[2] - box[0]
+    assert abs(cx - _centre(box)[0]) < width and box[1] - 40 < cy < box[3] + 40, \
+        f"kept {shown}, but pick drew number {number} at {box}"
+
+
+def test_hide_subject_face_applies_to_subjects_from_an_incident_file(astronaut_pair, tmp_path, config):
+    from redact.images import read_image
+
+    src, frame = astronaut_pair
+    incident = tmp_path / "incident.json"
+    incident.write_text(json.dumps({"units": "px", "subjects": [{"t": 0, "point": [148, 200]}]}))
+    out = tmp_path / "out.png"
+    done = run(src, "-o", out, "--incident", incident, "--hide-subject-face", "-q")
+    assert done.returncode == 0, done.stderr
+    shown = read_image(out)
+    assert np.mean(shown[FACES[0]] == frame[FACES[0]]) < 0.2, "the subject's face must be obscured"
+    assert np.mean(shown[215:275, 30:270] == frame[215:275, 30:270]) > 0.5, "the subject's body stays shown"
+    kept = json.loads(out.with_name(out.name + ".redaction.json").read_text())["incident"]["subjects_kept"]
+    assert kept[0]["hide_face"] is True
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--hide-subject-face"], "--hide-subject-face applies to kept subjects"),
+    (["--margin", "1"], "--margin widens --window"),
+    (["--window", "0,1", "--hide-subject-face"], "--hide-subject-face applies to kept subjects"),
+])
+def test_a_flag_that_cannot_apply_is_a_usage_error(tmp_path, flags, message):
+    import cv2
+
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.full((40, 60, 3), 90, np.uint8))
+    done = run(src, "-o", tmp_path / "out.png", "--detect", "none", "-q", *flags)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.fixture
+def clip(tmp_path):
+    from media import write_video
+
+    path = tmp_path / "clip.mp4"
+    write_video(path, frames=5)
+    return path
+
+
+@pytest.mark.parametrize("command", ["pick", "review"])
+def test_pick_and_review_never_replace_a_file(tmp_path, clip, config, command):
+    """Onto the input: refused even with --overwrite. Onto another file: refused without it."""
+    require_models("centerface", "selfie_segmentation", "ppocr_det_v4")
+    if command == "review":  # review reads an output: make one
+        assert run(clip, "-o", tmp_path / "out.mp4", "--detect", "none", "-q").returncode == 0
+        clip = tmp_path / "out.mp4"
+    at = ["--at", "0"] if command == "pick" else []
+    before = clip.read_bytes()
+    onto_input = run(command, clip, *at, "-o", clip, "--overwrite")
+    assert onto_input.returncode == 2 and "is the input" in onto_input.stderr
+    assert clip.read_bytes() == before
+    other = tmp_path / "mine.png"
+    other.write_bytes(b"the user's own file")
+    kept = run(command, clip, *at, "-o", other)
+    assert kept.returncode == 2 and "exists" in kept.stderr and "--overwrite" in kept.stderr
+    assert other.read_bytes() == b"the user's own file"
+    assert run(command, clip, *at, "-o", other, "--overwrite").returncode == 0
+    assert other.read_bytes().startswith(b"\x89PNG")
