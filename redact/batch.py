@@ -10,8 +10,9 @@ from .images import ImageError
 from .jobs import RedactionIncomplete, redact_file
 from .models import ModelMissingError
 from .paths import check_output_suffix, is_image, is_video, output_name
+from .pipeline import UNANALYSED
 from .report import MANIFEST_SUFFIX, manifest_path
-from .safeio import OutputBusyError, UsageError, is_internal
+from .safeio import OutputBusyError, UsageError, is_internal, not_a_file
 from .video.reader import VideoError
 
 
@@ -34,6 +35,7 @@ class Outcome:
     status: str  # "redacted", "complete" (already done), "busy" (another run writes it), "failed"
     error: str = ""
     flagged: int = 0  # frames obscured whole because they could not be analysed
+    uncertain: int = 0  # frames showing the scene with a subject hidden: its identity was uncertain
 
 
 def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
@@ -67,7 +69,7 @@ def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
             else:
                 result.tasks.append(Task(given, output_name(given, output)))
         else:
-            raise UsageError(f"input {given} does not exist")
+            raise not_a_file(given)
     if not single_file_output and not output.is_dir() and (is_image(output) or is_video(output)):
         raise UsageError(f"output {output} looks like a file name, but these inputs need a folder; "
                          "give a folder (one input file may go to a file name)")
@@ -110,7 +112,8 @@ def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=No
                            **({"progress": progress} if progress else {}))
         if done is None:
             return Outcome(task.src, task.dst, "complete")
-        return Outcome(task.src, task.dst, "redacted", flagged=len(done.flagged_frames))
+        whole = sum(f["reason"].startswith(UNANALYSED) for f in done.flagged_frames)
+        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(done.flagged_frames) - whole)
     except OutputBusyError as exc:
         return Outcome(task.src, task.dst, "busy", str(exc))
     except Exception as exc:  # every failure is collected and reported; none stops the batch

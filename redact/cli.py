@@ -258,11 +258,13 @@ def _main_redact(argv) -> int:
     from .detectors import detectors_for
     from .models import ModelMissingError
     from .safeio import UsageError
+    from .video.writer import check_encoder
 
     parser = redact_parser()
     args = parser.parse_args(argv)
     try:
         policy = _policy(args)
+        check_encoder(args.crf, args.preset)
     except ValueError as exc:
         parser.error(str(exc))
     if args.jobs < 1:
@@ -348,9 +350,14 @@ def _run_with_progress(batch, plan, policy, options, args, show):
         if outcome.status in ("failed", "busy"):
             overall.write(f"redact: {outcome.status}: {outcome.error}"
                           + ("" if str(outcome.src) in outcome.error else f" ({outcome.src})"), file=sys.stderr)
-        elif outcome.flagged:
+            return
+        if outcome.flagged:
             overall.write(f"redact: {outcome.src}: {outcome.flagged} frames could not be analysed and were "
                           "obscured whole (listed in its manifest)", file=sys.stderr)
+        if outcome.uncertain:
+            overall.write(f"redact: {outcome.src}: the subject was hidden in {outcome.uncertain} frames where its "
+                          "identity was uncertain (listed in its manifest; `redact review` shows them)",
+                          file=sys.stderr)
 
     try:
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
@@ -365,7 +372,7 @@ def _summarise(outcomes, plan) -> int:
         _err("no image or video files among the inputs")
         return EXIT_FAILED
     counts = {s: sum(o.status == s for o in outcomes) for s in ("redacted", "complete", "failed", "busy")}
-    flagged = sum(o.flagged for o in outcomes)
+    flagged = sum(o.flagged + o.uncertain for o in outcomes)
     _err(f"{counts['redacted']} redacted, {counts['complete']} already complete, {counts['failed']} failed, "
          f"{counts['busy']} left to another run, {len(plan.skipped_other)} skipped (not image/video)"
          + (f"; {flagged} frames flagged for review" if flagged else ""))

@@ -50,6 +50,11 @@ def _pair(value, where: str) -> tuple:
     return tuple(_number(v, where) for v in value)
 
 
+def _area(corners) -> float:
+    """Shoelace area of a polygon's corners."""
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1]))) / 2
+
+
 def _check_units(values, units: Units, where: str) -> None:
     if units is Units.FRACTION and any(not 0 <= v <= 1 for v in values):
         raise IncidentError(f"{where}: units are 'fraction' but {list(values)} is not within 0..1; "
@@ -203,6 +208,9 @@ class Incident:
             corners = tuple(_pair(c, f"keep_zones[{i}]") for c in polygon)
             if len(corners) < 3:
                 raise IncidentError(f"keep_zones[{i}]: a polygon needs at least 3 corners, got {len(corners)}")
+            if _area(corners) == 0:
+                # Its outline would still be drawn: a line of original pixels across the frame.
+                raise IncidentError(f"keep_zones[{i}]: the corners {[list(c) for c in corners]} enclose no area")
             _check_units([v for c in corners for v in c], units, f"keep_zones[{i}]")
             polygons.append(corners)
         object.__setattr__(self, "keep_zones", tuple(polygons))
@@ -270,7 +278,8 @@ class Incident:
         for zone in self.privacy_zones:
             zone.check_inside(width, height)
         for i, polygon in enumerate(self.keep_polygons_px(width, height)):
-            if polygon[:, 0].min() >= width or polygon[:, 1].min() >= height or polygon.max() <= 0:
+            if (polygon[:, 0].min() >= width or polygon[:, 1].min() >= height or polygon[:, 0].max() <= 0
+                    or polygon[:, 1].max() <= 0):
                 raise IncidentError(f"keep_zones[{i}] lies outside the {width}x{height} frame")
         for s in self.subjects:
             target = s.target_px(self.units, width, height)

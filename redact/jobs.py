@@ -10,11 +10,13 @@ from pathlib import Path
 from .detectors import detectors_for
 from .images import encode_image, read_image
 from .incident import IncidentError
+from .memory import check_memory
 from .paths import check_output_suffix, is_image
 from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
-from .report import Manifest, is_complete, manifest_path, settings_record, sha256_file, tag_groups
+from .report import Manifest, is_complete, made_by_redact, manifest_path, settings_record, sha256_file, tag_groups
 from .safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
+from .video.writer import check_encoder
 
 #: Frames buffered between decode, processing and encode (bounded: constant memory).
 QUEUE_FRAMES = 8
@@ -102,6 +104,7 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
         frames could not be analysed; nothing is written then.
     """
     src, dst = Path(src), Path(dst)
+    check_encoder(crf, preset)
     check_output_suffix(src, dst)
     probe_writable(dst)  # before any folder is made or frame decoded
     with output_lock(dst):
@@ -131,6 +134,11 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
     info = reader.info
     if window is not None and info.declared_seconds and window.first >= info.declared_seconds:
         raise IncidentError(f"window starts at {window.first:g} s but {src} lasts {info.declared_seconds:.2f} s")
+    _, lookahead = policy.in_frames(info.fps)
+    try:
+        check_memory(info.width, info.height, lookahead + 2 * QUEUE_FRAMES, lookahead)
+    except MemoryError as exc:
+        raise RedactionIncomplete(f"{src}: {exc}") from None
     replay = subjects = None
     if incident is not None and incident.subjects:
         replay, subjects = _analyse(src, policy, info, detectors, models_dir)  # pass 1: detect and follow
@@ -225,7 +233,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         manifest.side_channels = _side_channels(info, policy, audio is not None)
         manifest.encoder = video_encoder(crf, preset)
         if incident is not None:
-            manifest.incident = incident_record(incident, manifest, cut.record(), subjects)
+            manifest.incident = incident_record(incident, manifest, cut.record(), subjects, redactor)
         _seal(pair, manifest)
     return manifest
 
@@ -293,13 +301,14 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     return analysis, plan_subjects(records, incident, width, height)
 
 
-def incident_record(incident, manifest: Manifest, window: dict | None, subjects) -> dict:
-    """The incident as applied, for the manifest: no names of people, no pixels."""
+def incident_record(incident, manifest: Manifest, window: dict | None, subjects, redactor: Redactor) -> dict:
+    """The incident as applied, for the manifest: no names of people, no pixels; each
+    subject's frames as the redactor really showed them (`Redactor.subjects_shown`)."""
     people = manifest.counts.get("person", {}).get("tracks", 0)
     return {
         "window": window,
         "subjects_asked": len(incident.subjects),
-        "subjects_kept": subjects.picked if subjects is not None else [],
+        "subjects_kept": redactor.subjects_shown(subjects) if subjects is not None else [],
         "bystanders_obscured": people if incident.subjects else None,
         "frames_for_review": len(subjects.review) if subjects is not None else 0,
         "keep_zones": len(incident.keep_zones),
@@ -393,7 +402,7 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
         manifest.output_sha256 = sha256_file(pair.path)
         manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
         if policy.incident is not None:
-            manifest.incident = incident_record(policy.incident, manifest, None, subjects)
+            manifest.incident = incident_record(policy.incident, manifest, None, subjects, redactor)
         _seal(pair, manifest)
     return manifest
 
@@ -405,7 +414,8 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
 
     With ``skip_complete``, an output already complete for this input and the same settings
     (policy, models, tool version, encoder) is left as it is and None is returned. An
-    output with a manifest of ours beside it is ours to redo, without ``overwrite``.
+    output whose manifest of ours names it (`redact.report.made_by_redact`) is ours to redo,
+    without ``overwrite``.
 
     Examples
     --------
@@ -426,13 +436,14 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     from .detectors import describe_models
 
     src, dst = Path(src), Path(dst)
+    check_encoder(crf, preset)
     check_output_suffix(src, dst)
     probe_writable(dst)  # before any folder is made, model loaded or frame decoded
     if detectors is None:
         detectors = detectors_for(policy, models_dir)
     image = is_image(src)
     with output_lock(dst):
-        ours = manifest_path(dst).exists()
+        ours = made_by_redact(dst)
         if skip_complete and ours:
             settings = settings_record(policy, describe_models(detectors), {} if image else video_encoder(crf, preset))
             if is_complete(dst, sha256_file(src), settings):

@@ -54,6 +54,7 @@ class _Stats:
     spans: dict = field(default_factory=dict)  # track id -> [kind, first, last, first box, last box]
     flagged: list = field(default_factory=list)
     frames_out: int = 0
+    subjects_visible: set = field(default_factory=set)  # (frame index, track id) of subjects left visible
 
     def add(self, frame: RedactedFrame) -> None:
         self.frames_out += 1
@@ -83,6 +84,8 @@ class _Stats:
                  "first_box": s[3], "last_box": s[4]} for tid, s in sorted(self.spans.items())]
 
 
+#: A subject counts as shown in a frame when at least this share of its box is left as it was.
+VISIBLE_SHARE = 0.1
 #: Reasons a frame is flagged that mean it was not analysed (it goes out obscured whole).
 UNANALYSED = "detector failed"
 
@@ -317,9 +320,40 @@ class Redactor:
         out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
         self._seconds["policy"] += composed - started
         self._seconds["obscure"] += time.perf_counter() - composed
+        if shown:
+            self._count_visible(pending, out, regions, shown)
         done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review)
         self.stats.add(done)
         return done
+
+    def _count_visible(self, pending: _Pending, out: np.ndarray, regions: Regions, shown) -> None:
+        """Record the subjects a frame really shows: a privacy zone, a keep zone's outside or
+        a bystander in front can hide a subject the plan shows, and the manifest must not say
+        "shown" then. Judged on the pixels: the share of its box left as it was."""
+        from .geometry import pixel_boxes
+
+        height, width = out.shape[:2]
+        for tid in shown.people | shown.plates:
+            rows = np.flatnonzero(regions.track_id == tid)
+            if not len(rows):
+                continue
+            [(x0, y0, x1, y1)] = pixel_boxes(regions.xyxy[rows[:1]], width, height)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            same = (out[y0:y1, x0:x1] == pending.rgb[y0:y1, x0:x1]).all(axis=2)
+            if float(same.mean()) >= VISIBLE_SHARE:
+                self.stats.subjects_visible.add((pending.index, int(tid)))
+
+    def subjects_shown(self, plan) -> list:
+        """``plan.picked`` (see `redact.subjects.SubjectPlan`) with each subject's frames
+        counted as this redactor showed them: ``frames_shown`` where at least
+        `VISIBLE_SHARE` of its box was left as it was, ``frames_hidden_by_zones`` where the
+        plan showed it and the frame did not (a privacy zone, outside a keep zone)."""
+        out = []
+        for picked, planned in zip(plan.picked, plan.shown):
+            visible = sum((i, tid) in self.stats.subjects_visible for i, tid in planned.items())
+            out.append({**picked, "frames_shown": visible, "frames_hidden_by_zones": len(planned) - visible})
+        return out
 
     def manifest(self, kind: str) -> Manifest:
         """A manifest of what this redactor has done so far (hashes left for the caller)."""

@@ -116,6 +116,8 @@ class Units(str, enum.Enum):
     FRACTION = "fraction"
 
 
+#: The look-ahead holds every frame of it in memory (a 1080p frame is 6 MB): 10 s at 60 fps.
+MAX_LOOKAHEAD_SECONDS, MAX_LOOKAHEAD_FRAMES = 10.0, 600
 _ZONE_HELP = "e.g. 0.7,0,0.3,0.4 (fractions of the frame) or px:448,0,192,400"
 
 
@@ -254,8 +256,10 @@ class Policy:
     lookahead_seconds : float
         How far ahead the pipeline looks so a region also covers the frames *before* an
         object's first detection. 0 for live use (latency), at the cost of those frames.
+        At most `MAX_LOOKAHEAD_SECONDS`: every frame of it is held in memory.
     hold_frames, lookahead_frames : int, optional
-        The same in frames; when set, they replace the seconds (see `in_frames`).
+        The same in frames (look-ahead at most `MAX_LOOKAHEAD_FRAMES`); when set, they
+        replace the seconds (see `in_frames`).
     detect_every : int, optional
         Run the detectors every N-th frame (tracking and a motion check fill the gaps);
         default: the profile's (`Profile.detect_every`: 3 for ``fast``, 4 for ``pi``, else 1).
@@ -320,6 +324,10 @@ class Policy:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ValueError(f"Policy.{name}: expected a whole number of frames >= 0, got {value!r}")
             object.__setattr__(self, name, int(value))
+        if self.lookahead_seconds > MAX_LOOKAHEAD_SECONDS or (self.lookahead_frames or 0) > MAX_LOOKAHEAD_FRAMES:
+            raise ValueError(f"Policy.lookahead: at most {MAX_LOOKAHEAD_SECONDS} s or {MAX_LOOKAHEAD_FRAMES} frames "
+                             "(each frame of it is held in memory), got "
+                             f"{self.lookahead_seconds if self.lookahead_frames is None else self.lookahead_frames}")
         every = self.profile.detect_every if self.detect_every is None else self.detect_every
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"Policy.detect_every: expected a whole number of frames >= 1, got {every!r}")

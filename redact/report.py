@@ -104,6 +104,21 @@ def settings_record(policy, models, encoder: dict) -> dict:
                                          "tool_version": __version__})))
 
 
+def made_by_redact(output) -> bool:
+    """True when ``output`` has a manifest of ours beside it that names this very file (its
+    sha256): only then may a run replace it without being told to. A stray, empty or copied
+    ``.redaction.json`` proves nothing about the file it sits beside."""
+    output = Path(output)
+    path = manifest_path(output)
+    if not output.is_file() or not path.is_file():
+        return False
+    try:
+        manifest = Manifest.read(path)
+    except (ValueError, TypeError, OSError, AttributeError):
+        return False
+    return isinstance(manifest.output_sha256, str) and manifest.output_sha256 == sha256_file(output)
+
+
 def is_complete(output, input_sha256: str, settings: dict | None = None) -> bool:
     """True when ``output`` and its manifest exist, match each other and the same input, and
     (when given) were made with the same ``settings`` (see `settings_record`): a rerun asking

@@ -80,11 +80,25 @@ def _unwritable(dst, folder, exc: OSError) -> UsageError:
                       "destination")
 
 
+def not_a_file(path) -> UsageError:
+    """The error for an input that is not a regular file, saying what it is instead."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return UsageError(f"input {path} does not exist")
+    if not path.exists():
+        return UsageError(f"input {path} is a symbolic link to nothing ({os.readlink(path)}); give the clip itself")
+    if path.is_dir():
+        return UsageError(f"input {path} is a folder; give a file, or a folder as the only kind of input")
+    # A FIFO or a device never ends (/dev/zero) or cannot be read twice (hashing, two passes).
+    return UsageError(f"input {path} is not a regular file (a pipe, device or socket); save the clip to a file "
+                      "first")
+
+
 def check_paths(src, dst, *, overwrite: bool) -> tuple[Path, Path]:
     """Refuse an output that is the input, a folder, or exists without ``overwrite``."""
     src, dst = Path(src), Path(dst)
     if not src.is_file():
-        raise UsageError(f"input {src} does not exist or is not a file")
+        raise not_a_file(src)
     # samefile also catches hard links and other names of the same file.
     if dst.resolve() == src.resolve() or (dst.exists() and os.path.samefile(src, dst)):
         raise UsageError(f"output {dst} is the input file; choose another output path")
@@ -113,6 +127,28 @@ def remove_stale_partials(final: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def make_folders(folder) -> list:
+    """Create ``folder`` and its missing parents; return those created, deepest first."""
+    folder = Path(folder)
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+    return missing
+
+
+def remove_empty_folders(folders) -> None:
+    """Remove each folder (deepest first) that is empty; a folder that is not, or has
+    gone, is left as it is."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 @contextlib.contextmanager
 def output_lock(final):
     """Hold the right to write ``final`` (and its manifest) for the block's duration.
@@ -121,10 +157,14 @@ def output_lock(final):
     ``flock`` on a hidden file beside the target, released by the kernel if the holder dies.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    made = make_folders(final.parent)
     path = final.with_name(f".{final.name}{LOCK_SUFFIX}")
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # a failed run beside us removed the folder it had made
+            made += make_folders(final.parent)
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -144,6 +184,7 @@ def output_lock(final):
         yield
     finally:
         path.unlink(missing_ok=True)  # before unlocking, so a waiter re-checks the name
+        remove_empty_folders(made)  # a refused or failed run leaves no empty folder behind
         os.close(fd)
 
 

@@ -330,6 +330,7 @@ class SubjectPlan:
     frames: dict  # index -> FrameSubjects
     review: dict  # index -> reason
     picked: list  # one dict per subject: kind, frames shown, frames uncertain
+    shown: list = field(default_factory=list)  # per subject (as ``picked``): frame index -> track id shown
 
 
 def plan_subjects(records: list, incident: Incident, width: int, height: int) -> SubjectPlan:
@@ -339,6 +340,7 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
     plates: dict = {}
     review: dict = {}
     picked = []
+    shown_per_subject = []
     for subject in incident.subjects:
         start, kind, track = pick(records, subject, incident, width, height)
         if kind == Kind.PLATE:
@@ -348,6 +350,7 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
                 plates.setdefault(i, set()).add(track)
             picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0,
                            **_span(records, dict.fromkeys(frames, track))})
+            shown_per_subject.append(dict.fromkeys(frames, track))
             continue
         states = follow(records, start, track)
         shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
@@ -360,8 +363,9 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
                 review.setdefault(i, state)
         picked.append({"kind": "person", "hide_face": subject.hide_face, "frames_shown": len(shown),
                        "frames_uncertain": len(states) - len(shown), **_span(records, shown)})
+        shown_per_subject.append(shown)
     shown_in: dict = {}
     for i in set(people) | set(plates):
         shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
                                   frozenset(plates.get(i, ())))
-    return SubjectPlan(shown_in, review, picked)
+    return SubjectPlan(shown_in, review, picked, shown_per_subject)

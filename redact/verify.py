@@ -163,7 +163,7 @@ def describe(data: dict) -> list:
     no licence plates found
     audio dropped
     location/time/device tags dropped (all metadata dropped)
-    1 frame flagged for review (frame 12; obscured whole)
+    1 frame flagged for review (frame 12; could not be analysed: obscured whole)
     """
     lines = [_header(data)]
     lines += _policy_lines(data.get("policy"))
@@ -301,16 +301,28 @@ def _side_channel_lines(side, kind) -> list:
 
 
 def _flagged_lines(flagged) -> list:
+    """Flagged frames by what happened to them: not analysed (obscured whole), or the scene
+    shown with the subject hidden where its identity was uncertain."""
+    from .pipeline import UNANALYSED
+
     if not isinstance(flagged, list):
         return []
     if not flagged:
         return ["no frames flagged for review"]
-    frames = [_int(f.get("frame")) for f in flagged if isinstance(f, dict)]
-    frames = [f for f in frames if f is not None]
-    listed = ", ".join(str(f) for f in frames[:_MAX_LISTED]) + (", …" if len(frames) > _MAX_LISTED else "")
-    noun = "frame" if len(flagged) == 1 else "frames"
-    where = f" ({'frame' if len(frames) == 1 else 'frames'} {listed}; obscured whole)" if frames else ""
-    return [f"{len(flagged)} {noun} flagged for review{where}"]
+    entries = [f for f in flagged if isinstance(f, dict)]
+    whole = [f for f in entries if str(f.get("reason", UNANALYSED)).startswith(UNANALYSED)]
+    subject = [f for f in entries if f not in whole]
+    lines = []
+    for group, what in ((whole, "could not be analysed: obscured whole"),
+                        (subject, "subject hidden where its identity was uncertain; the scene is shown")):
+        if not group:
+            continue
+        frames = [f for f in (_int(f.get("frame")) for f in group) if f is not None]
+        listed = ", ".join(str(f) for f in frames[:_MAX_LISTED]) + (", …" if len(frames) > _MAX_LISTED else "")
+        noun = "frame" if len(group) == 1 else "frames"
+        where = f"{'frame' if len(frames) == 1 else 'frames'} {listed}; " if frames else ""
+        lines.append(f"{len(group)} {noun} flagged for review ({where}{what})")
+    return lines or [f"{len(flagged)} frames flagged for review"]
 
 
 def _incident_lines(incident) -> list:
@@ -333,10 +345,12 @@ def _incident_lines(incident) -> list:
     if isinstance(subjects, list) and subjects:
         for s in subjects:
             if isinstance(s, dict):
+                zones = _int(s.get("frames_hidden_by_zones"))
                 lines.append(f"subject kept visible: a {_text(s.get('kind', '?'))}"
                              f"{' (face hidden)' if s.get('hide_face') else ''}, shown in "
                              f"{_int(s.get('frames_shown'))} frames, hidden in {_int(s.get('frames_uncertain'))} "
-                             "where its identity was uncertain")
+                             "where its identity was uncertain"
+                             + (f" and in {zones} by privacy or keep zones" if zones else ""))
     if incident.get("bystanders_obscured") is not None:
         lines.append(f"other people obscured whole: {_int(incident['bystanders_obscured'])} tracks")
     for key, label in (("keep_zones", "keep zones (outside obscured)"), ("privacy_zones", "incident privacy zones")):

@@ -340,6 +340,34 @@ def huge_image(tmp):
     return Case([src, "-o", dst, *NO_DETECT], outputs=[dst])
 
 
+def stray_manifest(tmp, content: str | None):
+    """The user's own file at the output name, beside a manifest that does not name it: an
+    empty one, or one copied from another redaction (issue 21, item 8)."""
+    write_video(tmp / "in.mp4", frames=3)
+    (tmp / "out.mp4").write_bytes(b"the user's own video")
+    if content is None:  # a real manifest of another output
+        assert run_redact(tmp / "in.mp4", "-o", tmp / "other.mp4", *NO_DETECT).returncode == 0
+        content = manifest_of(tmp / "other.mp4").read_text()
+    manifest_of(tmp / "out.mp4").write_text(content)
+    return Case([tmp / "in.mp4", "-o", tmp / "out.mp4", *NO_DETECT])
+
+
+def fifo_input(tmp):
+    os.mkfifo(tmp / "pipe.mp4")
+    return Case([tmp / "pipe.mp4", "-o", tmp / "out.mp4", *NO_DETECT])
+
+
+def device_input(tmp):
+    return Case(["/dev/zero", "-o", tmp / "out.mp4", *NO_DETECT])
+
+
+def keep_zone(zone):
+    def make(tmp):
+        write_video(tmp / "in.mp4", frames=3, size=(160, 120))
+        return Case([tmp / "in.mp4", "-o", tmp / "out.mp4", f"--keep-zone={zone}", *NO_DETECT])
+    return make
+
+
 ROWS = [
     Row("missing-path", missing_path, 2, "does not exist"),
     Row("empty-folder", empty_folder, 1, "no image or video"),
@@ -375,6 +403,17 @@ ROWS = [
     Row("detect-empty", with_options("--detect", ""), 2, "--detect"),
     Row("detect-comma", with_options("--detect", ","), 2, "--detect"),
     Row("zone-mixed-units", with_options("--detect", "none", "--zone", "0.7,0,0.3,400"), 2, "--zone"),
+    # Issue 21: the third bad-input round.
+    Row("stray-empty-manifest", lambda t: stray_manifest(t, ""), 1, "exists", names="in.mp4"),
+    Row("stray-manifest-of-another-output", lambda t: stray_manifest(t, None), 1, "exists", names="in.mp4"),
+    Row("fifo-input", fifo_input, 2, "not a regular file"),
+    Row("dev-zero-input", device_input, 2, "not a regular file"),
+    Row("crf-99", with_options("--detect", "none", "--crf", "99"), 2, "crf"),
+    Row("preset-unknown", with_options("--detect", "none", "--preset", "fastest"), 2, "preset"),
+    Row("lookahead-1e6", with_options("--detect", "none", "--lookahead", "1e6"), 2, "lookahead"),
+    Row("keep-zone-zero-area", keep_zone("0,0;50,50;100,100"), 2, "enclose no area"),
+    Row("keep-zone-left-of-frame", keep_zone("-90,10;-10,10;-10,90"), 1, "outside the 160x120 frame"),
+    Row("keep-zone-right-of-frame", keep_zone("200,10;290,10;290,90"), 1, "outside the 160x120 frame"),
 ]
 
 
@@ -625,3 +664,12 @@ def test_kill9_parent_workers_exit(tmp_path):
     rerun = run_redact(src, "-o", out, *NO_DETECT)
     assert rerun.returncode == 0, rerun.stderr
     _assert_complete(src, out, clips, 120)
+
+
+def test_a_refused_run_leaves_no_empty_folder(tmp_path):
+    """The output's folders are made for the run; a run that writes nothing removes them."""
+    write_video(tmp_path / "in.mp4", frames=3)
+    result = run_redact(tmp_path / "in.mp4", "-o", tmp_path / "new" / "deeper" / "out.mp4", "--window", "100,200",
+                        *NO_DETECT)
+    assert result.returncode == 1 and "window starts at 100 s" in result.stderr
+    assert not (tmp_path / "new").exists()

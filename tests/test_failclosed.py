@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from media import write_video
 
+from conftest import require_models
 from redact import report
 from redact.cli import main
 from redact.jobs import redact_video
@@ -93,6 +94,7 @@ def test_busy_output_is_reported_and_exits_1(tmp_path):
 
 @pytest.mark.parametrize("change", ["crf", "tool_version", "model_hash"])
 def test_resume_redoes_outputs_made_with_other_settings(tmp_path, change):
+    require_models("blazeface_full_range", "centerface")  # --detect face in the default profile
     src, out = tmp_path / "in.mp4", tmp_path / "out"
     write_video(src, frames=4)
     args = [src, "-o", f"{out}/", "--detect", "face", "-q"]
@@ -254,7 +256,8 @@ def test_stopping_a_parallel_batch_stops_its_workers(tmp_path, how):
     assert not (out / "c2.mp4").exists() and not (out / "c3.mp4").exists()  # queued: never started
     if how == "SIGTERM":
         assert proc.returncode == 130 and "Traceback" not in proc.stderr.read()
-        assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+        # The output folder goes too when the run made it and left nothing in it.
+        assert not out.exists() or [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
 def test_stale_cleanup_reads_names_literally(tmp_path):
@@ -323,3 +326,28 @@ def test_a_motion_photo_jpeg_is_not_taken_for_truncated(tmp_path):
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
     assert main([str(cut), "-o", str(tmp_path / "cut-out.jpg"), *NO_DETECT]) == 1
+
+
+def test_memory_estimate_refuses_what_the_device_cannot_hold():
+    from redact.memory import check_memory
+
+    with pytest.raises(MemoryError, match=r"7680x4320 .* needs about 6\.\d GiB .* 4\.0 GiB is available; lower "
+                                          r"--lookahead"):
+        check_memory(7680, 4320, 30 + 16, 30, available=4 << 30)
+    check_memory(7680, 4320, 30 + 16, 30, available=64 << 30)  # passes
+    check_memory(640, 360, 30 + 16, 30, available=1 << 30)
+
+
+def test_an_8k_clip_too_big_for_memory_fails_on_one_line_before_decoding(tmp_path):
+    """An 8K clip with a 10 s look-ahead would hold ~300 frames of 100 MB: refused with the
+    fix, nothing written, where the kernel would otherwise kill the run without a word."""
+    from redact.memory import available_bytes, needed_bytes
+
+    need = needed_bytes(7680, 4320, 300 + 16)
+    if available_bytes() is None or available_bytes() > need:
+        pytest.skip(f"this machine has {available_bytes()} bytes available, more than the {need} the run needs")
+    src = tmp_path / "8k.mp4"
+    write_video(src, frames=2, size=(7680, 4320))
+    result = run_cli(src, "-o", tmp_path / "out.mp4", "--lookahead", "10", *NO_DETECT)
+    assert result.returncode == 1 and "GiB of memory" in result.stderr and "--lookahead" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out.mp4").exists()

@@ -117,3 +117,29 @@ def test_pick_and_review_never_replace_a_file(tmp_path, clip, config, command):
     assert other.read_bytes() == b"the user's own file"
     assert run(command, clip, *at, "-o", other, "--overwrite").returncode == 0
     assert other.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_subject_behind_a_privacy_zone_is_not_reported_shown(astronaut_pair, tmp_path, config):
+    """The plan shows the subject; a privacy zone over all of it hides it: the manifest and
+    `verify` must say hidden, not "shown in 1 frame" (issue 21, item 10)."""
+    src, frame = astronaut_pair
+    incident = tmp_path / "incident.json"
+    incident.write_text(json.dumps({"units": "px", "subjects": [{"t": 0, "point": [148, 200]}],
+                                    "privacy_zones": [[0, 0, 320, 300]]}))
+    out = tmp_path / "out.png"
+    assert run(src, "-o", out, "--incident", incident, "-q").returncode == 0
+    kept = json.loads(out.with_name(out.name + ".redaction.json").read_text())["incident"]["subjects_kept"][0]
+    assert kept["frames_shown"] == 0 and kept["frames_hidden_by_zones"] == 1, kept
+    verified = run("verify", out)
+    assert "shown in 0 frames" in verified.stdout and "1 by privacy or keep zones" in verified.stdout
+
+
+def test_verify_tells_a_hidden_subject_from_a_frame_obscured_whole():
+    from redact.verify import describe
+
+    lines = describe({"flagged_frames": [{"frame": 3, "reason": "subject crosses another person"},
+                                         {"frame": 4, "reason": "subject lost"},
+                                         {"frame": 9, "reason": "detector failed: FaceDetector: boom"}]})
+    assert "1 frame flagged for review (frame 9; could not be analysed: obscured whole)" in lines
+    assert ("2 frames flagged for review (frames 3, 4; subject hidden where its identity was uncertain; the "
+            "scene is shown)") in lines

@@ -9,6 +9,20 @@ from .reader import VideoError
 
 #: Audio codecs MP4 carries as they are; anything else is re-encoded to AAC when kept.
 _MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+#: x264's presets, and its constant rate factor range for 8-bit video (it clamps anything
+#: outside, so 99 would be recorded in the manifest while 51 was used).
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+CRF_RANGE = (0, 51)
+
+
+def check_encoder(crf, preset) -> None:
+    """Raise `ValueError` naming the valid values unless x264 uses ``crf`` and ``preset`` as given."""
+    low, high = CRF_RANGE
+    if isinstance(crf, bool) or not isinstance(crf, int) or not low <= crf <= high:
+        raise ValueError(f"crf: expected a whole number from {low} (best) to {high} (smallest), got {crf!r}")
+    if preset not in X264_PRESETS:
+        raise ValueError(f"preset: expected one of {', '.join(X264_PRESETS)}, got {preset!r}")
 
 
 class VideoWriter:
