@@ -18,7 +18,7 @@ import numpy as np
 from . import __version__
 from .compose import compose
 from .detectors import describe_models, detectors_for
-from .motion import MotionGate
+from .motion import MotionGate, SceneCuts
 from .policy import Policy
 from .report import Manifest
 from .types import Kind, Regions
@@ -106,6 +106,8 @@ class Analyser:
         self._gate = MotionGate() if policy.detect_every > 1 else None
         self._followed = Regions.empty()
         self._hold = TwoSidedHold(self.lookahead_frames)
+        self._cuts = SceneCuts()
+        self.scene_cuts = 0
         self.frames_detected = 0
         self.detections: dict = {}
         self.index = 0
@@ -124,6 +126,15 @@ class Analyser:
     def push(self, rgb: np.ndarray, item=None, *, force: bool = False) -> list:
         """Analyse the next frame (already checked and, with a look-ahead, copied);
         ``force`` runs the detectors whatever the schedule."""
+        released = []
+        if self._cuts.is_cut(rgb):
+            # A new shot: the old one's tracks are not in it, and its entrants were never in
+            # the old one. Holds end at the cut on both sides; the new shot is analysed now.
+            released = self._hold.flush()
+            self._tracker.reset()
+            self._followed = Regions.empty()
+            self.scene_cuts += 1
+            force = True
         scheduled = force or self.index % self.policy.detect_every == 0
         detect_now = (scheduled if self._gate is None
                       else self._gate.needs_detection(rgb, self._followed, scheduled))
@@ -145,7 +156,7 @@ class Analyser:
         observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
         pending = _Pending(rgb, self.index, item, flagged, observed)
         self.index += 1
-        out = self._hold.push(pending, tracked)
+        out = released + self._hold.push(pending, tracked)
         # The motion check counts as detection: it is what decides not to detect.
         self.seconds["detect"] += detected - started
         self.seconds["track"] += time.perf_counter() - detected
