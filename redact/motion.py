@@ -102,8 +102,8 @@ class SceneCuts:
         import cv2
 
         small = cv2.resize(np.ascontiguousarray(rgb), CUT_THUMB, interpolation=cv2.INTER_AREA)
-        hist = cv2.calcHist([cv2.cvtColor(small, cv2.COLOR_RGB2HSV)], [0, 1], None, [16, 4], [0, 180, 0, 256])
-        hist = hist / max(float(hist.sum()), 1.0)
+        counts = cv2.calcHist([cv2.cvtColor(small, cv2.COLOR_RGB2HSV)], [0, 1], None, [16, 4], [0, 180, 0, 256])
+        hist = (counts / max(float(counts.sum()), 1.0)).astype(np.float32)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
         previous, self._previous = self._previous, (hist, grey)
         if previous is None:
