@@ -216,13 +216,16 @@ def connect(spec: ClusterSpec | str):
 
     spec = spec if isinstance(spec, ClusterSpec) else cluster_spec(spec)
     if spec.local:
-        # Every port on loopback, no dashboard, and TLS with a certificate made for this run
-        # (Dask's temporary Security): another user of this machine reaches no port, and
-        # cannot connect to the ones here. One thread per worker: a file already runs decode,
-        # detect and encode in threads.
+        # Every port on loopback, and TLS with a certificate made for this run (Dask's
+        # temporary Security): another machine reaches no port, and another user of this one
+        # cannot join. The HTTP servers (health, metrics) are bound by address: without one,
+        # Dask 2024.1 puts them on every interface. No scheduler dashboard. One thread per
+        # worker: a file already runs decode, detect and encode in threads.
+        loopback = "127.0.0.1:0"
         local = {"n_workers": spec.workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1",
-                 "protocol": "tls://", "security": True, "dashboard_address": None,
-                 "worker_dashboard_address": None, "silence_logs": logging.ERROR}
+                 "protocol": "tls://", "security": True, "dashboard_address": loopback,
+                 "scheduler_kwargs": {"dashboard": False}, "worker_dashboard_address": loopback,
+                 "silence_logs": logging.ERROR}
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), \
                 LocalCluster(**local) as cluster, Client(cluster) as client:
             yield client

@@ -464,8 +464,9 @@ def test_a_local_cluster_listens_on_loopback_only_and_speaks_tls():
 
     def listening():
         me = psutil.Process()
+        # net_connections since psutil 6; connections before.
         return {(p.pid, c.laddr) for p in (me, *me.children(recursive=True))
-                for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+                for c in getattr(p, "net_connections", p.connections)(kind="inet") if c.status == psutil.CONN_LISTEN}
 
     before = listening()
     with connect(cluster_spec("local:2")) as client:
