@@ -423,12 +423,16 @@ def test_workers_never_hold_the_device_key(cluster, tmp_path, config):
     from redact.signing import export_public
 
     src, out = clips(tmp_path / "in", 2), tmp_path / "out"
-    done = run_cli(src, "-o", out, "--cluster", cluster.address, *NO_DETECT)
+    done = run_cli(src, "-o", out, "--cluster", cluster.address, "--request", "REF-7", "--recipient", "Anytown PD",
+                   *NO_DETECT)
     assert done.returncode == 0 and "2 redacted" in done.stderr, done.stderr
     public = export_public(tmp_path / "device.pub")
     for name in ("c0.mp4", "c1.mp4"):
         checked = run_cli("verify", out / name, "--key", public)
         assert checked.returncode == 0 and "verified" in checked.stdout, checked.stdout + checked.stderr
+    # The shares are logged here, where they were signed, one line per delivered clip.
+    shares = run_cli("log").stdout.splitlines()
+    assert len([line for line in shares if "REF-7" in line and "Anytown PD" in line]) == 2, shares
     assert (tmp_path / "worker-config").read_text() == "workers hold no key\n"
     assert_valid(out, ["c0.mp4", "c1.mp4"])
 
