@@ -8,10 +8,11 @@ from pathlib import Path
 
 from .images import ImageError
 from .jobs import RedactionIncomplete, redact_file
+from .memory import available_bytes
 from .models import ModelMissingError
 from .paths import check_output_suffix, is_image, is_video, output_name
 from .pipeline import UNANALYSED
-from .report import MANIFEST_SUFFIX, manifest_path
+from .report import MANIFEST_SUFFIX, Manifest, manifest_path
 from .safeio import OutputBusyError, UsageError, is_internal, not_a_file
 from .video.reader import VideoError
 
@@ -36,6 +37,55 @@ class Outcome:
     error: str = ""
     flagged: int = 0  # frames obscured whole because they could not be analysed
     uncertain: int = 0  # frames showing the scene with a subject hidden: its identity was uncertain
+    # A cluster worker's finished output, still under its temporary name, and its unsigned
+    # manifest: the client signs and commits them (`redact.cluster`).
+    pending: Path | None = None
+    record: Manifest | None = None
+
+
+#: Memory one redaction process takes: about 480 MiB with the default detectors after its
+#: first 640x360 frame (README: Run on a cluster).
+PROCESS_MEMORY = 480 * 2**20
+
+
+def process_limit(requested: int, files: int, *, cpus: int | None = None,
+                  memory: int | None = None) -> tuple[int, str]:
+    """How many redaction processes to start here for ``files`` files, and why fewer than asked.
+
+    Parameters
+    ----------
+    requested : int
+        What the user asked for (``--jobs N``, ``--cluster local:N``).
+    files : int
+        Files to redact: a process more than files would only load models.
+    cpus, memory : int, optional
+        This machine's CPU count and available bytes (default: measured, `redact.memory.available_bytes`);
+        each process keeps about a CPU busy and needs `PROCESS_MEMORY`.
+
+    Returns
+    -------
+    (int, str)
+        The count (at least 1) and the reason it is below ``requested`` ("" when it is not).
+
+    Examples
+    --------
+    >>> process_limit(3, 1, cpus=8, memory=2**34)
+    (1, '1 file to redact')
+    >>> process_limit(9999, 50, cpus=64, memory=2**31)
+    (4, '2.0 GiB of memory available, about 480 MiB per process')
+    """
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    memory = available_bytes() if memory is None else memory
+    limits = [(files, f"{files} file{'s' if files != 1 else ''} to redact"), (cpus, f"{cpus} CPUs here")]
+    if memory is not None:
+        limits.append((memory // PROCESS_MEMORY, f"{memory / 2**30:.1f} GiB of memory available, about "
+                                                 f"{PROCESS_MEMORY >> 20} MiB per process"))
+    allowed, why = requested, ""
+    for limit, reason in limits:
+        if max(1, limit) < allowed:
+            allowed, why = max(1, limit), reason
+    return allowed, why
+
 
 
 def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
@@ -194,21 +244,23 @@ def _die_with_parent() -> None:
 
 
 def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool = False,
-        on_done=None, progress_factory=None, cluster: str | None = None) -> list[Outcome]:
+        on_done=None, progress_factory=None, cluster=None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
 
     Outputs already complete (output and manifest matching this input and these settings)
     are skipped unless ``force``. ``options`` go to `redact.jobs.redact_file` (``overwrite``,
     ``crf``, ...). ``progress_factory(task)`` returns a per-file callable with a ``close()``
     (one process only). An interrupt (Ctrl-C, SIGTERM) cancels the files not yet started
-    and stops the running ones, which delete their temporaries. With ``cluster`` (a Dask
-    scheduler's address, or ``local:N``) the files are redacted by `redact.cluster` instead,
-    and ``jobs`` and ``progress_factory`` do not apply.
+    and stops the running ones, which delete their temporaries. ``jobs`` processes at most:
+    fewer when `process_limit` says so. With ``cluster`` (a Dask scheduler's address,
+    ``local:N``, or a `redact.cluster.ClusterSpec`) the files are redacted by
+    `redact.cluster` instead, and ``jobs`` and ``progress_factory`` do not apply.
     """
     if cluster is not None:
         from .cluster import run as run_on_cluster
 
         return run_on_cluster(plan_, policy, address=cluster, options=options, force=force, on_done=on_done)
+    jobs = process_limit(jobs, len(plan_.tasks))[0] if jobs > 1 else 1
     if jobs <= 1:
         outcomes = []
         for task in plan_.tasks:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import signal
 import sys
@@ -172,14 +173,28 @@ def redact_parser() -> argparse.ArgumentParser:
     where = g.add_mutually_exclusive_group()
     where.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="files redacted at once, in separate processes (default %(default)s); "
-                            "each uses memory for its models")
+                            "each uses memory for its models (about 480 MiB): no more than the files, CPUs "
+                            "and available memory allow")
     where.add_argument("--cluster", metavar="ADDRESS",
-                       help="redact the files on a Dask cluster: a scheduler's address (tcp://host:8786) or "
-                            "local:N for N worker processes here; inputs and outputs must be on a file "
-                            "system every worker reaches at the same path (needs redactcam[cluster])")
+                       help="redact the files on a Dask cluster: a scheduler's address (tls://host:8786 with the "
+                            "--tls-* files; tcp:// on loopback) or local:N for N worker processes here (capped "
+                            "as --jobs); inputs and outputs must be on a file system every worker reaches at the "
+                            "same path (needs redactcam[cluster]). Workers never hold the device key: this "
+                            "machine signs")
     g.add_argument("--models-dir", type=Path,
                    help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g = p.add_argument_group("cluster security (see README: Run on a cluster)")
+    g.add_argument("--tls-ca-file", metavar="PEM",
+                   help="with --cluster tls://: the cluster's own CA certificate, which signed the scheduler's and "
+                        "workers' (default: Dask's distributed.comm.tls.ca-file)")
+    g.add_argument("--tls-cert", metavar="PEM", help="with --cluster tls://: this machine's certificate, signed by "
+                   "that CA (default: distributed.comm.tls.client.cert)")
+    g.add_argument("--tls-key", metavar="PEM", help="with --cluster tls://: this machine's private key (default: "
+                   "distributed.comm.tls.client.key, or the key appended to --tls-cert)")
+    g.add_argument("--insecure-cluster", action="store_true",
+                   help="allow --cluster tcp:// to another machine: anyone who can reach the scheduler or a worker "
+                        "can run code there, and one posing as the scheduler can run code here")
     return p
 
 
@@ -269,6 +284,8 @@ def _main_redact(argv) -> int:
         parser.error(str(exc))
     if args.jobs < 1:
         parser.error(f"--jobs: expected >= 1, got {args.jobs}")
+    if args.cluster is None and (args.insecure_cluster or args.tls_ca_file or args.tls_cert or args.tls_key):
+        parser.error("--tls-* and --insecure-cluster apply to --cluster only")
     if any(style.method is Method.BLUR for _, style in policy.styles):
         _err("warning: --method blur can be reversed by published deblurring attacks; use "
              "secure_blur (the default) or pixelate for anything you share")
@@ -280,15 +297,18 @@ def _main_redact(argv) -> int:
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
         if args.cluster is not None:
-            from .cluster import check_cluster
-
-            check_cluster(args.cluster)
+            args.cluster = _cluster(args)
         # Built before any file is touched, so a missing model stops the run with its fix
         # (on a cluster, each worker loads its own and fails its files with the fix).
         detectors = detectors_for(policy, args.models_dir) if args.cluster is None else None
     except (UsageError, ModelMissingError) as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.cluster is None:
+        args.jobs = _processes(args.jobs, len(plan.tasks), "--jobs")
+    elif args.cluster.local:
+        args.cluster = dataclasses.replace(args.cluster, workers=_processes(args.cluster.workers, len(plan.tasks),
+                                                                           "--cluster", "local:"))
     show = not args.quiet and sys.stderr.isatty()
     options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
     if args.jobs == 1 and detectors is not None:  # one process: load the models once for every file
@@ -309,6 +329,25 @@ def _main_redact(argv) -> int:
                                          and not o.dst.with_name(o.dst.name + ".review.png").exists()),
                                         overwrite=False))
     return code
+
+
+def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
+    """``requested`` processes as the machine and the file count allow (`redact.batch.process_limit`);
+    a lowered count is said on one line."""
+    from .batch import process_limit
+
+    allowed, why = process_limit(requested, files)
+    if allowed < requested and files:
+        _err(f"{flag} {prefix}{requested} lowered to {prefix}{allowed}: {why}")
+    return allowed
+
+
+def _cluster(args):
+    """The checked `redact.cluster.ClusterSpec` of ``--cluster`` and its flags."""
+    from .cluster import TLSFiles, cluster_spec
+
+    return cluster_spec(args.cluster, tls=TLSFiles(args.tls_ca_file, args.tls_cert, args.tls_key),
+                        insecure=args.insecure_cluster)
 
 
 def _write_reviews(outputs, out_png=None, *, overwrite: bool) -> int:

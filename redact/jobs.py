@@ -113,7 +113,8 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
                              timings=timings)
 
 
-def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress, timings):
+def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress, timings,
+                  seal=None):
     from .video import VideoReader
 
     src, dst = check_paths(src, dst, overwrite=overwrite)
@@ -121,11 +122,11 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
         detectors = detectors_for(policy, models_dir)
     with VideoReader(src) as reader:
         return _redact_video_from(reader, src, dst, policy, detectors, crf=crf, preset=preset, seed=seed,
-                                  models_dir=models_dir, progress=progress, timings=timings)
+                                  models_dir=models_dir, progress=progress, timings=timings, seal=seal)
 
 
 def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress, models_dir=None,
-                       timings=None):
+                       timings=None, seal=None):
     from .video import VideoWriter
     from .video.window import WindowCut
 
@@ -234,7 +235,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         manifest.encoder = video_encoder(crf, preset)
         if incident is not None:
             manifest.incident = incident_record(incident, manifest, cut.record(), subjects, redactor)
-        _seal(pair, manifest)
+        (seal or _seal)(pair, manifest)
     return manifest
 
 
@@ -335,6 +336,57 @@ def _seal(pair, manifest: Manifest) -> None:
                            fingerprint=fingerprint(key)))
 
 
+class HandOff:
+    """A ``seal`` for a machine that must not sign (a cluster worker): the finished output
+    stays under its temporary name, unrecorded, and ``pending`` and ``manifest`` say where and
+    what it is, for `seal_handed_off` on the machine that holds the device key."""
+
+    def __init__(self) -> None:
+        self.pending: Path | None = None
+        self.manifest: Manifest | None = None
+
+    def __call__(self, pair, manifest: Manifest) -> None:
+        pair.hand_off()
+        self.pending, self.manifest = pair.path, manifest
+
+
+def seal_handed_off(dst, pending, manifest: Manifest) -> None:
+    """Sign and commit an output that another machine redacted and handed off (`HandOff`).
+
+    Here, under ``dst``'s lock: ``pending`` must be a temporary name of ``dst`` and hold the
+    bytes ``manifest`` records (its ``output_sha256``); the manifest is then signed with this
+    device's key and the pair committed as `redact_file` commits it, share log included.
+
+    Raises
+    ------
+    OutputBusyError
+        Another run holds ``dst``, or took it over (and removed ``pending``) meanwhile.
+    RedactionIncomplete
+        ``pending`` is not a temporary output of ``dst``, or holds other bytes than its record
+        says (then it is deleted); nothing is written.
+    """
+    import os
+    import stat
+
+    from .safeio import OutputBusyError, is_partial_of
+
+    dst, pending = Path(dst), Path(pending)
+    if not is_partial_of(dst, pending):
+        raise RedactionIncomplete(f"{dst}: the worker handed off {pending}, which is not a temporary output of "
+                                  f"{dst.name}; nothing was written")
+    with output_lock(dst):
+        try:
+            handed = os.lstat(pending)
+        except FileNotFoundError:
+            raise OutputBusyError(f"another redact run took over {dst} before this run signed it; left it to "
+                                  "that run (run again once it has finished)") from None
+        with atomic_pair(dst, manifest_path(dst), partial=pending) as pair:
+            if not stat.S_ISREG(handed.st_mode) or sha256_file(pending) != manifest.output_sha256:
+                raise RedactionIncomplete(f"{dst}: the output the worker handed off is not the file its manifest "
+                                          "records (sha256); deleted, nothing was written")
+            _seal(pair, manifest)
+
+
 def video_encoder(crf: int, preset: str) -> dict:
     """Encoder settings as the manifest records them (and resume compares them)."""
     return {"codec": "libx264", "crf": int(crf), "preset": str(preset)}
@@ -381,7 +433,7 @@ def redact_image(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
                              detectors=detectors, seed=seed)
 
 
-def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
+def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed, seal=None):
     src, dst = check_paths(src, dst, overwrite=overwrite)
     rgb = read_image(src)
     if detectors is None:
@@ -403,19 +455,21 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed):
         manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
         if policy.incident is not None:
             manifest.incident = incident_record(policy.incident, manifest, None, subjects, redactor)
-        _seal(pair, manifest)
+        (seal or _seal)(pair, manifest)
     return manifest
 
 
 def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = False, overwrite: bool = False,
                 detectors=None, models_dir=None, crf: int = 20, preset: str = "veryfast", seed=None,
-                progress=None) -> Manifest | None:
+                progress=None, seal=None) -> Manifest | None:
     """`redact_image` or `redact_video` by the input's suffix.
 
     With ``skip_complete``, an output already complete for this input and the same settings
     (policy, models, tool version, encoder) is left as it is and None is returned. An
     output whose manifest of ours names it (`redact.report.made_by_redact`) is ours to redo,
     without ``overwrite``.
+    ``seal(pair, manifest)`` records the finished output (default: signed with this
+    device's key and committed; `HandOff` leaves both to another machine).
 
     Examples
     --------
@@ -450,7 +504,7 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
                 return None
         if image:
             return _redact_image(src, dst, policy, overwrite=overwrite or ours, models_dir=models_dir,
-                                 detectors=detectors, seed=seed)
+                                 detectors=detectors, seed=seed, seal=seal)
         return _redact_video(src, dst, policy, overwrite=overwrite or ours, crf=crf, preset=preset,
                              models_dir=models_dir, detectors=detectors, seed=seed, progress=progress,
-                             timings=None)
+                             timings=None, seal=seal)

@@ -149,6 +149,13 @@ def remove_empty_folders(folders) -> None:
             return
 
 
+def is_partial_of(final, candidate) -> bool:
+    """Whether ``candidate`` is a temporary name that `partial_path` gives ``final``'s output."""
+    final, candidate = Path(final), Path(candidate)
+    name = re.escape(f".{final.name}.") + r"[0-9a-f]{8}" + re.escape(PARTIAL_SUFFIX)
+    return candidate.parent == final.parent and re.fullmatch(name, candidate.name) is not None
+
+
 @contextlib.contextmanager
 def output_lock(final):
     """Hold the right to write ``final`` (and its manifest) for the block's duration.
@@ -205,13 +212,23 @@ def fsync_folder(folder: Path) -> None:
 class PendingPair:
     """An output being written (at ``path``) and the record that must land with it."""
 
-    def __init__(self, final: Path, companion: Path):
+    def __init__(self, final: Path, companion: Path, partial: Path | None = None):
         self.final, self.companion = final, companion
-        self.path = partial_path(final)
+        self.path = partial_path(final) if partial is None else partial
         self._companion_tmp = partial_path(companion)
         self.companion_bytes: bytes | None = None
+        self.handed_off = False
+
+    def hand_off(self) -> None:
+        """Leave the finished output under its temporary name, unrecorded, for another
+        process to record and commit (`atomic_pair` with ``partial=``); nothing final is
+        written here. A rerun deletes it if that never happens (`remove_stale_partials`)."""
+        self.handed_off = True
 
     def _commit(self) -> None:
+        if self.handed_off:
+            _fsync(self.path)
+            return
         if self.companion_bytes is None:
             raise RuntimeError(f"{self.final}: no record was made for the output; nothing was written")
         self._companion_tmp.write_bytes(self.companion_bytes)
@@ -229,12 +246,17 @@ class PendingPair:
 
 
 @contextlib.contextmanager
-def atomic_pair(final, companion):
+def atomic_pair(final, companion, *, partial=None):
     """Yield a `PendingPair`: write the output to ``.path`` and set ``.companion_bytes``;
-    both are renamed into place only when the block ends without an error."""
+    both are renamed into place only when the block ends without an error.
+
+    ``partial`` adopts an output already written under a temporary name of ``final``'s (one
+    handed off by `PendingPair.hand_off`): it is committed, or deleted on an error, like
+    one written in the block.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    pair = PendingPair(final, Path(companion))
+    pair = PendingPair(final, Path(companion), None if partial is None else Path(partial))
     try:
         yield pair
         pair._commit()

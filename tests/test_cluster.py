@@ -1,6 +1,8 @@
 """`redact --cluster` on a real Dask cluster: a scheduler and worker processes on loopback."""
+import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,19 +31,23 @@ class Cluster:
     """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, as a user starts them.
 
     Workers run without a nanny, so a killed worker stays dead and its file must move to
-    another worker.
+    another worker. With ``certs`` (`Certificates`) every connection is TLS, as the README
+    sets it up.
     """
 
-    def __init__(self, folder, workers: int, env=None):
+    def __init__(self, folder, workers: int, env=None, certs=None):
         self.env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2", **(env or {})}
+        self.certs = certs
         info = folder / "scheduler.json"
         self.procs: list = []
         self.workers: list = []
+        tls = certs.flags("scheduler") + ["--protocol", "tls"] if certs else []
         try:
-            self.procs.append(self._start("scheduler", "--port", "0", "--scheduler-file", info))
+            self.procs.append(self._start("scheduler", "--port", "0", "--scheduler-file", info, *tls))
             self.address = self._address(info)
+            tls = certs.flags("worker") if certs else []
             for _ in range(workers):
-                self.workers.append(self._start("worker", self.address, "--nthreads", "1", "--no-nanny"))
+                self.workers.append(self._start("worker", self.address, "--nthreads", "1", "--no-nanny", *tls))
             self.procs += self.workers
             self.wait_for_workers(workers)
         except BaseException:  # no scheduler or worker outlives a failed start
@@ -68,10 +74,15 @@ class Cluster:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_for_workers(self, count: int) -> None:
+        with self.client() as client:
+            client.wait_for_workers(count, timeout=60)
+
+    def client(self, **kwargs):
+        """A Dask client of this cluster (with the client's certificate when it has TLS)."""
         from distributed import Client
 
-        with Client(self.address, timeout=30) as client:
-            client.wait_for_workers(count, timeout=60)
+        security = self.certs.security("client") if self.certs else None
+        return Client(self.address, timeout=30, security=security, **kwargs)
 
     def stop(self) -> None:
         for proc in {*self.procs, *self.workers}:
@@ -79,12 +90,103 @@ class Cluster:
             proc.wait(10)
 
 
+class Certificates:
+    """A CA of the cluster's own, and certificates it signed for 127.0.0.1 and localhost (a
+    scheduler's, a worker's, a client's); and a stranger's: a certificate from another CA."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        ca = self._issue("cluster-ca", None)
+        self.ca_file = self._write("ca.pem", ca[1])
+        for role in ("scheduler", "worker", "client"):
+            self._write(f"{role}.pem", self._issue(role, ca)[1])
+        stranger_ca = self._issue("stranger-ca", None)
+        self._write("stranger.pem", self._issue("stranger", stranger_ca)[1])
+
+    def _issue(self, name: str, issuer):
+        """A key and a certificate (PEM, key first) for ``name``, signed by ``issuer`` (or itself: a CA)."""
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        signer, issuer_name = (key, subject) if issuer is None else (issuer[0], issuer[2])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1)))
+        if issuer is None:
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        else:
+            builder = (builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                       .add_extension(x509.SubjectAlternativeName([
+                           x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+                       .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                             ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+        cert = builder.sign(signer, hashes.SHA256())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM)
+        return key, pem, subject
+
+    def _write(self, name: str, data: bytes):
+        path = self.folder / name
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path
+
+    def files(self, role: str) -> tuple:
+        """CA, certificate and key files of ``role``; the key is in the certificate's file, after it."""
+        path = self.folder / f"{role}.pem"
+        return self.ca_file, path, path
+
+    def flags(self, role: str) -> list:
+        """``--tls-ca-file CA --tls-cert CERT --tls-key KEY``, as `dask` and `redact` take them."""
+        ca, cert, key = self.files(role)
+        return ["--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
+
+    def security(self, role: str):
+        from distributed.security import Security
+
+        ca, cert, key = map(str, self.files(role))
+        return Security(require_encryption=True, tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key)
+
+
+def unusable_config(folder):
+    """A REDACT_CONFIG_DIR that is a file: any device key or share log made there fails."""
+    path = folder / "worker-config"
+    path.write_text("workers hold no key\n")
+    return {"REDACT_CONFIG_DIR": str(path)}
+
+
 @pytest.fixture
 def cluster(tmp_path):
-    """Two workers, with a device key of their own (the test's config folder is the client's)."""
-    started = Cluster(tmp_path, 2, env={"REDACT_CONFIG_DIR": str(tmp_path / "worker-config")})
+    """Two workers that cannot make or read a device key (the test's config folder is the client's)."""
+    started = Cluster(tmp_path, 2, env=unusable_config(tmp_path))
     yield started
     started.stop()
+
+
+@pytest.fixture
+def tls_cluster(tmp_path):
+    """Two workers and a scheduler that speak TLS only, with certificates from their own CA."""
+    started = Cluster(tmp_path, 2, env=unusable_config(tmp_path), certs=Certificates(tmp_path / "certs"))
+    yield started
+    started.stop()
+
+
+def write_png(path):
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(path), np.full((40, 60, 3), 200, np.uint8))
 
 
 def clips(folder, count: int, frames: int = 6):
@@ -168,7 +270,6 @@ def test_workers_load_models_once_and_without_them_fail_with_the_fix(cluster, tm
     done = run_cli(src, "-o", out, "--cluster", cluster.address, "-q")
     assert done.returncode == 0, done.stderr
     assert_valid(out, ["c0.mp4", "c1.mp4", "c2.mp4"])
-    from distributed import Client
 
     def cached():  # local, so it travels by value: workers cannot import this test module
         from redact.detectors import WORKER_CACHE
@@ -176,7 +277,7 @@ def test_workers_load_models_once_and_without_them_fail_with_the_fix(cluster, tm
         return len(getattr(WORKER_CACHE._local, "entries", {}))
 
     # As a task, so it runs on the worker's one task thread, whose cache the files used.
-    with Client(cluster.address) as client:
+    with cluster.client() as client:
         loaded = [client.submit(cached, workers=[w], pure=False).result(30) for w in client.scheduler_info()["workers"]]
     # Three files, each worker's detectors built once (a worker that got no file built none).
     assert sorted(loaded) in ([0, 1], [1, 1]), loaded
@@ -187,6 +288,12 @@ def test_workers_load_models_once_and_without_them_fail_with_the_fix(cluster, tm
     (["--cluster", "local:2", "--jobs", "2"], "not allowed with"),
     (["--cluster", "local:none"], "expected a number of workers"),
     (["--cluster", "tcp://127.0.0.1:1"], "cannot reach a Dask scheduler"),
+    (["--cluster", "ucx://127.0.0.1:8786"], "the ucx:// scheme is not supported"),
+    (["--cluster", "tls://"], "not a host and port"),
+    (["--cluster", "tcp://10.20.30.40:8786"], "--insecure-cluster"),
+    (["--cluster", "tls://127.0.0.1:8786"], "--tls-ca-file CA.pem --tls-cert CERT.pem"),
+    (["--cluster", "tcp://10.20.30.40:1", "--insecure-cluster"], "cannot reach a Dask scheduler"),
+    (["--tls-cert", "client.pem"], "apply to --cluster only"),
 ])
 def test_cluster_usage_errors_exit_2(tmp_path, args, message):
     src = clips(tmp_path / "in", 1)
@@ -225,3 +332,188 @@ def test_a_file_whose_workers_keep_dying_fails_with_the_reason():
     outcome = _outcome(Lost(), Task(Path("in/a.mp4"), Path("out/a.mp4")))
     assert (outcome.status, outcome.src) == ("failed", Path("in/a.mp4"))
     assert "died" in outcome.error and "no output was written" in outcome.error
+
+
+@needs_dask
+@pytest.mark.parametrize("address, message", [
+    ("ucx://127.0.0.1:8786", "the ucx:// scheme is not supported"),
+    ("inproc://scheduler", "the inproc:// scheme is not supported"),
+    ("127.0.0.1:8786", "no scheme"),
+    ("tcp://127.0.0.1", "not a host and port"),
+    ("tcp://:8786", "not a host and port"),
+    ("tcp://127.0.0.1:8786/path", "not a host and port"),
+    ("tcp://127.0.0.1:99999", "out of range"),
+    ("tcp://127.0.0.1:port", "could not be cast"),
+    ("tcp://[::1", "Invalid IPv6"),
+    ("tcp://scheduler.example:8786", "--insecure-cluster"),  # a name is not resolved: it may not stay here
+    ("tcp://[2001:db8::1]:8786", "--insecure-cluster"),
+    ("local:0", "expected a number of workers"),
+])
+def test_cluster_addresses_that_cannot_be_tried_are_refused_saying_why(address, message):
+    from redact.cluster import ClusterUnavailable, cluster_spec
+
+    with pytest.raises(ClusterUnavailable, match=re.escape(message)):
+        cluster_spec(address)
+
+
+@needs_dask
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786",
+                                     "tcp://127.8.9.10:8786"])
+def test_plain_tcp_on_loopback_needs_no_flag(address):
+    from redact.cluster import cluster_spec
+
+    spec = cluster_spec(address)
+    assert (spec.address, spec.security, spec.local) == (address, None, False)
+
+
+@needs_dask
+def test_tls_files_are_checked_before_anything_is_written(tmp_path):
+    from redact.cluster import ClusterUnavailable, TLSFiles, cluster_spec
+
+    certs = Certificates(tmp_path / "certs")
+    ca, cert, key = map(str, certs.files("client"))
+    assert cluster_spec("tls://127.0.0.1:8786", tls=TLSFiles(ca, cert, key)).security is not None
+    (tmp_path / "not.pem").write_text("not a certificate\n")
+    for files, message in ((TLSFiles(ca, str(tmp_path / "missing.pem"), key), "--tls-cert"),
+                           (TLSFiles(str(tmp_path / "not.pem"), cert, key), "cannot be used"),
+                           (TLSFiles(ca, cert, None), None)):
+        if message is None:  # the key appended to the certificate's file, as Dask allows
+            cluster_spec("tls://127.0.0.1:8786", tls=files)
+            continue
+        with pytest.raises(ClusterUnavailable, match=re.escape(message)):
+            cluster_spec("tls://127.0.0.1:8786", tls=files)
+    with pytest.raises(ClusterUnavailable, match="need a tls:// address"):
+        cluster_spec("tcp://127.0.0.1:8786", tls=TLSFiles(ca, cert, key))
+    with pytest.raises(ClusterUnavailable, match="scheduler's address only"):
+        cluster_spec("local:2", insecure=True)
+
+
+@needs_dask
+def test_a_tls_cluster_redacts_and_refuses_a_stranger(tls_cluster, tmp_path, config):
+    """The README's TLS set-up, run: real certificates, a scheduler and workers that speak TLS only."""
+    from distributed import Client
+
+    src, out = clips(tmp_path / "in", 1), tmp_path / "out"
+    write_png(src / "still.png")
+    done = run_cli(src, "-o", out, "--cluster", tls_cluster.address, *tls_cluster.certs.flags("client"), *NO_DETECT)
+    assert done.returncode == 0, done.stderr
+    assert "2 redacted, 0 already complete, 0 failed" in done.stderr
+    assert_valid(out, ["c0.mp4", "still.png"])
+    # A client with a certificate from another CA, or with none, is refused by the scheduler.
+    stranger = tls_cluster.certs.security("stranger")
+    with pytest.raises(OSError):
+        Client(tls_cluster.address, security=stranger, timeout=5)
+    with pytest.raises(OSError):
+        Client(tls_cluster.address.replace("tls://", "tcp://"), timeout=5)
+    refused = run_cli(src, "-o", tmp_path / "out2", "--cluster", tls_cluster.address,
+                      *tls_cluster.certs.flags("stranger"), *NO_DETECT)
+    assert refused.returncode == 2 and "cannot reach a Dask scheduler" in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not (tmp_path / "out2").exists()
+    # The workers' own certificates do not let a stranger's client in either: the scheduler
+    # checks the client's, and this client checks the scheduler's (a mistyped address to
+    # someone else's scheduler is refused before anything is unpickled).
+    with tls_cluster.client() as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+
+
+@needs_dask
+def test_workers_never_hold_the_device_key(cluster, tmp_path, config):
+    """Workers whose config folder cannot hold a key: this machine signs every manifest."""
+    from redact.signing import export_public
+
+    src, out = clips(tmp_path / "in", 2), tmp_path / "out"
+    done = run_cli(src, "-o", out, "--cluster", cluster.address, "--request", "REF-7", "--recipient", "Anytown PD",
+                   *NO_DETECT)
+    assert done.returncode == 0 and "2 redacted" in done.stderr, done.stderr
+    public = export_public(tmp_path / "device.pub")
+    for name in ("c0.mp4", "c1.mp4"):
+        checked = run_cli("verify", out / name, "--key", public)
+        assert checked.returncode == 0 and "verified" in checked.stdout, checked.stdout + checked.stderr
+    # The shares are logged here, where they were signed, one line per delivered clip.
+    shares = run_cli("log").stdout.splitlines()
+    assert len([line for line in shares if "REF-7" in line and "Anytown PD" in line]) == 2, shares
+    assert (tmp_path / "worker-config").read_text() == "workers hold no key\n"
+    assert_valid(out, ["c0.mp4", "c1.mp4"])
+
+
+def test_a_handed_off_output_is_committed_only_with_its_own_record(tmp_path, config):
+    """The client's half of a worker's hand-off: a pending output whose bytes are not the ones
+    its record names, or that is not a temporary of that output, is never committed."""
+    from redact.jobs import HandOff, RedactionIncomplete, redact_file, seal_handed_off
+    from redact.policy import Policy
+    from redact.safeio import OutputBusyError
+
+    write_png(tmp_path / "in.png")
+    hand_off = HandOff()
+    assert redact_file(tmp_path / "in.png", tmp_path / "out" / "in.png", Policy(kinds=()), seal=hand_off)
+    pending, record = hand_off.pending, hand_off.manifest
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [pending.name]  # nothing final yet
+    with pytest.raises(RedactionIncomplete, match="not a temporary output"):
+        seal_handed_off(tmp_path / "out" / "other.png", pending, record)
+    edited = dataclasses.replace(record, output_sha256="0" * 64)
+    with pytest.raises(RedactionIncomplete, match="not the file its manifest records"):
+        seal_handed_off(tmp_path / "out" / "in.png", pending, edited)
+    assert not list((tmp_path / "out").iterdir())  # deleted, nothing committed
+    with pytest.raises(OutputBusyError):  # gone meanwhile (another run took it over)
+        seal_handed_off(tmp_path / "out" / "in.png", pending, record)
+
+
+@needs_dask
+def test_a_local_cluster_listens_on_loopback_only_and_speaks_tls():
+    import psutil
+    from distributed import Client
+
+    from redact.cluster import cluster_spec, connect
+
+    def listening():
+        me = psutil.Process()
+        # net_connections since psutil 6; connections before.
+        return {(p.pid, c.laddr) for p in (me, *me.children(recursive=True))
+                for c in getattr(p, "net_connections", p.connections)(kind="inet") if c.status == psutil.CONN_LISTEN}
+
+    before = listening()
+    with connect(cluster_spec("local:2")) as client:
+        client.wait_for_workers(2, timeout=60)
+        ports = listening() - before
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:"), address
+        # Another user of this machine reaches the port but cannot join without the run's certificate.
+        with pytest.raises(OSError):
+            Client(address.replace("tls://", "tcp://"), timeout=5)
+    # Scheduler, two nannies, two workers (each with its HTTP server): all on loopback.
+    assert len(ports) >= 5, ports
+    assert {addr.ip for _, addr in ports} == {"127.0.0.1"}, ports
+
+
+@needs_dask
+def test_a_local_cluster_starts_no_more_workers_than_files(tmp_path, config):
+    src = clips(tmp_path / "in", 1)
+    result = run_cli(src, "-o", tmp_path / "out", "--cluster", "local:9999", *NO_DETECT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "--cluster local:9999 lowered to local:1: 1 file to redact" in result.stderr
+    assert_valid(tmp_path / "out", ["c0.mp4"])
+
+
+def test_jobs_are_capped_by_files_and_said_so(tmp_path, config):
+    src = clips(tmp_path / "in", 1)
+    result = run_cli(src, "-o", tmp_path / "out", "--jobs", "3", *NO_DETECT)
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stderr.splitlines() if "lowered" in line] == \
+        ["redact: --jobs 3 lowered to 1: 1 file to redact"]
+    assert_valid(tmp_path / "out", ["c0.mp4"])
+
+
+@pytest.mark.parametrize("requested, files, cpus, memory, expected", [
+    (3, 1, 8, 64 * 2**30, (1, "1 file to redact")),
+    (9999, 100, 2, 64 * 2**30, (2, "2 CPUs here")),
+    (8, 100, 16, 2**30, (2, "1.0 GiB of memory available, about 480 MiB per process")),
+    (4, 100, 16, 100 * 2**20, (1, "0.1 GiB of memory available, about 480 MiB per process")),
+    (1, 0, 1, 0, (1, "")),
+])
+def test_process_limit(requested, files, cpus, memory, expected):
+    from redact.batch import process_limit
+    from redact.memory import available_bytes
+
+    assert process_limit(requested, files, cpus=cpus, memory=memory) == expected
+    assert available_bytes() is None or available_bytes() > 0
