@@ -104,14 +104,16 @@ def assert_valid(out, names):
 
 
 @needs_dask
-def test_resume_skips_complete_files(cluster, tmp_path, config):
+def test_resume_skips_complete_files(cluster, tmp_path, config, monkeypatch):
     src, out = clips(tmp_path / "in", 3), tmp_path / "out"
     first = run_cli(src, "-o", out, "--cluster", cluster.address, *NO_DETECT)
     assert first.returncode == 0, first.stderr
     assert "3 redacted, 0 already complete, 0 failed" in first.stderr
     assert_valid(out, ["c0.mp4", "c1.mp4", "c2.mp4"])
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    # A local cluster resumes what the other one made: the same outputs, however they were made.
+    # A local cluster resumes what the other one made: the same outputs, however they were made,
+    # given the same device key (the manifest names its input by a tag only that key reproduces).
+    monkeypatch.setenv("REDACT_CONFIG_DIR", str(tmp_path / "worker-config"))
     second = run_cli(src, "-o", out, "--cluster", "local:2", *NO_DETECT)
     assert second.returncode == 0 and "0 redacted, 3 already complete" in second.stderr, second.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps

@@ -132,6 +132,16 @@ def test_two_windows_of_one_recording_cannot_be_linked_but_the_owner_can_prove_b
     assert result.returncode == 1 and "only the signing device can check the original" in result.stderr
 
 
+def test_resume_trusts_only_outputs_its_own_key_tagged(tmp_path, clip):
+    out = tmp_path / "out.mp4"
+    assert run(clip, "-o", out, *NO_DETECT, config=tmp_path / "a").returncode == 0
+    again = run(clip, "-o", out, *NO_DETECT, config=tmp_path / "a")
+    assert again.returncode == 0 and "0 redacted, 1 already complete" in again.stderr
+    # Another device cannot tell which recording the output came from, so it redoes it.
+    other = run(clip, "-o", out, *NO_DETECT, config=tmp_path / "b")
+    assert other.returncode == 0 and "1 redacted, 0 already complete" in other.stderr
+
+
 # ------------------------------------ item 9: a share is logged only when the clip is there
 
 def test_share_is_not_logged_when_the_clip_could_not_be_put_in_place(tmp_path, clip, config):
