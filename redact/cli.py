@@ -457,9 +457,12 @@ def _main_verify(argv) -> int:
     p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
     p.add_argument("--key", help="the sender's public key: a fingerprint, a key file from `redact key "
                    "--export`, or its base64 text; without it the signature only proves the manifest is intact")
+    p.add_argument("--original", type=Path, metavar="RECORDING",
+                   help="on the device that made the clip: also check it was cut from this recording (the "
+                        "manifest names its input by a hash only this device's key can reproduce)")
     args = p.parse_args(argv)
     try:
-        result = verify_clip(args.clip, args.manifest, args.key)
+        result = verify_clip(args.clip, args.manifest, args.key, original=args.original)
     except KeyFileError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -472,32 +475,73 @@ def _main_verify(argv) -> int:
 
 
 def _main_log(argv) -> int:
-    from .sharelog import read_shares
+    from .safetext import shown
+    from .sharelog import ShareLogError, read_shares
 
     p = _Parser(prog="redact log", description="List the clips shared with an incident (the local share log).")
     p.parse_args(argv)
-    log = read_shares()
+    try:
+        log = read_shares()
+    except ShareLogError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+
+    def line(e, note=""):
+        # Every field is shown escaped: a line written by hand or by an older version must
+        # neither crash the terminal nor display other than it reads.
+        return "  ".join(shown(v or "-") for v in (e.time, e.recipient, e.request, e.purpose,
+                                                   e.output_sha256[:16], e.fingerprint)) + note
+
     for e in log.entries:
-        print(f"{e.time}  {e.recipient or '-'}  {e.request or '-'}  {e.purpose or '-'}  "
-              f"{e.output_sha256[:16]}  {e.fingerprint}")
+        print(line(e))
+    for e in log.unconfirmed:
+        print(line(e, "  UNCONFIRMED: the run stopped before the clip was in place, or is still running"))
     for problem in log.problems:
         _err(problem)
-    if not log.entries:
+    if not log.entries and not log.unconfirmed:
         print("no shares logged yet")
     return EXIT_OK if not log.problems else EXIT_FAILED
 
 
 def _main_key(argv) -> int:
-    from .signing import device_key, export_public, fingerprint, public_key_text
+    import os
+
+    from .signing import (
+        KEY_FILE,
+        KeyFileError,
+        config_dir,
+        device_key,
+        export_public,
+        fingerprint,
+        new_device_key,
+        public_key_text,
+    )
 
     p = _Parser(prog="redact key", description="Show this device's signing key (made on first use), or "
                 "export its public half for recipients to check clips with `redact verify --key`.")
     p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
+    p.add_argument("--overwrite", action="store_true", help="let --export replace an existing file")
+    p.add_argument("--new", action="store_true",
+                   help="make a new key when the old one is lost (never replaces an existing key); recipients "
+                        "holding the old public key must be sent the new one")
     args = p.parse_args(argv)
-    key = device_key()
-    print(f"fingerprint: {fingerprint(key)}\npublic key:  {public_key_text(key)}")
-    if args.export:
-        print(f"exported:    {export_public(args.export, key)}")
+    try:
+        if args.new:
+            key, earlier = new_device_key()
+            _err(f"made a NEW device key {fingerprint(key)}"
+                 + (f", replacing {earlier}: clips signed from now on will NOT verify against the public key "
+                    f"recipients hold; send them the new one (redact key --export FILE)" if earlier else ""))
+        else:
+            first = not os.path.lexists(config_dir() / KEY_FILE)
+            key = device_key()
+            if first:
+                _err(f"made this device's signing key {fingerprint(key)} (first use)")
+        print(f"fingerprint: {fingerprint(key)}\npublic key:  {public_key_text(key)}")
+        if args.export:
+            print(f"exported:    {export_public(args.export, key, overwrite=args.overwrite)}")
+    except KeyFileError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -566,11 +610,19 @@ def main(argv=None) -> int:
                 "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench}
     try:
         if argv and argv[0] in commands and not Path(argv[0]).exists():
-            return commands[argv[0]](argv[1:])
-        return _main_redact(argv)
+            code = commands[argv[0]](argv[1:])
+        else:
+            code = _main_redact(argv)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return code
     except KeyboardInterrupt:
         _err("interrupted; no partial output was left under a final name")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`redact key | head -1`): not an error of ours. Point stdout
+        # at /dev/null so the interpreter's own flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from . import __version__
 from .batch import BatchPlan, Outcome, Task, _one_line, _run_one, process_limit
 from .detectors import WORKER_CACHE
 from .jobs import HandOff, seal_handed_off
+from .report import made_from
 from .safeio import OutputBusyError, UsageError
 
 INSTALL = 'pip install "redactcam[cluster]"'
@@ -262,7 +263,10 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
     sent = [Task(t.src.absolute(), t.dst.absolute()) for t in plan_.tasks]
     outcomes = []
     with connect(spec) as client:
-        futures = {client.submit(_redact_on_worker, task, policy, options, force, __version__, pure=False):
+        # Resume needs the input checked against the output's tag, which needs the key:
+        # checked here, and a file whose output was not made from its input is redone.
+        futures = {client.submit(_redact_on_worker, task, policy, options, force or not made_from(task.dst, task.src),
+                                 __version__, pure=False):
                    (task, given) for task, given in zip(sent, plan_.tasks)}
         try:
             for future in as_completed(futures):
@@ -285,7 +289,7 @@ def _sealed(outcome: Outcome, sent: Task) -> Outcome:
     if outcome.pending is None or outcome.record is None:
         return dataclasses.replace(done, status="failed", error="the worker handed off no output; nothing was written")
     try:
-        seal_handed_off(sent.dst, outcome.pending, outcome.record)
+        seal_handed_off(sent.src, sent.dst, outcome.pending, outcome.record)
     except OutputBusyError as exc:
         return dataclasses.replace(done, status="busy", error=str(exc))
     except Exception as exc:  # a record that does not match, the device key unusable: the file fails

@@ -20,13 +20,13 @@ first frame). A subject is picked by a ``point``, a ``box`` (``[x, y, w, h]``) o
 """
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from .jsonfile import INCIDENT_LIMIT, JsonFileError, read_json
 from .policy import Profile, Units, Zone
+from .safetext import unsafe_reason
 
 _FIELDS = {"units", "window", "subjects", "keep_zones", "privacy_zones", "request", "recipient", "purpose"}
 _SUBJECT_FIELDS = {"t", "point", "box", "number", "numbered_by", "hide_face"}
@@ -228,8 +228,13 @@ class Incident:
         object.__setattr__(self, "privacy_zones", tuple(zones))
         for name in ("request", "recipient", "purpose"):
             value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > 500 or any(ord(c) < 32 for c in value):
+            if not isinstance(value, str) or len(value) > 500:
                 raise IncidentError(f"{name}: expected one line of text (under 500 characters), got {value!r}")
+            # Shown later on terminals and the review sheet: text must display as it reads.
+            why = unsafe_reason(value)
+            if why is not None:
+                raise IncidentError(f"{name}: expected one line of text that reads as it displays, but {why}; "
+                                    "type it plainly, without that character")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Incident":
@@ -259,11 +264,11 @@ class Incident:
     @classmethod
     def load(cls, path) -> "Incident":
         try:
-            data = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise IncidentError(f"incident file {path}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise IncidentError(f"incident file {path}: not valid JSON ({exc})") from None
+            data = read_json(path, "incident file", INCIDENT_LIMIT)
+        except FileNotFoundError:
+            raise IncidentError(f"incident file {path} does not exist; give the incident JSON file") from None
+        except JsonFileError as exc:
+            raise IncidentError(str(exc)) from None
         return cls.from_dict(data)
 
     def keep_polygons_px(self, width: int, height: int) -> list:

@@ -1,6 +1,7 @@
 """Whole-file jobs: one video or image in, a redacted file and its manifest out."""
 from __future__ import annotations
 
+import json
 import math
 import queue
 import threading
@@ -16,6 +17,8 @@ from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
 from .report import Manifest, is_complete, made_by_redact, manifest_path, settings_record, sha256_file, tag_groups
 from .safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
+from .sharelog import Share, logged_delivery
+from .signing import device_key, fingerprint, input_tag, sign_manifest
 from .video.writer import check_encoder
 
 #: Frames buffered between decode, processing and encode (bounded: constant memory).
@@ -164,7 +167,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         finally:
             _put(decoded, _END, stop)
 
-    with atomic_pair(dst, manifest_path(dst)) as pair:
+    with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst)) as pair:
         writer = VideoWriter(pair.path, info.width, info.height, info.time_base, info.fps, crf=crf,
                              preset=preset, metadata=info.metadata if policy.keep_metadata else None,
                              audio_from=audio)
@@ -223,19 +226,18 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         _check_flagged(src, redactor)
 
         manifest = redactor.manifest("video")
-        manifest.input_sha256 = sha256_file(src)
         manifest.output_sha256 = sha256_file(pair.path)
         manifest.frames_out = writer.frames_written
-        # Reading stops past a window, so the input's count is the container's when it says.
-        seen = writer.frames_written + cut.cut_before + cut.cut_after
-        manifest.frames_in = max(seen, info.declared_frames) if cut.ended_early else seen
+        # A windowed clip does not record the recording's length: two windows of one
+        # recording would share it, and so be linked by whoever holds both.
+        manifest.frames_in = writer.frames_written if window is None else None
         manifest.timing.update({"fps": info.fps, "time_base": info.time_base, "rotation_applied": info.rotation,
                                 "timestamps_repaired": writer.repaired_pts})
         manifest.side_channels = _side_channels(info, policy, audio is not None)
         manifest.encoder = video_encoder(crf, preset)
         if incident is not None:
             manifest.incident = incident_record(incident, manifest, cut.record(), subjects, redactor)
-        (seal or _seal)(pair, manifest)
+        (seal or _seal)(pair, manifest, delivery, sha256_file(src))
     return manifest
 
 
@@ -318,22 +320,20 @@ def incident_record(incident, manifest: Manifest, window: dict | None, subjects,
     }
 
 
-def _seal(pair, manifest: Manifest) -> None:
-    """Sign the manifest with the device key and, for an incident, log the share, before
-    anything is renamed into place: whatever can fail fails while nothing is visible."""
-    import json
-
-    from .sharelog import Share, append_share
-    from .signing import device_key, fingerprint, sign_manifest
-
+def _seal(pair, manifest: Manifest, delivery, input_sha256: str) -> None:
+    """Tag the input and sign the manifest with the device key and, for an incident, log
+    the share as pending, before anything is renamed into place: whatever can fail fails
+    while nothing is visible. ``delivery`` (`redact.sharelog.logged_delivery`) confirms the
+    share once the rename has succeeded, or withdraws it."""
     key = device_key()
+    manifest.input_hmac = input_tag(key, input_sha256, manifest.output_sha256)
     signed = sign_manifest(json.loads(manifest.to_json()), key)
     pair.companion_bytes = (json.dumps(signed, indent=2, sort_keys=True) + "\n").encode()
     incident = manifest.incident
     if incident:
-        append_share(Share(request=incident["request"], recipient=incident["recipient"],
-                           purpose=incident["purpose"], output_sha256=manifest.output_sha256,
-                           fingerprint=fingerprint(key)))
+        delivery.begin(Share(request=incident["request"], recipient=incident["recipient"],
+                             purpose=incident["purpose"], output_sha256=manifest.output_sha256,
+                             fingerprint=fingerprint(key)))
 
 
 class HandOff:
@@ -345,17 +345,20 @@ class HandOff:
         self.pending: Path | None = None
         self.manifest: Manifest | None = None
 
-    def __call__(self, pair, manifest: Manifest) -> None:
+    def __call__(self, pair, manifest: Manifest, delivery, input_sha256: str) -> None:
+        # Nothing is tagged, signed or logged here: `seal_handed_off` does all three.
         pair.hand_off()
         self.pending, self.manifest = pair.path, manifest
 
 
-def seal_handed_off(dst, pending, manifest: Manifest) -> None:
-    """Sign and commit an output that another machine redacted and handed off (`HandOff`).
+def seal_handed_off(src, dst, pending, manifest: Manifest) -> None:
+    """Sign and commit an output that another machine redacted from ``src`` and handed off
+    (`HandOff`).
 
     Here, under ``dst``'s lock: ``pending`` must be a temporary name of ``dst`` and hold the
-    bytes ``manifest`` records (its ``output_sha256``); the manifest is then signed with this
-    device's key and the pair committed as `redact_file` commits it, share log included.
+    bytes ``manifest`` records (its ``output_sha256``); the input is tagged (read here, not
+    taken from the worker), the manifest signed with this device's key and the pair
+    committed as `redact_file` commits it, share log included.
 
     Raises
     ------
@@ -380,11 +383,11 @@ def seal_handed_off(dst, pending, manifest: Manifest) -> None:
         except FileNotFoundError:
             raise OutputBusyError(f"another redact run took over {dst} before this run signed it; left it to "
                                   "that run (run again once it has finished)") from None
-        with atomic_pair(dst, manifest_path(dst), partial=pending) as pair:
+        with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst), partial=pending) as pair:
             if not stat.S_ISREG(handed.st_mode) or sha256_file(pending) != manifest.output_sha256:
                 raise RedactionIncomplete(f"{dst}: the output the worker handed off is not the file its manifest "
                                           "records (sha256); deleted, nothing was written")
-            _seal(pair, manifest)
+            _seal(pair, manifest, delivery, sha256_file(src))
 
 
 def video_encoder(crf: int, preset: str) -> dict:
@@ -447,15 +450,14 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed, s
     _check_flagged(src, redactor)
     data = encode_image(done[0].rgb, dst.suffix)
     remove_stale_partials(dst)
-    with atomic_pair(dst, manifest_path(dst)) as pair:
+    with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst)) as pair:
         pair.path.write_bytes(data)
         manifest = redactor.manifest("image")
-        manifest.input_sha256 = sha256_file(src)
         manifest.output_sha256 = sha256_file(pair.path)
         manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
         if policy.incident is not None:
             manifest.incident = incident_record(policy.incident, manifest, None, subjects, redactor)
-        (seal or _seal)(pair, manifest)
+        (seal or _seal)(pair, manifest, delivery, sha256_file(src))
     return manifest
 
 
@@ -493,6 +495,10 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     check_encoder(crf, preset)
     check_output_suffix(src, dst)
     probe_writable(dst)  # before any folder is made, model loaded or frame decoded
+    # Likewise the key: a missing or unusable one fails here, not after the work. A machine
+    # that hands its outputs off (`HandOff`) holds none: its client tags, signs and checks
+    # the input of a complete output (`redact.report.made_from`) before sending the file.
+    key = device_key() if seal is None else None
     if detectors is None:
         detectors = detectors_for(policy, models_dir)
     image = is_image(src)
@@ -500,7 +506,7 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
         ours = made_by_redact(dst)
         if skip_complete and ours:
             settings = settings_record(policy, describe_models(detectors), {} if image else video_encoder(crf, preset))
-            if is_complete(dst, sha256_file(src), settings):
+            if is_complete(dst, sha256_file(src) if key is not None else None, settings, key):
                 return None
         if image:
             return _redact_image(src, dst, policy, overwrite=overwrite or ours, models_dir=models_dir,

@@ -1,7 +1,10 @@
 """The manifest: a content-free record of what was done, for whoever receives the clip.
 
 It holds counts, spans, hashes and settings, never pixels, thumbnails, tag values or the
-input's file name (names of doorbell clips often carry an address or a date).
+input's file name (names of doorbell clips often carry an address or a date). Nor anything
+that ties two clips to one recording: the input is named by a tag keyed with the device key
+with the output (``input_hmac``, `redact.signing.input_tag`), not its plain SHA-256, and a clip cut to an
+incident's window does not record the recording's length (``frames_in`` is null then).
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from .jsonfile import MANIFEST_LIMIT, read_json
+from .signing import device_key, input_tag
 
 SCHEMA = "redact.manifest/1"
 MANIFEST_SUFFIX = ".redaction.json"
@@ -72,9 +77,9 @@ class Manifest:
     tool_version: str
     policy: object  # a Policy when made, its JSON form when read back
     models: list = field(default_factory=list)  # [{"name", "sha256", "licence"}]
-    input_sha256: str = ""
+    input_hmac: str = ""  # redact.signing.input_tag of the input: only the device key's owner can check it
     output_sha256: str = ""
-    frames_in: int = 0
+    frames_in: int | None = 0  # None when a window was cut: the recording's length would link its clips
     frames_out: int = 0
     timing: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)  # kind -> {"detections", "tracks", "frames"}
@@ -90,9 +95,11 @@ class Manifest:
 
     @classmethod
     def read(cls, path) -> "Manifest":
-        data = json.loads(Path(path).read_text())
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"{path}: manifest schema {data.get('schema')!r}, expected {SCHEMA!r}")
+        """Read a manifest file; `redact.jsonfile.JsonFileError` (a ValueError) when it is not one."""
+        data = read_json(path, "manifest", MANIFEST_LIMIT)
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            schema = data.get("schema") if isinstance(data, dict) else None
+            raise ValueError(f"{path}: manifest schema {schema!r}, expected {SCHEMA!r}")
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -119,10 +126,15 @@ def made_by_redact(output) -> bool:
     return isinstance(manifest.output_sha256, str) and manifest.output_sha256 == sha256_file(output)
 
 
-def is_complete(output, input_sha256: str, settings: dict | None = None) -> bool:
-    """True when ``output`` and its manifest exist, match each other and the same input, and
-    (when given) were made with the same ``settings`` (see `settings_record`): a rerun asking
-    for more must not be answered with the older, lesser redaction."""
+def is_complete(output, input_sha256: str | None, settings: dict | None = None, key=None) -> bool:
+    """True when ``output`` and its manifest exist, match each other and the same input (by
+    its `redact.signing.input_tag` under ``key``, default this device's), and (when given)
+    were made with the same ``settings`` (see `settings_record`): a rerun asking for more
+    must not be answered with the older, lesser redaction.
+
+    ``input_sha256`` None skips the input check, for a caller that made it already with the
+    key (`made_from`): a cluster worker holds no key, its client does.
+    """
     output = Path(output)
     path = manifest_path(output)
     if not output.is_file() or not path.is_file():
@@ -131,6 +143,23 @@ def is_complete(output, input_sha256: str, settings: dict | None = None) -> bool
         manifest = Manifest.read(path)
     except (ValueError, TypeError, OSError):
         return False
-    if settings is not None and any(getattr(manifest, key) != value for key, value in settings.items()):
+    if settings is not None and any(getattr(manifest, name) != value for name, value in settings.items()):
         return False
-    return manifest.input_sha256 == input_sha256 and manifest.output_sha256 == sha256_file(output)
+    output_sha256 = sha256_file(output)
+    if manifest.output_sha256 != output_sha256:
+        return False
+    if input_sha256 is None:
+        return True
+    return manifest.input_hmac == input_tag(device_key() if key is None else key, input_sha256, output_sha256)
+
+
+def made_from(output, src, key=None) -> bool:
+    """Whether ``output``'s manifest records ``src`` as its input (its tag under ``key``,
+    default this device's): the half of `is_complete` that needs the key."""
+    output = Path(output)
+    try:
+        manifest = Manifest.read(manifest_path(output))
+        return manifest.input_hmac == input_tag(device_key() if key is None else key, sha256_file(src),
+                                                sha256_file(output))
+    except (ValueError, TypeError, OSError):
+        return False

@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from .policy import Profile
 from .safeio import check_paths, partial_path
+from .safetext import shown
 
 #: Most tiles on one sheet: flagged frames, then subjects, then tracks, then time samples.
 MAX_TILES = 48
@@ -74,11 +76,11 @@ def _load_manifest(clip: Path, manifest) -> dict | None:
     if manifest is None and not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, "manifest", MANIFEST_LIMIT)
     except FileNotFoundError:
         raise ValueError(f"manifest {path} not found; pass the one written beside the redacted clip") from None
-    except ValueError as exc:
-        raise ValueError(f"manifest {path} is not valid JSON ({exc}); pass the one redact wrote") from None
+    except JsonFileError as exc:
+        raise ValueError(f"{exc}; pass the one redact wrote") from None
     if not isinstance(data, dict):
         raise ValueError(f"manifest {path}: expected a JSON object, got {type(data).__name__}")
     return data
@@ -159,8 +161,9 @@ def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES
 
 
 def _ascii(text) -> str:
-    """Hershey fonts draw ASCII only."""
-    return "".join(c if 32 <= ord(c) < 127 else "?" for c in str(text))
+    """Hershey fonts draw ASCII only; what would not read as written is escaped first
+    (`redact.safetext.shown`), so a bidi override shows as ``\\u202e``, not as ``?``."""
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in shown(str(text)))
 
 
 def _text_width(text: str, scale: float = _FONT_SCALE) -> int:
@@ -224,7 +227,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
     if isinstance(window, dict) and window.get("kept_seconds"):
         first, last = window["kept_seconds"]
         lines.append(f"window kept: {first:.2f}-{last:.2f} s of the input ({window.get('frames_kept', '?')} frames; "
-                     f"{window.get('frames_cut_before', 0)} cut before, {window.get('frames_cut_after', 0)} after)")
+                     f"{window.get('frames_cut_before', 0)} cut before)")
     elif incident:
         lines.append("window kept: the whole clip")
     kept = [s for s in incident.get("subjects_kept") or () if isinstance(s, dict)]

@@ -6,12 +6,22 @@ lives in the user's config folder as ``device_key.pem``, readable by its owner o
 
 The signature covers a canonical serialisation of the manifest without its ``"signature"``
 block, so re-indenting the file does not break it but changing any value does.
+
+The same key, through a secret derived from it, tags the clip's input (`input_tag`): the
+owner can later show which recording a clip was cut from, while two recipients of windows
+of one recording cannot tell they share a source, nor can someone holding the recording.
+
+Its public half is kept beside it as ``device_key.pub``. A device key that disappears while
+that file (or the share log) says there was one is not silently replaced: recipients hold
+the old public key, and every clip signed with a new one would fail their check.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -20,26 +30,37 @@ import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .safeio import fsync_folder, write_bytes_atomic
 
 CONFIG_DIR_ENV = "REDACT_CONFIG_DIR"
 KEY_FILE = "device_key.pem"
+PUBLIC_FILE = "device_key.pub"
 ALGORITHM = "ed25519"
 SIGNATURE_FIELD = "signature"
 # Domain separation: a device-key signature over a manifest can never be replayed as a
 # signature over anything else the key might sign later.
 _CONTEXT = b"redact.manifest.signature/1\n"
+# Label of the secret derived from the device key for tagging inputs (never used to sign).
+_INPUT_CONTEXT = b"redact.manifest.input-tag/1"
+_MOVE_AWAY = "move it away, then `redact key --new` makes a new one"
+# An Ed25519 PEM is 119 bytes; anything much larger is not one.
+_KEY_LIMIT = 1 << 16
 _FINGERPRINT = re.compile(r"ed25519:([0-9a-f]{16})")
 
 
 class KeyFileError(ValueError):
     """A key file or key text cannot be used safely; the message says how to fix it."""
+
+
+class KeyMissingError(KeyFileError):
+    """The device key is gone, but this device had one that recipients may hold."""
 
 
 class SignatureError(ValueError):
@@ -76,17 +97,24 @@ def config_dir(override=None) -> Path:
 def ensure_config_dir(override=None) -> Path:
     """`config_dir`, created owner-only (0700) when missing; an existing folder is left as is."""
     path = config_dir(override)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyFileError(f"config folder {path} cannot be made ({exc.strerror or exc}); it must be a folder "
+                           f"you can write, or set ${CONFIG_DIR_ENV} to one") from None
     return path
 
 
-def device_key(config_dir=None) -> Ed25519PrivateKey:
+def device_key(config_dir=None, *, create: bool = True) -> Ed25519PrivateKey:
     """This device's signing key, created on first use.
 
     Parameters
     ----------
     config_dir : str or path-like, optional
         Folder holding ``device_key.pem``; default `config_dir` ().
+    create : bool
+        Make the key when there is none (and never was: see Raises). False for checks that
+        only the key's owner can make, where a fresh key would prove nothing.
 
     Returns
     -------
@@ -96,7 +124,10 @@ def device_key(config_dir=None) -> Ed25519PrivateKey:
     ------
     KeyFileError
         The key file is readable by group or others, not owned by this user, not a regular
-        file, or not an Ed25519 private key.
+        file, or not an Ed25519 private key; or it is missing and ``create`` is False.
+    KeyMissingError
+        The key file is missing but ``device_key.pub`` or the share log shows this device had
+        a key: restore it, or make a new one on purpose with `new_device_key`.
 
     Notes
     -----
@@ -105,12 +136,73 @@ def device_key(config_dir=None) -> Ed25519PrivateKey:
     is then used). So the key file is never readable by others, never half-written, and two
     first runs at once agree on one key.
     """
-    folder = ensure_config_dir(config_dir)
+    folder = ensure_config_dir(config_dir) if create else _folder(config_dir)
     path = folder / KEY_FILE
     try:
-        return _load_private(path)
+        key = _load_private(path)
     except FileNotFoundError:
-        pass
+        if not create:
+            raise KeyFileError(f"no device key at {path}; only the device that signed a clip holds its key "
+                               f"(set $REDACT_CONFIG_DIR if it lives elsewhere)") from None
+        earlier = earlier_key(config_dir)
+        if earlier is not None:
+            raise KeyMissingError(f"device key {path} is missing, but this device had key {earlier}; recipients "
+                                  f"hold its public half and would reject clips signed by a new one: restore "
+                                  f"{KEY_FILE} from a backup, or run `redact key --new` to start a new key on "
+                                  f"purpose") from None
+        return _create(folder, path)
+    _keep_public(folder, key)
+    return key
+
+
+def new_device_key(config_dir=None) -> tuple:
+    """Make a new device key on purpose, when the old one is gone (see `device_key`).
+
+    Returns
+    -------
+    (Ed25519PrivateKey, str or None)
+        The new key, and the fingerprint of the key it replaces (None when there was none).
+
+    Raises
+    ------
+    KeyFileError
+        A key file (or anything else) is already under its name: it is never replaced.
+    """
+    folder = ensure_config_dir(config_dir)
+    path = folder / KEY_FILE
+    if os.path.lexists(path):
+        raise KeyFileError(f"device key {path} exists; it is never replaced (recipients hold its public half): "
+                           f"move it away first if you really mean to start a new key")
+    earlier = earlier_key(config_dir)
+    key = _create(folder, path)
+    _keep_public(folder, key, replace=True)
+    return key, earlier
+
+
+def earlier_key(config_dir=None) -> str | None:
+    """Fingerprint of the key this device had, from ``device_key.pub`` or the share log, or None."""
+    public = _folder(config_dir) / PUBLIC_FILE
+    if os.path.lexists(public):
+        try:
+            return fingerprint(read_public(public))
+        except KeyFileError:
+            return f"the one recorded in {public} (now unreadable)"
+    from .sharelog import ShareLogError, read_shares
+
+    try:
+        shares = read_shares(config_dir)
+    except ShareLogError:
+        return None
+    signed = [e.fingerprint for e in (*shares.entries, *shares.unconfirmed) if e.fingerprint]
+    return signed[-1] if signed else None
+
+
+def _folder(override) -> Path:
+    # `config_dir` under another name, for functions whose parameter shadows it.
+    return config_dir(override)
+
+
+def _create(folder: Path, path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
@@ -128,7 +220,52 @@ def device_key(config_dir=None) -> Ed25519PrivateKey:
         fsync_folder(folder)
     finally:
         tmp.unlink(missing_ok=True)
+    _keep_public(folder, key)
     return key
+
+
+def _keep_public(folder: Path, key: Ed25519PrivateKey, replace: bool = False) -> None:
+    """Write ``device_key.pub`` when missing (or ``replace``): the record that this device had this key."""
+    path = folder / PUBLIC_FILE
+    if os.path.lexists(path) and not replace:
+        return
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    # A read-only config folder still signs; only the record of the key is missing then.
+    with contextlib.suppress(OSError):
+        write_bytes_atomic(path, pem)
+
+
+def input_tag(key, input_sha256: str, output_sha256: str) -> str:
+    """The manifest's ``input_hmac``: which recording a clip was cut from, for its owner only.
+
+    HMAC-SHA256 of the input's and the output's SHA-256 digests (32 bytes each), keyed by
+    HKDF-SHA256 of the private key's raw bytes (label ``redact.manifest.input-tag/1``, so
+    the secret serves nothing else). Without the key nobody can confirm a recording they
+    hold; with the output in it, two clips cut from one recording carry unrelated tags, so
+    their recipients cannot link them. The owner recomputes it from the recording and the
+    clip (`redact verify CLIP --original FILE`).
+
+    Parameters
+    ----------
+    key : Ed25519PrivateKey
+    input_sha256, output_sha256 : str
+        64 lowercase hex digits each (`redact.report.sha256_file` of the input and output).
+
+    Examples
+    --------
+    >>> k = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    >>> input_tag(k, "00" * 32, "11" * 32) == input_tag(k, "00" * 32, "22" * 32)
+    False
+    """
+    if not isinstance(key, Ed25519PrivateKey):
+        raise TypeError(f"input_tag needs the device's private key, got {type(key).__name__}")
+    for digest in (input_sha256, output_sha256):
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError(f"input_tag: {digest!r} is not a sha256 (64 lowercase hex digits)")
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    secret = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INPUT_CONTEXT).derive(raw)
+    return hmac.new(secret, bytes.fromhex(input_sha256) + bytes.fromhex(output_sha256), hashlib.sha256).hexdigest()
 
 
 def _load_private(path: Path) -> Ed25519PrivateKey:
@@ -139,26 +276,29 @@ def _load_private(path: Path) -> Ed25519PrivateKey:
         if isinstance(exc, FileNotFoundError):
             raise
         raise KeyFileError(f"device key {path} cannot be opened ({exc.strerror}); "
-                           f"it must be a regular file, not a link: move it away to make a new key") from exc
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
+                           f"it must be a regular file, not a link: {_MOVE_AWAY}") from exc
+    # The raw descriptor, not fdopen: Python refuses to wrap a folder's (a traceback, not our line).
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise KeyFileError(f"device key {path} is not a regular file; move it away to make a new key")
+            raise KeyFileError(f"device key {path} is not a regular file; {_MOVE_AWAY}")
         if info.st_uid != os.getuid():
             raise KeyFileError(f"device key {path} belongs to user id {info.st_uid}, not you ({os.getuid()}); "
-                               f"move it away to make a new key")
+                               f"{_MOVE_AWAY}")
         if info.st_mode & 0o077:
             raise KeyFileError(f"device key {path} has mode {stat.S_IMODE(info.st_mode):04o}, readable by others; "
-                               f"run `chmod 600 {path}` (and consider the key leaked: move it away for a new one)")
-        data = fh.read()
+                               f"run `chmod 600 {path}` (and consider the key leaked: {_MOVE_AWAY})")
+        data = os.read(fd, _KEY_LIMIT)
+    finally:
+        os.close(fd)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise KeyFileError(f"device key {path} is not a readable unencrypted PEM private key; "
-                           f"move it away to make a new key") from exc
+                           f"{_MOVE_AWAY}") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"device key {path} is a {type(key).__name__}, expected Ed25519; "
-                           f"move it away to make a new key")
+                           f"{_MOVE_AWAY}")
     return key
 
 
@@ -260,24 +400,37 @@ def read_public(path) -> Ed25519PublicKey:
     return key
 
 
-def export_public(path, key=None) -> Path:
+def export_public(path, key=None, *, overwrite: bool = False) -> Path:
     """Write the public half of ``key`` (default: this device's key) as PEM, atomically.
 
     Parameters
     ----------
     path : str or path-like
-        Destination; replaced if it exists. The public key is not secret.
+        Destination. The public key is not secret.
     key : Ed25519PrivateKey or Ed25519PublicKey, optional
         Default `device_key` ().
+    overwrite : bool
+        Replace an existing file (never the device key itself: exported onto it, the
+        private key would be gone for good).
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    KeyFileError
+        ``path`` is this device's key file, or exists and ``overwrite`` is false.
     """
     public = _public(device_key() if key is None else key)
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     path = Path(path)
+    own = config_dir() / KEY_FILE
+    if path.resolve() == own.resolve() or (path.exists() and own.exists() and os.path.samefile(path, own)):
+        raise KeyFileError(f"{path} is this device's private key; export the public key to another file")
+    if os.path.lexists(path) and not overwrite:
+        raise KeyFileError(f"{path} exists; pass --overwrite to replace it, or export to another file")
     write_bytes_atomic(path, pem)
     return path
 

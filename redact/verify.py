@@ -3,16 +3,23 @@
 This is what a receiver (a neighbour, an insurer, the police) runs: is the manifest signed,
 by the key they expect, and is this the clip it describes? Then what was obscured and which
 side channels were dropped, from the manifest's counts alone.
+
+The clip's owner can also check which recording it was cut from (``original``): only the
+device key that signed the manifest reproduces its ``input_hmac``.
+
+Every string from the manifest is shown through `redact.safetext.shown`, so a sender's
+text cannot move the cursor, reorder the line or crash the terminal.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from .report import SCHEMA, sha256_file
 from .report import manifest_path as _manifest_path
-from .signing import SignatureError, verify_manifest
+from .safetext import shown as _text  # manifest strings come from the sender
+from .signing import SignatureError, device_key, fingerprint, input_tag, verify_manifest
 from .signing import expected_key as _expected_key
 
 # Manifest count keys (`Kind` names) -> words for a person.
@@ -49,7 +56,7 @@ class Verification:
     output_sha256: str = ""
 
 
-def verify_clip(clip_path, manifest_path=None, expected_key=None) -> Verification:
+def verify_clip(clip_path, manifest_path=None, expected_key=None, original=None) -> Verification:
     """Check a clip against its manifest.
 
     Parameters
@@ -62,6 +69,10 @@ def verify_clip(clip_path, manifest_path=None, expected_key=None) -> Verificatio
         Who must have signed it: a public key, its base64 text, its fingerprint or a public
         key file (see `redact.signing.expected_key`). Without it the signature only shows
         the manifest is unchanged since some key signed it.
+    original : str or path-like, optional
+        The recording the clip was made from, checked against the manifest's
+        ``input_hmac`` with this device's key: only the device that signed the clip can
+        make this check (the owner proving provenance), and it must also have signed it.
 
     Returns
     -------
@@ -70,19 +81,18 @@ def verify_clip(clip_path, manifest_path=None, expected_key=None) -> Verificatio
     Raises
     ------
     redact.signing.KeyFileError
-        ``expected_key`` is not a usable key, fingerprint or file (a usage error, raised
-        before anything is checked).
+        ``expected_key`` is not a usable key, fingerprint or file, or ``original`` is
+        given on a device without a key (usage errors, raised before anything is checked).
     """
     expected = None if expected_key is None else _expected_key(expected_key)
+    own = device_key(create=False) if original is not None else None
     clip = Path(clip_path)
     path = Path(manifest_path) if manifest_path is not None else _manifest_path(clip)
-    problems, summary = [], []
+    problems: list[str] = []
+    summary: list[str] = []
 
-    digest = ""
-    try:
-        digest = sha256_file(clip)
-    except OSError as exc:
-        problems.append(f"clip {clip} cannot be read ({exc.strerror})")
+    digest = _digest(clip, "clip", problems)
+    source = _digest(Path(original), "original", problems) if original is not None else ""
 
     data = _read_manifest(path, problems)
     if data is None:
@@ -106,28 +116,52 @@ def verify_clip(clip_path, manifest_path=None, expected_key=None) -> Verificatio
                         f"the manifest records {_text(recorded)[:16]}… (the clip was changed or is another one)")
     elif digest:
         summary.append(f"clip matches the manifest (sha256 {digest[:16]}…)")
+    if own is not None and source:
+        _check_original(data, own, signer, source, Path(original), problems, summary)
 
     summary.extend(describe(data))
     return Verification(not problems, tuple(problems), tuple(summary), signer, digest)
 
 
+def _digest(path: Path, what: str, problems: list) -> str:
+    """SHA-256 of a regular file, or "" with the reason in ``problems`` (never read
+    ``/dev/zero`` or a pipe: it has no end)."""
+    try:
+        if not path.is_file():
+            problems.append(f"{what} {path} does not exist or is not a regular file")
+            return ""
+        return sha256_file(path)
+    except OSError as exc:
+        problems.append(f"{what} {path} cannot be read ({exc.strerror})")
+        return ""
+
+
+def _check_original(data: dict, own, signer: str, source: str, original: Path, problems: list,
+                    summary: list) -> None:
+    """Is ``original`` the recording the manifest's ``input_hmac`` names, by this device's key?"""
+    mine = fingerprint(own)
+    recorded = data.get("input_hmac")
+    if signer and signer != mine:
+        problems.append(f"the manifest was signed by {signer}, not by this device's key {mine}; only the "
+                        f"signing device can check the original")
+    elif not isinstance(recorded, str) or not recorded:
+        problems.append("manifest records no input_hmac; the original cannot be checked against it")
+    elif not isinstance(data.get("output_sha256"), str) or input_tag(own, source, data["output_sha256"]) != recorded:
+        problems.append(f"{original} is not the recording this clip was made from (its keyed hash differs "
+                        f"from the manifest's input_hmac)")
+    elif signer:
+        summary.append(f"made from {original} on this device (input_hmac matches with key {mine})")
+
+
 def _read_manifest(path: Path, problems: list):
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path, "manifest", MANIFEST_LIMIT)
     except FileNotFoundError:
         problems.append(f"no manifest found at {path}; ask the sender for the .redaction.json file "
                         f"that came with the clip")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"manifest {path} cannot be read ({getattr(exc, 'strerror', None) or exc})")
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.append(f"manifest {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
-        return None
-    except ValueError as exc:  # e.g. text that is not UTF-8
-        problems.append(f"manifest {path} is not valid JSON ({exc})")
+    except JsonFileError as exc:
+        problems.append(str(exc))
         return None
     if not isinstance(data, dict):
         problems.append(f"manifest {path} is not a JSON object")
@@ -173,12 +207,6 @@ def describe(data: dict) -> list:
     lines += _flagged_lines(data.get("flagged_frames"))
     lines += _incident_lines(data.get("incident"))
     return [line for line in lines if line]
-
-
-def _text(value) -> str:
-    # Manifest strings come from the sender: keep terminal control characters out of the output.
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _noun(kind) -> str:
@@ -336,9 +364,7 @@ def _incident_lines(incident) -> list:
         try:
             lines.append(f"only the incident's time kept: {float(kept[0]):.2f} s to {float(kept[1]):.2f} s of the "
                          f"input ({_int(window.get('frames_kept'))} frames; "
-                         f"{_int(window.get('frames_cut_before'))} cut before, "
-                         f"{'the rest' if window.get('rest_not_decoded') else _int(window.get('frames_cut_after'))}"
-                         " cut after)")
+                         f"{_int(window.get('frames_cut_before'))} cut before, the rest cut after)")
         except (TypeError, ValueError, IndexError):
             lines.append(f"incident window: {_value(window)}")
     subjects = incident.get("subjects_kept")

@@ -34,6 +34,8 @@ import numpy as np
 import pytest
 from media import encode_tone, pattern, read_video, write_video
 
+from redact.signing import device_key, input_tag
+
 NO_DETECT = ["--detect", "none", "-q"]
 TIMEOUT = 180  # seconds for any one run: a hang fails the row instead of the whole session
 FOREIGN = ("Traceback", 'File "', "usage:", "Warning:", "warning:", "Error while", "[ WARN", "[ERROR", "libpng",
@@ -522,7 +524,8 @@ def _assert_complete(src_dir: Path, out: Path, clips: list, frames: int):
         dst = out / clip.name
         assert dst.is_file() and manifest_of(dst).is_file(), f"{dst} or its manifest missing"
         manifest = json.loads(manifest_of(dst).read_text())
-        assert manifest["input_sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()
+        assert manifest["input_hmac"] == input_tag(device_key(), hashlib.sha256(clip.read_bytes()).hexdigest(),
+                                                   hashlib.sha256(dst.read_bytes()).hexdigest())
         assert manifest["output_sha256"] == hashlib.sha256(dst.read_bytes()).hexdigest()
         assert frame_count(dst) == frames == manifest["frames_out"]
     assert not partials(out), partials(out)

@@ -213,7 +213,9 @@ def test_resume_skips_complete_files(cluster, tmp_path, config):
     assert "3 redacted, 0 already complete, 0 failed" in first.stderr
     assert_valid(out, ["c0.mp4", "c1.mp4", "c2.mp4"])
     stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    # A local cluster resumes what the other one made: the same outputs, however they were made.
+    # A local cluster resumes what the other one made: the same outputs, however they were made,
+    # given the same client and so the same device key (the manifest names its input by a tag
+    # only that key reproduces; the client checks it, the workers hold no key).
     second = run_cli(src, "-o", out, "--cluster", "local:2", *NO_DETECT)
     assert second.returncode == 0 and "0 redacted, 3 already complete" in second.stderr, second.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
@@ -450,13 +452,13 @@ def test_a_handed_off_output_is_committed_only_with_its_own_record(tmp_path, con
     pending, record = hand_off.pending, hand_off.manifest
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [pending.name]  # nothing final yet
     with pytest.raises(RedactionIncomplete, match="not a temporary output"):
-        seal_handed_off(tmp_path / "out" / "other.png", pending, record)
+        seal_handed_off(tmp_path / "in.png", tmp_path / "out" / "other.png", pending, record)
     edited = dataclasses.replace(record, output_sha256="0" * 64)
     with pytest.raises(RedactionIncomplete, match="not the file its manifest records"):
-        seal_handed_off(tmp_path / "out" / "in.png", pending, edited)
+        seal_handed_off(tmp_path / "in.png", tmp_path / "out" / "in.png", pending, edited)
     assert not list((tmp_path / "out").iterdir())  # deleted, nothing committed
     with pytest.raises(OutputBusyError):  # gone meanwhile (another run took it over)
-        seal_handed_off(tmp_path / "out" / "in.png", pending, record)
+        seal_handed_off(tmp_path / "in.png", tmp_path / "out" / "in.png", pending, record)
 
 
 @needs_dask

@@ -143,3 +143,17 @@ def test_verify_tells_a_hidden_subject_from_a_frame_obscured_whole():
     assert "1 frame flagged for review (frame 9; could not be analysed: obscured whole)" in lines
     assert ("2 frames flagged for review (frames 3, 4; subject hidden where its identity was uncertain; the "
             "scene is shown)") in lines
+
+
+def test_key_export_never_replaces_the_private_key_nor_a_file_unasked(tmp_path, config):
+    assert run("key").returncode == 0
+    private = config / "device_key.pem"
+    before = private.read_bytes()
+    onto_key = run("key", "--export", private, "--overwrite")
+    assert onto_key.returncode == 2 and "private key" in onto_key.stderr and private.read_bytes() == before
+    other = tmp_path / "notes.txt"
+    other.write_text("mine")
+    kept = run("key", "--export", other)
+    assert kept.returncode == 2 and "--overwrite" in kept.stderr and other.read_text() == "mine"
+    assert run("key", "--export", other, "--overwrite").returncode == 0
+    assert other.read_text().startswith("-----BEGIN PUBLIC KEY-----")

@@ -41,7 +41,8 @@ def test_one_line_per_call_read_back(config):
 def test_lines_are_content_free(config, tmp_path):
     append_share(_share())
     text = (config / LOG_FILE).read_text()
-    assert set(json.loads(text)) == {"time", "request", "recipient", "purpose", "output_sha256", "fingerprint"}
+    assert set(json.loads(text)) == {"time", "request", "recipient", "purpose", "output_sha256", "fingerprint",
+                                     "share_id", "state"}
     assert str(tmp_path) not in text
 
 
@@ -102,3 +103,13 @@ def test_bad_entries_refused(kw, error):
 def test_append_needs_a_share(config):
     with pytest.raises(TypeError, match="Share"):
         append_share({"request": "x"})
+
+
+def test_deep_or_doubled_lines_are_reported_not_raised(config):
+    append_share(_share(1))
+    with open(config / LOG_FILE, "a") as fh:
+        fh.write("[" * 100_000 + "]" * 100_000 + "\n")  # a RecursionError before
+        fh.write('{"recipient": "a", "recipient": "b"}\n')
+    log = read_shares()
+    assert [e.request for e in log.entries] == ["claim 1"]
+    assert ["line 2 is unreadable" in p or "line 3 is unreadable" in p for p in log.problems] == [True, True]

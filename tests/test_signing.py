@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from redact.report import Manifest
 from redact.signing import (
     KEY_FILE,
+    PUBLIC_FILE,
     KeyFileError,
     SignatureError,
     config_dir,
@@ -51,7 +52,8 @@ def test_key_created_once_owner_only_and_reused(config):
     path = config / KEY_FILE
     assert _mode(path) == 0o600
     assert _mode(config) == 0o700
-    assert sorted(p.name for p in config.iterdir()) == [KEY_FILE]  # no temporary left behind
+    # No temporary left behind; the public half is kept as the record that this key existed.
+    assert sorted(p.name for p in config.iterdir()) == [KEY_FILE, PUBLIC_FILE]
     before = path.read_bytes()
     second = device_key()
     assert _raw(second) == _raw(first)

@@ -19,7 +19,7 @@ from redact.verify import Verification, describe, verify_clip
 
 def _manifest_dict(clip_bytes: bytes, **extra) -> dict:
     m = Manifest(kind="video", tool_version="0.1.0", policy=Policy(), frames_in=60, frames_out=60,
-                 input_sha256="11" * 32, output_sha256=hashlib.sha256(clip_bytes).hexdigest())
+                 input_hmac="11" * 32, output_sha256=hashlib.sha256(clip_bytes).hexdigest())
     m.counts = {"face": {"detections": 70, "tracks": 3, "frames": 57},
                 "plate": {"detections": 0, "tracks": 0, "frames": 0},
                 "person": {"detections": 0, "tracks": 0, "frames": 0},
@@ -146,7 +146,7 @@ def test_manifest_elsewhere(clip, tmp_path):
 def test_missing_clip(clip):
     clip.unlink()
     result = verify_clip(clip)
-    assert not result.ok and "cannot be read" in result.problems[0]
+    assert not result.ok and "does not exist" in result.problems[0]
 
 
 @pytest.mark.parametrize("text, message", [("{not json", "not valid JSON"), ("[1]", "not a JSON object")])
@@ -184,7 +184,7 @@ def test_incident_rendered_when_present(clip):
                  "subject kept visible: a person, shown in 29 frames, hidden in 3",
                  "other people obscured whole: 4 tracks", "request: claim 7", "purpose: parcel theft"):
         assert line in text
-    assert "\x1b" not in text and "recipient: insurer?[2J" in text  # no terminal escapes pass through
+    assert "\x1b" not in text and "recipient: insurer\\x1b[2J" in text  # no terminal escapes pass through
 
 
 def test_image_manifest():

@@ -11,6 +11,7 @@ from redact.jobs import RedactionIncomplete, redact_image, redact_video
 from redact.policy import Method, Policy, Style, Zone
 from redact.report import Manifest, manifest_path, sha256_file
 from redact.safeio import UsageError
+from redact.signing import device_key, input_tag
 from redact.types import Kind, Regions
 
 ZONE = Zone(0.5, 0.5, 0.5, 0.5)  # bottom-right quarter
@@ -234,7 +235,9 @@ def test_manifest_is_content_free_and_matches_files(tmp_path):
     text = manifest_path(dst).read_text()
     manifest = Manifest.read(manifest_path(dst))
     assert manifest.schema == "redact.manifest/1"
-    assert manifest.input_sha256 == sha256_file(src) and manifest.output_sha256 == sha256_file(dst)
+    assert manifest.input_hmac == input_tag(device_key(), sha256_file(src), sha256_file(dst))
+    assert manifest.output_sha256 == sha256_file(dst)
+    assert sha256_file(src) not in text  # the plain input hash would link clips of one recording
     assert manifest.frames_in == manifest.frames_out == 10
     assert manifest.counts["other"]["frames"] == 10
     for leak in ("Main Street", "51.5007", "front door", "2026-11-28T"):

@@ -100,10 +100,12 @@ class WindowCut:
         return kept
 
     def record(self) -> dict | None:
-        """The window as applied, for the manifest (source seconds; frames cut)."""
+        """The window as applied, for the manifest (source seconds; frames cut before it).
+
+        Nothing about what follows the window: with the frames before and inside it, that
+        would give the recording's length, which two windows of one recording share."""
         if self.window is None:
             return None
         return {"asked": {"start": self.window.start, "end": self.window.end, "margin": self.window.margin},
                 "kept_seconds": [self.first, self.last], "frames_kept": len(self.times),
-                "frames_cut_before": self.cut_before, "frames_cut_after": self.cut_after,
-                "rest_not_decoded": self.ended_early}
+                "frames_cut_before": self.cut_before}
