@@ -7,7 +7,7 @@ redact's output the same way, with an off-the-shelf face embedding model, for ev
 
 Usage::
 
-    python benchmarks/reid_attack.py [DATA_DIR] [--model PATH] [--min-size 40] [--json OUT]
+    python benchmarks/reid_attack.py [DATA_DIR] [--model PATH] [--gap 0.5] [--min-size 40] [--json OUT]
 
 ``DATA_DIR`` is the shared evaluation folder (default ``../shared/data`` beside the
 checkout, or ``$REDACT_DATA_DIR``).
@@ -483,8 +483,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=None,
                         help=f"MobileFaceNet.tflite (default ${MODEL_ENV} or the redact model cache)")
     parser.add_argument("--min-size", type=int, default=40, help="smallest face height scored, px (default 40)")
-    parser.add_argument("--gap", type=float, default=1.0,
-                        help="seconds between a gallery frame and its probes (default 1)")
+    parser.add_argument("--gap", type=float, default=0.5,
+                        help="seconds between a gallery frame and its probes (default 0.5)")
     parser.add_argument("--min-score", type=float, default=0.5,
                         help="detector score of the video faces that are tracked and scored (default 0.5)")
     parser.add_argument("--profile", default="balanced", help="face detector profile for the video set")
