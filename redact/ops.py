@@ -175,7 +175,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
     # Pixelate and blur read the pixels they hide, so in-place work gives them a snapshot of
     # the input. Fill reads nothing and secure blur only the ring outside every region,
     # which no region writes: they can read ``out`` itself.
-    reads_inside = any(s.method in (Method.PIXELATE, Method.BLUR) for s, _ in groups)
+    reads_inside = any(s.method.reads_hidden_pixels for s, _ in groups)
     src = frame.copy() if in_place and reads_inside else np.ascontiguousarray(frame)
     mask_arr = mask if mask is not None else np.zeros((1, 1), np.bool_)
     seed_u64 = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
