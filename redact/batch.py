@@ -37,10 +37,12 @@ class Outcome:
     error: str = ""
     flagged: int = 0  # frames obscured whole because they could not be analysed
     uncertain: int = 0  # frames showing the scene with a subject hidden: its identity was uncertain
-    # A cluster worker's finished output, still under its temporary name, and its unsigned
-    # manifest: the client signs and commits them (`redact.cluster`).
+    # A cluster worker's finished output, still under its temporary name, its unsigned
+    # manifest and the sha256 of the input it read: the client checks, signs and commits
+    # them (`redact.cluster`).
     pending: Path | None = None
     record: Manifest | None = None
+    input_sha256: str = ""
 
 
 #: Memory one redaction process takes: about 480 MiB with the default detectors after its

@@ -38,6 +38,7 @@ from .detectors import WORKER_CACHE
 from .jobs import HandOff, seal_handed_off
 from .report import made_from
 from .safeio import OutputBusyError, UsageError
+from .signing import KeyFileError, device_key
 
 INSTALL = 'pip install "redactcam[cluster]"'
 LOCAL = "local:"
@@ -203,7 +204,8 @@ def _redact_on_worker(task: Task, policy, options: dict, force: bool, version: s
     hand_off = HandOff()
     outcome = _run_one(task, policy, {**options, "detectors": detectors, "seal": hand_off}, force)
     if outcome.status == "redacted":
-        return dataclasses.replace(outcome, status=HANDED_OFF, pending=hand_off.pending, record=hand_off.manifest)
+        return dataclasses.replace(outcome, status=HANDED_OFF, pending=hand_off.pending, record=hand_off.manifest,
+                                   input_sha256=hand_off.input_sha256)
     return outcome
 
 
@@ -261,17 +263,22 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
     if spec.local:
         spec = dataclasses.replace(spec, workers=process_limit(spec.workers, len(plan_.tasks))[0])
     sent = [Task(t.src.absolute(), t.dst.absolute()) for t in plan_.tasks]
+    # The key signs every file here: an unusable one stops the run before any work.
+    try:
+        key = device_key()
+    except KeyFileError as exc:
+        raise UsageError(str(exc)) from None
     outcomes = []
     with connect(spec) as client:
         # Resume needs the input checked against the output's tag, which needs the key:
         # checked here, and a file whose output was not made from its input is redone.
-        futures = {client.submit(_redact_on_worker, task, policy, options, force or not made_from(task.dst, task.src),
-                                 __version__, pure=False):
+        futures = {client.submit(_redact_on_worker, task, policy, options,
+                                 force or not made_from(task.dst, task.src, key), __version__, pure=False):
                    (task, given) for task, given in zip(sent, plan_.tasks)}
         try:
             for future in as_completed(futures):
                 task, given = futures[future]
-                outcomes.append(_sealed(_outcome(future, given), task))
+                outcomes.append(_sealed(_outcome(future, given), task, policy, bool(options.get("overwrite"))))
                 if on_done:
                     on_done(outcomes[-1])
         except BaseException:
@@ -281,15 +288,17 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
     return sorted(outcomes, key=lambda o: order[o.src])
 
 
-def _sealed(outcome: Outcome, sent: Task) -> Outcome:
-    """A handed-off output signed here and committed under ``sent.dst``: "redacted", or why not."""
+def _sealed(outcome: Outcome, sent: Task, policy, overwrite: bool) -> Outcome:
+    """A handed-off output checked, signed here and committed under ``sent.dst`` (see
+    `redact.jobs.seal_handed_off`): "redacted", or why not."""
     if outcome.status != HANDED_OFF:
         return outcome
     done = dataclasses.replace(outcome, pending=None, record=None)
     if outcome.pending is None or outcome.record is None:
         return dataclasses.replace(done, status="failed", error="the worker handed off no output; nothing was written")
     try:
-        seal_handed_off(sent.src, sent.dst, outcome.pending, outcome.record)
+        seal_handed_off(sent.src, sent.dst, outcome.pending, outcome.record, policy=policy,
+                        input_sha256=outcome.input_sha256, overwrite=overwrite)
     except OutputBusyError as exc:
         return dataclasses.replace(done, status="busy", error=str(exc))
     except Exception as exc:  # a record that does not match, the device key unusable: the file fails

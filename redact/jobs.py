@@ -293,8 +293,10 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
         force = any(abs(seconds - s.t) <= step for s in incident.subjects)
         rgb = check_frame(rgb)
         for subject in numbered:
-            if abs(seconds - subject.t) < nearest.get(subject, (math.inf,))[0]:
-                nearest[subject] = (abs(seconds - subject.t), rgb.copy())
+            # Only frames within a step of t can be the nearest one `pick` uses: copy no others.
+            distance = abs(seconds - subject.t)
+            if distance <= step and distance < nearest.get(subject, (math.inf,))[0]:
+                nearest[subject] = (distance, rgb.copy())
         keep(analyser.push(rgb.copy() if analyser.lookahead_frames else rgb, force=force))
     keep(analyser.flush())
     analysis = Analysis(records, analyser.detections, analyser.frames_detected, analyser.hold_frames,
@@ -344,33 +346,40 @@ class HandOff:
     def __init__(self) -> None:
         self.pending: Path | None = None
         self.manifest: Manifest | None = None
+        self.input_sha256 = ""
 
     def __call__(self, pair, manifest: Manifest, delivery, input_sha256: str) -> None:
         # Nothing is tagged, signed or logged here: `seal_handed_off` does all three.
         pair.hand_off()
-        self.pending, self.manifest = pair.path, manifest
+        self.pending, self.manifest, self.input_sha256 = pair.path, manifest, input_sha256
 
 
-def seal_handed_off(src, dst, pending, manifest: Manifest) -> None:
+def seal_handed_off(src, dst, pending, manifest: Manifest, *, policy: Policy, input_sha256: str,
+                    overwrite: bool = False) -> None:
     """Sign and commit an output that another machine redacted from ``src`` and handed off
-    (`HandOff`).
+    (`HandOff`), for a run with ``policy``.
 
-    Here, under ``dst``'s lock: ``pending`` must be a temporary name of ``dst`` and hold the
-    bytes ``manifest`` records (its ``output_sha256``); the input is tagged (read here, not
-    taken from the worker), the manifest signed with this device's key and the pair
-    committed as `redact_file` commits it, share log included.
+    Here, under ``dst``'s lock: ``dst`` may be written (as `redact_file` decides, again: a
+    file may have appeared there since the worker looked); ``pending`` must be a temporary
+    name of ``dst`` and hold the bytes ``manifest`` records (its ``output_sha256``); the
+    record must be of this tool version and ``policy`` (the worker cannot have its own
+    request or settings signed); ``src`` must still hold the bytes the worker read
+    (``input_sha256``). The input is then tagged, the manifest signed with this device's
+    key and the pair committed as `redact_file` commits it, share log included.
 
     Raises
     ------
     OutputBusyError
         Another run holds ``dst``, or took it over (and removed ``pending``) meanwhile.
+    redact.safeio.UsageError
+        ``dst`` exists, is not ours and ``overwrite`` is false (``pending`` is deleted).
     RedactionIncomplete
-        ``pending`` is not a temporary output of ``dst``, or holds other bytes than its record
-        says (then it is deleted); nothing is written.
+        Any other check fails (``pending`` is deleted); nothing is written.
     """
     import os
     import stat
 
+    from . import __version__
     from .safeio import OutputBusyError, is_partial_of
 
     dst, pending = Path(dst), Path(pending)
@@ -384,10 +393,19 @@ def seal_handed_off(src, dst, pending, manifest: Manifest) -> None:
             raise OutputBusyError(f"another redact run took over {dst} before this run signed it; left it to "
                                   "that run (run again once it has finished)") from None
         with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst), partial=pending) as pair:
+            check_paths(src, dst, overwrite=overwrite or made_by_redact(dst))
             if not stat.S_ISREG(handed.st_mode) or sha256_file(pending) != manifest.output_sha256:
                 raise RedactionIncomplete(f"{dst}: the output the worker handed off is not the file its manifest "
                                           "records (sha256); deleted, nothing was written")
-            _seal(pair, manifest, delivery, sha256_file(src))
+            if manifest.tool_version != __version__ or manifest.policy != policy:
+                raise RedactionIncomplete(f"{dst}: the worker's record is not of this run's settings (tool "
+                                          f"{manifest.tool_version}, policy differs: {manifest.policy != policy}); "
+                                          "deleted, nothing was written")
+            read_here = sha256_file(src)
+            if read_here != input_sha256:
+                raise RedactionIncomplete(f"{src} changed while it was redacted on the cluster; deleted the output, "
+                                          "run again")
+            _seal(pair, manifest, delivery, read_here)
 
 
 def video_encoder(crf: int, preset: str) -> dict:
@@ -470,8 +488,9 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     (policy, models, tool version, encoder) is left as it is and None is returned. An
     output whose manifest of ours names it (`redact.report.made_by_redact`) is ours to redo,
     without ``overwrite``.
-    ``seal(pair, manifest)`` records the finished output (default: signed with this
-    device's key and committed; `HandOff` leaves both to another machine).
+    ``seal(pair, manifest, delivery, input_sha256)`` records the finished output (default:
+    tagged and signed with this device's key and committed; `HandOff` leaves all of it to the
+    machine that holds the key).
 
     Examples
     --------
@@ -506,7 +525,9 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
         ours = made_by_redact(dst)
         if skip_complete and ours:
             settings = settings_record(policy, describe_models(detectors), {} if image else video_encoder(crf, preset))
-            if is_complete(dst, sha256_file(src) if key is not None else None, settings, key):
+            # Handed off (no key here): the client checked the input before sending the file.
+            checked = key is None
+            if is_complete(dst, None if checked else sha256_file(src), settings, key, input_checked=checked):
                 return None
         if image:
             return _redact_image(src, dst, policy, overwrite=overwrite or ours, models_dir=models_dir,

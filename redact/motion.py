@@ -77,11 +77,14 @@ class MotionGate:
 
 
 #: A shot change: the colour histograms of consecutive thumbnails differ by at least
-#: `CUT_COLOUR` (Bhattacharyya distance) *and* their grey levels by `CUT_GREY` on average.
-#: Measured on the shared clips (every frame pair): the Hamilton clip's three cuts give
-#: 0.39-0.54 and 27.7-30.4; within shots the largest are 0.19 (a car park at dusk) and 27.8
-#: (a hand over a selfie camera, colour 0.13): never both.
-CUT_COLOUR, CUT_GREY = 0.3, 20.0
+#: `CUT_COLOUR` (Bhattacharyya distance), their grey levels by `CUT_GREY` on average, *and*
+#: their shapes correlate less than `CUT_SHAPE` (normalised grey correlation: brightness and
+#: contrast taken out). Measured on the shared clips (every frame pair): the Hamilton clip's
+#: three cuts give 0.39-0.54, 27.7-30.4 and 0.01-0.23; within shots the extremes are 0.19
+#: (a car park at dusk), 27.8 (a hand over a selfie camera, colour 0.13) and 0.63. A doorbell
+#: switching to infrared, or a flash, changes colour and level but keeps the shapes (0.97 on
+#: a Hamilton frame turned grey and brightened): not a cut, so its holds stay.
+CUT_COLOUR, CUT_GREY, CUT_SHAPE = 0.3, 20.0, 0.4
 CUT_THUMB = (64, 36)
 
 
@@ -109,7 +112,17 @@ class SceneCuts:
         if previous is None:
             return False
         colour = cv2.compareHist(hist, previous[0], cv2.HISTCMP_BHATTACHARYYA)
-        return bool(colour >= CUT_COLOUR and float(np.abs(grey - previous[1]).mean()) >= CUT_GREY)
+        if colour < CUT_COLOUR or float(np.abs(grey - previous[1]).mean()) < CUT_GREY:
+            return False
+        return _shape_correlation(grey, previous[1]) < CUT_SHAPE
+
+
+def _shape_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two grey thumbnails (1: same shapes, whatever the
+    brightness and contrast; a flat thumbnail has no shape and correlates 0)."""
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / norm if norm > 0 else 0.0
 
 
 def _span(lo: float, hi: float, size: int) -> tuple[int, int]:

@@ -358,12 +358,13 @@ class Redactor:
     def subjects_shown(self, plan) -> list:
         """``plan.picked`` (see `redact.subjects.SubjectPlan`) with each subject's frames
         counted as this redactor showed them: ``frames_shown`` where at least
-        `VISIBLE_SHARE` of its box was left as it was, ``frames_hidden_by_zones`` where the
-        plan showed it and the frame did not (a privacy zone, outside a keep zone)."""
+        `VISIBLE_SHARE` of its box was left as it was, ``frames_covered`` where the plan
+        showed it and the frame did not (a privacy zone, outside a keep zone, a bystander in
+        front of it)."""
         out = []
         for picked, planned in zip(plan.picked, plan.shown):
             visible = sum((i, tid) in self.stats.subjects_visible for i, tid in planned.items())
-            out.append({**picked, "frames_shown": visible, "frames_hidden_by_zones": len(planned) - visible})
+            out.append({**picked, "frames_shown": visible, "frames_covered": len(planned) - visible})
         return out
 
     def manifest(self, kind: str) -> Manifest:

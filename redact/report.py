@@ -111,55 +111,61 @@ def settings_record(policy, models, encoder: dict) -> dict:
                                          "tool_version": __version__})))
 
 
+def _named_by_manifest(output) -> tuple[Manifest, str] | None:
+    """``output``'s manifest and sha256 when the manifest beside it reads as ours and names
+    that very file; None otherwise (no file, no manifest, a stray or damaged one)."""
+    output = Path(output)
+    path = manifest_path(output)
+    if not output.is_file() or not path.is_file():
+        return None
+    try:
+        manifest = Manifest.read(path)
+    except (ValueError, TypeError, OSError, AttributeError):
+        return None
+    output_sha256 = sha256_file(output)
+    return (manifest, output_sha256) if manifest.output_sha256 == output_sha256 else None
+
+
 def made_by_redact(output) -> bool:
     """True when ``output`` has a manifest of ours beside it that names this very file (its
     sha256): only then may a run replace it without being told to. A stray, empty or copied
     ``.redaction.json`` proves nothing about the file it sits beside."""
-    output = Path(output)
-    path = manifest_path(output)
-    if not output.is_file() or not path.is_file():
-        return False
-    try:
-        manifest = Manifest.read(path)
-    except (ValueError, TypeError, OSError, AttributeError):
-        return False
-    return isinstance(manifest.output_sha256, str) and manifest.output_sha256 == sha256_file(output)
+    return _named_by_manifest(output) is not None
 
 
-def is_complete(output, input_sha256: str | None, settings: dict | None = None, key=None) -> bool:
+def is_complete(output, input_sha256: str | None, settings: dict | None = None, key=None, *,
+                input_checked: bool = False) -> bool:
     """True when ``output`` and its manifest exist, match each other and the same input (by
     its `redact.signing.input_tag` under ``key``, default this device's), and (when given)
     were made with the same ``settings`` (see `settings_record`): a rerun asking for more
     must not be answered with the older, lesser redaction.
 
-    ``input_sha256`` None skips the input check, for a caller that made it already with the
-    key (`made_from`): a cluster worker holds no key, its client does.
+    ``input_checked=True`` skips the input check (``input_sha256`` is then ignored), for a
+    caller that made it already with the key (`made_from`): a cluster worker holds no key,
+    its client does.
     """
-    output = Path(output)
-    path = manifest_path(output)
-    if not output.is_file() or not path.is_file():
+    named = _named_by_manifest(output)
+    if named is None:
         return False
-    try:
-        manifest = Manifest.read(path)
-    except (ValueError, TypeError, OSError):
-        return False
+    manifest, output_sha256 = named
     if settings is not None and any(getattr(manifest, name) != value for name, value in settings.items()):
         return False
-    output_sha256 = sha256_file(output)
-    if manifest.output_sha256 != output_sha256:
-        return False
-    if input_sha256 is None:
+    if input_checked:
         return True
+    if input_sha256 is None:
+        raise ValueError("is_complete: give input_sha256, or input_checked=True when the caller checked the input")
     return manifest.input_hmac == input_tag(device_key() if key is None else key, input_sha256, output_sha256)
 
 
 def made_from(output, src, key=None) -> bool:
-    """Whether ``output``'s manifest records ``src`` as its input (its tag under ``key``,
-    default this device's): the half of `is_complete` that needs the key."""
-    output = Path(output)
+    """Whether ``output``'s manifest names it and records ``src`` as its input (its tag under
+    ``key``, default this device's): the half of `is_complete` that needs the key."""
+    key = device_key() if key is None else key  # an unusable key is the caller's error, not "no"
+    named = _named_by_manifest(output)
+    if named is None:
+        return False
+    manifest, output_sha256 = named
     try:
-        manifest = Manifest.read(manifest_path(output))
-        return manifest.input_hmac == input_tag(device_key() if key is None else key, sha256_file(src),
-                                                sha256_file(output))
-    except (ValueError, TypeError, OSError):
+        return manifest.input_hmac == input_tag(key, sha256_file(src), output_sha256)
+    except OSError:
         return False

@@ -135,7 +135,10 @@ def make_folders(folder) -> list:
         missing.append(folder)
         folder = folder.parent
     for path in reversed(missing):
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir(exist_ok=True)
+        except FileNotFoundError:  # a parent removed meanwhile by a failed run beside us
+            path.mkdir(parents=True, exist_ok=True)
     return missing
 
 
@@ -168,10 +171,19 @@ def output_lock(final):
     path = final.with_name(f".{final.name}{LOCK_SUFFIX}")
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except FileNotFoundError:  # a failed run beside us removed the folder it had made
-            made += make_folders(final.parent)
+            # O_NOFOLLOW: a link planted under the lock's name neither creates a file
+            # elsewhere nor (dangling) keeps this loop spinning.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except FileNotFoundError:
+            if final.parent.is_dir():
+                raise
+            made += make_folders(final.parent)  # a failed run beside us removed the folder it had made
             continue
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageError(f"{path} is a symbolic link; remove it (redact's lock files are plain files)") \
+                    from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -429,9 +429,15 @@ def export_public(path, key=None, *, overwrite: bool = False) -> Path:
     own = config_dir() / KEY_FILE
     if path.resolve() == own.resolve() or (path.exists() and own.exists() and os.path.samefile(path, own)):
         raise KeyFileError(f"{path} is this device's private key; export the public key to another file")
+    if path.is_dir():
+        raise KeyFileError(f"{path} is a folder; give a file name for the public key")
     if os.path.lexists(path) and not overwrite:
         raise KeyFileError(f"{path} exists; pass --overwrite to replace it, or export to another file")
-    write_bytes_atomic(path, pem)
+    try:
+        write_bytes_atomic(path, pem)
+    except OSError as exc:
+        raise KeyFileError(f"cannot write {path}: {exc.strerror or exc}; give a file in a folder you can write") \
+            from None
     return path
 
 

@@ -371,12 +371,13 @@ def _incident_lines(incident) -> list:
     if isinstance(subjects, list) and subjects:
         for s in subjects:
             if isinstance(s, dict):
-                zones = _int(s.get("frames_hidden_by_zones"))
+                covered = _int(s.get("frames_covered"))
                 lines.append(f"subject kept visible: a {_text(s.get('kind', '?'))}"
                              f"{' (face hidden)' if s.get('hide_face') else ''}, shown in "
                              f"{_int(s.get('frames_shown'))} frames, hidden in {_int(s.get('frames_uncertain'))} "
                              "where its identity was uncertain"
-                             + (f" and in {zones} by privacy or keep zones" if zones else ""))
+                             + (f" and covered in {covered} (privacy or keep zones, people in front)"
+                                if covered else ""))
     if incident.get("bystanders_obscured") is not None:
         lines.append(f"other people obscured whole: {_int(incident['bystanders_obscured'])} tracks")
     for key, label in (("keep_zones", "keep zones (outside obscured)"), ("privacy_zones", "incident privacy zones")):

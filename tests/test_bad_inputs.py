@@ -363,6 +363,15 @@ def device_input(tmp):
     return Case(["/dev/zero", "-o", tmp / "out.mp4", *NO_DETECT])
 
 
+def planted_lock_link(tmp):
+    """Someone with write access to a shared output folder links the lock's name to nowhere:
+    the run must fail the file on one line, not spin forever or create a file elsewhere."""
+    write_video(tmp / "in.mp4", frames=3)
+    (tmp / "out").mkdir()
+    (tmp / "out" / ".out.mp4.redact-lock").symlink_to(tmp / "nowhere" / "x")
+    return Case([tmp / "in.mp4", "-o", tmp / "out" / "out.mp4", *NO_DETECT])
+
+
 def keep_zone(zone):
     def make(tmp):
         write_video(tmp / "in.mp4", frames=3, size=(160, 120))
@@ -413,6 +422,7 @@ ROWS = [
     Row("crf-99", with_options("--detect", "none", "--crf", "99"), 2, "crf"),
     Row("preset-unknown", with_options("--detect", "none", "--preset", "fastest"), 2, "preset"),
     Row("lookahead-1e6", with_options("--detect", "none", "--lookahead", "1e6"), 2, "lookahead"),
+    Row("lock-name-dangling-link", planted_lock_link, 1, "is a symbolic link", names="in.mp4"),
     Row("keep-zone-zero-area", keep_zone("0,0;50,50;100,100"), 2, "enclose no area"),
     Row("keep-zone-left-of-frame", keep_zone("-90,10;-10,10;-10,90"), 1, "outside the 160x120 frame"),
     Row("keep-zone-right-of-frame", keep_zone("200,10;290,10;290,90"), 1, "outside the 160x120 frame"),

@@ -441,24 +441,48 @@ def test_workers_never_hold_the_device_key(cluster, tmp_path, config):
 
 def test_a_handed_off_output_is_committed_only_with_its_own_record(tmp_path, config):
     """The client's half of a worker's hand-off: a pending output whose bytes are not the ones
-    its record names, or that is not a temporary of that output, is never committed."""
+    its record names, that is not a temporary of that output, whose record is of other
+    settings, whose input changed meanwhile, or whose final name a user file took meanwhile,
+    is never committed."""
     from redact.jobs import HandOff, RedactionIncomplete, redact_file, seal_handed_off
     from redact.policy import Policy
-    from redact.safeio import OutputBusyError
+    from redact.safeio import OutputBusyError, UsageError
 
-    write_png(tmp_path / "in.png")
-    hand_off = HandOff()
-    assert redact_file(tmp_path / "in.png", tmp_path / "out" / "in.png", Policy(kinds=()), seal=hand_off)
-    pending, record = hand_off.pending, hand_off.manifest
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [pending.name]  # nothing final yet
+    policy = Policy(kinds=())
+    src, out = tmp_path / "in.png", tmp_path / "out"
+
+    def handed():
+        write_png(src)
+        hand_off = HandOff()
+        assert redact_file(src, out / "in.png", policy, seal=hand_off, skip_complete=False)
+        return hand_off.pending, hand_off.manifest, hand_off.input_sha256
+
+    pending, record, read = handed()
+    assert sorted(p.name for p in out.iterdir()) == [pending.name]  # nothing final yet
     with pytest.raises(RedactionIncomplete, match="not a temporary output"):
-        seal_handed_off(tmp_path / "in.png", tmp_path / "out" / "other.png", pending, record)
+        seal_handed_off(src, out / "other.png", pending, record, policy=policy, input_sha256=read)
     edited = dataclasses.replace(record, output_sha256="0" * 64)
     with pytest.raises(RedactionIncomplete, match="not the file its manifest records"):
-        seal_handed_off(tmp_path / "in.png", tmp_path / "out" / "in.png", pending, edited)
-    assert not list((tmp_path / "out").iterdir())  # deleted, nothing committed
+        seal_handed_off(src, out / "in.png", pending, edited, policy=policy, input_sha256=read)
+    assert not list(out.iterdir())  # deleted, nothing committed
     with pytest.raises(OutputBusyError):  # gone meanwhile (another run took it over)
-        seal_handed_off(tmp_path / "in.png", tmp_path / "out" / "in.png", pending, record)
+        seal_handed_off(src, out / "in.png", pending, record, policy=policy, input_sha256=read)
+    pending, record, read = handed()
+    with pytest.raises(RedactionIncomplete, match="not of this run's settings"):
+        seal_handed_off(src, out / "in.png", pending, record, policy=Policy(kinds=(), keep_audio=True),
+                        input_sha256=read)
+    pending, record, read = handed()
+    with pytest.raises(RedactionIncomplete, match="changed while it was redacted"):
+        seal_handed_off(src, out / "in.png", pending, record, policy=policy, input_sha256="1" * 64)
+    pending, record, read = handed()
+    (out / "in.png").write_bytes(b"the user's own picture")  # appeared after the worker looked
+    with pytest.raises(UsageError, match="exists"):
+        seal_handed_off(src, out / "in.png", pending, record, policy=policy, input_sha256=read)
+    assert (out / "in.png").read_bytes() == b"the user's own picture" and not pending.exists()
+    (out / "in.png").unlink()
+    pending, record, read = handed()
+    seal_handed_off(src, out / "in.png", pending, record, policy=policy, input_sha256=read)
+    assert (out / "in.png").is_file() and (out / "in.png.redaction.json").is_file()
 
 
 @needs_dask

@@ -173,8 +173,8 @@ def test_blur_warns_once_per_run(tmp_path):
         write_video(folder / name, frames=3)
     result = run_cli(folder, "-o", tmp_path / "out", "--method", "blur", *NO_DETECT)
     assert result.returncode == 0
-    assert result.stderr.count("reversed by published") == 1
-    assert "reversed" not in run_cli(folder, "-o", tmp_path / "out2", *NO_DETECT).stderr
+    assert result.stderr.count("re-identifiable") == 1
+    assert "re-identifiable" not in run_cli(folder, "-o", tmp_path / "out2", *NO_DETECT).stderr
 
 
 def test_input_inside_output_tree_is_never_overwritten(tmp_path):

@@ -129,9 +129,9 @@ def test_a_subject_behind_a_privacy_zone_is_not_reported_shown(astronaut_pair, t
     out = tmp_path / "out.png"
     assert run(src, "-o", out, "--incident", incident, "-q").returncode == 0
     kept = json.loads(out.with_name(out.name + ".redaction.json").read_text())["incident"]["subjects_kept"][0]
-    assert kept["frames_shown"] == 0 and kept["frames_hidden_by_zones"] == 1, kept
+    assert kept["frames_shown"] == 0 and kept["frames_covered"] == 1, kept
     verified = run("verify", out)
-    assert "shown in 0 frames" in verified.stdout and "1 by privacy or keep zones" in verified.stdout
+    assert "shown in 0 frames" in verified.stdout and "covered in 1 (privacy or keep zones" in verified.stdout
 
 
 def test_verify_tells_a_hidden_subject_from_a_frame_obscured_whole():
@@ -157,3 +157,12 @@ def test_key_export_never_replaces_the_private_key_nor_a_file_unasked(tmp_path, 
     assert kept.returncode == 2 and "--overwrite" in kept.stderr and other.read_text() == "mine"
     assert run("key", "--export", other, "--overwrite").returncode == 0
     assert other.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+
+
+@pytest.mark.parametrize("where", ["folder", "a-file/key.pub"])
+def test_key_export_to_a_place_it_cannot_write_is_one_line(tmp_path, config, where):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a-file").write_text("not a folder")
+    assert run("key").returncode == 0
+    done = run("key", "--export", tmp_path / where, "--overwrite")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -84,3 +84,16 @@ def test_no_cut_on_a_still_clip():
     cuts = SceneCuts()
     frame = _shot((90, 90, 90), 4, n=1)[0]
     assert not any(cuts.is_cut(frame) for _ in range(5))
+
+
+def test_a_camera_switching_to_infrared_is_not_a_cut(data_dir):
+    """Colour and brightness jump, the scene's shapes stay: the holds must stay too (a face
+    the detector misses in the first infrared frame stays obscured)."""
+    import cv2
+
+    with av.open(str(data_dir / HAMILTON)) as clip:
+        day = next(f for i, f in enumerate(clip.decode(video=0)) if i == 100).to_ndarray(format="rgb24")
+    grey = cv2.cvtColor(cv2.cvtColor(day, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    night = np.clip(grey.astype(np.float32) * 1.8 + 40, 0, 255).astype(np.uint8)
+    cuts = SceneCuts()
+    assert not cuts.is_cut(day) and not cuts.is_cut(night)
