@@ -14,6 +14,7 @@ class Kind(enum.IntEnum):
     PLATE = 1
     PERSON = 2
     OTHER = 3
+    VEHICLE = 4
 
 
 def _as_array(value, dtype, shape_tail, name, n=None):

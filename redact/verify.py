@@ -16,7 +16,7 @@ from .signing import SignatureError, verify_manifest
 from .signing import expected_key as _expected_key
 
 # Manifest count keys (`Kind` names) -> words for a person.
-_NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)",
+_NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)", "vehicle": "vehicles",
           "other": "privacy zones and unreadable frames"}
 _ALWAYS = ("face", "plate")  # "none found" is worth saying for these
 _MAX_LISTED = 8

@@ -11,11 +11,13 @@ from redact.geometry import pad_boxes, pixel_boxes
 from redact.policy import Profile
 
 MODEL = "selfie_segmentation"
+#: The instance detector's network and class names (`redact.detectors.objects`).
+SSD_MODELS = ("ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap")
 
 
 @pytest.fixture(scope="module")
 def detectors():
-    require_models(MODEL)
+    require_models(MODEL, *SSD_MODELS)
     from redact.detectors.persons import PersonDetector
 
     return {p: PersonDetector(p) for p in DETECTOR_PROFILES}
@@ -52,7 +54,7 @@ def test_blank_and_odd_frames_give_nothing(detectors, profile, shape):
 def test_attributes_and_bad_input(detectors):
     det = detectors[Profile.FAST]
     assert det.kinds == (Kind.PERSON, Kind.FACE)
-    assert det.models == (MODEL,)
+    assert det.models == (MODEL, *SSD_MODELS)
     with pytest.raises(ValueError, match="uint8"):
         det.detect(np.zeros((8, 8, 3), np.int16))
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
@@ -386,3 +388,47 @@ def test_hog_pixel_budget_lowers_the_scale_and_maps_boxes_back(people_dir):
     mask = hidden(found, big.shape)
     heads = [share_hidden(mask, (2 * (x + 0.2 * w), 2 * y, 1.2 * w, 0.3 * h)) >= 0.8 for x, y, w, h in gt]
     assert np.mean(heads) >= 0.5
+
+
+def test_boxed_instances_keep_the_boxes_and_every_mask_pixel():
+    """SSD boxes come out unchanged; mask pixels within the style's padding are theirs; an arm
+    past the padding grows its box; a part far from every box is a row of its own."""
+    from redact.detectors.persons import boxed_instances
+
+    plan = PLANS[Profile.BALANCED]
+    prob = np.zeros((200, 300), np.float32)
+    prob[20:120, 20:60] = 0.9          # person A, boxed
+    prob[60:70, 60:64] = 0.9           # A's elbow, inside the 10% padding (4 px of a 40 px box)
+    prob[60:70, 60:80] = 0.9           # A's arm, past the padding: A's box grows over it
+    prob[150:190, 200:220] = 0.9       # someone the SSD missed: a row of its own
+    boxes = np.array([[20, 20, 60, 120], [100, 20, 140, 120]], np.float32)   # B: no mask, still a row
+    xyxy, score = boxed_instances(prob, 1.0, boxes, np.array([0.6, 0.5], np.float32), plan)
+    assert len(xyxy) == 3 and score[:2].tolist() == pytest.approx([0.6, 0.5])
+    np.testing.assert_array_equal(xyxy[0], [20, 20, 80, 120])
+    np.testing.assert_array_equal(xyxy[1], boxes[1])
+    np.testing.assert_array_equal(xyxy[2], [200, 150, 220, 190])
+    # Every mask pixel lies under a row grown by the default padding.
+    covered = hidden(xyxy, prob.shape, pad=plan.cover_pad)
+    assert covered[prob > plan.segment_threshold].all()
+    # A large part touching a box (a second person beside it) is not swallowed by the box.
+    prob[20:120, 80:200] = 0.9
+    xyxy, _ = boxed_instances(prob, 1.0, boxes[:1], np.array([0.6], np.float32), plan)
+    assert len(xyxy) == 3 and xyxy[0].tolist() == [20, 20, 60, 120] and xyxy[1].tolist() == [64, 20, 200, 120]
+    assert hidden(xyxy, prob.shape, pad=plan.cover_pad)[prob > plan.segment_threshold].all()
+
+
+def test_person_rows_come_from_the_ssd_with_vehicles_on_request(people_dir):
+    require_models(MODEL, *SSD_MODELS)
+    import cv2
+
+    from redact.detectors.persons import PersonDetector
+
+    root = people_dir / "coco_val2017"
+    rel = sorted(json.loads((root / "gt_boxes.json").read_text())["images"])[0]
+    frame = np.ascontiguousarray(cv2.imread(str(root / rel))[:, :, ::-1])
+    plain = PersonDetector("fast").detect(frame)
+    both = PersonDetector("fast", vehicles=True)
+    assert both.kinds == (Kind.PERSON, Kind.FACE, Kind.VEHICLE)
+    with_vehicles = both.detect(frame)
+    np.testing.assert_array_equal(with_vehicles.select(with_vehicles.kind != Kind.VEHICLE).xyxy, plain.xyxy)
+    assert Kind.VEHICLE not in plain.kind.tolist()

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import tile_rects
+from ..geometry import pad_boxes, tile_rects
 from ..models import model_path
 from ..policy import Profile
 from ..types import Kind, Regions, check_frame
@@ -89,6 +89,17 @@ class PersonPlan:
     detail_share : float
         A HOG box alone on a mask part and shorter than this share of the part's height is
         taken for a detail of that one person and dropped (the part covers it).
+    instances : bool
+        Take the instances (one box per person) from the SSD of `redact.detectors.objects`
+        instead of HOG; the segmentation's parts that its boxes leave out stay rows.
+    absorb_share : float
+        With ``instances``: a left-over mask part touching an SSD box joins it (the box grows
+        over it) when the part's box is at most this share of the SSD box's area (an arm,
+        a bag, a shadow); a larger one stays a row of its own.
+    cover_pad : float
+        With ``instances``: mask pixels within this share of a box's size around it count
+        as covered by the box, because the person style pads every box by at least that
+        much (`redact.policy.Style`'s default padding, 0.1): the box need not grow over them.
     """
 
     segment_grids: tuple = (1,)
@@ -105,18 +116,21 @@ class PersonPlan:
     hog_nms: float = 0.4
     seed_reach: float = 1.0
     detail_share: float = 0.5
+    instances: bool = False
+    absorb_share: float = 0.25
+    cover_pad: float = 0.1
 
 
-#: Plans per profile; the measured figures are in `PersonDetector`. ``fast``: the mask of the
-#: frame and of a 3x3 grid, HOG on the frame as it is. ``balanced``: a 4x4 grid too, HOG on
-#: the frame scaled 1.5x. ``thorough``: 2x2 as well, HOG with finer pyramid steps and a
-#: lower margin.
+#: Plans per profile; the measured figures are in `PersonDetector`. Every profile takes its
+#: instances (one box per person) from the SSD of `redact.detectors.objects` (the whole
+#: frame and four tiles) and keeps the segmentation's mask as the safety net under them:
+#: ``fast`` the mask of the frame and of a 3x3 grid, ``balanced`` a 4x4 grid too,
+#: ``thorough`` 2x2 as well. (HOG, the instances before the SSD, remains for `HeadDetector`'s
+#: comparison and for plans that ask for it.)
 PLANS = {
-    Profile.FAST: PersonPlan(segment_grids=(1, 3), hog_upscale=1.0, hog_threshold=-0.5, hog_scale_step=1.1),
-    Profile.BALANCED: PersonPlan(segment_grids=(1, 3, 4), hog_upscale=1.5, hog_threshold=0.0,
-                                 hog_scale_step=1.1),
-    Profile.THOROUGH: PersonPlan(segment_grids=(1, 2, 3, 4), hog_upscale=1.5, hog_threshold=-0.5,
-                                 hog_scale_step=1.05),
+    Profile.FAST: PersonPlan(segment_grids=(1, 3), instances=True),
+    Profile.BALANCED: PersonPlan(segment_grids=(1, 3, 4), instances=True),
+    Profile.THOROUGH: PersonPlan(segment_grids=(1, 2, 3, 4), instances=True),
 }
 
 
@@ -292,6 +306,74 @@ def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarr
     return out, score, seeded
 
 
+def boxed_instances(prob, scale: float, boxes: np.ndarray, box_score: np.ndarray, plan: PersonPlan) -> tuple:
+    """Person rows from one box per person and a frame-level person map: the boxes, and
+    the map's parts that lie outside every box.
+
+    Mask pixels within ``plan.cover_pad`` of a box's size around it are the box's: the
+    style's padding obscures them with it. A left-over part touching a box so padded (an
+    arm, a bag, a shadow further out) grows that box over it when it is small beside it
+    (``plan.absorb_share``); other parts (a person the boxes missed, or a lookalike) are
+    rows of their own. Nothing is lost under a padding of at least ``plan.cover_pad``: the
+    padded rows' union covers every box and every mask pixel (a map pixel only partly
+    inside a padded box counts as outside).
+
+    Parameters
+    ----------
+    prob : float32 (h, w) or None
+        Person probability of the frame at ``scale`` (None: no segmentation).
+    scale : float
+        Map pixels per frame pixel.
+    boxes, box_score : float32 (K, 4), (K,)
+        One box per person, frame pixels, and their scores.
+    plan : PersonPlan
+
+    Returns
+    -------
+    xyxy : float32 (N, 4)
+        The K boxes (grown where parts joined them), then the parts of their own.
+    score : float32 (N,)
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4).copy()
+    box_score = np.asarray(box_score, np.float32).reshape(-1)
+    if prob is None:
+        return boxes.astype(np.float32), box_score.copy()
+    mask = prob > plan.segment_threshold
+    mh, mw = mask.shape
+    padded = pad_boxes(boxes, plan.cover_pad)
+    for x0, y0, x1, y1 in padded * scale:
+        # Only the map pixels wholly inside the box: rounded inward.
+        ix0, iy0 = max(0, math.ceil(x0)), max(0, math.ceil(y0))
+        ix1, iy1 = min(mw, math.floor(x1)), min(mh, math.floor(y1))
+        if ix1 > ix0 and iy1 > iy0:
+            mask[iy0:iy1, ix0:ix1] = False
+    part_px, part_score = _parts(mask, prob)
+    parts = part_px.astype(np.float64) / scale
+    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    own = np.ones(len(parts), bool)
+    grown = boxes.copy()
+    for r, (px0, py0, px1, py1) in enumerate(parts):
+        # Touching: the part's box, one map pixel larger, meets the box.
+        pad = 1.0 / scale
+        ix = np.minimum(padded[:, 2], px1 + pad) - np.maximum(padded[:, 0], px0 - pad)
+        iy = np.minimum(padded[:, 3], py1 + pad) - np.maximum(padded[:, 1], py0 - pad)
+        contact = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+        small = (px1 - px0) * (py1 - py0) <= plan.absorb_share * area
+        candidates = np.flatnonzero((contact > 0) & small)
+        if len(candidates):
+            k = int(candidates[np.argmax(contact[candidates])])
+            grown[k, :2] = np.minimum(grown[k, :2], parts[r, :2])
+            grown[k, 2:] = np.maximum(grown[k, 2:], parts[r, 2:])
+            own[r] = False
+    xyxy = np.concatenate([grown, parts[own]])
+    score = np.concatenate([box_score, part_score[own]]).astype(np.float32)
+    out = xyxy.astype(np.float32)
+    # Rounded outward to float32 so a box never shrinks by the cast.
+    out[:, :2] = np.where(out[:, :2] > xyxy[:, :2], np.nextafter(out[:, :2], np.float32(-np.inf)), out[:, :2])
+    out[:, 2:] = np.where(out[:, 2:] < xyxy[:, 2:], np.nextafter(out[:, 2:], np.float32(np.inf)), out[:, 2:])
+    return out, score
+
+
 class PersonDetector:
     """People (and their heads) in RGB frames, at a speed/recall `Profile`.
 
@@ -348,18 +430,29 @@ class PersonDetector:
     Regions(n=0, {})
     """
 
-    kinds = (Kind.PERSON, Kind.FACE)
+    kinds: tuple = (Kind.PERSON, Kind.FACE)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
-                 plan: PersonPlan | None = None):
+                 plan: PersonPlan | None = None, vehicles: bool = False, objects=None):
         import cv2
 
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
-        self.models = (SEGMENT_MODEL,) if self.plan.segment_grids else ()
+        self.models: tuple = (SEGMENT_MODEL,) if self.plan.segment_grids else ()
+        self.runtimes: dict = {}
         self._net: Any = None  # a cv2.dnn.Net when the plan segments
         if self.plan.segment_grids:
             self._net = cv2.dnn.readNetFromTFLite(str(model_path(SEGMENT_MODEL, models_dir)))
+        self._objects: Any = None  # an ObjectDetector when the plan takes instances from the SSD
+        if self.plan.instances or vehicles:
+            from .objects import ObjectDetector
+
+            kinds = ((Kind.PERSON,) if self.plan.instances else ()) + ((Kind.VEHICLE,) if vehicles else ())
+            self._objects = ObjectDetector(self.profile, models_dir, kinds=kinds, plan=objects)
+            self.models += self._objects.models
+            self.runtimes = dict(self._objects.runtimes)
+        if vehicles:
+            self.kinds = (Kind.PERSON, Kind.FACE, Kind.VEHICLE)
         self._hog: Any = None  # a cv2.HOGDescriptor when the plan runs HOG
         if self.plan.hog_upscale > 0:
             self._hog = cv2.HOGDescriptor()
@@ -390,12 +483,18 @@ class PersonDetector:
                             np.float32)
             for view in self._views(frame):
                 self._segment(frame, view, scale, prob)
-        seeds, seed_score = self._pedestrians(frame) if self._hog is not None else (
-            np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
-        xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
+        objects = self._objects.detect(frame) if self._objects is not None else Regions.empty()
+        if self.plan.instances:
+            people = objects.of_kind(Kind.PERSON)
+            xyxy, score = boxed_instances(prob, scale, people.xyxy, people.score, self.plan)
+        else:
+            seeds, seed_score = self._pedestrians(frame) if self._hog is not None else (
+                np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+            xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
         return Regions.concat([
             Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score),
             Regions.from_boxes(head_boxes(xyxy, self.plan.head_share), kind=Kind.FACE, score=score),
+            objects.of_kind(Kind.VEHICLE),
         ])
 
     def _views(self, frame: np.ndarray) -> list:
@@ -489,43 +588,56 @@ def pedestrian_boxes(found: np.ndarray, margin: np.ndarray, plan: PersonPlan) ->
     return xyxy[keep].astype(np.float32), score[keep]
 
 
-#: The plan of `HeadDetector`: HOG's pedestrians alone, whose boxes are person-shaped (the
-#: segmentation's parts join a crowd into one wide part whose head end is most of a photo:
-#: 54.6% of `wider_val` obscured outside the faces). Within a pixel budget, so a 720p frame
-#: costs about what PETS09's 768x576 frame scaled 1.5x does. Measured on PETS09 and
-#: `wider_val` with ``benchmarks/eval_detect.py``: this plan 0.80 of the heads for +1.2
-#: points of over-redaction; HOG at 1.5x within 2 M pixels, SVM threshold -0.5 and pyramid
-#: step 1.05 (as ``thorough``'s person plan) 0.81 for +6.4 points and three times the time,
-#: so ``thorough`` runs this one. HOG finds people about 96 px tall at its scale, so within
-#: the budget a 720p frame's people from about 92 px, a 1080p frame's from about 140 px.
-HEAD_PLAN = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0,
-                       hog_scale_step=1.1)
-#: Profiles that run it. ``fast`` (and ``pi``) do not: HOG would take most of a detected
-#: frame's time there.
+#: The plan of `HeadDetector`: the SSD's person boxes alone (`redact.detectors.objects`,
+#: the whole frame and four tiles), whose boxes are person-shaped (the segmentation's parts
+#: join a crowd into one wide part whose head end is most of a photo). Measured on every 20th
+#: PETS09 frame (40 frames, 223 heads, the head test of ``benchmarks/eval_people.py``) beside
+#: the balanced face detector, which alone hides 0.22 of them: the SSD's boxes 0.978 with a
+#: head share of 0.25 (0.942 with 0.2), in 303 ms a frame; HOG's pedestrians (the plan before,
+#: at 1.5x within 1 M pixels) 0.888 in 631 ms, both on the same 2 busy cores.
+HEAD_PLAN = PersonPlan(segment_grids=(), instances=True)
+#: The HOG plan it replaced, for comparisons (``HeadDetector(plan=HOG_HEAD_PLAN)``).
+HOG_HEAD_PLAN = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0,
+                           hog_scale_step=1.1)
+#: Profiles that run it. ``fast`` (and ``pi``) do not: five SSD calls would take most of a
+#: detected frame's time there.
 HEAD_PROFILES = (Profile.BALANCED, Profile.THOROUGH)
 
 
 class HeadDetector:
     """Heads of people whose face the face detector may miss (seen from behind, turned
     away, or a head too small for it), as `Kind.FACE` boxes: the head end (`head_boxes`) of
-    each upright person HOG finds, without the person's body (`HEAD_PLAN`; people from
-    about 92 px tall at 720p, 140 px at 1080p).
+    each person the SSD finds, without the person's body (`HEAD_PLAN`).
 
     `redact.detectors.build_detectors` runs it beside the face detector in ``balanced`` and
     ``thorough`` whenever faces are redacted and whole bodies are not (with `Kind.PERSON`,
     `PersonDetector` gives these boxes itself). On PETS09 (people 64-128 px tall, seen
-    from above and behind) the face detector alone covers 12% of the heads, with this 80%.
+    from above and behind) the face detector alone covers 22% of the heads, with this 98%.
+
+    Parameters
+    ----------
+    profile, models_dir
+        As `PersonDetector`.
+    plan : PersonPlan, optional
+        Instead of `HEAD_PLAN`.
+    vehicles : bool
+        Also report the vehicles the same SSD calls find (`Kind.VEHICLE`).
     """
 
-    kinds = (Kind.FACE,)
+    kinds: tuple = (Kind.FACE,)
 
-    def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: PersonPlan | None = None):
+    def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: PersonPlan | None = None,
+                 vehicles: bool = False):
         self.profile = Profile(profile)
         self._people = PersonDetector(self.profile, models_dir,
-                                      plan=HEAD_PLAN if plan is None else plan)
+                                      plan=HEAD_PLAN if plan is None else plan, vehicles=vehicles)
         self.plan = self._people.plan
         self.models = self._people.models
+        self.runtimes = self._people.runtimes
+        if vehicles:
+            self.kinds = (Kind.FACE, Kind.VEHICLE)
 
     def detect(self, frame: np.ndarray) -> Regions:
-        """Head boxes (`Kind.FACE`) of the people in one RGB frame."""
-        return self._people.detect(frame).of_kind(Kind.FACE)
+        """Head boxes (`Kind.FACE`) of the people in one RGB frame, then the vehicles when asked."""
+        found = self._people.detect(frame)
+        return found.select((found.kind == Kind.FACE) | (found.kind == Kind.VEHICLE))
