@@ -7,8 +7,15 @@ import pytest
 
 from conftest import require_models, shared_data
 from redact import Kind, Regions
-from redact.detectors.objects import (ObjectPlan, cut_edges, decode_boxes, merge_views, people_only, ssd_anchors,
-                                      view_rects)
+from redact.detectors.objects import (
+    ObjectPlan,
+    cut_edges,
+    decode_boxes,
+    merge_views,
+    people_only,
+    ssd_anchors,
+    view_rects,
+)
 from redact.geometry import iou_matrix
 
 SSD_MODELS = ("ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap")
