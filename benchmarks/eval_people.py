@@ -17,9 +17,11 @@ Figures, per set and GT box height bucket:
 * **instance recall**: a GT person counts as found when some `Kind.PERSON` row of the
   detector has IoU >= 0.5 with it (a box per person, not just coverage);
 * **coverage recall**: as ``benchmarks/eval_detect.py``: at least 80% of the GT box lies under
-  the mask the default style would obscure for the PERSON rows (what bystander redaction
-  relies on); on PETS also the head (top 15% of the box, middle 60%) under the FACE rows;
-* **rows per frame**: PERSON rows the detector emits, and the GT persons present;
+  the mask the default style would obscure for the body rows, PERSON and SILHOUETTE (what
+  bystander redaction relies on); on PETS also the head (top 15% of the box, middle 60%)
+  under the FACE rows;
+* **rows per frame**: PERSON rows the detector emits (and per GT person), the GT persons
+  present, and the SILHOUETTE rows (mask parts no person box took);
 * **identities** (PETS): every ``--every``-th frame is detected, frames in between go to
   `redact.tracking.Tracker` with ``detected=False`` as in the pipeline. On each detected
   frame, GT boxes are matched one to one to the tracker's PERSON rows (detections and held
@@ -63,6 +65,7 @@ from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # n
 from redact import Kind, Regions  # noqa: E402
 from redact.geometry import iou_matrix  # noqa: E402
 from redact.policy import Profile  # noqa: E402
+from redact.types import BODIES  # noqa: E402
 
 #: Least IoU for a GT person to count as found by a row, and for identity matching.
 IOU_FOUND = 0.5
@@ -136,17 +139,19 @@ class FrameScore:
         self.coverage = Recall()
         self.heads = Recall()
         self.rows = 0
+        self.silhouettes = 0
         self.people = 0
         self.frames = 0
         self.seconds = 0.0
 
     def add(self, gt_xywh: np.ndarray, regions, height: int, width: int, heads: bool = False) -> None:
         people = regions.of_kind(Kind.PERSON)
+        bodies = regions.select(np.isin(regions.kind, BODIES))
         gt = xywh_to_xyxy(gt_xywh)
         h = gt_xywh[:, 3] if len(gt_xywh) else np.zeros(0)
         iou = iou_matrix(gt, people.xyxy)
         self.instance.add(h, iou.max(axis=1) >= IOU_FOUND if iou.shape[1] else np.zeros(len(gt), bool))
-        hidden, _ = redaction_masks(people, height, width)
+        hidden, _ = redaction_masks(bodies, height, width)
         self.coverage.add(h, covered_fraction(hidden, gt_xywh) >= COVERED)
         if heads:
             x, y, w, hh = (gt_xywh[:, i] for i in range(4))
@@ -154,6 +159,7 @@ class FrameScore:
             face_hidden, _ = redaction_masks(regions.of_kind(Kind.FACE), height, width)
             self.heads.add(h, covered_fraction(face_hidden, head) >= COVERED)
         self.rows += len(people)
+        self.silhouettes += len(bodies) - len(people)
         self.people += len(gt)
         self.frames += 1
 
@@ -350,7 +356,8 @@ def print_recall(name: str, score: FrameScore, heads: bool = False) -> None:
     sizes = ", ".join(f"{label} {n}" for (_, _, label), n in zip(BUCKETS, score.instance.total))
     print(f"\n{name}: {score.frames} frames, {score.people} GT persons ({sizes}); "
           f"{score.rows / max(score.frames, 1):.1f} PERSON rows/frame for "
-          f"{score.people / max(score.frames, 1):.1f} persons; "
+          f"{score.people / max(score.frames, 1):.1f} persons ({score.rows / max(score.people, 1):.2f} per GT "
+          f"person), {score.silhouettes / max(score.frames, 1):.1f} SILHOUETTE rows/frame; "
           f"{1000 * score.seconds / max(score.frames, 1):.0f} ms/frame (detector)")
     print(f"{'recall':24s}" + "".join(f"{label:>8s}" for _, _, label in BUCKETS) + f"{'all':>8s}{'>=64':>8s}")
     print(f"{'instance (IoU>=0.5)':24s}{score.instance.cells()}")

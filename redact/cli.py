@@ -30,7 +30,8 @@ def _kinds(text: str) -> tuple:
     not a wish to show every face."""
     from .detectors import plugin_names
 
-    valid = {k.name.lower(): k for k in Kind if k is not Kind.OTHER}
+    # Silhouettes come with persons; zones and unreadable frames are not detected.
+    valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE)}
     names = [t.strip() for t in text.split(",")]
     if names == ["none"]:
         return frozenset(), ()

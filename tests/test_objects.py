@@ -212,4 +212,4 @@ def test_vehicle_kind_is_asked_for_like_the_others(tmp_path):
     assert built({Kind.VEHICLE}, "fast") == [("ObjectDetector", {Kind.VEHICLE})]
     assert ("HeadDetector", {Kind.FACE, Kind.VEHICLE}) in built({Kind.FACE, Kind.VEHICLE}, "balanced")
     runs = built({Kind.PERSON, Kind.VEHICLE}, "fast")
-    assert runs == [("PersonDetector", {Kind.PERSON, Kind.FACE, Kind.VEHICLE})]
+    assert runs == [("PersonDetector", {Kind.PERSON, Kind.FACE, Kind.SILHOUETTE, Kind.VEHICLE})]

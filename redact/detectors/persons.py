@@ -91,11 +91,8 @@ class PersonPlan:
         taken for a detail of that one person and dropped (the part covers it).
     instances : bool
         Take the instances (one box per person) from the SSD of `redact.detectors.objects`
-        instead of HOG; the segmentation's parts that its boxes leave out stay rows.
-    absorb_share : float
-        With ``instances``: a left-over mask part touching an SSD box joins it (the box grows
-        over it) when the part's box is at most this share of the SSD box's area (an arm,
-        a bag, a shadow); a larger one stays a row of its own.
+        instead of HOG; the segmentation's parts that its boxes leave out are
+        `Kind.SILHOUETTE` rows (`unboxed_parts`).
     cover_pad : float
         With ``instances``: mask pixels within this share of a box's size around it count
         as covered by the box, because the person style pads every box by at least that
@@ -117,7 +114,6 @@ class PersonPlan:
     seed_reach: float = 1.0
     detail_share: float = 0.5
     instances: bool = False
-    absorb_share: float = 0.25
     cover_pad: float = 0.1
 
 
@@ -306,17 +302,15 @@ def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarr
     return out, score, seeded
 
 
-def boxed_instances(prob, scale: float, boxes: np.ndarray, box_score: np.ndarray, plan: PersonPlan) -> tuple:
-    """Person rows from one box per person and a frame-level person map: the boxes, and
-    the map's parts that lie outside every box.
+def unboxed_parts(prob, scale: float, boxes: np.ndarray, plan: PersonPlan) -> tuple:
+    """The parts of a frame-level person map that lie outside every person box.
 
     Mask pixels within ``plan.cover_pad`` of a box's size around it are the box's: the
-    style's padding obscures them with it. A left-over part touching a box so padded (an
-    arm, a bag, a shadow further out) grows that box over it when it is small beside it
-    (``plan.absorb_share``); other parts (a person the boxes missed, or a lookalike) are
-    rows of their own. Nothing is lost under a padding of at least ``plan.cover_pad``: the
-    padded rows' union covers every box and every mask pixel (a map pixel only partly
-    inside a padded box counts as outside).
+    style's padding obscures them with it. What is left (someone the boxes missed, an arm
+    or a shadow past a box's padding, a thing that only looks like a person) is cut into
+    8-connected parts. Nothing is lost under a padding of at least ``plan.cover_pad``: the
+    padded boxes and parts cover every mask pixel (a map pixel only partly inside a padded
+    box counts as outside).
 
     Parameters
     ----------
@@ -324,54 +318,34 @@ def boxed_instances(prob, scale: float, boxes: np.ndarray, box_score: np.ndarray
         Person probability of the frame at ``scale`` (None: no segmentation).
     scale : float
         Map pixels per frame pixel.
-    boxes, box_score : float32 (K, 4), (K,)
-        One box per person, frame pixels, and their scores.
+    boxes : float32 (K, 4)
+        One box per person, frame pixels.
     plan : PersonPlan
 
     Returns
     -------
     xyxy : float32 (N, 4)
-        The K boxes (grown where parts joined them), then the parts of their own.
+        The parts' boxes in frame pixels, rounded outward.
     score : float32 (N,)
+        Their mean probability.
     """
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4).copy()
-    box_score = np.asarray(box_score, np.float32).reshape(-1)
     if prob is None:
-        return boxes.astype(np.float32), box_score.copy()
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
     mask = prob > plan.segment_threshold
     mh, mw = mask.shape
-    padded = pad_boxes(boxes, plan.cover_pad)
-    for x0, y0, x1, y1 in padded * scale:
-        # Only the map pixels wholly inside the box: rounded inward.
+    for x0, y0, x1, y1 in pad_boxes(boxes, plan.cover_pad) * scale:
+        # Only the map pixels wholly inside the padded box: rounded inward.
         ix0, iy0 = max(0, math.ceil(x0)), max(0, math.ceil(y0))
         ix1, iy1 = min(mw, math.floor(x1)), min(mh, math.floor(y1))
         if ix1 > ix0 and iy1 > iy0:
             mask[iy0:iy1, ix0:ix1] = False
     part_px, part_score = _parts(mask, prob)
+    # Exact in float64, then rounded outward to float32 so a box never shrinks by the cast.
     parts = part_px.astype(np.float64) / scale
-    area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
-    own = np.ones(len(parts), bool)
-    grown = boxes.copy()
-    for r, (px0, py0, px1, py1) in enumerate(parts):
-        # Touching: the part's box, one map pixel larger, meets the box.
-        pad = 1.0 / scale
-        ix = np.minimum(padded[:, 2], px1 + pad) - np.maximum(padded[:, 0], px0 - pad)
-        iy = np.minimum(padded[:, 3], py1 + pad) - np.maximum(padded[:, 1], py0 - pad)
-        contact = np.clip(ix, 0, None) * np.clip(iy, 0, None)
-        small = (px1 - px0) * (py1 - py0) <= plan.absorb_share * area
-        candidates = np.flatnonzero((contact > 0) & small)
-        if len(candidates):
-            k = int(candidates[np.argmax(contact[candidates])])
-            grown[k, :2] = np.minimum(grown[k, :2], parts[r, :2])
-            grown[k, 2:] = np.maximum(grown[k, 2:], parts[r, 2:])
-            own[r] = False
-    xyxy = np.concatenate([grown, parts[own]])
-    score = np.concatenate([box_score, part_score[own]]).astype(np.float32)
-    out = xyxy.astype(np.float32)
-    # Rounded outward to float32 so a box never shrinks by the cast.
-    out[:, :2] = np.where(out[:, :2] > xyxy[:, :2], np.nextafter(out[:, :2], np.float32(-np.inf)), out[:, :2])
-    out[:, 2:] = np.where(out[:, 2:] < xyxy[:, 2:], np.nextafter(out[:, 2:], np.float32(np.inf)), out[:, 2:])
-    return out, score
+    out = parts.astype(np.float32)
+    out[:, :2] = np.where(out[:, :2] > parts[:, :2], np.nextafter(out[:, :2], np.float32(-np.inf)), out[:, :2])
+    out[:, 2:] = np.where(out[:, 2:] < parts[:, 2:], np.nextafter(out[:, 2:], np.float32(np.inf)), out[:, 2:])
+    return out, part_score.astype(np.float32)
 
 
 class PersonDetector:
@@ -451,8 +425,9 @@ class PersonDetector:
             self._objects = ObjectDetector(self.profile, models_dir, kinds=kinds, plan=objects)
             self.models += self._objects.models
             self.runtimes = dict(self._objects.runtimes)
-        if vehicles:
-            self.kinds = (Kind.PERSON, Kind.FACE, Kind.VEHICLE)
+        silhouettes = self.plan.instances and self._net is not None
+        self.kinds = ((Kind.PERSON, Kind.FACE) + ((Kind.SILHOUETTE,) if silhouettes else ())
+                      + ((Kind.VEHICLE,) if vehicles else ()))
         self._hog: Any = None  # a cv2.HOGDescriptor when the plan runs HOG
         if self.plan.hog_upscale > 0:
             self._hog = cv2.HOGDescriptor()
@@ -469,10 +444,12 @@ class PersonDetector:
         Returns
         -------
         Regions
-            Kind `Kind.PERSON` boxes, then one `Kind.FACE` head box per person box, float
-            boxes in frame pixels, scores in [0, 1], ``track_id`` -1. The person rows are
-            the instances (see `person_instances`) first, then the mask parts that no
-            instance took, which may be people the instance step missed.
+            The bodies: `Kind.PERSON` boxes, one per person (the SSD's), then
+            `Kind.SILHOUETTE` boxes, the mask's parts that no person box covers (people the
+            SSD missed, and lookalikes; `unboxed_parts`); then one `Kind.FACE` head box per
+            body row; then `Kind.VEHICLE` boxes when asked. Float boxes in frame pixels,
+            scores in [0, 1], ``track_id`` -1. (With a HOG plan, the instances of
+            `person_instances` and the mask parts no instance took are all persons.)
         """
         frame = check_frame(frame)
         height, width = frame.shape[:2]
@@ -486,14 +463,16 @@ class PersonDetector:
         objects = self._objects.detect(frame) if self._objects is not None else Regions.empty()
         if self.plan.instances:
             people = objects.of_kind(Kind.PERSON)
-            xyxy, score = boxed_instances(prob, scale, people.xyxy, people.score, self.plan)
+            rest, rest_score = unboxed_parts(prob, scale, people.xyxy, self.plan)
+            bodies = Regions.concat([people, Regions.from_boxes(rest, kind=Kind.SILHOUETTE, score=rest_score)])
         else:
             seeds, seed_score = self._pedestrians(frame) if self._hog is not None else (
                 np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
             xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
+            bodies = Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score)
         return Regions.concat([
-            Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score),
-            Regions.from_boxes(head_boxes(xyxy, self.plan.head_share), kind=Kind.FACE, score=score),
+            bodies,
+            Regions.from_boxes(head_boxes(bodies.xyxy, self.plan.head_share), kind=Kind.FACE, score=bodies.score),
             objects.of_kind(Kind.VEHICLE),
         ])
 
