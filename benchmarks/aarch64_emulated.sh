@@ -133,11 +133,12 @@ if [ "$(cat "$SITE/.redact-stamp" 2>/dev/null || true)" != "$STAMP" ]; then
     rm -rf "$SITE"
     # manylinux2014 (glibc 2.17) alone would fall back to old releases (numpy 2.0, numba 0.60,
     # av 14): today's numpy, numba, llvmlite and av ship manylinux_2_28 aarch64 wheels only.
-    # Raspberry Pi OS 12 has glibc 2.36, so all three tags apply there.
+    # ai-edge-litert ships manylinux_2_27 aarch64 wheels only (pip does not count them under 2_28).
+    # Raspberry Pi OS 12 has glibc 2.36, so all four tags apply there.
     if ! "$HOST_PY" -m pip install -q --target "$SITE" --only-binary=:all: \
             --python-version $PYVER --implementation cp --abi "cp${PYVER/./}" \
             --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
-            --platform manylinux_2_28_aarch64 \
+            --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 \
             -c "$CONSTRAINTS" "$PROJECT_WHEEL" pip 2>"$BASE/pip.err"; then
         grep -v 'is ignored' "$BASE/pip.err" | tail -n 20
         echo "FINDING: a dependency has no aarch64 wheel (see above)" >&2

@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/eval_people.py [DATA_DIR] [--profile balanced] [--every 1]
-                                     [--pets-frames N] [--coco-limit N]
+                                     [--pets-frames N] [--coco-limit N] [--hog]
+                                     [--default-heads N] [--time-720p N]
 
 ``DATA_DIR`` is the shared evaluation folder (default ``../shared/data`` beside the
 checkout, or ``$REDACT_DATA_DIR``); it must hold ``people/coco_val2017``,
@@ -16,9 +17,11 @@ Figures, per set and GT box height bucket:
 * **instance recall**: a GT person counts as found when some `Kind.PERSON` row of the
   detector has IoU >= 0.5 with it (a box per person, not just coverage);
 * **coverage recall**: as ``benchmarks/eval_detect.py``: at least 80% of the GT box lies under
-  the mask the default style would obscure for the PERSON rows (what bystander redaction
-  relies on); on PETS also the head (top 15% of the box, middle 60%) under the FACE rows;
-* **rows per frame**: PERSON rows the detector emits, and the GT persons present;
+  the mask the default style would obscure for the body rows, PERSON and SILHOUETTE (what
+  bystander redaction relies on); on PETS also the head (top 15% of the box, middle 60%)
+  under the FACE rows;
+* **rows per frame**: PERSON rows the detector emits (and per GT person), the GT persons
+  present, and the SILHOUETTE rows (mask parts no person box took);
 * **identities** (PETS): every ``--every``-th frame is detected, frames in between go to
   `redact.tracking.Tracker` with ``detected=False`` as in the pipeline. On each detected
   frame, GT boxes are matched one to one to the tracker's PERSON rows (detections and held
@@ -27,8 +30,20 @@ Figures, per set and GT box height bucket:
   matched again after frames on which it was present but unmatched (CLEAR MOT). *Id share*:
   per GT track, the share of its matched frames carrying its most frequent track id, mean
   over tracks (1.0: the subject of an incident keeps one id whenever matched).
+* **vehicles** (``vehicles/coco_val2017``, the same photos): a GT vehicle (car, bus, truck,
+  bicycle) counts as found when a `Kind.VEHICLE` row has IoU >= 0.5 with it, by width
+  (< 40 px, >= 40 px);
+* **heads in the default mode** (``--default-heads N``: every N-th PETS frame): the head
+  test above for the FACE rows of the detectors ``redact IN -o OUT`` runs for faces
+  (`redact.detectors.build_detectors` with `Kind.FACE`: the face detector and, in
+  ``balanced`` and ``thorough``, `redact.detectors.persons.HeadDetector`);
+* **720p time** (``--time-720p N``): the person detector (with vehicles) on N frames of
+  ``videos/theaiguys_license_plate.mp4`` (1280x720), against the HOG-instance plan of
+  before the SSD (`HOG_PLANS`), calls interleaved, medians;
 * **ms/frame**: detector wall time per frame after one warm-up call (model load and JIT,
   printed apart), and tracker time per frame. 2-core machine shared with other jobs.
+
+``--hog`` scores the HOG-instance plan of before the SSD (`HOG_PLANS`) instead.
 """
 from __future__ import annotations
 
@@ -50,10 +65,19 @@ from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # n
 from redact import Kind, Regions  # noqa: E402
 from redact.geometry import iou_matrix  # noqa: E402
 from redact.policy import Profile  # noqa: E402
+from redact.types import BODIES  # noqa: E402
 
 #: Least IoU for a GT person to count as found by a row, and for identity matching.
 IOU_FOUND = 0.5
 PETS_KEY = "PETS09-S2L1/{:06d}"
+#: Vehicles at least this wide (px) are the target's; narrower ones are reported apart.
+VEHICLE_WIDE = 40
+#: The person plans of before the SSD: instances from HOG on the segmentation's parts.
+HOG_PLANS = {
+    Profile.FAST: dict(segment_grids=(1, 3), hog_upscale=1.0, hog_threshold=-0.5, hog_scale_step=1.1),
+    Profile.BALANCED: dict(segment_grids=(1, 3, 4), hog_upscale=1.5, hog_threshold=0.0, hog_scale_step=1.1),
+    Profile.THOROUGH: dict(segment_grids=(1, 2, 3, 4), hog_upscale=1.5, hog_threshold=-0.5, hog_scale_step=1.05),
+}
 
 
 def greedy_match(iou: np.ndarray, threshold: float = IOU_FOUND) -> np.ndarray:
@@ -115,17 +139,19 @@ class FrameScore:
         self.coverage = Recall()
         self.heads = Recall()
         self.rows = 0
+        self.silhouettes = 0
         self.people = 0
         self.frames = 0
         self.seconds = 0.0
 
     def add(self, gt_xywh: np.ndarray, regions, height: int, width: int, heads: bool = False) -> None:
         people = regions.of_kind(Kind.PERSON)
+        bodies = regions.select(np.isin(regions.kind, BODIES))
         gt = xywh_to_xyxy(gt_xywh)
         h = gt_xywh[:, 3] if len(gt_xywh) else np.zeros(0)
         iou = iou_matrix(gt, people.xyxy)
         self.instance.add(h, iou.max(axis=1) >= IOU_FOUND if iou.shape[1] else np.zeros(len(gt), bool))
-        hidden, _ = redaction_masks(people, height, width)
+        hidden, _ = redaction_masks(bodies, height, width)
         self.coverage.add(h, covered_fraction(hidden, gt_xywh) >= COVERED)
         if heads:
             x, y, w, hh = (gt_xywh[:, i] for i in range(4))
@@ -133,6 +159,7 @@ class FrameScore:
             face_hidden, _ = redaction_masks(regions.of_kind(Kind.FACE), height, width)
             self.heads.add(h, covered_fraction(face_hidden, head) >= COVERED)
         self.rows += len(people)
+        self.silhouettes += len(bodies) - len(people)
         self.people += len(gt)
         self.frames += 1
 
@@ -178,18 +205,52 @@ class Identity:
                 "matched": matched / max(sum(self.present.values()), 1)}
 
 
-def gt_arrays(entry: dict) -> tuple:
-    boxes = [b for b in entry["boxes"] if b["label"] == "person" and not b.get("ignore", False)]
+class VehicleScore:
+    """Vehicle recall (IoU >= 0.5) by width, and VEHICLE rows per photo."""
+
+    def __init__(self):
+        self.hits = np.zeros(2, np.int64)     # [< VEHICLE_WIDE, >= VEHICLE_WIDE]
+        self.total = np.zeros(2, np.int64)
+        self.rows = 0
+        self.images = 0
+
+    def add(self, gt_xywh: np.ndarray, regions) -> None:
+        cars = regions.of_kind(Kind.VEHICLE)
+        iou = iou_matrix(xywh_to_xyxy(gt_xywh), cars.xyxy)
+        hit = iou.max(axis=1) >= IOU_FOUND if iou.shape[1] else np.zeros(len(gt_xywh), bool)
+        wide = (gt_xywh[:, 2] >= VEHICLE_WIDE).astype(np.int64)
+        np.add.at(self.total, wide, 1)
+        np.add.at(self.hits, wide, hit.astype(np.int64))
+        self.rows += len(cars)
+        self.images += 1
+
+    def line(self) -> str:
+        def r(h, n):
+            return f"{h / n:.3f} ({h}/{n})" if n else "-"
+        return (f"vehicles (IoU>=0.5): >= {VEHICLE_WIDE} px wide {r(self.hits[1], self.total[1])}, "
+                f"narrower {r(self.hits[0], self.total[0])}, all {r(self.hits.sum(), self.total.sum())}; "
+                f"{self.rows / max(self.images, 1):.2f} VEHICLE rows per photo")
+
+
+def gt_arrays(entry: dict, labels=("person",)) -> tuple:
+    boxes = [b for b in entry["boxes"] if b["label"] in labels and not b.get("ignore", False)]
     xywh = np.array([b["bbox"] for b in boxes], np.float64).reshape(-1, 4)
     ids = np.array([b.get("track_id", -1) for b in boxes], np.int64)
     return xywh, ids
 
 
-def eval_coco(root: Path, detector, limit) -> FrameScore:
+#: COCO's vehicle classes in ``vehicles/coco_val2017`` (motorcycle, train, boat have none there).
+VEHICLE_LABELS = ("car", "bus", "truck", "bicycle", "motorcycle")
+
+
+def eval_coco(root: Path, detector, limit, vehicles_root: Path | None = None) -> tuple:
+    """People (`FrameScore`) and, from the same calls, vehicles (`VehicleScore`, when
+    ``vehicles_root`` holds their ground truth for the same photos)."""
     import cv2
 
     images = json.loads((root / "gt_boxes.json").read_text())["images"]
-    score = FrameScore()
+    vehicle_gt = json.loads((vehicles_root / "gt_boxes.json").read_text())["images"] if vehicles_root else {}
+    score, cars = FrameScore(), VehicleScore()
     for rel in sorted(images)[:limit]:
         bgr = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
         if bgr is None:
@@ -200,7 +261,60 @@ def eval_coco(root: Path, detector, limit) -> FrameScore:
         score.seconds += time.perf_counter() - start
         xywh, _ = gt_arrays(images[rel])
         score.add(xywh, regions, frame.shape[0], frame.shape[1])
-    return score
+        if rel in vehicle_gt:
+            cars.add(gt_arrays(vehicle_gt[rel], VEHICLE_LABELS)[0], regions)
+    return score, cars
+
+
+def eval_default_heads(root: Path, video: Path, profile: Profile, every: int, models_dir) -> tuple:
+    """Share of PETS heads hidden by the FACE rows of the face detectors alone (the default
+    command's), every ``every``-th frame; and their ms per frame."""
+    import av
+
+    from redact.detectors import build_detectors, detect_all
+
+    detectors = build_detectors({Kind.FACE}, profile, models_dir)
+    images = json.loads((root / "gt_boxes.json").read_text())["images"]
+    score = FrameScore()
+    with av.open(str(video)) as container:
+        for index, vf in enumerate(container.decode(video=0), start=1):
+            entry = images.get(PETS_KEY.format(index))
+            if (index - 1) % every or entry is None:
+                continue
+            frame = vf.to_ndarray(format="rgb24")
+            if not score.frames:
+                detect_all(detectors, frame)  # warm-up
+            start = time.perf_counter()
+            regions = detect_all(detectors, frame)
+            score.seconds += time.perf_counter() - start
+            score.add(gt_arrays(entry)[0], regions, frame.shape[0], frame.shape[1], heads=True)
+    return score, [type(d).__name__ for d in detectors]
+
+
+def time_720p(clip: Path, frames: int, profile: Profile, models_dir) -> tuple:
+    """Median ms per 1280x720 frame of the person detector (with vehicles) and of the HOG
+    plan of before, the two called in turn on each frame."""
+    import dataclasses
+
+    import av
+
+    from redact.detectors.persons import PLANS, PersonDetector
+
+    new = PersonDetector(profile, models_dir, vehicles=True)
+    old = PersonDetector(profile, models_dir, plan=dataclasses.replace(PLANS[profile.detectors],
+                                                                       instances=False, **HOG_PLANS[profile.detectors]))
+    times: dict = {"ssd": [], "hog": []}
+    with av.open(str(clip)) as container:
+        for index, vf in enumerate(container.decode(video=0)):
+            if index >= frames + 1:
+                break
+            frame = vf.to_ndarray(format="rgb24")
+            for name, det in (("ssd", new), ("hog", old)) if index % 2 else (("hog", old), ("ssd", new)):
+                start = time.perf_counter()
+                det.detect(frame)
+                if index:  # the first frame warms up
+                    times[name].append(time.perf_counter() - start)
+    return frame.shape, {k: 1000 * float(np.median(v)) for k, v in times.items()}
 
 
 def eval_pets(root: Path, video: Path, detector, every: int, frames: int | None) -> tuple:
@@ -242,7 +356,8 @@ def print_recall(name: str, score: FrameScore, heads: bool = False) -> None:
     sizes = ", ".join(f"{label} {n}" for (_, _, label), n in zip(BUCKETS, score.instance.total))
     print(f"\n{name}: {score.frames} frames, {score.people} GT persons ({sizes}); "
           f"{score.rows / max(score.frames, 1):.1f} PERSON rows/frame for "
-          f"{score.people / max(score.frames, 1):.1f} persons; "
+          f"{score.people / max(score.frames, 1):.1f} persons ({score.rows / max(score.people, 1):.2f} per GT "
+          f"person), {score.silhouettes / max(score.frames, 1):.1f} SILHOUETTE rows/frame; "
           f"{1000 * score.seconds / max(score.frames, 1):.0f} ms/frame (detector)")
     print(f"{'recall':24s}" + "".join(f"{label:>8s}" for _, _, label in BUCKETS) + f"{'all':>8s}{'>=64':>8s}")
     print(f"{'instance (IoU>=0.5)':24s}{score.instance.cells()}")
@@ -261,6 +376,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--coco-limit", type=int, help="only the first N COCO photos")
     parser.add_argument("--skip-coco", action="store_true")
     parser.add_argument("--models-dir", help="model cache folder (default: redact's)")
+    parser.add_argument("--hog", action="store_true", help="score the HOG-instance plan of before the SSD")
+    parser.add_argument("--default-heads", type=int, metavar="N",
+                        help="also: PETS heads under the default command's face detectors, every N-th frame")
+    parser.add_argument("--time-720p", type=int, metavar="N",
+                        help="also: ms per 720p frame on N frames, against the HOG plan")
+    parser.add_argument("--skip-pets", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -273,16 +394,39 @@ def main(argv=None) -> int:
     for path in (people / "coco_val2017" / "gt_boxes.json", people / "pets09_s2l1" / "gt_boxes.json", video):
         if not path.is_file():
             raise SystemExit(f"{path} not found: DATA_DIR must be the shared evaluation data folder")
-    from redact.detectors.persons import PersonDetector
+    import dataclasses
 
-    detector = PersonDetector(Profile(args.profile), args.models_dir)
+    from redact.detectors.persons import PLANS, PersonDetector
+
+    profile = Profile(args.profile)
+    plan = (dataclasses.replace(PLANS[profile.detectors], instances=False, **HOG_PLANS[profile.detectors])
+            if args.hog else None)
+    detector = PersonDetector(profile, args.models_dir, plan=plan, vehicles=True)
     start = time.perf_counter()
     detector.detect(np.zeros((576, 768, 3), np.uint8) + 90)
     warmup = time.perf_counter() - start
     print(f"python {' '.join(sys.argv)}")
-    print(f"profile {args.profile}; first call (model load + JIT) {1000 * warmup:.0f} ms")
+    print(f"profile {args.profile}{' (HOG instances)' if args.hog else ''}; first call (model load + JIT) "
+          f"{1000 * warmup:.0f} ms")
     if not args.skip_coco:
-        print_recall("people/coco_val2017", eval_coco(people / "coco_val2017", detector, args.coco_limit))
+        vehicles = args.data / "vehicles" / "coco_val2017"
+        coco, cars = eval_coco(people / "coco_val2017", detector, args.coco_limit,
+                               vehicles if (vehicles / "gt_boxes.json").is_file() else None)
+        print_recall("people/coco_val2017", coco)
+        print(cars.line())
+    if args.default_heads:
+        heads, names = eval_default_heads(people / "pets09_s2l1", video, profile, args.default_heads,
+                                          args.models_dir)
+        print(f"\nPETS heads in the default mode ({' + '.join(names)}, every {args.default_heads}th frame, "
+              f"{heads.frames} frames): {heads.heads.cells()} (buckets, all, >=64); "
+              f"{1000 * heads.seconds / max(heads.frames, 1):.0f} ms/frame")
+    if args.time_720p:
+        shape, ms = time_720p(args.data / "videos" / "theaiguys_license_plate.mp4", args.time_720p, profile,
+                              args.models_dir)
+        print(f"\n{shape[1]}x{shape[0]}, {args.time_720p} frames, median ms/frame: person detector (SSD + mask, "
+              f"with vehicles) {ms['ssd']:.0f}, HOG plan of before {ms['hog']:.0f}")
+    if args.skip_pets:
+        return 0
     score, identity, track_seconds = eval_pets(people / "pets09_s2l1", video, detector, args.every,
                                                args.pets_frames)
     print_recall(f"people/pets09_s2l1 (every {args.every})", score, heads=True)

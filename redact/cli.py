@@ -31,12 +31,13 @@ def _kinds(text: str) -> tuple:
     not a wish to show every face."""
     from .detectors import plugin_names
 
-    valid = {k.name.lower(): k for k in Kind if k is not Kind.OTHER}
+    # Silhouettes come with persons; zones and unreadable frames are not detected.
+    valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE)}
     names = [t.strip() for t in text.split(",")]
     if names == ["none"]:
         return frozenset(), ()
     if not all(names):
-        raise argparse.ArgumentTypeError(f"empty kind in {text!r}; name face, plate, person (comma "
+        raise argparse.ArgumentTypeError(f"empty kind in {text!r}; name face, plate, person, vehicle (comma "
                                          "separated), an installed detector plugin, or none to turn detection off")
     plugins = plugin_names()
     unknown = [n for n in names if n.lower() not in valid and n not in plugins]
@@ -96,9 +97,9 @@ def redact_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"redact {__version__}")
     g = p.add_argument_group("what to obscure")
     g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
-                   help="comma list of face, plate, person (whole bodies), or none (default: face,plate). "
-                        "'face' also hides the heads of upright people seen from behind, when HOG finds them "
-                        "(balanced, thorough). "
+                   help="comma list of face, plate, person (whole bodies), vehicle (whole vehicles), or none "
+                        "(default: face,plate). 'face' also hides the heads of people seen from behind, "
+                        "from the person detector's boxes (balanced, thorough). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
     g.add_argument("--plates-only", action="store_true",
                    help="with plates: obscure only plate-shaped text, showing shop and street signs (less "

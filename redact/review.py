@@ -532,7 +532,7 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
         kind = kind.name.lower()
         box = tuple(round(v, 1) for v in drawn)
         found.append((number, kind, box))
-        colour = (255, 220, 0) if kind == "person" else (255, 0, 255)
+        colour = {"person": (255, 220, 0), "vehicle": (0, 200, 255)}.get(kind, (255, 0, 255))
         x0, y0, x1, y1 = (int(round(v)) for v in box)
         cv2.rectangle(canvas, (x0, y0), (x1, y1), colour, thick)
         label = str(number)

@@ -8,12 +8,25 @@ import numpy as np
 
 
 class Kind(enum.IntEnum):
-    """What a region shows. The integer values are stored in `Regions.kind`."""
+    """What a region shows. The integer values are stored in `Regions.kind`.
+
+    ``PERSON`` is one person (a box per person); ``SILHOUETTE`` a part of the person
+    segmentation's mask that no person box covers: someone the person detector missed, or
+    a thing that only looks like a person. Both are hidden as bodies (`BODIES`); only
+    persons are numbered, followed as identities and kept as subjects. ``OTHER`` marks
+    privacy zones and frames that could not be analysed; it is never detected.
+    """
 
     FACE = 0
     PLATE = 1
     PERSON = 2
     OTHER = 3
+    VEHICLE = 4
+    SILHOUETTE = 5
+
+
+#: Kinds hidden as whole bodies when people are redacted: the persons and the mask's rest.
+BODIES = (Kind.PERSON, Kind.SILHOUETTE)
 
 
 def _as_array(value, dtype, shape_tail, name, n=None):

@@ -23,7 +23,8 @@ from .signing import SignatureError, device_key, fingerprint, input_tag, verify_
 from .signing import expected_key as _expected_key
 
 # Manifest count keys (`Kind` names) -> words for a person.
-_NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)",
+_NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)", "vehicle": "vehicles",
+          "silhouette": "person-like shapes no person box took (hidden as people)",
           "other": "privacy zones and unreadable frames"}
 _ALWAYS = ("face", "plate")  # "none found" is worth saying for these
 _MAX_LISTED = 8

@@ -67,3 +67,51 @@ def test_models_list_command(tmp_path):
     for name, spec in REGISTRY.items():
         line = next(row for row in result.stdout.splitlines() if row.startswith(name))
         assert "missing" in line and spec.licence in line
+
+
+SSD = "ssd_mobilenetv2_oidv4"  # from the npm package @mediapipe/objectron, a byte range of one member
+
+
+def _tarball(path, member: str, data: bytes):
+    """An npm-style tarball (gzip, ``package/`` prefix) holding one member."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tf:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_npm_tarball_with_a_wrong_hash_is_refused(tmp_path):
+    spec = REGISTRY[SSD]
+    # The right member at the right offsets, in a tarball that is not the pinned one.
+    start, end = spec.byte_range
+    fake = _tarball(tmp_path / "objectron.tgz", spec.member, b"\0" * end)
+    with pytest.raises(ModelMissingError, match=r"does not match the pinned .* @mediapipe/objectron@0\.4\.1675468480"):
+        fetch([SSD], tmp_path / "cache", fake)
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+
+
+def test_npm_model_from_a_bundle_copied_by_hand(tmp_path):
+    """The packed asset file itself (taken out of the tarball by hand) gives the model's byte range."""
+    require_models(SSD, "ssd_oidv4_labelmap")
+    spec = REGISTRY[SSD]
+    start, end = spec.byte_range
+    bundle = tmp_path / "objectron_solution_packed_assets.data"
+    bundle.write_bytes(model_path("ssd_oidv4_labelmap").read_bytes() + model_path(SSD).read_bytes())
+    assert REGISTRY["ssd_oidv4_labelmap"].byte_range == (0, start)
+    assert bundle.stat().st_size == end
+    installed = fetch([SSD, "ssd_oidv4_labelmap"], tmp_path / "cache", bundle)
+    assert [p.name for p in installed] == [f"{SSD}.tflite", "ssd_oidv4_labelmap.txt"]
+
+
+def test_missing_npm_model_names_the_package_and_the_fix(tmp_path, monkeypatch):
+    with pytest.raises(ModelMissingError, match=r"npm pack @mediapipe/objectron@0\.4\.1675468480.*--from TARBALL"):
+        model_path(SSD, tmp_path)
+    # No npm on this device: the error names the package and the offline route.
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools-here"))
+    with pytest.raises(ModelMissingError, match=r"npm package @mediapipe/objectron@0\.4\.1675468480, and npm is "
+                                                r"not installed.*npm pack .*--from TARBALL"):
+        fetch([SSD], tmp_path / "cache")

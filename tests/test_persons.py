@@ -9,13 +9,16 @@ from redact import Kind, Regions
 from redact.detectors.persons import PLANS, PersonPlan, head_boxes, person_instances, suppress
 from redact.geometry import pad_boxes, pixel_boxes
 from redact.policy import Profile
+from redact.types import BODIES
 
 MODEL = "selfie_segmentation"
+#: The instance detector's network and class names (`redact.detectors.objects`).
+SSD_MODELS = ("ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap")
 
 
 @pytest.fixture(scope="module")
 def detectors():
-    require_models(MODEL)
+    require_models(MODEL, *SSD_MODELS)
     from redact.detectors.persons import PersonDetector
 
     return {p: PersonDetector(p) for p in DETECTOR_PROFILES}
@@ -51,8 +54,8 @@ def test_blank_and_odd_frames_give_nothing(detectors, profile, shape):
 
 def test_attributes_and_bad_input(detectors):
     det = detectors[Profile.FAST]
-    assert det.kinds == (Kind.PERSON, Kind.FACE)
-    assert det.models == (MODEL,)
+    assert det.kinds == (Kind.PERSON, Kind.FACE, Kind.SILHOUETTE)
+    assert det.models == (MODEL, *SSD_MODELS)
     with pytest.raises(ValueError, match="uint8"):
         det.detect(np.zeros((8, 8, 3), np.int16))
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
@@ -90,11 +93,19 @@ def share_hidden(mask, bbox) -> float:
 
 
 def check_output(regions: Regions, frame_before, frame):
-    """Properties every result has: input untouched, one head per person, inside it."""
+    """Properties every result has: input untouched, one head per body row (persons, then
+    silhouettes), inside it."""
     np.testing.assert_array_equal(frame, frame_before)
-    people, heads = regions.of_kind(Kind.PERSON), regions.of_kind(Kind.FACE)
-    assert len(people) == len(heads) and len(people) + len(heads) == len(regions)
-    np.testing.assert_array_equal(heads.xyxy, head_boxes(people.xyxy, 0.25))
+    bodies, heads = bodies_of(regions), regions.of_kind(Kind.FACE)
+    assert len(bodies) == len(heads) and len(bodies) + len(heads) == len(regions)
+    np.testing.assert_array_equal(heads.xyxy, head_boxes(bodies.xyxy, 0.25))
+    # Persons first, then silhouettes.
+    assert np.all(np.diff((bodies.kind == Kind.SILHOUETTE).astype(int)) >= 0)
+
+
+def bodies_of(regions: Regions) -> Regions:
+    """The rows hidden as bodies: persons and the mask's rest (`redact.types.BODIES`)."""
+    return regions.select(np.isin(regions.kind, BODIES))
 
 
 @pytest.fixture
@@ -117,7 +128,7 @@ def test_coco_recall(detectors, people_dir):
         before = frame.copy()
         regions = detectors[Profile.BALANCED].detect(frame)
         check_output(regions, before, frame)
-        mask = hidden(regions.of_kind(Kind.PERSON).xyxy, frame.shape)
+        mask = hidden(bodies_of(regions).xyxy, frame.shape)
         hits += [share_hidden(mask, b["bbox"]) >= 0.8 for b in info["boxes"]
                  if not b["ignore"] and b["bbox"][3] >= 64]
     assert len(hits) > 50 and np.mean(hits) >= 0.85
@@ -148,7 +159,7 @@ def test_pets_recall_and_heads(detectors, people_dir):
     people, heads = [], []
     for frame, gt in pets_frames(people_dir, 50):
         regions = detectors[Profile.BALANCED].detect(frame)
-        person_mask = hidden(regions.of_kind(Kind.PERSON).xyxy, frame.shape)
+        person_mask = hidden(bodies_of(regions).xyxy, frame.shape)
         head_mask = hidden(regions.of_kind(Kind.FACE).xyxy, frame.shape)
         for x, y, w, h in gt:
             people.append(share_hidden(person_mask, (x, y, w, h)) >= 0.8)
@@ -288,8 +299,10 @@ def test_astronaut_is_one_instance(detectors, profile):
     big = big_rows(regions, 256)
     assert len(big) == 1, people.xyxy
     x0, y0, x1, y1 = big[0]
-    # Her helmet, face and torso (she fills most of the photo).
-    assert x0 <= 140 and y0 <= 40 and x1 >= 400 and y1 >= 500
+    # Her helmet, face and torso (she fills most of the photo); the mask past her box (the
+    # flag, her arm) comes as silhouettes, so the bodies together reach further.
+    assert x0 <= 140 and y0 <= 40 and x1 >= 350 and y1 >= 500
+    assert bodies_of(regions).xyxy[:, 2].max() >= 400
     assert len(people) <= 10
 
 
@@ -302,7 +315,7 @@ def test_two_people_are_two_instances(detectors, profile):
     assert len(big) == 2, big
     left, right = sorted(big.tolist())
     # Each over most of one photo, neither reaching into the other.
-    assert left[0] <= 140 and 380 <= left[2] <= 512 + 80
+    assert left[0] <= 140 and 340 <= left[2] <= 512 + 80
     assert 512 + 80 <= right[0] <= 512 + 160 + 140 and right[2] >= 512 + 160 + 380
 
 
@@ -386,3 +399,43 @@ def test_hog_pixel_budget_lowers_the_scale_and_maps_boxes_back(people_dir):
     mask = hidden(found, big.shape)
     heads = [share_hidden(mask, (2 * (x + 0.2 * w), 2 * y, 1.2 * w, 0.3 * h)) >= 0.8 for x, y, w, h in gt]
     assert np.mean(heads) >= 0.5
+
+
+def test_unboxed_parts_are_the_mask_outside_the_padded_boxes():
+    """Mask pixels within the style's padding of a box are the box's; an arm past the
+    padding and someone the boxes missed come out as parts; together they cover the mask."""
+    from redact.detectors.persons import unboxed_parts
+
+    plan = PLANS[Profile.BALANCED]
+    prob = np.zeros((200, 300), np.float32)
+    prob[20:120, 20:60] = 0.9          # person A, boxed
+    prob[60:70, 60:64] = 0.9           # A's elbow, inside the 10% padding (4 px of a 40 px box)
+    prob[60:70, 60:80] = 0.9           # A's arm, past the padding
+    prob[150:190, 200:220] = 0.9       # someone the SSD missed
+    boxes = np.array([[20, 20, 60, 120], [100, 20, 140, 120]], np.float32)   # B: no mask
+    xyxy, score = unboxed_parts(prob, 1.0, boxes, plan)
+    assert sorted(xyxy.tolist()) == [[64, 60, 80, 70], [200, 150, 220, 190]]
+    assert np.allclose(score, 0.9)
+    covered = hidden(np.concatenate([boxes, xyxy]), prob.shape, pad=plan.cover_pad)
+    assert covered[prob > plan.segment_threshold].all()
+    # At another map scale the parts come back in frame pixels, never smaller.
+    half, _ = unboxed_parts(prob[::2, ::2], 0.5, boxes, plan)
+    assert any(b[0] <= 200 and b[1] <= 150 and b[2] >= 220 and b[3] >= 190 for b in half.tolist())
+    assert unboxed_parts(None, 1.0, boxes, plan)[0].shape == (0, 4)
+
+
+def test_person_rows_come_from_the_ssd_with_vehicles_on_request(people_dir):
+    require_models(MODEL, *SSD_MODELS)
+    import cv2
+
+    from redact.detectors.persons import PersonDetector
+
+    root = people_dir / "coco_val2017"
+    rel = sorted(json.loads((root / "gt_boxes.json").read_text())["images"])[0]
+    frame = np.ascontiguousarray(cv2.imread(str(root / rel))[:, :, ::-1])
+    plain = PersonDetector("fast").detect(frame)
+    both = PersonDetector("fast", vehicles=True)
+    assert both.kinds == (Kind.PERSON, Kind.FACE, Kind.SILHOUETTE, Kind.VEHICLE)
+    with_vehicles = both.detect(frame)
+    np.testing.assert_array_equal(with_vehicles.select(with_vehicles.kind != Kind.VEHICLE).xyxy, plain.xyxy)
+    assert Kind.VEHICLE not in plain.kind.tolist()

@@ -59,8 +59,14 @@ def _person(profile, models_dir):
     return PersonDetector(profile, models_dir)
 
 
+def _vehicle(profile, models_dir):
+    from .objects import ObjectDetector
+
+    return ObjectDetector(profile, models_dir, kinds=(Kind.VEHICLE,))
+
+
 #: The built-in detector of each kind: ``factory(profile, models_dir)``.
-BUILT_IN = {Kind.FACE: _face, Kind.PLATE: _plate, Kind.PERSON: _person}
+BUILT_IN = {Kind.FACE: _face, Kind.PLATE: _plate, Kind.PERSON: _person, Kind.VEHICLE: _vehicle}
 
 
 def plugin_names() -> list:
@@ -77,13 +83,19 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
 
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
     profile = Profile(profile)
-    detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE, Kind.PERSON) if k in kinds]
-    if Kind.FACE in kinds and Kind.PERSON not in kinds:
-        from .persons import HEAD_PROFILES, HeadDetector
+    detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE) if k in kinds]
+    from .persons import HEAD_PROFILES, HeadDetector, PersonDetector
 
+    # One SSD pass gives people, their heads and vehicles: the vehicles come from the
+    # detector that runs it anyway.
+    vehicles = Kind.VEHICLE in kinds
+    if Kind.PERSON in kinds:
+        detectors.append(PersonDetector(profile, models_dir, vehicles=vehicles))
+    elif Kind.FACE in kinds and profile.detectors in HEAD_PROFILES:
         # Heads the face detector misses (the person detector gives them itself).
-        if profile.detectors in HEAD_PROFILES:
-            detectors.insert(1, HeadDetector(profile, models_dir))
+        detectors.insert(1, HeadDetector(profile, models_dir, vehicles=vehicles))
+    elif vehicles:
+        detectors.append(BUILT_IN[Kind.VEHICLE](profile, models_dir))
     found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
     for name in plugins:
         if name not in found:

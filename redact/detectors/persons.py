@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import tile_rects
+from ..geometry import pad_boxes, tile_rects
 from ..models import model_path
 from ..policy import Profile
 from ..types import Kind, Regions, check_frame
@@ -89,6 +89,14 @@ class PersonPlan:
     detail_share : float
         A HOG box alone on a mask part and shorter than this share of the part's height is
         taken for a detail of that one person and dropped (the part covers it).
+    instances : bool
+        Take the instances (one box per person) from the SSD of `redact.detectors.objects`
+        instead of HOG; the segmentation's parts that its boxes leave out are
+        `Kind.SILHOUETTE` rows (`unboxed_parts`).
+    cover_pad : float
+        With ``instances``: mask pixels within this share of a box's size around it count
+        as covered by the box, because the person style pads every box by at least that
+        much (`redact.policy.Style`'s default padding, 0.1): the box need not grow over them.
     """
 
     segment_grids: tuple = (1,)
@@ -105,18 +113,20 @@ class PersonPlan:
     hog_nms: float = 0.4
     seed_reach: float = 1.0
     detail_share: float = 0.5
+    instances: bool = False
+    cover_pad: float = 0.1
 
 
-#: Plans per profile; the measured figures are in `PersonDetector`. ``fast``: the mask of the
-#: frame and of a 3x3 grid, HOG on the frame as it is. ``balanced``: a 4x4 grid too, HOG on
-#: the frame scaled 1.5x. ``thorough``: 2x2 as well, HOG with finer pyramid steps and a
-#: lower margin.
+#: Plans per profile; the measured figures are in `PersonDetector`. Every profile takes its
+#: instances (one box per person) from the SSD of `redact.detectors.objects` (the whole
+#: frame and four tiles) and keeps the segmentation's mask as the safety net under them:
+#: ``fast`` the mask of the frame and of a 3x3 grid, ``balanced`` a 4x4 grid too,
+#: ``thorough`` 2x2 as well. (HOG, the instances before the SSD, remains for `HeadDetector`'s
+#: comparison and for plans that ask for it.)
 PLANS = {
-    Profile.FAST: PersonPlan(segment_grids=(1, 3), hog_upscale=1.0, hog_threshold=-0.5, hog_scale_step=1.1),
-    Profile.BALANCED: PersonPlan(segment_grids=(1, 3, 4), hog_upscale=1.5, hog_threshold=0.0,
-                                 hog_scale_step=1.1),
-    Profile.THOROUGH: PersonPlan(segment_grids=(1, 2, 3, 4), hog_upscale=1.5, hog_threshold=-0.5,
-                                 hog_scale_step=1.05),
+    Profile.FAST: PersonPlan(segment_grids=(1, 3), instances=True),
+    Profile.BALANCED: PersonPlan(segment_grids=(1, 3, 4), instances=True),
+    Profile.THOROUGH: PersonPlan(segment_grids=(1, 2, 3, 4), instances=True),
 }
 
 
@@ -292,6 +302,52 @@ def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarr
     return out, score, seeded
 
 
+def unboxed_parts(prob, scale: float, boxes: np.ndarray, plan: PersonPlan) -> tuple:
+    """The parts of a frame-level person map that lie outside every person box.
+
+    Mask pixels within ``plan.cover_pad`` of a box's size around it are the box's: the
+    style's padding obscures them with it. What is left (someone the boxes missed, an arm
+    or a shadow past a box's padding, a thing that only looks like a person) is cut into
+    8-connected parts. Nothing is lost under a padding of at least ``plan.cover_pad``: the
+    padded boxes and parts cover every mask pixel (a map pixel only partly inside a padded
+    box counts as outside).
+
+    Parameters
+    ----------
+    prob : float32 (h, w) or None
+        Person probability of the frame at ``scale`` (None: no segmentation).
+    scale : float
+        Map pixels per frame pixel.
+    boxes : float32 (K, 4)
+        One box per person, frame pixels.
+    plan : PersonPlan
+
+    Returns
+    -------
+    xyxy : float32 (N, 4)
+        The parts' boxes in frame pixels, rounded outward.
+    score : float32 (N,)
+        Their mean probability.
+    """
+    if prob is None:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+    mask = prob > plan.segment_threshold
+    mh, mw = mask.shape
+    for x0, y0, x1, y1 in pad_boxes(boxes, plan.cover_pad) * scale:
+        # Only the map pixels wholly inside the padded box: rounded inward.
+        ix0, iy0 = max(0, math.ceil(x0)), max(0, math.ceil(y0))
+        ix1, iy1 = min(mw, math.floor(x1)), min(mh, math.floor(y1))
+        if ix1 > ix0 and iy1 > iy0:
+            mask[iy0:iy1, ix0:ix1] = False
+    part_px, part_score = _parts(mask, prob)
+    # Exact in float64, then rounded outward to float32 so a box never shrinks by the cast.
+    parts = part_px.astype(np.float64) / scale
+    out = parts.astype(np.float32)
+    out[:, :2] = np.where(out[:, :2] > parts[:, :2], np.nextafter(out[:, :2], np.float32(-np.inf)), out[:, :2])
+    out[:, 2:] = np.where(out[:, 2:] < parts[:, 2:], np.nextafter(out[:, 2:], np.float32(np.inf)), out[:, 2:])
+    return out, part_score.astype(np.float32)
+
+
 class PersonDetector:
     """People (and their heads) in RGB frames, at a speed/recall `Profile`.
 
@@ -316,12 +372,13 @@ class PersonDetector:
     like them, so about half of a COCO photo's pixels outside the (1.5x enlarged) people are
     obscured, a fifth of a PETS frame's.
 
-    As instances (``benchmarks/eval_people.py``, balanced, a GT person found when a PERSON
-    row has IoU >= 0.5 with it): COCO 0.185 of people >= 64 px, PETS 0.85 (every frame);
-    whole-frame coverage as above (COCO 0.821, PETS 0.986 over every frame). The mask
-    joins crowds into one part and HOG misses people who are not upright, so COCO's group
-    photos come out as one box per crowd: enough to hide bystanders, too coarse to single
-    out one of them.
+    The table above is of the HOG instances before the SSD. With the SSD's person boxes
+    (``benchmarks/eval_people.py``, balanced, 2026-12-06; a GT person found when a PERSON row
+    has IoU >= 0.5 with it): PETS 0.923 over every frame (HOG: 0.853), 1.29 PERSON rows per
+    person plus 19 SILHOUETTE rows a frame; COCO 0.315 of the people >= 64 px (HOG: 0.185);
+    bodies (persons and silhouettes) hide 0.994 of PETS's people and 0.981 of COCO's >= 64
+    px (0.810 of all sizes); heads with the person rows 0.960 on PETS. Without the mask the
+    SSD alone would hide 0.33 of COCO's people >= 64 px: the mask stays.
 
     Parameters
     ----------
@@ -348,18 +405,30 @@ class PersonDetector:
     Regions(n=0, {})
     """
 
-    kinds = (Kind.PERSON, Kind.FACE)
+    kinds: tuple = (Kind.PERSON, Kind.FACE)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
-                 plan: PersonPlan | None = None):
+                 plan: PersonPlan | None = None, vehicles: bool = False, objects=None):
         import cv2
 
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
-        self.models = (SEGMENT_MODEL,) if self.plan.segment_grids else ()
+        self.models: tuple = (SEGMENT_MODEL,) if self.plan.segment_grids else ()
+        self.runtimes: dict = {}
         self._net: Any = None  # a cv2.dnn.Net when the plan segments
         if self.plan.segment_grids:
             self._net = cv2.dnn.readNetFromTFLite(str(model_path(SEGMENT_MODEL, models_dir)))
+        self._objects: Any = None  # an ObjectDetector when the plan takes instances from the SSD
+        if self.plan.instances or vehicles:
+            from .objects import ObjectDetector
+
+            kinds = ((Kind.PERSON,) if self.plan.instances else ()) + ((Kind.VEHICLE,) if vehicles else ())
+            self._objects = ObjectDetector(self.profile, models_dir, kinds=kinds, plan=objects)
+            self.models += self._objects.models
+            self.runtimes = dict(self._objects.runtimes)
+        silhouettes = self.plan.instances and self._net is not None
+        self.kinds = ((Kind.PERSON, Kind.FACE) + ((Kind.SILHOUETTE,) if silhouettes else ())
+                      + ((Kind.VEHICLE,) if vehicles else ()))
         self._hog: Any = None  # a cv2.HOGDescriptor when the plan runs HOG
         if self.plan.hog_upscale > 0:
             self._hog = cv2.HOGDescriptor()
@@ -376,10 +445,12 @@ class PersonDetector:
         Returns
         -------
         Regions
-            Kind `Kind.PERSON` boxes, then one `Kind.FACE` head box per person box, float
-            boxes in frame pixels, scores in [0, 1], ``track_id`` -1. The person rows are
-            the instances (see `person_instances`) first, then the mask parts that no
-            instance took, which may be people the instance step missed.
+            The bodies: `Kind.PERSON` boxes, one per person (the SSD's), then
+            `Kind.SILHOUETTE` boxes, the mask's parts that no person box covers (people the
+            SSD missed, and lookalikes; `unboxed_parts`); then one `Kind.FACE` head box per
+            body row; then `Kind.VEHICLE` boxes when asked. Float boxes in frame pixels,
+            scores in [0, 1], ``track_id`` -1. (With a HOG plan, the instances of
+            `person_instances` and the mask parts no instance took are all persons.)
         """
         frame = check_frame(frame)
         height, width = frame.shape[:2]
@@ -390,12 +461,20 @@ class PersonDetector:
                             np.float32)
             for view in self._views(frame):
                 self._segment(frame, view, scale, prob)
-        seeds, seed_score = self._pedestrians(frame) if self._hog is not None else (
-            np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
-        xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
+        objects = self._objects.detect(frame) if self._objects is not None else Regions.empty()
+        if self.plan.instances:
+            people = objects.of_kind(Kind.PERSON)
+            rest, rest_score = unboxed_parts(prob, scale, people.xyxy, self.plan)
+            bodies = Regions.concat([people, Regions.from_boxes(rest, kind=Kind.SILHOUETTE, score=rest_score)])
+        else:
+            seeds, seed_score = self._pedestrians(frame) if self._hog is not None else (
+                np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+            xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
+            bodies = Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score)
         return Regions.concat([
-            Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score),
-            Regions.from_boxes(head_boxes(xyxy, self.plan.head_share), kind=Kind.FACE, score=score),
+            bodies,
+            Regions.from_boxes(head_boxes(bodies.xyxy, self.plan.head_share), kind=Kind.FACE, score=bodies.score),
+            objects.of_kind(Kind.VEHICLE),
         ])
 
     def _views(self, frame: np.ndarray) -> list:
@@ -489,43 +568,56 @@ def pedestrian_boxes(found: np.ndarray, margin: np.ndarray, plan: PersonPlan) ->
     return xyxy[keep].astype(np.float32), score[keep]
 
 
-#: The plan of `HeadDetector`: HOG's pedestrians alone, whose boxes are person-shaped (the
-#: segmentation's parts join a crowd into one wide part whose head end is most of a photo:
-#: 54.6% of `wider_val` obscured outside the faces). Within a pixel budget, so a 720p frame
-#: costs about what PETS09's 768x576 frame scaled 1.5x does. Measured on PETS09 and
-#: `wider_val` with ``benchmarks/eval_detect.py``: this plan 0.80 of the heads for +1.2
-#: points of over-redaction; HOG at 1.5x within 2 M pixels, SVM threshold -0.5 and pyramid
-#: step 1.05 (as ``thorough``'s person plan) 0.81 for +6.4 points and three times the time,
-#: so ``thorough`` runs this one. HOG finds people about 96 px tall at its scale, so within
-#: the budget a 720p frame's people from about 92 px, a 1080p frame's from about 140 px.
-HEAD_PLAN = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0,
-                       hog_scale_step=1.1)
-#: Profiles that run it. ``fast`` (and ``pi``) do not: HOG would take most of a detected
-#: frame's time there.
+#: The plan of `HeadDetector`: the SSD's person boxes alone (`redact.detectors.objects`,
+#: the whole frame and four tiles), whose boxes are person-shaped (the segmentation's parts
+#: join a crowd into one wide part whose head end is most of a photo). Measured on every 20th
+#: PETS09 frame (40 frames, 223 heads, the head test of ``benchmarks/eval_people.py``) beside
+#: the balanced face detector, which alone hides 0.22 of them: the SSD's boxes 0.978 with a
+#: head share of 0.25 (0.942 with 0.2), in 303 ms a frame; HOG's pedestrians (the plan before,
+#: at 1.5x within 1 M pixels) 0.888 in 631 ms, both on the same 2 busy cores.
+HEAD_PLAN = PersonPlan(segment_grids=(), instances=True)
+#: The HOG plan it replaced, for comparisons (``HeadDetector(plan=HOG_HEAD_PLAN)``).
+HOG_HEAD_PLAN = PersonPlan(segment_grids=(), hog_upscale=1.5, hog_pixels=1_000_000, hog_threshold=0.0,
+                           hog_scale_step=1.1)
+#: Profiles that run it. ``fast`` (and ``pi``) do not: five SSD calls would take most of a
+#: detected frame's time there.
 HEAD_PROFILES = (Profile.BALANCED, Profile.THOROUGH)
 
 
 class HeadDetector:
     """Heads of people whose face the face detector may miss (seen from behind, turned
     away, or a head too small for it), as `Kind.FACE` boxes: the head end (`head_boxes`) of
-    each upright person HOG finds, without the person's body (`HEAD_PLAN`; people from
-    about 92 px tall at 720p, 140 px at 1080p).
+    each person the SSD finds, without the person's body (`HEAD_PLAN`).
 
     `redact.detectors.build_detectors` runs it beside the face detector in ``balanced`` and
     ``thorough`` whenever faces are redacted and whole bodies are not (with `Kind.PERSON`,
     `PersonDetector` gives these boxes itself). On PETS09 (people 64-128 px tall, seen
-    from above and behind) the face detector alone covers 12% of the heads, with this 80%.
+    from above and behind) the face detector alone covers 22% of the heads, with this 98%.
+
+    Parameters
+    ----------
+    profile, models_dir
+        As `PersonDetector`.
+    plan : PersonPlan, optional
+        Instead of `HEAD_PLAN`.
+    vehicles : bool
+        Also report the vehicles the same SSD calls find (`Kind.VEHICLE`).
     """
 
-    kinds = (Kind.FACE,)
+    kinds: tuple = (Kind.FACE,)
 
-    def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: PersonPlan | None = None):
+    def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: PersonPlan | None = None,
+                 vehicles: bool = False):
         self.profile = Profile(profile)
         self._people = PersonDetector(self.profile, models_dir,
-                                      plan=HEAD_PLAN if plan is None else plan)
+                                      plan=HEAD_PLAN if plan is None else plan, vehicles=vehicles)
         self.plan = self._people.plan
         self.models = self._people.models
+        self.runtimes = self._people.runtimes
+        if vehicles:
+            self.kinds = (Kind.FACE, Kind.VEHICLE)
 
     def detect(self, frame: np.ndarray) -> Regions:
-        """Head boxes (`Kind.FACE`) of the people in one RGB frame."""
-        return self._people.detect(frame).of_kind(Kind.FACE)
+        """Head boxes (`Kind.FACE`) of the people in one RGB frame, then the vehicles when asked."""
+        found = self._people.detect(frame)
+        return found.select((found.kind == Kind.FACE) | (found.kind == Kind.VEHICLE))

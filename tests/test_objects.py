@@ -1,0 +1,215 @@
+"""The SSD person and vehicle detector: anchors, box decoding, tiles merged, real frames."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import require_models, shared_data
+from redact import Kind, Regions
+from redact.detectors.objects import (
+    ObjectPlan,
+    cut_edges,
+    decode_boxes,
+    merge_views,
+    people_only,
+    ssd_anchors,
+    view_rects,
+)
+from redact.geometry import iou_matrix
+
+SSD_MODELS = ("ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap")
+#: First anchor of each layer: 19x19x3, then 10x10, 5x5, 3x3, 2x2, 1x1 at 6 boxes a cell.
+LAYER_START = (0, 1083, 1683, 1833, 1887, 1911)
+
+
+def test_anchor_count_and_layer_layout():
+    anchors = ssd_anchors()
+    assert anchors.shape == (1917, 4)
+    assert LAYER_START[-1] + 6 == 1917
+
+
+@pytest.mark.parametrize("index, expected", [
+    # (cy, cx, h, w), worked by hand from the TF OD API's generator.
+    (0, (0.5 / 19, 0.5 / 19, 0.1, 0.1)),                                   # lowest layer: 0.1, 1:1
+    (1, (0.5 / 19, 0.5 / 19, 0.2 / math.sqrt(2), 0.2 * math.sqrt(2))),     # scale 0.2, 2:1 wide
+    (2, (0.5 / 19, 0.5 / 19, 0.2 * math.sqrt(2), 0.2 / math.sqrt(2))),     # scale 0.2, 1:2 tall
+    (3, (0.5 / 19, 1.5 / 19, 0.1, 0.1)),                                   # next cell to the right
+    (3 * 19, (1.5 / 19, 0.5 / 19, 0.1, 0.1)),                              # next row
+    (1083, (0.05, 0.05, 0.35, 0.35)),                                      # layer 1: scale 0.35
+    (1083 + 3, (0.05, 0.05, 0.35 / math.sqrt(3), 0.35 * math.sqrt(3))),    # 3:1 wide
+    (1083 + 5, (0.05, 0.05, math.sqrt(0.35 * 0.5), math.sqrt(0.35 * 0.5))),  # between 0.35 and 0.5
+    (1911, (0.5, 0.5, 0.95, 0.95)),                                        # the 1x1 layer
+    (1916, (0.5, 0.5, math.sqrt(0.95), math.sqrt(0.95))),                  # between 0.95 and 1.0
+])
+def test_anchors_match_hand_worked_values(index, expected):
+    np.testing.assert_allclose(ssd_anchors()[index], expected, rtol=2e-4)
+
+
+def test_decoding_a_known_anchor():
+    """Anchor 1084 (layer 1, first cell, 2:1): centre (0.05, 0.05), h 0.35/sqrt 2, w 0.35 sqrt 2.
+    Offsets ty 1, tx -2, th 5 ln 2, tw 0 with scales 10, 10, 5, 5: the centre moves by a tenth
+    of the height down and a fifth of the width left, the height doubles."""
+    anchors = ssd_anchors()
+    ha, wa = 0.35 / math.sqrt(2), 0.35 * math.sqrt(2)
+    enc = np.zeros((1917, 4), np.float32)
+    enc[1084] = (1.0, -2.0, 5 * math.log(2), 0.0)
+    box = decode_boxes(enc[1084:1085], anchors[1084:1085])[0]
+    cy, cx, h, w = 0.05 + 0.1 * ha, 0.05 - 0.2 * wa, 2 * ha, wa
+    np.testing.assert_allclose(box, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), atol=1e-6)
+    # Zero offsets give the anchors themselves, as corners.
+    corners = decode_boxes(np.zeros((1917, 4), np.float32), anchors)
+    np.testing.assert_allclose(corners[:, 2] - corners[:, 0], anchors[:, 3], atol=1e-6)
+    np.testing.assert_allclose(0.5 * (corners[:, 1] + corners[:, 3]), anchors[:, 0], atol=1e-6)
+
+
+def test_garbage_offsets_stay_finite():
+    enc = np.full((1917, 4), 1e30, np.float32)
+    assert np.all(np.isfinite(decode_boxes(enc, ssd_anchors())))
+
+
+def test_views_are_the_frame_and_four_overlapping_tiles():
+    views = view_rects(768, 576, ObjectPlan())
+    assert views == [(0, 0, 768, 576), (0, 0, 512, 384), (256, 0, 768, 384), (0, 192, 512, 576),
+                     (256, 192, 768, 576)]
+    assert view_rects(768, 576, ObjectPlan(tile_grid=0)) == [(0, 0, 768, 576)]
+
+
+def test_a_box_is_cut_only_by_the_tile_edges_inside_the_frame():
+    tile = (256, 0, 768, 384)              # top right: its left and bottom edges are inside the frame
+    boxes = np.array([[257, 10, 300, 100],  # on the left edge
+                      [700, 300, 768, 383],  # on the bottom edge (and the frame's right edge)
+                      [700, 0, 768, 100],    # on the frame's top and right edges only
+                      [400, 100, 450, 200]], np.float32)
+    assert cut_edges(boxes, tile, 768, 576).tolist() == [True, True, False, False]
+
+
+def test_person_cut_by_a_tile_edge_merges_with_the_whole_frame_box():
+    whole = [100, 50, 140, 150]            # the whole frame's box of the person
+    tile_whole = [102, 52, 142, 152]       # a tile that holds all of them: fused with it
+    cut_part = [100, 50, 125, 150]         # a tile whose edge runs through them at x = 125
+    other = [160, 50, 200, 150]            # someone beside them
+    xyxy = np.array([whole, tile_whole, cut_part, other], np.float32)
+    keep, boxes = merge_views(xyxy, np.array([0.5, 0.5, 0.9, 0.6]), np.zeros(4, np.int8),
+                              np.array([False, False, True, False]))
+    assert keep.tolist() == [0, 3]         # one box per person; the cut part (best score) went
+    np.testing.assert_allclose(boxes[0], [101, 51, 141, 151])  # the score-weighted mean of the two
+    np.testing.assert_allclose(boxes[1], other)
+
+
+def test_two_cut_halves_become_one_box():
+    """A person too wide for the tiles, missed whole: each tile has a part, overlapping in the
+    band the tiles share; one box, their union, comes out."""
+    left, right = [100, 50, 180, 150], [150, 52, 240, 149]
+    keep, boxes = merge_views(np.array([left, right], np.float32), np.array([0.6, 0.5]), np.zeros(2, np.int8),
+                              np.array([True, True]), cut_share=0.3)
+    assert keep.tolist() == [0]
+    np.testing.assert_allclose(boxes[0], [100, 50, 240, 150])
+
+
+def test_merging_keeps_kinds_apart_and_nested_boxes_together():
+    person = [100, 50, 140, 150]
+    car = [98, 48, 142, 152]               # same place, another kind: both stay
+    nested = [104, 55, 138, 148]           # a tighter box of the same person: IoU 0.79, merged
+    group = [60, 50, 200, 150]             # around several people: IoU 0.29, a box of its own here
+    xyxy = np.array([person, car, nested, group], np.float32)
+    keep, _ = merge_views(xyxy, np.array([0.6, 0.6, 0.5, 0.4]), np.array([2, 4, 2, 2], np.int8),
+                          np.zeros(4, bool))
+    assert keep.tolist() == [0, 1, 3]
+    # Nested with a different height (a child in front of an adult) is not the same person.
+    child = [105, 100, 135, 150]
+    keep, _ = merge_views(np.array([person, child], np.float32), np.array([0.6, 0.6]), np.zeros(2, np.int8),
+                          np.zeros(2, bool))
+    assert keep.tolist() == [0, 1]
+
+
+def test_group_boxes_and_weak_squat_boxes_are_not_people():
+    a, b = [0, 0, 30, 100], [40, 0, 70, 100]
+    group = [0, 0, 70, 100]                # holds both a and b: dropped, they keep their own boxes
+    rock = [100, 70, 130, 100]             # as wide as tall, weak: a lookalike
+    sitting = [140, 50, 200, 100]          # as wide as tall, strong: a person
+    upper = [2, 3, 28, 55]                 # a's upper body, under a's top: not a second person
+    child = [5, 60, 25, 100]               # in front of a, on the same ground: a person
+    keep = people_only(np.array([a, b, group, rock, sitting, upper, child], np.float32),
+                       np.array([0.6, 0.6, 0.6, 0.4, 0.7, 0.6, 0.6]), squat_score=0.5)
+    assert keep.tolist() == [True, True, False, False, True, False, True]
+
+
+@pytest.fixture(scope="module")
+def detector():
+    require_models(*SSD_MODELS)
+    from redact.detectors.objects import ObjectDetector
+
+    return ObjectDetector("balanced")
+
+
+def pets_frame(index: int):
+    import av
+
+    video = shared_data() / "videos" / "opencv_vtest_pedestrians.avi"
+    gt = shared_data() / "people" / "pets09_s2l1" / "gt_boxes.json"
+    if not (video.is_file() and gt.is_file()):
+        pytest.skip(f"evaluation data not found at {shared_data()} (set REDACT_DATA_DIR)")
+    with av.open(str(video)) as container:
+        for i, frame in enumerate(container.decode(video=0), start=1):
+            if i == index:
+                rgb = frame.to_ndarray(format="rgb24")
+                break
+    entry = json.loads(gt.read_text())["images"][f"PETS09-S2L1/{index:06d}"]
+    boxes = np.array([b["bbox"] for b in entry["boxes"] if not b.get("ignore")], np.float64).reshape(-1, 4)
+    return rgb, np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+
+
+def test_real_pets_frame_one_box_per_walker_and_the_vehicles(detector):
+    """PETS09 frame 41: a group of four, a pair, a walker at the right edge, two parked vans."""
+    rgb, gt = pets_frame(41)
+    before = rgb.copy()
+    found = detector.detect(rgb)
+    np.testing.assert_array_equal(rgb, before)
+    assert isinstance(found, Regions) and set(found.kind.tolist()) <= {int(Kind.PERSON), int(Kind.VEHICLE)}
+    people = found.of_kind(Kind.PERSON)
+    iou = iou_matrix(gt, people.xyxy)
+    assert (iou.max(axis=1) >= 0.5).mean() >= 0.7, iou.max(axis=1).round(2)
+    # Every walker is covered by some box, and no two person boxes are the same box twice.
+    assert np.all(iou.max(axis=1) >= 0.3)
+    self_iou = iou_matrix(people.xyxy, people.xyxy)
+    np.fill_diagonal(self_iou, 0)
+    assert self_iou.max() <= 0.6
+    assert len(people) <= 1.5 * len(gt)
+    vans = found.of_kind(Kind.VEHICLE)
+    assert len(vans) >= 1 and np.all(vans.xyxy[:, 1] < 130)   # the vans parked at the top
+    assert np.all(found.score >= detector.plan.score) and np.all(found.track_id == -1)
+
+
+def test_blank_and_tiny_frames_give_nothing(detector):
+    for shape in [(1, 1, 3), (5, 7, 3), (300, 300, 3), (33, 2000, 3)]:
+        assert len(detector.detect(np.full(shape, 128, np.uint8))) == 0
+
+
+def test_missing_model_names_the_npm_package(tmp_path):
+    from redact.detectors.objects import ObjectDetector
+    from redact.models import ModelMissingError
+
+    with pytest.raises(ModelMissingError, match=r"npm pack @mediapipe/objectron@0\.4\.1675468480"):
+        ObjectDetector("balanced", models_dir=tmp_path)
+
+
+def test_vehicle_kind_is_asked_for_like_the_others(tmp_path):
+    """``--detect vehicle`` parses; each combination builds one SSD pass; the manifest and
+    `redact verify` name vehicles."""
+    from redact.cli import _kinds
+    from redact.verify import _NOUNS
+
+    assert _kinds("face,vehicle") == (frozenset({Kind.FACE, Kind.VEHICLE}), ())
+    assert "vehicle" in _NOUNS and Kind.VEHICLE.name.lower() == "vehicle"
+    Regions.from_boxes([[0, 0, 10, 10]], kind=Kind.VEHICLE)   # a valid row kind
+    require_models(*SSD_MODELS, "selfie_segmentation", "blazeface_full_range", "centerface")
+    from redact.detectors import build_detectors
+
+    def built(kinds, profile):
+        return [(type(d).__name__, set(d.kinds)) for d in build_detectors(kinds, profile)]
+
+    assert built({Kind.VEHICLE}, "fast") == [("ObjectDetector", {Kind.VEHICLE})]
+    assert ("HeadDetector", {Kind.FACE, Kind.VEHICLE}) in built({Kind.FACE, Kind.VEHICLE}, "balanced")
+    runs = built({Kind.PERSON, Kind.VEHICLE}, "fast")
+    assert runs == [("PersonDetector", {Kind.PERSON, Kind.FACE, Kind.SILHOUETTE, Kind.VEHICLE})]
