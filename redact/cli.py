@@ -584,7 +584,11 @@ def _main_pick(argv) -> int:
         _err(str(exc))
         return EXIT_FAILED
     for number, kind, box in numbered:
-        print(f"{number:3}  {kind:7} {[int(v) for v in box]}   --keep {keep_prefix(args.profile)}{number}@{args.at}")
+        # The box as --keep takes it (X,Y,W,H), so the same person can be kept by box too.
+        x0, y0, x1, y1 = (round(v) for v in box)
+        xywh = f"{x0},{y0},{x1 - x0},{y1 - y0}"
+        print(f"{number:3}  {kind:7} box {xywh}   --keep {keep_prefix(args.profile)}{number}@{args.at}"
+              f"   (or --keep {xywh}@{args.at})")
     print(f"wrote {path}")
     return EXIT_OK
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compose import FrameSubjects, group_parts
-from .geometry import overlap_areas, pad_boxes
+from .geometry import iou_matrix, overlap_areas, pad_boxes
 from .incident import Incident, IncidentError, Subject
 from .types import Kind, Regions
 
@@ -40,6 +40,8 @@ REFIND_FRAMES, REFIND_REACH = 10, 0.5
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
 BOX_IOU, NUMBER_IOU = 0.3, 0.5
+#: Two rows of one kind overlapping this much are one object to number (`numbered`).
+SAME_OBJECT_IOU = 0.7
 
 
 @dataclass
@@ -77,13 +79,22 @@ def _distance(a, b) -> float:
 
 
 def numbered(regions: Regions, observed=None) -> list:
-    """People, then plates, each left to right: the order `redact pick` numbers them in."""
-    rows = []
+    """People, then plates, each left to right: the order `redact pick` numbers them in.
+
+    A row that repeats one already numbered (same kind, IoU >= `SAME_OBJECT_IOU`: two views
+    of one plate) gets no number of its own: one number per object.
+    """
+    rows: list = []
     for kind in (Kind.PERSON, Kind.PLATE):
         idx = [int(i) for i in np.flatnonzero(regions.kind == kind)]
         if observed is not None:
             idx = [i for i in idx if int(regions.track_id[i]) in observed]
-        rows += sorted(idx, key=lambda i: (float(regions.xyxy[i, 0]), float(regions.xyxy[i, 1])))
+        # Higher scores first among repeats, then left to right.
+        kept: list = []
+        for i in sorted(idx, key=lambda i: -float(regions.score[i])):
+            if not kept or iou_matrix(regions.xyxy[[i]], regions.xyxy[kept]).max() < SAME_OBJECT_IOU:
+                kept.append(i)
+        rows += sorted(kept, key=lambda i: (float(regions.xyxy[i, 0]), float(regions.xyxy[i, 1])))
     return [int(i) for i in rows]
 
 
@@ -170,8 +181,9 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
     return i, int(regions.kind[best]), int(regions.track_id[best])
 
 
-def _crossing(regions: Regions, row: int, observed) -> bool:
-    """Whether another detected person overlaps the subject's box enough to swap with it.
+def _crossing(regions: Regions, row: int, observed) -> set:
+    """Track ids of the detected people overlapping the subject's box enough to swap with it
+    (empty: no crossing).
 
     Held predictions (not detected this frame), parts much smaller than the subject (mask
     fragments of its own body) and parts much larger that hold all of it (the subject
@@ -181,6 +193,7 @@ def _crossing(regions: Regions, row: int, observed) -> bool:
     box = regions.xyxy[row]
     area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
     groups = group_parts(regions.xyxy, box[None, :])
+    partners = set()
     for other in np.flatnonzero(regions.kind == Kind.PERSON):
         tid = int(regions.track_id[other])
         if other == row or tid == regions.track_id[row] or tid not in observed or groups[other]:
@@ -190,8 +203,20 @@ def _crossing(regions: Regions, row: int, observed) -> bool:
         if o_area < RIVAL_SHARE * area:
             continue
         if float(overlap_areas(o[None, :], box)[0]) / min(area, o_area) >= CROSSING_SHARE:
-            return True
-    return False
+            partners.add(tid)
+    return partners
+
+
+def _apart(regions: Regions, row: int, partners: set, observed) -> bool:
+    """Whether every person the subject crossed is detected in this frame clear of its box:
+    a crossing is resolved by who comes out where. A partner not seen (the detector found
+    the two as one box, or lost it) leaves the crossing unresolved, whatever the looks say."""
+    grown = pad_boxes(regions.xyxy[row:row + 1], ALONE_MARGIN)[0]
+    for tid in partners:
+        rows = np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))
+        if tid not in observed or not len(rows) or overlap_areas(regions.xyxy[rows[:1]], grown)[0] > 0:
+            return False
+    return True
 
 
 def _alone(regions: Regions, row: int) -> bool:
@@ -263,6 +288,7 @@ def follow(records: list, start: int, track_id: int) -> dict:
         companions: set = set()
         last_box = None
         views: deque = deque(maxlen=VIEWS)
+        partners: set = set()  # people it crossed and has not been seen apart from since
         while 0 <= i < len(records):
             regions = records[i].regions
             person = regions.kind == Kind.PERSON
@@ -288,7 +314,9 @@ def follow(records: list, start: int, track_id: int) -> dict:
             missed = 0 if observed else missed + 1
             look = records[i].looks.get(current) if observed else None
             looks_same = look is not None and _looks_like(reference, views, look)
-            if _crossing(regions, row, records[i].observed):
+            crossed = _crossing(regions, row, records[i].observed)
+            if crossed:
+                partners |= crossed
                 certain, reason = False, "subject crosses another person"
             elif look is not None and reference is not None and not looks_same:
                 # Checked on every frame: a swap with someone the detector missed shows here.
@@ -296,8 +324,8 @@ def follow(records: list, start: int, track_id: int) -> dict:
             elif missed >= LOST_FRAMES:
                 certain, reason = False, "subject lost"
             elif not certain:
-                if looks_same:
-                    certain = True
+                if looks_same and _apart(regions, row, partners, records[i].observed):
+                    certain, partners = True, set()
                 else:
                     reason = "subject identity not re-established"
             if certain and looks_same and _alone(regions, row):

@@ -318,3 +318,30 @@ def test_a_subject_whose_look_drifts_while_alone_stays_shown():
 def test_a_drifting_look_is_not_trusted_while_someone_is_beside_the_subject():
     states = follow(_turning(company=True), 0, 1)
     assert states[0][0] == "shown" and states[11][0] != "shown"  # only the look at t counts then
+
+
+def test_pick_numbers_one_object_once():
+    """Two views of one plate (IoU >= 0.7) get one number; a plate beside it its own."""
+    from redact.subjects import numbered
+
+    regions = Regions.from_boxes(np.array([[460, 280, 608, 330], [462, 282, 606, 326], [100, 280, 200, 320]],
+                                          np.float32), kind=Kind.PLATE, score=np.array([0.6, 0.9, 0.8], np.float32))
+    assert numbered(regions) == [2, 1]
+
+
+def test_a_crossing_is_resolved_by_who_comes_out_where_not_by_looks_alone():
+    """Two people alike meet; the detector then finds them as one box, which keeps the
+    subject's track (PETS09: subject 15 and person 9). Looks match, but the person it
+    crossed is never seen apart again: the box may be the other one, so the subject stays
+    hidden (before, it was shown on the other person's box for 35 frames)."""
+    red = _look((200, 30, 30))
+    records = []
+    for i in range(12):
+        rows = [(Kind.PERSON, 1, [100 + 5 * i, 100, 140 + 5 * i, 200])]
+        if i < 6:  # the bystander walks in from the right and meets the subject at frame 4
+            rows.append((Kind.PERSON, 2, [170 - 5 * i, 100, 210 - 5 * i, 200]))
+        records.append(FrameRecord(_regions(rows), i / 10, None, frozenset({1, 2} if i < 6 else {1}),
+                                   {1: red, 2: red} if i < 6 else {1: red}))
+    states = follow(records, 0, 1)
+    assert any(states[i][0] == "subject crosses another person" for i in range(6))
+    assert all(states[i][0] != "shown" for i in range(6, 12)), [states[i] for i in range(12)]

@@ -21,12 +21,13 @@ def run(*args, cwd=None):
 
 
 def _listed(stdout: str) -> list:
-    """``(number, box)`` per line `redact pick` printed."""
+    """``(number, [x0, y0, x1, y1])`` per line `redact pick` printed (``box X,Y,W,H``)."""
     rows = []
     for line in stdout.splitlines():
         if "--keep" in line:
-            number, _, rest = line.strip().partition(" ")
-            rows.append((int(number), json.loads(rest.strip().split("]")[0].split(None, 1)[1] + "]")))
+            words = line.split()
+            x, y, w, h = (int(v) for v in words[words.index("box") + 1].split(","))
+            rows.append((int(words[0]), [x, y, x + w, y + h]))
     return rows
 
 
