@@ -36,15 +36,23 @@ def _centre(box):
 
 
 def test_a_number_from_pick_keeps_that_person_under_another_profile(data_dir, tmp_path, config):
-    """Number N of the default `pick` is not number N of `fast`'s list on PETS at 5 s; the
-    redaction with --profile fast must keep the person pick drew as N (or refuse)."""
-    require_models("centerface", "selfie_segmentation")
+    """The redaction with --profile fast must keep the person the default `pick` drew as N
+    (or refuse). When this was written, number 17 of the default list at 5 s was a walker
+    and fast's 17 someone else, kept whole; since people come from one instance detector in
+    every profile the lists agree there, and the rule itself is pinned by
+    test_incident.py::test_a_number_keeps_the_box_pick_drew_not_this_runs_nth_person."""
+    require_models("centerface", "selfie_segmentation", "ssd_mobilenetv2_oidv4")
     clip = data_dir / PETS
     default = _listed(run("pick", clip, "--at", 5, "-o", tmp_path / "b.png").stdout)
     fast = dict(_listed(run("pick", clip, "--at", 5, "-o", tmp_path / "f.png", "--profile", "fast").stdout))
-    # A walker (tall box) whose number means someone else in fast's list.
-    number, box = next((n, b) for n, b in default if b[3] - b[1] > 60 and n in fast
-                       and abs(_centre(fast[n])[0] - _centre(b)[0]) > b[2] - b[0])
+    # A walker (tall box) whose number means someone else in fast's list, if any; else a walker.
+    def alone(b):
+        return not any(o is not b and o[0] < b[2] and b[0] < o[2] and o[1] < b[3] and b[1] < o[3]
+                       for _, o in default)
+
+    walkers = [(n, b) for n, b in default if b[3] - b[1] > 60 and alone(b)]
+    number, box = next(((n, b) for n, b in walkers if n not in fast
+                        or abs(_centre(fast[n])[0] - _centre(b)[0]) > b[2] - b[0]), walkers[0])
     out = tmp_path / "out.mp4"
     done = run(clip, "-o", out, "--window", "4.5,5.5", "--keep", f"{number}@5", "--profile", "fast", "-q")
     if done.returncode == 2:  # refused, naming why: nothing shown
