@@ -8,8 +8,10 @@ Every run is measured in the same sitting, so the ratios hold on a noisy or shar
   given, in a fresh process (its peak memory is its own), with the busy time of every
   stage (decode, detect, track, policy, obscure, encode) per frame; the stages run in
   three threads, so they overlap;
-* **deface** 1.5.0 on the same clips, in its own virtual environment with its ONNX Runtime
-  backend (set up on first use under the cache folder, or ``--deface PATH`` to its command);
+* **deface** 1.5.0 on the same clips: ``--deface PATH`` to its command, or its own virtual
+  environment under the cache folder, made only when asked (``--install-deface``); its ONNX
+  Runtime backend where installed beside it, else its default one (a deface that fails is
+  left out, said on one line);
 * **start-up**: a fresh process importing redact, loading the default models and redacting
   one frame, with an empty Numba cache (cold) and with a warm one.
 
@@ -145,23 +147,36 @@ def deface_venv(allow_install: bool) -> Path | None:
 
 
 def deface_command(explicit: str | None, allow_install: bool) -> list | None:
-    """The deface command to compare with (``explicit``, or `deface_venv`'s)."""
+    """The deface command to compare with (``explicit``, or `deface_venv`'s).
+
+    Raises `ValueError` when ``explicit`` is not a command that can be run."""
+    import shutil
+
     if explicit:
-        return [explicit]
+        found = shutil.which(explicit)
+        if found is None:
+            raise ValueError(f"--deface {explicit}: no such command (give the path of deface's own `deface` "
+                             "program, e.g. ~/venvs/deface/bin/deface)")
+        return [found]
     venv = deface_venv(allow_install)
     return [str(venv / "bin" / "deface")] if venv else None
 
 
 def deface_run(command: list, src: Path, dst: Path, frames: int) -> dict:
-    """deface on ``src`` (ONNX Runtime backend, its defaults otherwise): frames per second
-    from its whole run, start-up included (as ``wall_fps`` of redact's runs)."""
-    started = time.perf_counter()
-    done = subprocess.run([*command, str(src), "-o", str(dst), "--backend", "onnxrt"], capture_output=True,
-                          text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"deface failed: {done.stderr.strip().splitlines()[-1:]}")
-    return {"wall_fps": frames / wall}
+    """deface on ``src``: with its ONNX Runtime backend where that is installed beside it,
+    else its default backend (recorded as ``backend``); frames per second from its whole
+    run, start-up included (as ``wall_fps`` of redact's runs). A failure is recorded as
+    ``error``, never raised: the rest of the bench stands without it."""
+    done = None
+    for backend in ("onnxrt", None):
+        started = time.perf_counter()
+        done = subprocess.run([*command, str(src), "-o", str(dst), *(["--backend", backend] if backend else [])],
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode == 0:
+            return {"wall_fps": frames / wall, "backend": backend or "default"}
+    last = (done.stderr.strip().splitlines() or ["no message"])[-1] if done is not None else "not run"
+    return {"error": f"deface failed: {last[:200]}"}
 
 
 def machine() -> str:
@@ -214,8 +229,10 @@ def main(argv=None) -> int:
     p.add_argument("--profiles", nargs="+", default=["fast", "balanced", "pi"], choices=[x.value for x in Profile])
     p.add_argument("--detect-every", type=int, nargs="+", metavar="N",
                    help="detection cadences to run each profile at (default: each profile's own)")
-    p.add_argument("--deface", metavar="PATH", help="deface command to compare with (default: its own venv "
-                   "in the cache, made on first use)")
+    p.add_argument("--deface", metavar="PATH", help="deface command to compare with (default: the venv that "
+                   "--install-deface made in the cache, if any)")
+    p.add_argument("--install-deface", action="store_true",
+                   help=f"pip-install {DEFACE} into a venv under the cache to compare with (needs a package index)")
     p.add_argument("--no-deface", action="store_true", help="leave deface out")
     p.add_argument("--no-startup", action="store_true", help="leave the start-up measure out")
     p.add_argument("--models-dir", type=Path)
@@ -224,9 +241,15 @@ def main(argv=None) -> int:
     deface = None
     if not args.no_deface:
         try:
-            deface = deface_command(args.deface, allow_install=True)
+            deface = deface_command(args.deface, allow_install=args.install_deface)
+        except ValueError as exc:  # a --deface that cannot run: a usage error, before any work
+            print(f"redact bench: {exc}", file=sys.stderr)
+            return 2
         except RuntimeError as exc:  # no package index here: the rest of the suite still runs
             print(f"deface left out: {exc}", file=sys.stderr)
+        if deface is None and not args.install_deface and not args.deface:
+            print(f"deface left out: not installed; compare with it by --deface PATH, or --install-deface "
+                  f"({DEFACE} pip-installed into the cache)", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="redact-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sources = {}
@@ -242,7 +265,11 @@ def main(argv=None) -> int:
             clips[name] = {"ceiling": ceiling(src, tmp / "ceiling.mp4")}
             frames = clips[name]["ceiling"]["frames"]
             if deface:
-                clips[name]["deface"] = deface_run(deface, src, tmp / "deface.mp4", frames)
+                run = deface_run(deface, src, tmp / "deface.mp4", frames)
+                if "error" in run:
+                    print(f"deface left out on {name}: {run['error']}", file=sys.stderr)
+                else:
+                    clips[name]["deface"] = run
             for profile in args.profiles:
                 for every in args.detect_every or [Profile(profile).detect_every]:
                     result = redact_run(src, tmp / "out.mp4", profile, every, args.models_dir)

