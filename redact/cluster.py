@@ -36,7 +36,7 @@ from . import __version__
 from .batch import BatchPlan, Outcome, Task, _one_line, _run_one, process_limit
 from .detectors import WORKER_CACHE
 from .jobs import HandOff, seal_handed_off
-from .report import made_from
+from .report import own_record, sha256_file
 from .safeio import OutputBusyError, UsageError
 from .signing import KeyFileError, device_key
 
@@ -273,7 +273,7 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
         # Resume needs the input checked against the output's tag, which needs the key:
         # checked here, and a file whose output was not made from its input is redone.
         futures = {client.submit(_redact_on_worker, task, policy, options,
-                                 force or not made_from(task.dst, task.src, key), __version__, pure=False):
+                                 force or not _made_from(task, key), __version__, pure=False):
                    (task, given) for task, given in zip(sent, plan_.tasks)}
         try:
             for future in as_completed(futures):
@@ -286,6 +286,15 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
             raise
     order = {t.src: i for i, t in enumerate(plan_.tasks)}
     return sorted(outcomes, key=lambda o: order[o.src])
+
+
+def _made_from(task: Task, key) -> bool:
+    """Whether ``task``'s output is ours and records its input (see `redact.report.OwnRecord`)."""
+    own = own_record(task.dst)
+    try:
+        return own is not None and own.made_from(sha256_file(task.src), key)
+    except OSError:  # the input went: the worker says so
+        return False
 
 
 def _sealed(outcome: Outcome, sent: Task, policy, overwrite: bool) -> Outcome:

@@ -15,7 +15,7 @@ from .memory import check_memory
 from .paths import check_output_suffix, is_image
 from .pipeline import UNANALYSED, Redactor
 from .policy import Policy
-from .report import Manifest, is_complete, made_by_redact, manifest_path, settings_record, sha256_file, tag_groups
+from .report import Manifest, manifest_path, own_record, settings_record, sha256_file, tag_groups
 from .safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
 from .sharelog import Share, logged_delivery
 from .signing import device_key, fingerprint, input_tag, sign_manifest
@@ -393,7 +393,7 @@ def seal_handed_off(src, dst, pending, manifest: Manifest, *, policy: Policy, in
             raise OutputBusyError(f"another redact run took over {dst} before this run signed it; left it to "
                                   "that run (run again once it has finished)") from None
         with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst), partial=pending) as pair:
-            check_paths(src, dst, overwrite=overwrite or made_by_redact(dst))
+            check_paths(src, dst, overwrite=overwrite or own_record(dst) is not None)
             if not stat.S_ISREG(handed.st_mode) or sha256_file(pending) != manifest.output_sha256:
                 raise RedactionIncomplete(f"{dst}: the output the worker handed off is not the file its manifest "
                                           "records (sha256); deleted, nothing was written")
@@ -486,7 +486,7 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
 
     With ``skip_complete``, an output already complete for this input and the same settings
     (policy, models, tool version, encoder) is left as it is and None is returned. An
-    output whose manifest of ours names it (`redact.report.made_by_redact`) is ours to redo,
+    output whose manifest of ours names it (`redact.report.own_record`) is ours to redo,
     without ``overwrite``.
     ``seal(pair, manifest, delivery, input_sha256)`` records the finished output (default:
     tagged and signed with this device's key and committed; `HandOff` leaves all of it to the
@@ -516,18 +516,18 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     probe_writable(dst)  # before any folder is made, model loaded or frame decoded
     # Likewise the key: a missing or unusable one fails here, not after the work. A machine
     # that hands its outputs off (`HandOff`) holds none: its client tags, signs and checks
-    # the input of a complete output (`redact.report.made_from`) before sending the file.
+    # the input of a complete output (`OwnRecord.made_from`) before sending the file.
     key = device_key() if seal is None else None
     if detectors is None:
         detectors = detectors_for(policy, models_dir)
     image = is_image(src)
     with output_lock(dst):
-        ours = made_by_redact(dst)
-        if skip_complete and ours:
+        own = own_record(dst)  # read and hashed once, for both questions below
+        ours = own is not None
+        if skip_complete and own is not None:
             settings = settings_record(policy, describe_models(detectors), {} if image else video_encoder(crf, preset))
             # Handed off (no key here): the client checked the input before sending the file.
-            checked = key is None
-            if is_complete(dst, None if checked else sha256_file(src), settings, key, input_checked=checked):
+            if own.made_with(settings) and (key is None or own.made_from(sha256_file(src), key)):
                 return None
         if image:
             return _redact_image(src, dst, policy, overwrite=overwrite or ours, models_dir=models_dir,

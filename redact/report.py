@@ -111,9 +111,31 @@ def settings_record(policy, models, encoder: dict) -> dict:
                                          "tool_version": __version__})))
 
 
-def _named_by_manifest(output) -> tuple[Manifest, str] | None:
-    """``output``'s manifest and sha256 when the manifest beside it reads as ours and names
-    that very file; None otherwise (no file, no manifest, a stray or damaged one)."""
+@dataclass(frozen=True)
+class OwnRecord:
+    """An output's manifest that reads as ours and names that very output (by sha256): only
+    then is the output redact's to replace without being told to, or to skip as complete.
+    A stray, empty or copied ``.redaction.json`` proves nothing about the file beside it."""
+
+    manifest: Manifest
+    output_sha256: str
+
+    def made_with(self, settings: dict) -> bool:
+        """Whether it was made with these ``settings`` (see `settings_record`): a rerun asking
+        for more must not be answered with the older, lesser redaction."""
+        return all(getattr(self.manifest, name) == value for name, value in settings.items())
+
+    def made_from(self, input_sha256: str, key=None) -> bool:
+        """Whether it records this input (its `redact.signing.input_tag` under ``key``, default
+        this device's): the check that needs the key, which a cluster's client makes and its
+        workers, holding none, cannot."""
+        key = device_key() if key is None else key
+        return self.manifest.input_hmac == input_tag(key, input_sha256, self.output_sha256)
+
+
+def own_record(output) -> OwnRecord | None:
+    """``output``'s `OwnRecord`, or None (no file, no manifest, a stray or damaged one, or
+    one that names other bytes)."""
     output = Path(output)
     path = manifest_path(output)
     if not output.is_file() or not path.is_file():
@@ -123,49 +145,4 @@ def _named_by_manifest(output) -> tuple[Manifest, str] | None:
     except (ValueError, TypeError, OSError, AttributeError):
         return None
     output_sha256 = sha256_file(output)
-    return (manifest, output_sha256) if manifest.output_sha256 == output_sha256 else None
-
-
-def made_by_redact(output) -> bool:
-    """True when ``output`` has a manifest of ours beside it that names this very file (its
-    sha256): only then may a run replace it without being told to. A stray, empty or copied
-    ``.redaction.json`` proves nothing about the file it sits beside."""
-    return _named_by_manifest(output) is not None
-
-
-def is_complete(output, input_sha256: str | None, settings: dict | None = None, key=None, *,
-                input_checked: bool = False) -> bool:
-    """True when ``output`` and its manifest exist, match each other and the same input (by
-    its `redact.signing.input_tag` under ``key``, default this device's), and (when given)
-    were made with the same ``settings`` (see `settings_record`): a rerun asking for more
-    must not be answered with the older, lesser redaction.
-
-    ``input_checked=True`` skips the input check (``input_sha256`` is then ignored), for a
-    caller that made it already with the key (`made_from`): a cluster worker holds no key,
-    its client does.
-    """
-    named = _named_by_manifest(output)
-    if named is None:
-        return False
-    manifest, output_sha256 = named
-    if settings is not None and any(getattr(manifest, name) != value for name, value in settings.items()):
-        return False
-    if input_checked:
-        return True
-    if input_sha256 is None:
-        raise ValueError("is_complete: give input_sha256, or input_checked=True when the caller checked the input")
-    return manifest.input_hmac == input_tag(device_key() if key is None else key, input_sha256, output_sha256)
-
-
-def made_from(output, src, key=None) -> bool:
-    """Whether ``output``'s manifest names it and records ``src`` as its input (its tag under
-    ``key``, default this device's): the half of `is_complete` that needs the key."""
-    key = device_key() if key is None else key  # an unusable key is the caller's error, not "no"
-    named = _named_by_manifest(output)
-    if named is None:
-        return False
-    manifest, output_sha256 = named
-    try:
-        return manifest.input_hmac == input_tag(key, sha256_file(src), output_sha256)
-    except OSError:
-        return False
+    return OwnRecord(manifest, output_sha256) if manifest.output_sha256 == output_sha256 else None

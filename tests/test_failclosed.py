@@ -64,7 +64,8 @@ def test_output_renamed_after_its_manifest_and_rerun_repairs(tmp_path, monkeypat
     assert listing(out) == ["in.mp4.redaction.json"]
     assert main([str(src), "-o", f"{out}/", *NO_DETECT]) == 0
     assert listing(out) == ["in.mp4", "in.mp4.redaction.json"]
-    assert report.is_complete(dst, report.sha256_file(src))
+    own = report.own_record(dst)
+    assert own is not None and own.made_from(report.sha256_file(src))
 
 
 def test_output_lock_refuses_a_second_writer(tmp_path):
