@@ -1,10 +1,9 @@
 """Still images through the same redaction path: decoded upright, written without metadata."""
 from __future__ import annotations
 
-import contextlib
-import os
-
 import numpy as np
+
+from .native_output import muted_native_stderr
 
 
 class ImageError(RuntimeError):
@@ -19,30 +18,12 @@ def read_image(path) -> np.ndarray:
     import cv2
 
     data = np.fromfile(str(path), dtype=np.uint8)
-    with _native_stderr_muted():
+    with muted_native_stderr():
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
         raise ImageError(f"{path}: cannot decode as an image")
     _check_whole(path, data)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-@contextlib.contextmanager
-def _native_stderr_muted():
-    """libpng and libjpeg print their complaints about a damaged file straight to file
-    descriptor 2, beside redact's own one-line error; hold them back while decoding."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all: nothing to mute
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _check_whole(path, data: np.ndarray) -> None:

@@ -10,10 +10,11 @@ and the plate check is off. The manifest records which one ran (`OnnxNet.runtime
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
+
+from ..native_output import muted_native_stderr
 
 #: Values of `OnnxNet.runtime`.
 ONNXRUNTIME, CV2_DNN = "onnxruntime", "cv2.dnn"
@@ -153,28 +154,6 @@ class OnnxNet:
 LITERT = "ai-edge-litert"
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Native code's writes to file descriptor 2 go nowhere inside the block.
-
-    LiteRT's C++ logger prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on
-    every interpreter it builds, ignoring ``TF_CPP_MIN_LOG_LEVEL``; a user of the command line
-    would take it for something to act on. Errors still reach Python as exceptions.
-    """
-    import os
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 class TfliteNet:
     """One TensorFlow Lite network on Google's LiteRT runtime (``ai-edge-litert``).
 
@@ -209,7 +188,8 @@ class TfliteNet:
             raise ImportError(f"{Path(path).name} needs the LiteRT runtime: pip install ai-edge-litert "
                               "(wheels for x86_64 and aarch64 Linux, macOS arm64, Windows)") from None
         self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        with _native_stderr_silenced():
+        # LiteRT prints its XNNPACK delegate on every interpreter (see redact.native_output).
+        with muted_native_stderr():
             self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self.input_shape = tuple(int(v) for v in self._input["shape"])
