@@ -2,13 +2,15 @@
 
 A subject is picked at one time ``t`` (a point, a box, or the number `redact pick` drew),
 then followed along its track forwards and backwards. Identity fails closed: where the
-subject's box crosses another person's, the subject is obscured too, and it is shown
-again only when its appearance matches what it looked like at ``t`` (a bystander is never
-shown because the tracker swapped two people). Those frames are flagged for review.
+tracker could have confused the subject with another person (their boxes close and the
+assignment ambiguous), the subject is obscured too; when they come apart, look and motion
+together decide who came out where, and the subject is shown again only when exactly one
+person coming out is it (a bystander is never shown because the tracker swapped two
+people; a swap is followed). Frames hidden for identity are flagged for review.
 """
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +20,14 @@ from .geometry import iou_matrix, overlap_areas, pad_boxes
 from .incident import Incident, IncidentError, Subject
 from .types import Kind, Regions
 
-#: Boxes cross when their overlap is this share of the smaller one.
-CROSSING_SHARE = 0.15
+#: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
+#: may match one's detection to the other's track (`redact.tracking.Tracker`'s ``iou_match``).
+CONFUSABLE_IOU = 0.2
+#: ... and its assignment is unambiguous while each box continues its own predicted box by
+#: this much more IoU than the other's; people have come apart below `APART_IOU`.
+ASSOCIATION_MARGIN, APART_IOU = 0.2, 0.1
+#: Frames a track must be detected on to be someone the subject can be confused with.
+SIGHTINGS = 3
 #: Bhattacharyya distance between colour histograms under which two views are the same person.
 SAME_LOOK = 0.35
 #: Detections missed in a row after which a re-found track must prove its identity again.
@@ -27,12 +35,22 @@ LOST_FRAMES = 3
 #: Another person can only take the subject's track if its box is at least this share of
 #: the subject's (the tracker weighs size likeness; smaller rows are the subject's own parts).
 RIVAL_SHARE = 0.25
-#: Views of the subject compared with besides the one at t: the latest ones taken while its
-#: identity was certain and nobody stood within `ALONE_MARGIN` box sides of it (then no
-#: swap can have happened). A person's look drifts as it turns and walks: on PETS09 with
-#: true boxes, one person's torso colours 1 frame apart match 95% of the time, 60 frames
-#: apart 23%; two people in one frame 1%.
+#: Views of the subject compared with: its look at t, then the latest ones taken while its
+#: identity was certain and its look was nearer its own than anyone's within `ALONE_MARGIN`
+#: box sides (`_trusted_view`). A person's look drifts as it turns and walks: on PETS09
+#: with true boxes, one person's torso colours 1 frame apart match 95% of the time, 60
+#: frames apart 23%; two people in one frame 1%. So a look is checked against recent ones
+#: too, and people coming out of a crossing are compared with each other, not a threshold.
 VIEWS, ALONE_MARGIN = 7, 0.25
+#: Latest looks (on certain frames) a look may match besides the trusted views: a look
+#: drifts with pose and with a neighbour's colours at its box's edge; a swap jumps.
+RECENT_LOOKS = 3
+#: One look is nearer than another when their distances differ by this much (Bhattacharyya).
+LOOK_MARGIN = 0.1
+#: One path leads nearer than another when the misses differ by this share of a box height
+#: (and leans that way from `LEAN_MARGIN`); a path is measured over `PATH_FRAMES`
+#: sightings and followed for at most `PATH_REACH` frames.
+MOTION_MARGIN, LEAN_MARGIN, PATH_FRAMES, PATH_REACH = 0.5, 0.1, 8, 10
 #: A lost subject may be carried on by a new track found within this many frames, its centre
 #: within this many box sides (per frame of the gap) of where the subject was last seen.
 REFIND_FRAMES, REFIND_REACH = 10, 0.5
@@ -181,58 +199,226 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
     return i, int(regions.kind[best]), int(regions.track_id[best])
 
 
-def _crossing(regions: Regions, row: int, observed) -> set:
-    """Track ids of the detected people overlapping the subject's box enough to swap with it
-    (empty: no crossing).
+def _confusable(record: FrameRecord, row: int, people: set) -> dict:
+    """Track id -> row of the people whose box the tracker could confuse with the subject's:
+    IoU at least `CONFUSABLE_IOU`, detected or held (a person lost behind the subject is
+    still there). Only ``people`` count: tracks detected on `SIGHTINGS` frames or more. A
+    box found once or twice (a detection straddling two people, a shadow) is covered
+    like any other but cannot carry anyone's identity through a clip.
 
-    Held predictions (not detected this frame), parts much smaller than the subject (mask
-    fragments of its own body) and parts much larger that hold all of it (the subject
-    joined to its shadow or a group) cannot take its track: the tracker matches by size
-    too, and the subject's look is checked on every frame anyway.
+    Parts much smaller than the subject (mask fragments of its own body) and parts much
+    larger that hold all of it (the subject joined to its shadow or a group) cannot take
+    its track: the tracker matches by size too.
     """
+    regions = record.regions
     box = regions.xyxy[row]
     area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
     groups = group_parts(regions.xyxy, box[None, :])
-    partners = set()
-    for other in np.flatnonzero(regions.kind == Kind.PERSON):
-        tid = int(regions.track_id[other])
-        if other == row or tid == regions.track_id[row] or tid not in observed or groups[other]:
-            continue
+    others = np.flatnonzero((regions.kind == Kind.PERSON) & (regions.track_id != regions.track_id[row]) & ~groups
+                            & np.isin(regions.track_id, list(people)))
+    if not len(others):
+        return {}
+    ious = iou_matrix(regions.xyxy[others], box[None, :])[:, 0]
+    near: dict = {}
+    for other, iou in zip(others, ious):
         o = regions.xyxy[other]
-        o_area = max(1e-6, (o[2] - o[0]) * (o[3] - o[1]))
-        if o_area < RIVAL_SHARE * area:
+        if iou >= CONFUSABLE_IOU and (o[2] - o[0]) * (o[3] - o[1]) >= RIVAL_SHARE * area:
+            near.setdefault(int(regions.track_id[other]), int(other))
+    return near
+
+
+def _detected_box(record: FrameRecord, tid: int):
+    """Track ``tid``'s detected box in ``record`` (float64 (4,)), or None."""
+    rows = np.flatnonzero((record.regions.track_id == tid) & (record.regions.kind == Kind.PERSON))
+    if tid not in record.observed or not len(rows):
+        return None
+    return record.regions.xyxy[rows[0]].astype(np.float64)
+
+
+def _predicted_box(records: list, i: int, step: int, tid: int):
+    """Where track ``tid``'s box should be on frame ``i`` from its detected boxes on the two
+    frames before (constant velocity; the last box when only it is known), or None when it
+    was not detected on the frame before."""
+    last = _detected_box(records[i - step], tid) if 0 <= i - step < len(records) else None
+    if last is None:
+        return None
+    earlier = _detected_box(records[i - 2 * step], tid) if 0 <= i - 2 * step < len(records) else None
+    return last if earlier is None else last + (last - earlier)
+
+
+def _crossing(records: list, i: int, step: int, current: int, row: int, near_before: set, people: set) -> tuple:
+    """``(people whose identity may have been exchanged with the subject's on frame i,
+    people confusable with it there)``.
+
+    Boxes close enough to confuse are not yet a swap: where both people are detected on
+    this frame and the one before, and each box continues its own predicted box clearly
+    better than the other's (IoU by `ASSOCIATION_MARGIN`), the tracker's assignment was
+    unambiguous and identity carries on. Otherwise (one of them missed, found as one box,
+    or the boxes equally likely) it is split. A person confusable with the subject on the
+    frame before and not detected now is split too: it may be inside the subject's box.
+    """
+    record = records[i]
+    near = _confusable(record, row, people)
+    split = {tid for tid in near_before - near.keys() if tid not in record.observed}
+    if not near:
+        return split, set()
+    mine, mine_before = _detected_box(record, current), _predicted_box(records, i, step, current)
+    for tid in near:
+        theirs, theirs_before = _detected_box(record, tid), _predicted_box(records, i, step, tid)
+        if mine is None or theirs is None or mine_before is None or theirs_before is None:
+            split.add(tid)
             continue
-        if float(overlap_areas(o[None, :], box)[0]) / min(area, o_area) >= CROSSING_SHARE:
-            partners.add(tid)
-    return partners
+        own = iou_matrix(np.stack([mine, theirs]), np.stack([mine_before, theirs_before]))
+        if not (own[0, 0] >= own[1, 0] + ASSOCIATION_MARGIN and own[1, 1] >= own[0, 1] + ASSOCIATION_MARGIN):
+            split.add(tid)
+    return split, set(near)
 
 
-def _apart(regions: Regions, row: int, partners: set, observed) -> bool:
-    """Whether every person the subject crossed is detected in this frame clear of its box:
-    a crossing is resolved by who comes out where. A partner not seen (the detector found
-    the two as one box, or lost it) leaves the crossing unresolved, whatever the looks say."""
+def _clear_of(regions: Regions, row: int, tid: int, observed) -> bool:
+    """Whether track ``tid`` is detected in this frame apart from the box in ``row`` (IoU
+    under `APART_IOU`): the two have come out of their crossing."""
+    rows = np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))
+    if tid not in observed or not len(rows):
+        return False
+    return float(iou_matrix(regions.xyxy[rows[:1]], regions.xyxy[row:row + 1])[0, 0]) < APART_IOU
+
+
+def _neighbours(regions: Regions, row: int) -> list:
+    """Track ids of the other person rows (detected or held) within `ALONE_MARGIN` of ``row``."""
     grown = pad_boxes(regions.xyxy[row:row + 1], ALONE_MARGIN)[0]
-    for tid in partners:
-        rows = np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))
-        if tid not in observed or not len(rows) or overlap_areas(regions.xyxy[rows[:1]], grown)[0] > 0:
+    others = (regions.kind == Kind.PERSON) & (regions.track_id != regions.track_id[row])
+    near = others & (overlap_areas(regions.xyxy, grown) > 0)
+    return [int(t) for t in regions.track_id[near]]
+
+
+def _nearest(views, look) -> float:
+    """Distance from ``look`` to the closest of ``views`` (inf when there are none)."""
+    return min((_distance(v, look) for v in views), default=float("inf"))
+
+
+def _looks_like(views, look) -> bool:
+    """Whether ``look`` matches one of ``views`` (the subject's look at t, trusted views)."""
+    return _nearest(views, look) < SAME_LOOK
+
+
+def _trusted_view(record: FrameRecord, row: int, look, views) -> bool:
+    """Whether the subject's look on a certain frame may join its views: it matches them,
+    and it is nearer them than to the look of anyone beside it (a look drifting towards a
+    neighbour's would let looks mistake one for the other after a crossing; a neighbour
+    not detected has no look to compare with, so its company freezes the views)."""
+    mine = _nearest(views, look)
+    if mine >= SAME_LOOK:
+        return False
+    for tid in _neighbours(record.regions, row):
+        theirs = record.looks.get(tid) if tid in record.observed else None
+        if theirs is None or mine + LOOK_MARGIN > _distance(theirs, look):
             return False
     return True
 
 
-def _alone(regions: Regions, row: int) -> bool:
-    """Whether no other person row (detected or held) lies within `ALONE_MARGIN` of ``row``."""
-    grown = pad_boxes(regions.xyxy[row:row + 1], ALONE_MARGIN)[0]
-    others = (regions.kind == Kind.PERSON) & (regions.track_id != regions.track_id[row])
-    return not (overlap_areas(regions.xyxy[others], grown) > 0).any()
+def _history(records: list, i: int, step: int, tid: int, n: int) -> list:
+    """Up to ``n`` ``(frame, box, look)`` where track ``tid`` was detected, walking from
+    frame ``i`` by ``step`` (nearest first)."""
+    out: list = []
+    while 0 <= i < len(records) and len(out) < n:
+        box = _detected_box(records[i], tid)
+        if box is not None:
+            out.append((i, box, records[i].looks.get(tid)))
+        i += step
+    return out
 
 
-def _looks_like(reference, views, look) -> bool:
-    """Whether ``look`` matches the subject's look at t or one of its trusted later views."""
-    return reference is not None and any(_distance(v, look) < SAME_LOOK for v in (reference, *views))
+@dataclass
+class _Path:
+    """Where a person was last seen for sure, how it moved and looked: what tells who comes
+    out of a crossing where."""
+
+    frame: int
+    centre: np.ndarray
+    velocity: np.ndarray  # centre pixels per frame index
+    looks: list
+
+    @classmethod
+    def of(cls, seen: list) -> _Path | None:
+        """From ``(frame, box, look)`` sightings (the latest first); None without any."""
+        if not seen:
+            return None
+        (f0, b0, _), (f1, b1, _) = seen[0], seen[-1]
+        c0, c1 = 0.5 * (b0[:2] + b0[2:]), 0.5 * (b1[:2] + b1[2:])
+        velocity = (c0 - c1) / (f0 - f1) if f0 != f1 else np.zeros(2)
+        return cls(f0, c0, velocity, [look for _, _, look in seen if look is not None])
+
+    def miss(self, frame: int, box) -> float:
+        """Pixels between ``box``'s centre and where this path leads at ``frame`` (people
+        stop and turn: the path is followed for at most `PATH_REACH` frames)."""
+        frames = float(np.clip(frame - self.frame, -PATH_REACH, PATH_REACH))
+        expected = self.centre + self.velocity * frames
+        return float(np.hypot(*(0.5 * (box[:2] + box[2:]) - expected)))
 
 
-def _successor(records: list, i: int, step: int, last_box: np.ndarray, reference, views,
-               companions: set) -> tuple | None:
+def _verdict(mine: float, theirs: float, margin: float) -> bool | None:
+    """True when ``mine`` is clearly the smaller, False when ``theirs`` is, else None."""
+    if mine + margin <= theirs:
+        return True
+    if theirs + margin <= mine:
+        return False
+    return None
+
+
+def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list) -> bool | None:
+    """Whether a person coming out of a crossing is the subject: True, False, or None
+    where the evidence is split.
+
+    Appearance asks whether its look is nearer the subject's trusted views than the looks
+    of every person the subject crossed (as they looked before it); motion whether its box
+    lies nearer where the subject's path leads than where theirs do. Comparing with the
+    others, not with a fixed threshold, holds while every look drifts. A clear look decides
+    unless motion even leans the other way; clear motion decides unless looks disagree.
+    Where a person crossed was never seen before the crossing, a yes also needs a look
+    that matches the subject's outright.
+    """
+    known = [p for p in partners if p is not None]
+    height = max(1.0, float(box[3] - box[1]))
+    looks = motion = lean = None
+    if look is not None and views and known and all(p.looks for p in known):
+        looks = _verdict(_nearest(views, look), min(_nearest(p.looks, look) for p in known), LOOK_MARGIN)
+    if path is not None and known:
+        mine, theirs = path.miss(frame, box), min(p.miss(frame, box) for p in known)
+        motion, lean = _verdict(mine, theirs, MOTION_MARGIN * height), _verdict(mine, theirs, LEAN_MARGIN * height)
+    # Looks decide unless motion even leans the other way; motion decides unless looks do.
+    if (looks is True and lean is not False) or (motion is True and looks is not False):
+        if len(known) < len(partners) and not (look is not None and _looks_like(views, look)):
+            return None
+        return True
+    if looks is False or motion is False:
+        return False
+    return None
+
+
+def _comes_out(records: list, i: int, row: int, current: int, views, trail, partners: dict) -> int | None:
+    """The track the subject is on after a crossing, or None while that is not certain.
+
+    Every person it crossed must be detected apart from it (a partner found as one box with
+    the subject, or lost, leaves the crossing open); then each person coming out, the
+    subject's own track and the partners', is asked `_is_subject`, and exactly one must
+    answer yes. A tracker that swapped the two ids is thereby undone: the subject is
+    followed on the track it came out on.
+    """
+    record = records[i]
+    regions = record.regions
+    if not all(_clear_of(regions, row, tid, record.observed) for tid in partners):
+        return None
+    path = _Path.of(list(reversed(trail)))
+    candidates = {current: row}
+    for tid in partners:
+        candidates[tid] = int(np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))[0])
+    crossed = list(partners.values())
+    yes = [tid for tid, r in candidates.items()
+           if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed)]
+    return yes[0] if len(yes) == 1 else None
+
+
+def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set) -> tuple | None:
     """``(frame, track id)`` of the one new person track that carries on a lost subject.
 
     Trackers break a track when a person is missed for a while; the person comes back under
@@ -241,7 +427,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, reference
     exactly one does (two that look alike: nobody is shown). Tracks detected beside the
     subject (``companions``) are other people, never the subject.
     """
-    if reference is None:
+    if not views:
         return None
     x0, y0, x1, y1 = last_box
     area = max(1e-6, (x1 - x0) * (y1 - y0))
@@ -261,7 +447,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, reference
             b = regions.xyxy[row]
             b_area = (b[2] - b[0]) * (b[3] - b[1])
             near = np.hypot(*(0.5 * (b[:2] + b[2:]) - centre)) <= REFIND_REACH * (1 + gap) * max(y1 - y0, x1 - x0)
-            if near and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(reference, views, look):
+            if near and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look):
                 found.add(tid)
         if len(found) == 1:
             return j, found.pop()
@@ -275,61 +461,86 @@ def follow(records: list, start: int, track_id: int) -> dict:
     "shown" or the reason it is not.
 
     Walks forwards and backwards from ``start``. The subject is shown while its identity is
-    certain; a crossing, or a long loss, makes it uncertain until its look matches the one
-    at ``start`` (or a view trusted since, see `VIEWS`) again. Where its track ends, a new
-    track may carry it on (`_successor`); the frames between are "subject lost". Frames
-    where it is nowhere are not in the result.
+    certain. It becomes uncertain where the tracker's assignment of its box against another
+    person's was ambiguous (`_crossing`), where its look jumps away from its recent and
+    trusted looks (a swap with someone the detector had missed), or where it is lost for a
+    while. A crossing ends when everyone it crossed is detected apart from it and exactly
+    one of the people coming out is the subject by look and motion (`_comes_out`); other
+    losses when its look matches again. Where its track ends, a new track may carry it on
+    (`_successor`); the frames between are "subject lost". Frames where it is nowhere are
+    not in the result.
     """
     reference = records[start].looks.get(track_id)
+    sightings = Counter(tid for record in records for tid in record.observed)
+    people = {tid for tid, n in sightings.items() if n >= SIGHTINGS}
     states: dict = {}
     for step in (1, -1):
-        certain, missed = True, 0
+        certain, missed, reason = True, 0, ""
         i, current = start, track_id
         companions: set = set()
         last_box = None
-        views: deque = deque(maxlen=VIEWS)
-        partners: set = set()  # people it crossed and has not been seen apart from since
+        views: deque = deque([reference] if reference is not None else [], maxlen=VIEWS)
+        recent: deque = deque(maxlen=RECENT_LOOKS)  # its latest looks while certain, trusted or not
+        trail: deque = deque(maxlen=PATH_FRAMES)  # (frame, box, look) while certain and detected
+        partners: dict = {}  # person crossed and not yet seen apart -> its _Path before the crossing
+        near: set = set()  # people confusable with the subject on the frame before
         while 0 <= i < len(records):
-            regions = records[i].regions
+            record = records[i]
+            regions = record.regions
             person = regions.kind == Kind.PERSON
             rows = np.flatnonzero((regions.track_id == current) & person)
             if not len(rows):
                 # The track ended: a new track carries the subject on only if it is unmistakably it.
                 carried: tuple | None = None
                 if last_box is not None:
-                    carried = _successor(records, i, step, last_box, reference, views, companions)
+                    carried = _successor(records, i, step, last_box, views, companions)
                 if carried is None:
                     break
                 j, current = carried
                 for k in range(i, j, step):
                     states.setdefault(k, ("subject lost", current))
-                i, certain, missed = j, False, 0
+                i, certain, missed, reason, near = j, False, 0, "subject lost", set()
                 continue
             row = int(rows[0])
-            last_box = regions.xyxy[row].copy()
             # Detected beside it, not merely held: a track's hold reaches back before it was found.
             companions |= {int(t) for t in regions.track_id[person & (regions.track_id != current)]
-                           if int(t) in records[i].observed}
-            observed = current in records[i].observed
+                           if int(t) in record.observed}
+            observed = current in record.observed
             missed = 0 if observed else missed + 1
-            look = records[i].looks.get(current) if observed else None
-            looks_same = look is not None and _looks_like(reference, views, look)
-            crossed = _crossing(regions, row, records[i].observed)
+            look = record.looks.get(current) if observed else None
+            crossed, near = _crossing(records, i, step, current, row, near, people)
             if crossed:
-                partners |= crossed
+                for tid in crossed - partners.keys():
+                    partners[tid] = _Path.of(_history(records, i - step, -step, tid, PATH_FRAMES))
                 certain, reason = False, "subject crosses another person"
-            elif look is not None and reference is not None and not looks_same:
-                # Checked on every frame: a swap with someone the detector missed shows here.
-                certain, reason = False, "subject does not look like itself"
-            elif missed >= LOST_FRAMES:
-                certain, reason = False, "subject lost"
-            elif not certain:
-                if looks_same and _apart(regions, row, partners, records[i].observed):
-                    certain, partners = True, set()
-                else:
+            elif certain:
+                # A jump in look, not a drift, with nobody near enough to cover part of it (then
+                # the association above speaks): a swap with someone the detector had missed.
+                if (look is not None and reference is not None and not _neighbours(regions, row)
+                        and not _looks_like((*views, *recent), look)):
+                    certain, reason = False, "subject does not look like itself"
+                elif missed >= LOST_FRAMES:
+                    certain, reason = False, "subject lost"
+            elif observed and partners:
+                out = _comes_out(records, i, row, current, views, trail, partners)
+                if out is None:
                     reason = "subject identity not re-established"
-            if certain and looks_same and _alone(regions, row):
-                views.append(look)
+                else:
+                    if out != current:  # the tracker swapped the ids: follow the subject, not the id
+                        companions.add(current)
+                        current = out
+                        row = int(np.flatnonzero((regions.track_id == current) & person)[0])
+                        look = record.looks.get(current)
+                    certain, partners = True, {}
+            elif observed and look is not None and _looks_like((*views, *recent), look):
+                certain = True
+            if certain and current in record.observed:
+                trail.append((i, regions.xyxy[row].astype(np.float64), look))
+                if look is not None:
+                    recent.append(look)
+                    if _trusted_view(record, row, look, views):
+                        views.append(look)
+            last_box = regions.xyxy[row].copy()
             if i not in states or states[i][0] == "shown":
                 states[i] = ("shown" if certain else reason, current)
             i += step
