@@ -120,7 +120,8 @@ def redact_parser() -> argparse.ArgumentParser:
                    help="seconds kept on each side of --window (default 0)")
     g.add_argument("--keep", action="append", default=[], metavar="SUBJECT",
                    help="keep this person or vehicle visible: N@T (number drawn by `redact pick CLIP --at T`), "
-                        "X,Y@T (a point) or X,Y,W,H@T (a box); every other person is then hidden whole; repeatable")
+                        "X,Y@T (a point) or X,Y,W,H@T (a box); every other person is then hidden whole; one "
+                        "subject at several times joined by + (3@5+7@12) re-joins it where it was lost; repeatable")
     g.add_argument("--hide-subject-face", action="store_true",
                    help="keep the subjects' bodies visible but obscure their faces")
     g.add_argument("--keep-zone", action="append", default=[], metavar="X,Y;X,Y;...",

@@ -12,7 +12,9 @@ An `Incident` is read from a JSON file whose form is fixed, so other tools can w
 ``units`` is ``"px"`` (pixels of the input frame) or ``"fraction"`` (0-1 of its width and
 height), stated, never guessed. Times are seconds of the input's own timeline (0 at its
 first frame). A subject is picked by a ``point``, a ``box`` (``[x, y, w, h]``) or the
-``number`` that ``redact pick`` printed on it. The rules these feed are in `redact.compose`.
+``number`` that ``redact pick`` printed on it; ``"anchors"`` (a list of further ``{"t", "point"|
+"box"|"number"}``) gives the same subject at other times, to re-join it where it was lost
+or its identity was in doubt. The rules these feed are in `redact.compose`.
 
 >>> inc = Incident.from_dict({"units": "fraction", "window": {"start": 1, "end": 2}})
 >>> inc.window.contains(0.5), inc.window.contains(1.5)
@@ -29,7 +31,7 @@ from .policy import Profile, Units, Zone
 from .safetext import unsafe_reason
 
 _FIELDS = {"units", "window", "subjects", "keep_zones", "privacy_zones", "request", "recipient", "purpose"}
-_SUBJECT_FIELDS = {"t", "point", "box", "number", "numbered_by", "hide_face"}
+_SUBJECT_FIELDS = {"t", "point", "box", "number", "numbered_by", "hide_face", "anchors"}
 
 
 class IncidentError(ValueError):
@@ -98,6 +100,10 @@ class Subject:
     (default ``balanced``, pick's default), whatever profile the redaction itself uses:
     it is resolved to the box pick drew (``drawn``, set by `redact.subjects.resolve_numbers`)
     and kept only if this run finds a person or plate on that box.
+
+    ``anchors`` are the same subject given at other times (each a `Subject` without anchors
+    of its own): it is followed from every anchor, and where the anchors disagree about who
+    it is, it is hidden.
     """
 
     t: float
@@ -106,11 +112,19 @@ class Subject:
     number: int | None = None
     numbered_by: Profile | str | None = None
     hide_face: bool = False
+    anchors: tuple = ()
     #: x0, y0, x1, y1 px of the box `redact pick` drew for ``number`` (never read from a file).
     drawn: tuple | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "t", _number(self.t, "subject.t", minimum=0))
+        if not isinstance(self.anchors, (list, tuple)):
+            raise IncidentError(f"subject.anchors: expected a list of {{\"t\", \"point\"|\"box\"|\"number\"}}, "
+                                f"got {self.anchors!r}")
+        anchors = tuple(_anchor(a) for a in self.anchors)
+        if len({a.t for a in anchors} | {self.t}) != len(anchors) + 1:
+            raise IncidentError(f"subject at {self.t} s: two anchors at one time; give each time once")
+        object.__setattr__(self, "anchors", anchors)
         given = [name for name in ("point", "box", "number") if getattr(self, name) is not None]
         if len(given) != 1:
             raise IncidentError(f"subject at {self.t} s: give exactly one of point, box or number, got "
@@ -143,6 +157,12 @@ class Subject:
         if not isinstance(self.hide_face, bool):
             raise IncidentError(f"subject.hide_face: expected true or false, got {self.hide_face!r}")
 
+    def every_anchor(self) -> tuple:
+        """This subject at its own ``t``, then at each of its ``anchors``."""
+        import dataclasses
+
+        return (dataclasses.replace(self, anchors=()), *self.anchors)
+
     def target_px(self, units: Units, width: int, height: int) -> tuple | None:
         """``x0, y0, x1, y1`` in pixels that picks the subject (a point is a zero-size box)."""
         sx, sy = (width, height) if units is Units.FRACTION else (1, 1)
@@ -159,6 +179,18 @@ class Subject:
                f"box {list(self.box)}" if self.box is not None else
                f"number {self.number} of `redact pick --profile {Profile(self.numbered_by).value}`")
         return f"subject at {self.t:g} s ({how})"
+
+
+def _anchor(value) -> "Subject":
+    if isinstance(value, Subject):
+        anchor = value
+    elif isinstance(value, dict) and "t" in value and set(value) <= _SUBJECT_FIELDS - {"anchors", "hide_face"}:
+        anchor = Subject(**value)
+    else:
+        raise IncidentError(f"subject.anchors: expected {{\"t\", \"point\"|\"box\"|\"number\"}} each, got {value!r}")
+    if anchor.anchors:
+        raise IncidentError("subject.anchors: an anchor has no anchors of its own; list them all on the subject")
+    return anchor
 
 
 @dataclass(frozen=True)
@@ -287,9 +319,10 @@ class Incident:
                     or polygon[:, 1].max() <= 0):
                 raise IncidentError(f"keep_zones[{i}] lies outside the {width}x{height} frame")
         for s in self.subjects:
-            target = s.target_px(self.units, width, height)
-            if target is not None and (target[0] > width or target[1] > height):
-                raise IncidentError(f"{s.describe()} lies outside the {width}x{height} frame")
+            for anchor in s.every_anchor():
+                target = anchor.target_px(self.units, width, height)
+                if target is not None and (target[0] > width or target[1] > height):
+                    raise IncidentError(f"{anchor.describe()} lies outside the {width}x{height} frame")
 
 
 def seconds_from_text(text: str) -> float:
@@ -320,7 +353,8 @@ def window_from_text(text: str, margin: float = 0.0) -> Window:
 
 
 def subject_from_text(text: str, hide_face: bool = False) -> Subject:
-    """``[PROFILE:]N@T`` (number from `redact pick`), ``X,Y@T`` (a point) or ``X,Y,W,H@T`` (a box).
+    """``[PROFILE:]N@T`` (number from `redact pick`), ``X,Y@T`` (a point) or ``X,Y,W,H@T`` (a box);
+    several joined by ``+`` are one subject at several times (anchors).
 
     ``PROFILE`` is the ``--profile`` `redact pick` ran with (it prints it when not the default).
 
@@ -328,7 +362,19 @@ def subject_from_text(text: str, hide_face: bool = False) -> Subject:
     (3, (410.0, 220.0))
     >>> subject_from_text("fast:16@5").numbered_by.value
     'fast'
+    >>> [a.t for a in subject_from_text("3@5+7@12").anchors]
+    [12.0]
     """
+    first, *more = text.split("+")
+    subject = _one_subject(first, hide_face)
+    if more:
+        import dataclasses
+
+        subject = dataclasses.replace(subject, anchors=tuple(_one_subject(m, False) for m in more))
+    return subject
+
+
+def _one_subject(text: str, hide_face: bool) -> Subject:
     what, at, when = text.rpartition("@")
     if not at:
         raise IncidentError(f"subject {text!r}: expected N@T, X,Y@T or X,Y,W,H@T, e.g. 3@12.5 or 410,220@5")

@@ -274,7 +274,8 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     records: list = []
     times: list = []
     step = 1 / float(fps)
-    numbered = [s for s in incident.subjects if s.number is not None]
+    anchors = [a for s in incident.subjects for a in s.every_anchor()]
+    numbered = [a for a in anchors if a.number is not None]
     nearest: dict = {}  # numbered subject -> (distance in s, its frame's pixels)
 
     def keep(pairs):
@@ -290,7 +291,7 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     for rgb, seconds in frames:
         times.append(seconds)
         # The frames where subjects are picked are always analysed, whatever the schedule.
-        force = any(abs(seconds - s.t) <= step for s in incident.subjects)
+        force = any(abs(seconds - a.t) <= step for a in anchors)
         rgb = check_frame(rgb)
         for subject in numbered:
             # Only frames within a step of t can be the nearest one `pick` uses: copy no others.

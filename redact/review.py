@@ -244,12 +244,51 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
         listed = ", ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda rn: -rn[1]))
         shown = min(len({f.get('frame') for f in flagged}), MAX_FLAGGED)
         lines.append(f"frames flagged: {len(flagged)} ({listed}); the first {shown} lead the sheet")
+        lines += _stretch_lines(flagged, fps, window)
     else:
         lines.append("frames flagged: none")
     asked = [f"{label}: {incident[key]}" for key, label in
              (("request", "request"), ("recipient", "recipient"), ("purpose", "purpose")) if incident.get(key)]
     if asked:
         lines.append("; ".join(asked))
+    return lines
+
+
+#: Flagged stretches listed in the legend, longest first.
+MAX_STRETCHES = 5
+
+
+def stretches(flagged: list) -> list:
+    """``(first frame, last frame, reason)`` of each run of consecutive output frames
+    flagged for one reason, longest first.
+
+    >>> stretches([{"frame": 3, "reason": "a"}, {"frame": 4, "reason": "a"}, {"frame": 9, "reason": "a"}])
+    [(3, 4, 'a'), (9, 9, 'a')]
+    """
+    runs: list = []
+    for item in sorted((f for f in flagged if isinstance(f.get("frame"), int)), key=lambda f: f["frame"]):
+        frame, reason = item["frame"], str(item.get("reason"))
+        if runs and runs[-1][2] == reason and runs[-1][1] == frame - 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame, reason])
+    return [tuple(r) for r in sorted(runs, key=lambda r: (r[0] - r[1], r[0]))]
+
+
+def _stretch_lines(flagged: list, fps, window) -> list:
+    """The longest flagged stretches, with the input time in their middle: where the subject
+    is hidden for its identity, another anchor there (``--keep N@T+M@T2``, numbers from
+    ``redact pick --at T2``) re-joins it."""
+    try:
+        rate = float(Fraction(str(fps))) if fps else None
+    except (ValueError, ZeroDivisionError):
+        rate = None
+    offset = float(window["kept_seconds"][0]) if isinstance(window, dict) and window.get("kept_seconds") else 0.0
+    lines = []
+    for first, last, reason in stretches(flagged)[:MAX_STRETCHES]:
+        middle = offset + (first + last) / 2 / rate if rate else None
+        at = f"; anchor at {middle:.2f} s of the input" if middle is not None and "subject" in reason else ""
+        lines.append(f"  frames {first}-{last}: {reason}{at}")
     return lines
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from .compose import FrameSubjects, group_parts
 from .geometry import iou_matrix, overlap_areas, pad_boxes
 from .incident import Incident, IncidentError, Subject
+from .policy import Profile
 from .types import Kind, Regions
 
 #: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
@@ -127,21 +128,26 @@ def numbered_boxes(rgb: np.ndarray, profile, models_dir=None) -> list:
 
 
 def resolve_numbers(incident: Incident, frames: dict, models_dir=None) -> Incident:
-    """``incident`` with each numbered subject's ``drawn`` box set to what `redact pick`
-    drew for its number; ``frames`` maps each such subject to its frame's RGB pixels (the
-    frame nearest its ``t``). A number pick did not draw is refused."""
+    """``incident`` with each numbered subject's (and anchor's) ``drawn`` box set to what
+    `redact pick` drew for its number; ``frames`` maps each such anchor (`Subject.every_anchor`)
+    to its frame's RGB pixels (the frame nearest its ``t``). A number pick did not draw is
+    refused."""
     import dataclasses
+
+    def resolved(anchor: Subject) -> Subject:
+        if anchor.number is None or anchor.drawn is not None:
+            return anchor
+        listed = numbered_boxes(frames[anchor], anchor.numbered_by, models_dir)
+        if anchor.number > len(listed):
+            raise IncidentError(f"{anchor.describe()}: `redact pick --profile {Profile(anchor.numbered_by).value}` "
+                                f"numbers only {len(listed)} people and plates there; run it again and use "
+                                "the number it prints")
+        return dataclasses.replace(anchor, drawn=listed[anchor.number - 1][1])
 
     subjects = []
     for subject in incident.subjects:
-        if subject.number is not None and subject.drawn is None:
-            listed = numbered_boxes(frames[subject], subject.numbered_by, models_dir)
-            if subject.number > len(listed):
-                raise IncidentError(f"{subject.describe()}: `redact pick --profile {subject.numbered_by.value}` "
-                                    f"numbers only {len(listed)} people and plates there; run it again and use "
-                                    "the number it prints")
-            subject = dataclasses.replace(subject, drawn=listed[subject.number - 1][1])
-        subjects.append(subject)
+        first, *more = subject.every_anchor()
+        subjects.append(dataclasses.replace(resolved(first), anchors=tuple(resolved(a) for a in more)))
     return dataclasses.replace(incident, subjects=tuple(subjects))
 
 
@@ -572,6 +578,23 @@ class SubjectPlan:
     shown: list = field(default_factory=list)  # per subject (as ``picked``): frame index -> track id shown
 
 
+def _agreed(followed: list) -> dict:
+    """One subject followed from each of its anchors (`follow` results), as one: a frame is
+    shown where some anchor's walk is certain of it and no other's is certain of someone
+    else (then it is hidden: "subject anchors disagree"); elsewhere the first reason given.
+    An anchor re-joins the subject where another lost it or could not tell it apart."""
+    states: dict = {}
+    for i in sorted(set().union(*followed)):
+        sure = {f[i][1] for f in followed if i in f and f[i][0] == "shown"}
+        if len(sure) == 1:
+            states[i] = ("shown", sure.pop())
+        elif sure:
+            states[i] = ("subject anchors disagree", min(sure))
+        else:
+            states[i] = next(f[i] for f in followed if i in f)
+    return states
+
+
 def plan_subjects(records: list, incident: Incident, width: int, height: int) -> SubjectPlan:
     """Pick every subject of ``incident`` and decide, frame by frame, whether it is shown."""
     people: dict = {}
@@ -581,17 +604,22 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
     picked = []
     shown_per_subject = []
     for subject in incident.subjects:
-        start, kind, track = pick(records, subject, incident, width, height)
-        if kind == Kind.PLATE:
+        picks = [pick(records, anchor, incident, width, height) for anchor in subject.every_anchor()]
+        kinds = {kind for _, kind, _ in picks}
+        if len(kinds) > 1:
+            raise IncidentError(f"{subject.describe()}: its anchors hit a person at one time and a plate at "
+                                "another; give each anchor on the same person or vehicle")
+        if kinds == {Kind.PLATE}:
             # A vehicle subject: its plate, for as long as the plate's track lasts.
-            frames = [i for i, r in enumerate(records) if (r.regions.track_id == track).any()]
-            for i in frames:
+            frames = {i: track for _, _, track in picks for i, r in enumerate(records)
+                      if (r.regions.track_id == track).any()}
+            for i, track in frames.items():
                 plates.setdefault(i, set()).add(track)
             picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0,
-                           **_span(records, dict.fromkeys(frames, track))})
-            shown_per_subject.append(dict.fromkeys(frames, track))
+                           **_span(records, frames)})
+            shown_per_subject.append(frames)
             continue
-        states = follow(records, start, track)
+        states = _agreed([follow(records, start, track) for start, _, track in picks])
         shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
         for i, tid in shown.items():
             people.setdefault(i, set()).add(tid)

@@ -9,7 +9,7 @@ import pytest
 from media import read_video, write_video
 
 from redact.compose import FrameSubjects, compose, keep_zone_mask
-from redact.incident import Incident, IncidentError, Subject, Window
+from redact.incident import Incident, IncidentError, Subject, Window, subject_from_text
 from redact.jobs import redact_image, redact_video
 from redact.policy import Policy, Units
 from redact.report import manifest_path
@@ -378,3 +378,45 @@ def test_a_crossing_is_resolved_by_who_comes_out_where_not_by_looks_alone():
     states = follow(records, 0, 1)
     assert states[6][0] == "subject crosses another person"  # the bystander vanished beside it
     assert all(states[i][0] != "shown" for i in range(6, 12)), [states[i] for i in range(12)]
+
+
+def _plan(records, *anchors):
+    """plan_subjects for one subject given at several (frame, box) anchors."""
+    from redact.subjects import plan_subjects
+
+    (t0, b0), *more = anchors
+    subject = Subject(t=t0 / 10, box=(b0[0], b0[1], b0[2] - b0[0], b0[3] - b0[1]),
+                      anchors=tuple(Subject(t=t / 10, box=(b[0], b[1], b[2] - b[0], b[3] - b[1])) for t, b in more))
+    return plan_subjects(records, Incident(subjects=(subject,)), 640, 480)
+
+
+def test_a_second_anchor_rejoins_a_subject_lost_for_good():
+    """The subject's track breaks and two red people come back (no single successor): from
+    its first anchor it is lost at frame 5; an anchor at frame 8 re-joins it there on."""
+    records = _broken_track(twins=True)
+    alone = _plan(records, (0, [100, 100, 140, 200]))
+    assert max(alone.shown[0]) == 4
+    both = _plan(records, (0, [100, 100, 140, 200]), (8, [180, 100, 220, 200]))
+    assert all(both.shown[0].get(i) == 1 for i in range(5))
+    assert all(both.shown[0].get(i) == 7 for i in range(6, 12)), both.shown[0]
+    assert 8 not in both.shown[0].values()  # the other red person is never shown
+
+
+def test_anchors_that_disagree_about_who_the_subject_is_hide_it():
+    """An anchor on the blue bystander (a slip by the owner) and one on the red subject: on
+    frames where each walk is certain of its own person, neither is shown."""
+    plan = _plan(_walk(swap=False), (0, [100, 100, 140, 200]), (11, [100, 100, 140, 200]))  # track 1, then 2
+    assert all(plan.review.get(i) == "subject anchors disagree" for i in (0, 1, 2, 3, 7, 8, 9, 10, 11))
+    assert set(plan.shown[0]) <= {4} and 2 not in plan.shown[0].values()
+
+
+def test_anchors_read_from_text_and_json():
+    s = subject_from_text("3@5+410,220@12")
+    assert [a.t for a in s.every_anchor()] == [5.0, 12.0] and s.anchors[0].point == (410.0, 220.0)
+    inc = Incident.from_dict({"units": "px",
+                              "subjects": [{"t": 1, "point": [5, 5], "anchors": [{"t": 3, "number": 2}]}]})
+    assert inc.subjects[0].anchors[0].number == 2
+    with pytest.raises(IncidentError, match="anchor has no anchors"):
+        Subject(t=1, point=(1, 1), anchors=[Subject(t=2, point=(1, 1), anchors=[Subject(t=3, point=(1, 1))])])
+    with pytest.raises(IncidentError, match="two anchors at one time"):
+        subject_from_text("3@5+4@5")

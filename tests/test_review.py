@@ -1,5 +1,7 @@
 """Review sheet and pick: real clips written with PyAV, real detectors on a real photo."""
 
+from pathlib import Path
+
 import av
 import cv2
 import numpy as np
@@ -182,3 +184,14 @@ def test_pick_refuses_times_outside_the_clip(tmp_path):
         pick_frame(clip, -1)
     with pytest.raises(ValueError, match=">= 0"):
         pick_frame(clip, float("nan"))
+
+
+def test_legend_lists_flagged_stretches_with_the_time_to_anchor_at():
+    """Frames 10-19 of a clip cut from 2 s of its input at 10 fps hide the subject: the
+    legend names the stretch and 3.45 s of the input (its middle) to anchor it again."""
+    manifest = {"timing": {"fps": "10/1"}, "incident": {"window": {"kept_seconds": [2.0, 9.0]}},
+                "flagged_frames": [{"frame": f, "reason": "subject identity not re-established"} for f in range(10, 20)]
+                + [{"frame": 40, "reason": "subject lost"}]}
+    lines = review._legend(Path("c.mp4"), manifest, 70, "video", "")
+    assert "  frames 10-19: subject identity not re-established; anchor at 3.45 s of the input" in lines
+    assert "  frames 40-40: subject lost; anchor at 6.00 s of the input" in lines
