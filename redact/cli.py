@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -506,8 +507,6 @@ def _main_log(argv) -> int:
 
 
 def _main_key(argv) -> int:
-    import os
-
     from .signing import (
         KEY_FILE,
         KeyFileError,
@@ -599,14 +598,44 @@ def _main_bench(argv) -> int:
     return bench(argv)
 
 
+class _ReaderMayLeave:
+    """A standard stream whose reader may go away (`redact verify clip | head -3`): once a
+    write finds the pipe closed, the rest is discarded, so the command finishes its work and
+    its exit status is still its verdict (not a traceback, nor 141 for a clip that verified)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self):
+        # The descriptor now leads to /dev/null: what the stream still buffers, and the
+        # interpreter's own flush at exit, go there without raising again.
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, self._stream.fileno())
+        os.close(sink)
+
+    def __getattr__(self, name):  # isatty, fileno, encoding...: the stream's own
+        return getattr(self._stream, name)
+
+
 def _terminate(signum, frame):
     # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears.
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv=None) -> int:
-    import os
-
     # OpenCV's own warnings (a damaged file it half-read) would reach the user beside our one
     # line; the damage is reported by redact itself.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
@@ -614,21 +643,18 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
                 "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench}
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
     try:
         if argv and argv[0] in commands and not Path(argv[0]).exists():
-            code = commands[argv[0]](argv[1:])
-        else:
-            code = _main_redact(argv)
-        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
-        return code
+            return commands[argv[0]](argv[1:])
+        return _main_redact(argv)
     except KeyboardInterrupt:
         _err("interrupted; no partial output was left under a final name")
         return 130
-    except BrokenPipeError:
-        # The reader went away (`redact key | head -1`): not an error of ours. Point stdout
-        # at /dev/null so the interpreter's own flush at exit does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+    finally:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":

@@ -1,0 +1,38 @@
+"""The command line as its users meet it (issue 26): pipes, help, one-line errors, JSON,
+progress and summaries, default output names. Real processes, real files, real terminals."""
+import subprocess
+import sys
+
+import pytest
+from media import write_video
+
+NO_DETECT = ["--detect", "none", "-q"]
+
+
+def run_cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "redact", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture
+def shared_clip(tmp_path, config):
+    """A redacted, signed clip and its manifest."""
+    clip, out = tmp_path / "in.mp4", tmp_path / "shared.mp4"
+    write_video(clip, frames=6)
+    assert run_cli(clip, "-o", out, *NO_DETECT).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("changed, code", [(False, 0), (True, 1)])
+@pytest.mark.parametrize("streams", ["", "2>&1"])
+def test_a_reader_that_leaves_keeps_the_verdict(shared_clip, changed, code, streams):
+    """`redact verify clip | head -3` when head is quick: no traceback, and under pipefail the
+    exit status is still the verdict (not 141, not 1 for a clip that verified)."""
+    if changed:
+        with open(shared_clip, "ab") as f:
+            f.write(b"x")
+    command = (f"set -o pipefail; {sys.executable} -m redact verify {shared_clip} {streams} "
+               "| (exec 0<&-; sleep 1)")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
