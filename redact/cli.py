@@ -77,7 +77,7 @@ def _duration(text: str) -> tuple:
     return unit, value
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """Usage errors on one line, with where to look, instead of a usage block first."""
 
     def error(self, message):
@@ -85,7 +85,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def redact_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="redact",
         description="Make faces, licence plates and bystanders in videos and images "
                     "unrecognisable, on this device, and drop audio and metadata. "
@@ -201,7 +201,7 @@ def redact_parser() -> argparse.ArgumentParser:
 
 
 def models_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="redact models", description="List or install the detector models.")
+    p = OneLineParser(prog="redact models", description="List or install the detector models.")
     sub = p.add_subparsers(dest="action", required=True)
     ls = sub.add_parser("list", help="show each model, its licence and whether it is installed")
     ls.add_argument("--models-dir", type=Path)
@@ -443,7 +443,7 @@ def _main_models(argv) -> int:
 def _main_demo(argv) -> int:
     from .demo import run_demo
 
-    p = _Parser(prog="redact demo", description="Make a short clip with a face-like "
+    p = OneLineParser(prog="redact demo", description="Make a short clip with a face-like "
                                 "and a plate-like object, GPS tags and audio, redact it and check the output.")
     p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
     args = p.parse_args(argv)
@@ -454,7 +454,7 @@ def _main_verify(argv) -> int:
     from .signing import KeyFileError
     from .verify import verify_clip
 
-    p = _Parser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
+    p = OneLineParser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
                 "clip's sha256 and the signature. Exit 0 only when both hold.")
     p.add_argument("clip", type=Path)
     p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
@@ -481,7 +481,7 @@ def _main_log(argv) -> int:
     from .safetext import shown
     from .sharelog import ShareLogError, read_shares
 
-    p = _Parser(prog="redact log", description="List the clips shared with an incident (the local share log).")
+    p = OneLineParser(prog="redact log", description="List the clips shared with an incident (the local share log).")
     p.parse_args(argv)
     try:
         log = read_shares()
@@ -518,7 +518,7 @@ def _main_key(argv) -> int:
         public_key_text,
     )
 
-    p = _Parser(prog="redact key", description="Show this device's signing key (made on first use), or "
+    p = OneLineParser(prog="redact key", description="Show this device's signing key (made on first use), or "
                 "export its public half for recipients to check clips with `redact verify --key`.")
     p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
     p.add_argument("--overwrite", action="store_true", help="let --export replace an existing file")
@@ -547,7 +547,7 @@ def _main_key(argv) -> int:
 
 
 def _main_review(argv) -> int:
-    p = _Parser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
+    p = OneLineParser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
                 "recipient will see, flagged frames first, obscured and kept regions outlined.")
     p.add_argument("clip", type=Path)
     p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.review.png)")
@@ -561,7 +561,7 @@ def _main_pick(argv) -> int:
     from .review import keep_prefix, pick_frame
     from .safeio import UsageError
 
-    p = _Parser(prog="redact pick", description="Write the frame at T with every person and plate "
+    p = OneLineParser(prog="redact pick", description="Write the frame at T with every person and plate "
                 "numbered, to keep one with --keep N@T.")
     p.add_argument("clip", type=Path)
     p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")

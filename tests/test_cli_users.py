@@ -36,3 +36,17 @@ def test_a_reader_that_leaves_keeps_the_verdict(shared_clip, changed, code, stre
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--clip", "missing.mp4"], 2, "--clip missing.mp4: no such file"),
+    (["--clip", "notes.mp4"], 1, "notes.mp4: cannot open as video"),
+    (["--sizes", "720p", "--seconds", "0.1", "--models-dir", "empty"], 2, "redact models fetch demo_astronaut"),
+    (["--profiles", "fastest"], 2, "invalid choice: 'fastest'"),
+])
+def test_bench_errors_are_one_line(tmp_path, args, code, message):
+    (tmp_path / "notes.mp4").write_text("not a video")
+    done = run_cli("bench", *args, "--no-deface", "--no-startup", cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("redact bench: "), done.stderr
