@@ -6,7 +6,8 @@
     redact verify CLIP [--key K]            check a clip against its signed manifest
     redact pick CLIP --at T                 number the people and plates at T (for --keep N@T)
     redact review CLIP                      contact sheet of what a recipient sees
-    redact log | key                        the share log; this device's signing key
+    redact log                              the clips shared with an incident (the share log)
+    redact key [--export FILE]              this device's signing key
     redact bench [--clip FILE]              frames per second and stage times on this device
 """
 from __future__ import annotations
@@ -77,6 +78,21 @@ def _duration(text: str) -> tuple:
     return unit, value
 
 
+def _choices(enum_type) -> dict:
+    """``type`` and ``metavar`` of an option taking one of an enum's values: shown as the
+    plain values (``{fast,balanced,...}``), and a wrong one answered with the list."""
+    values = [m.value for m in enum_type]
+
+    def parse(text: str):
+        try:
+            return enum_type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid choice {text!r}; choose from {', '.join(values)}") from None
+
+    parse.__name__ = enum_type.__name__  # argparse names the type in its own messages
+    return {"type": parse, "metavar": "{" + ",".join(values) + "}"}
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors on one line, with where to look, instead of a usage block first."""
 
@@ -85,11 +101,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def redact_parser() -> argparse.ArgumentParser:
+    # Every command, one a line, as the module's docstring lists them.
+    commands = [line.strip() for line in __doc__.splitlines() if line.startswith("    redact ")]
     p = OneLineParser(
-        prog="redact",
+        prog="redact", usage="\n       ".join(commands),
         description="Make faces, licence plates and bystanders in videos and images "
-                    "unrecognisable, on this device, and drop audio and metadata. "
-                    "Other commands: redact models list|fetch, demo, verify, pick, review, log, key, bench.",
+                    "unrecognisable, on this device, and drop audio and metadata.",
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
@@ -108,10 +125,10 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
                         "(px:X,Y,W,H); repeatable")
-    g.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
-                   metavar="{" + ",".join(p.value for p in Profile) + "}",
+    g.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
                    help="detector trade-off: fast (real time on a small device, misses more small faces), "
-                        "balanced (default), thorough (slowest, highest recall)")
+                        "balanced (default), thorough (slowest, highest recall), pi (fast's detectors, run "
+                        "less often, for a Raspberry Pi)")
     g = p.add_argument_group("share only the incident (see README: Share an incident)")
     g.add_argument("--incident", type=Path, metavar="FILE",
                    help="incident JSON: window, subjects kept, keep and privacy zones, request, recipient, purpose")
@@ -134,13 +151,11 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--review", action="store_true",
                    help="also write <output>.review.png, a contact sheet of what the recipient will see")
     g = p.add_argument_group("how to obscure")
-    g.add_argument("--method", type=Method, choices=list(Method), default=Method.SECURE_BLUR,
-                   metavar="{" + ",".join(m.value for m in Method) + "}",
+    g.add_argument("--method", **_choices(Method), default=Method.SECURE_BLUR,
                    help="secure_blur (default: looks blurred, computed only from pixels around the region, "
                         "cannot be undone), fill (opaque colour), pixelate (8 noisy cells across; keeps a face's "
                         "colour layout: NOT secure), blur (classic look, REVERSIBLE by published attacks)")
-    g.add_argument("--shape", type=Shape, choices=list(Shape), default=Shape.BOX,
-                   metavar="{" + ",".join(m.value for m in Shape) + "}",
+    g.add_argument("--shape", **_choices(Shape), default=Shape.BOX,
                    help="box (default, covers most) or ellipse (looks nicer, leaves box corners)")
     g.add_argument("--padding", type=_fraction, default=Style.padding,
                    help="grow each box by this fraction per side (default %(default)s); more hides hair and ears")
@@ -566,8 +581,8 @@ def _main_pick(argv) -> int:
     p.add_argument("clip", type=Path)
     p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
     p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
-    p.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
-                   help="detectors that number them (default %(default)s); a number from another profile is "
+    p.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
+                   help="detectors that number them (default balanced); a number from another profile is "
                         "given as PROFILE:N@T, whatever profile the redaction uses")
     p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     p.add_argument("--models-dir", type=Path)

@@ -50,3 +50,22 @@ def test_bench_errors_are_one_line(tmp_path, args, code, message):
     assert done.returncode == code, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("redact bench: "), done.stderr
+
+
+def test_top_level_usage_names_every_command():
+    done = run_cli("--help")
+    usage = done.stdout.split("\n\n")[0]
+    for command in ("models", "demo", "verify", "pick", "review", "log", "key", "bench"):
+        assert f"redact {command}" in usage, usage
+
+
+@pytest.mark.parametrize("command", [[], ["pick", "CLIP", "--at", "0"]])
+def test_profile_choices_are_plain_values(tmp_path, command):
+    """`--help` shows {fast,balanced,thorough,pi}, and a wrong value is answered with them."""
+    command = [str(tmp_path / "in.mp4") if a == "CLIP" else a for a in command]
+    shown = run_cli(*command[:1], "--help").stdout
+    assert "{fast,balanced,thorough,pi}" in shown and "Profile." not in shown
+    write_video(tmp_path / "in.mp4", frames=2)
+    wrong = run_cli(*(command or [tmp_path / "in.mp4", "-o", tmp_path / "out.mp4"]), "--profile", "quick")
+    assert wrong.returncode == 2
+    assert "invalid choice 'quick'; choose from fast, balanced, thorough, pi" in wrong.stderr, wrong.stderr
