@@ -13,11 +13,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import json
+import logging
 import math
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -25,6 +29,9 @@ from .policy import Method, Policy, Profile, Shape, Style, Zone
 from .types import Kind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: What a run says as it goes (one line per finished file); stderr, set up by `_main_redact`.
+log = logging.getLogger("redact")
 
 
 def _kinds(text: str) -> tuple:
@@ -110,8 +117,10 @@ def redact_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
-    p.add_argument("-o", "--output", required=True,
-                   help="output file (one input file) or folder (mirrors input folders); videos become .mp4")
+    p.add_argument("-o", "--output",
+                   help="output file (one input file) or folder (mirrors input folders); videos become .mp4. "
+                        "Default: beside the input, clip.mov -> clip_redacted.mp4, a folder F -> F_redacted "
+                        "(never replacing a file redact did not make, unless --overwrite)")
     p.add_argument("--version", action="version", version=f"redact {__version__}")
     g = p.add_argument_group("what to obscure")
     g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
@@ -200,7 +209,16 @@ def redact_parser() -> argparse.ArgumentParser:
                             "machine signs")
     g.add_argument("--models-dir", type=Path,
                    help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bars, and no line per finished file (warnings, errors and the summary stay)")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="also list, before starting, each file and where it will be written")
+    g.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                   help="what to say on stderr as files finish: info (default: a line per finished file, what "
+                        "it found and where it went), debug (as -v), warning (as -q), error")
+    g.add_argument("--json", action="store_true",
+                   help="print the summary as one JSON object on stdout: counts, elapsed seconds, and per file "
+                        "its input, output, status, frames, what was found and any error")
     g = p.add_argument_group("cluster security (see README: Run on a cluster)")
     g.add_argument("--tls-ca-file", metavar="PEM",
                    help="with --cluster tls://: the cluster's own CA certificate, which signed the scheduler's and "
@@ -281,6 +299,12 @@ def _incident(args):
     return dataclasses.replace(incident, **changes)
 
 
+def _print_json(value) -> None:
+    # ASCII only: text from a manifest or the share log cannot reach the terminal as
+    # control characters or look-alike letters (`redact.safetext`'s concern) through JSON either.
+    print(json.dumps(value, indent=1, default=str))
+
+
 def _err(message: str) -> None:
     print(f"redact: {message}", file=sys.stderr)
 
@@ -289,6 +313,7 @@ def _main_redact(argv) -> int:
     from . import batch
     from .detectors import detectors_for
     from .models import ModelMissingError
+    from .paths import default_output
     from .safeio import UsageError
     from .video.writer import check_encoder
 
@@ -307,10 +332,15 @@ def _main_redact(argv) -> int:
     if weak:
         _err(f"warning: --method {weak[0]} leaves faces re-identifiable (a face embedding matched 47-73% of them "
              "in benchmarks/reid_attack.py); use secure_blur (the default) or fill for anything you share")
+    if args.output is None:
+        if len(args.inputs) != 1:
+            parser.error("give -o FOLDER for several inputs (without -o, one file or folder is written beside "
+                         "itself, as NAME_redacted)")
+        args.output = str(default_output(args.inputs[0]))
     # "-o out/" names a folder even when it does not exist yet.
     as_folder = args.output.endswith(("/", "\\"))
     args.output = Path(args.output)
-    as_folder = as_folder or args.output.is_dir()
+    as_folder = as_folder or args.output.is_dir() or Path(args.inputs[0]).is_dir()
     single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
@@ -331,14 +361,19 @@ def _main_redact(argv) -> int:
     options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
     if args.jobs == 1 and detectors is not None:  # one process: load the models once for every file
         options["detectors"] = detectors
-    for path in plan.skipped_other:
-        _err(f"skipped (not an image or video): {path}")
-    try:
-        outcomes = _run_with_progress(batch, plan, policy, options, args, show)
-    except UsageError as exc:  # the cluster could not be reached: nothing was written
-        _err(str(exc))
-        return EXIT_USAGE
-    code = _summarise(outcomes, plan)
+    level = args.log_level or ("debug" if args.verbose else "warning" if args.quiet else "info")
+    with _logging_to_stderr(level.upper(), bars=show):
+        for path in plan.skipped_other:
+            log.warning("skipped (not an image or video): %s", path)
+        for task in plan.tasks:
+            log.debug("%s -> %s", task.src, task.dst)
+        started = time.monotonic()
+        try:
+            outcomes = _run_with_progress(batch, plan, policy, options, args, show)
+        except UsageError as exc:  # the cluster could not be reached: nothing was written
+            _err(str(exc))
+            return EXIT_USAGE
+        code = _summarise(outcomes, plan, args.output, time.monotonic() - started, as_json=args.json)
     if args.review:
         # A sheet beside an output this run wrote describes that output and replaces the old
         # one; beside an output left complete, an existing sheet already describes it.
@@ -347,6 +382,24 @@ def _main_redact(argv) -> int:
                                          and not o.dst.with_name(o.dst.name + ".review.png").exists()),
                                         overwrite=False))
     return code
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(level: str, *, bars: bool):
+    """`log` on stderr as ``redact: message`` at ``level``, for the length of a run; with
+    progress bars on the terminal, through tqdm, so a line never lands inside a bar."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("redact: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+    try:
+        with logging_redirect_tqdm([log]) if bars else contextlib.nullcontext():
+            yield
+    finally:
+        log.removeHandler(handler)
 
 
 def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
@@ -391,7 +444,8 @@ def _run_with_progress(batch, plan, policy, options, args, show):
     overall = tqdm(total=len(plan.tasks), unit="file", desc="redact", disable=not show, position=0)
 
     def per_file(task):
-        bar = tqdm(unit="frame", desc=task.src.name[:30], leave=False, disable=not show, position=1)
+        bar = tqdm(total=_expected_frames(task.src, policy), unit="frame", desc=task.src.name[:30], leave=False,
+                   disable=not show, position=1)
 
         class _Progress:
             def __call__(self, done):
@@ -404,17 +458,7 @@ def _run_with_progress(batch, plan, policy, options, args, show):
 
     def on_done(outcome):
         overall.update(1)
-        if outcome.status in ("failed", "busy"):
-            overall.write(f"redact: {outcome.status}: {outcome.error}"
-                          + ("" if str(outcome.src) in outcome.error else f" ({outcome.src})"), file=sys.stderr)
-            return
-        if outcome.flagged:
-            overall.write(f"redact: {outcome.src}: {outcome.flagged} frames could not be analysed and were "
-                          "obscured whole (listed in its manifest)", file=sys.stderr)
-        if outcome.uncertain:
-            overall.write(f"redact: {outcome.src}: the subject was hidden in {outcome.uncertain} frames where its "
-                          "identity was uncertain (listed in its manifest; `redact review` shows them)",
-                          file=sys.stderr)
+        _say_done(outcome)
 
     try:
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
@@ -423,17 +467,73 @@ def _run_with_progress(batch, plan, policy, options, args, show):
         overall.close()
 
 
-def _summarise(outcomes, plan) -> int:
-    """One summary line (each failure was already printed once, as it happened)."""
+def _expected_frames(src: Path, policy) -> int | None:
+    """The frames ``src`` will give, as its container declares them (the window's share of
+    them for an incident), for a progress bar's total and its time left; None when unknown."""
+    from .video import VideoReader
+    from .video.reader import VideoError
+
+    try:
+        with VideoReader(src) as reader:
+            info = reader.info
+    except VideoError:  # the run itself says what is wrong with it
+        return None
+    frames = info.declared_frames or round(info.declared_seconds * info.fps)
+    window = policy.incident.window if policy.incident is not None else None
+    if window is not None and info.fps:
+        frames = min(frames, math.ceil((window.last - window.first) * info.fps))
+    return frames or None
+
+
+def _say_done(outcome) -> None:
+    """One line per finished file, as it finishes: where it went and what was found, why it
+    failed, or that an earlier run had already made it."""
+    if outcome.status in ("failed", "busy"):
+        log.error("%s: %s%s", outcome.status, outcome.error,
+                  "" if str(outcome.src) in outcome.error else f" ({outcome.src})")
+        return
+    if outcome.status == "complete":
+        log.info("already complete (an earlier run made it with these settings): %s", outcome.dst)
+        return
+    found = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(outcome.found.items()))
+    log.info("%s -> %s: %d frame%s in %.1f s, found %s", outcome.src, outcome.dst, outcome.frames,
+             "s" if outcome.frames != 1 else "", outcome.seconds, found or "nothing to obscure")
+    if outcome.flagged:
+        log.warning("%s: %d frames could not be analysed and were obscured whole (listed in its manifest)",
+                    outcome.src, outcome.flagged)
+    if outcome.uncertain:
+        log.warning("%s: the subject was hidden in %d frames where its identity was uncertain (listed in its "
+                    "manifest; `redact review` shows them)", outcome.src, outcome.uncertain)
+
+
+def _summarise(outcomes, plan, output: Path, seconds: float, *, as_json: bool) -> int:
+    """One summary line: the counts, where the outputs are and how long it took (each file
+    was already reported as it finished); with ``as_json``, also the whole run on stdout."""
     if not plan.tasks:
         _err("no image or video files among the inputs")
         return EXIT_FAILED
     counts = {s: sum(o.status == s for o in outcomes) for s in ("redacted", "complete", "failed", "busy")}
     flagged = sum(o.flagged + o.uncertain for o in outcomes)
+    where = f"output {output}" if len(plan.tasks) == 1 else f"outputs in {output}"
     _err(f"{counts['redacted']} redacted, {counts['complete']} already complete, {counts['failed']} failed, "
          f"{counts['busy']} left to another run, {len(plan.skipped_other)} skipped (not image/video)"
-         + (f"; {flagged} frames flagged for review" if flagged else ""))
+         + (f"; {flagged} frames flagged for review" if flagged else "")
+         + f"; {where}; took {_elapsed(seconds)}")
+    if as_json:
+        _print_json({**counts, "skipped": [str(p) for p in plan.skipped_other], "output": str(output),
+                     "seconds": round(seconds, 3),
+                     "files": [{"input": str(o.src), "output": str(o.dst), "status": o.status, "error": o.error,
+                                "frames": o.frames, "found": o.found, "flagged": o.flagged,
+                                "uncertain": o.uncertain, "seconds": round(o.seconds, 3)} for o in outcomes]})
     return EXIT_FAILED if counts["failed"] or counts["busy"] else EXIT_OK
+
+
+def _elapsed(seconds: float) -> str:
+    """``4.2 s``, ``3 min 05 s``, ``2 h 01 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _main_models(argv) -> int:
@@ -478,12 +578,17 @@ def _main_verify(argv) -> int:
     p.add_argument("--original", type=Path, metavar="RECORDING",
                    help="on the device that made the clip: also check it was cut from this recording (the "
                         "manifest names its input by a hash only this device's key can reproduce)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (ok, problems, "
+                   "summary, fingerprint, output_sha256) instead of lines; the exit status is the same")
     args = p.parse_args(argv)
     try:
         result = verify_clip(args.clip, args.manifest, args.key, original=args.original)
     except KeyFileError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.json:
+        _print_json({"clip": str(args.clip), **dataclasses.asdict(result)})
+        return EXIT_OK if result.ok else EXIT_FAILED
     for line in result.summary:
         print(line)
     for problem in result.problems:
@@ -497,12 +602,17 @@ def _main_log(argv) -> int:
     from .sharelog import ShareLogError, read_shares
 
     p = OneLineParser(prog="redact log", description="List the clips shared with an incident (the local share log).")
-    p.parse_args(argv)
+    p.add_argument("--json", action="store_true", help="print the log as one JSON object: entries (delivered), "
+                   "unconfirmed and problems")
+    args = p.parse_args(argv)
     try:
         log = read_shares()
     except ShareLogError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.json:
+        _print_json(dataclasses.asdict(log))
+        return EXIT_OK if not log.problems else EXIT_FAILED
 
     def line(e, note=""):
         # Every field is shown escaped: a line written by hand or by an older version must
