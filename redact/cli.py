@@ -518,7 +518,7 @@ def _summarise(outcomes, plan, output: Path, seconds: float, *, as_json: bool) -
     _err(f"{counts['redacted']} redacted, {counts['complete']} already complete, {counts['failed']} failed, "
          f"{counts['busy']} left to another run, {len(plan.skipped_other)} skipped (not image/video)"
          + (f"; {flagged} frames flagged for review" if flagged else "")
-         + f"; {where}; took {_elapsed(seconds)}")
+         + f"; {where}; took {elapsed_text(seconds)}")
     if as_json:
         _print_json({**counts, "skipped": [str(p) for p in plan.skipped_other], "output": str(output),
                      "seconds": round(seconds, 3),
@@ -528,7 +528,7 @@ def _summarise(outcomes, plan, output: Path, seconds: float, *, as_json: bool) -
     return EXIT_FAILED if counts["failed"] or counts["busy"] else EXIT_OK
 
 
-def _elapsed(seconds: float) -> str:
+def elapsed_text(seconds: float) -> str:
     """``4.2 s``, ``3 min 05 s``, ``2 h 01 min``."""
     if seconds < 60:
         return f"{seconds:.1f} s"
