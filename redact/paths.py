@@ -45,5 +45,6 @@ def default_output(given) -> Path:
     """
     given = Path(given)
     if given.is_dir():
-        return given.parent / f"{given.name}_redacted"
+        folder = given.resolve() if given.name in ("", ".", "..") else given  # `redact .` names the folder
+        return folder.parent / f"{folder.name}_redacted"
     return given.parent / f"{given.stem}_redacted{given.suffix if is_image(given) else '.mp4'}"

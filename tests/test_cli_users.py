@@ -190,5 +190,7 @@ def test_without_o_a_folder_goes_to_a_sibling_and_several_inputs_need_o(tmp_path
     write_video(tmp_path / "Doorbell" / "a.mp4", frames=2)
     done = run_cli("Doorbell", *NO_DETECT, cwd=tmp_path)
     assert done.returncode == 0 and (tmp_path / "Doorbell_redacted" / "a.mp4").is_file(), done.stderr
+    here = run_cli(".", *NO_DETECT, cwd=tmp_path / "Doorbell")  # the same folder, named from inside it
+    assert here.returncode == 0 and "0 redacted, 1 already complete" in here.stderr, here.stderr
     several = run_cli("Doorbell", "Doorbell/a.mp4", *NO_DETECT, cwd=tmp_path)
     assert several.returncode == 2 and "give -o FOLDER" in several.stderr
