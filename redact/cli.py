@@ -340,7 +340,7 @@ def _main_redact(argv) -> int:
     # "-o out/" names a folder even when it does not exist yet.
     as_folder = args.output.endswith(("/", "\\"))
     args.output = Path(args.output)
-    as_folder = as_folder or args.output.is_dir() or Path(args.inputs[0]).is_dir()
+    as_folder = as_folder or args.output.is_dir()
     single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
     try:
         plan = batch.plan(args.inputs, args.output, single_file_output=single)
