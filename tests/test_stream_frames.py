@@ -47,3 +47,19 @@ def test_a_push_after_flush_is_refused():
     assert len(r.flush()) == 1
     with pytest.raises(RuntimeError, match="push after flush"):
         r.push(np.zeros((48, 64, 3), np.uint8))
+
+
+def test_the_readme_live_snippet_runs_as_written():
+    """README's "Frames from a 10 fps camera" lines, run on three frames."""
+    from pathlib import Path
+
+    from conftest import PLATE_MODELS, require_models
+
+    require_models("blazeface_full_range", "centerface", *PLATE_MODELS)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("# Frames from a 10 fps camera")
+    snippet = readme[start:readme.index("send(done.rgb)", start) + len("send(done.rgb)")]
+    sent = []
+    exec(snippet, {"redact": redact, "camera_frames": lambda: [np.full((48, 64, 3), i, np.uint8) for i in range(3)],
+                   "send": sent.append})
+    assert len(sent) == 3  # live: each frame back as it is pushed
