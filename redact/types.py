@@ -132,16 +132,43 @@ class Regions:
 
 
 def check_frame(frame) -> np.ndarray:
-    """Return ``frame`` if it is an (H, W, 3) uint8 array of at least 1x1, else raise with the fix."""
+    """Return ``frame`` if it is an (H, W, 3) uint8 array of at least 1x1, else raise with the
+    fix: the conversion (in backquotes) that turns this kind of frame into one, values kept.
+
+    >>> try:
+    ...     check_frame(np.full((2, 2, 3), 0.5))
+    ... except ValueError as exc:
+    ...     print(str(exc).split("; ")[1])
+    convert with `(frame * 255).round().astype(np.uint8)`
+    """
     if not isinstance(frame, np.ndarray):
         raise TypeError(f"frame: expected a numpy array, got {type(frame).__name__}")
     if frame.dtype != np.uint8:
-        raise ValueError(f"frame: expected dtype uint8, got {frame.dtype}; convert with "
-                         "np.clip(frame, 0, 255).astype(np.uint8)")
+        raise ValueError(f"frame: expected dtype uint8, got {frame.dtype}{_to_uint8(frame)}")
+    if frame.ndim == 3 and frame.shape[0] in (3, 4) and frame.shape[2] not in (3, 4):
+        raise ValueError(f"frame: expected shape (H, W, 3), got {frame.shape}, channels first; convert with "
+                         f"`np.ascontiguousarray(frame{'[:3]' if frame.shape[0] == 4 else ''}.transpose(1, 2, 0))`")
+    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+        raise ValueError(f"frame: expected shape (H, W, 3), got {frame.shape}, grey; convert with "
+                         "`np.repeat(frame.reshape(frame.shape[0], frame.shape[1], 1), 3, axis=2)`")
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        raise ValueError(f"frame: expected shape (H, W, 3), got {frame.shape}, with alpha; drop alpha with "
+                         "`np.ascontiguousarray(frame[..., :3])`")
     if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(
-            f"frame: expected shape (H, W, 3) RGB or BGR, got {frame.shape}; convert grayscale "
-            "with np.repeat(gray[..., None], 3, axis=2) and drop alpha with frame[..., :3]")
+        raise ValueError(f"frame: expected shape (H, W, 3) RGB or BGR, got {frame.shape}")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame: expected at least 1x1 pixels, got {frame.shape[:2]}")
     return frame
+
+
+def _to_uint8(frame: np.ndarray) -> str:
+    """The conversion to uint8 that keeps what ``frame``'s values mean (a float image in 0..1
+    is not 0..255 of black, a 16-bit one is not near-white), as the end of an error message."""
+    if frame.dtype == np.uint16:
+        return " (16 bits per channel); convert with `(frame >> 8).astype(np.uint8)`"
+    if np.issubdtype(frame.dtype, np.floating) and frame.size:
+        top = float(np.nanmax(frame))
+        if top <= 1.0:
+            return " with values in 0..1; convert with `(frame * 255).round().astype(np.uint8)`"
+        return f" with values up to {top:g}; convert with `np.clip(frame, 0, 255).round().astype(np.uint8)`"
+    return "; convert with `np.clip(frame, 0, 255).astype(np.uint8)`"

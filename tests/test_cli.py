@@ -74,7 +74,7 @@ def test_batch_with_failures_exits_1_and_keeps_going(folder, tmp_path):
     (["IN", "-o", "IN"], "is the input"),
     (["IN", "-o", "out.mp4", "--detect", "faces"], "unknown kind"),
     (["IN", "-o", "out.mp4", "--zone", "1,2,3"], "four numbers"),
-    (["IN", "-o", "out.mp4", "--method", "smear"], "invalid Method"),
+    (["IN", "-o", "out.mp4", "--method", "smear"], "choose from secure_blur, fill, pixelate"),
     (["IN", "-o", "out.mp4", "--jobs", "0"], "--jobs"),
     (["IN", "-o", "out.mp4", "--hold", "2x"], "frames (15f)"),
     (["IN", "-o", "out.mp4", "--lookahead=-1f"], ">= 0"),

