@@ -69,3 +69,17 @@ def test_share_incident_example(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "verify: verified" in out and "review:" in out
     assert (tmp_path / "out" / "shared.mp4.review.png").is_file()
+
+
+def test_stream_frames_example_takes_the_files_rate_and_a_live_profile(tmp_path):
+    """A 10 fps file's holds are counted at 10 fps, not 30 (they would be three times too
+    short), and the example's default is the profile that keeps up with a camera."""
+    from fractions import Fraction
+
+    from media import write_video
+
+    clip = tmp_path / "ten.mp4"
+    write_video(clip, frames=3, rate=Fraction(10))
+    example = runpy.run_path(str(EXAMPLES / "stream_frames.py"))
+    assert example["frame_rate"](str(clip)) == 10 and example["frame_rate"]() == 30
+    assert example["main"].__defaults__ == (None, "fast")
