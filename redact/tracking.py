@@ -35,6 +35,11 @@ from .types import Kind, Regions
 SMALL_BOX_PX = 32.0
 #: Weight of the newest velocity measurement in a track's running velocity estimate.
 VELOCITY_SMOOTHING = 0.5
+#: A person detection smaller than this share of its track's box (by area) is a part of the
+#: person (legs, one side, seen in a tile or past an occluder): it continues the track
+#: without moving its box or speed. On PETS09 such parts derailed tracks onto the next
+#: whole box nearby.
+PART_SHARE = 0.6
 #: Share of its width and height by which an entering object's first box grows on every
 #: side when it is drawn on earlier frames: it was moving and only partly visible there.
 ENTRY_MARGIN = 0.25
@@ -62,6 +67,10 @@ def _checked_count(name: str, value) -> int:
 
 def _centres(boxes: np.ndarray) -> np.ndarray:
     return 0.5 * (boxes[:, :2] + boxes[:, 2:])
+
+
+def _areas(boxes: np.ndarray) -> np.ndarray:
+    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
 
 
 class Tracker:
@@ -192,15 +201,28 @@ class Tracker:
         ids[new] = np.arange(self._next_id, self._next_id + n_new)
         self._next_id += n_new
 
+        # A part of a person (its legs, one side) continues the person's track but is no
+        # measure of where the whole person is: the track keeps its predicted box and speed
+        # (held whole if the person is missed next).
+        part = np.zeros(n_dets, np.bool_)
+        if n_tracks and n_dets:
+            part[matched] = ((detections.kind[matched] == Kind.PERSON)
+                             & (_areas(dets[matched]) < PART_SHARE * _areas(self._box[rows])))
+        whole = matched & ~part
+        rows = det_track[whole]
         # Measured over the frames since the last detection, so skipped frames and misses
         # do not inflate the speed.
-        measured = (_centres(dets[matched]) - _centres(self._box[rows])) / self._age[rows, None]
+        measured = (_centres(dets[whole]) - _centres(self._box[rows])) / self._age[rows, None]
         smoothed = VELOCITY_SMOOTHING * measured + (1.0 - VELOCITY_SMOOTHING) * self._velocity[rows]
         self._velocity[rows] = np.where(self._has_velocity[rows, None], smoothed, measured)
         self._has_velocity[rows] = True
-        self._box[rows] = dets[matched]
+        self._box[rows] = dets[whole]
         self._age[rows] = 0
-        self._score[rows] = detections.score[matched]
+        self._score[rows] = detections.score[whole]
+        parted = det_track[part]
+        self._box[parted] = core[parted]
+        self._age[parted] = 0
+        rows = det_track[matched]
 
         lost = np.ones(n_tracks, np.bool_)
         lost[rows] = False

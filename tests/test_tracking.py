@@ -601,3 +601,20 @@ def test_person_track_prefers_the_box_of_its_own_shape():
     # walker's own box moved on by 15 px (IoU 0.333).
     out = tracker.update(Regions.from_boxes([[95, 50, 175, 130], [115, 50, 145, 130]], kind=Kind.PERSON))
     assert out.track_id[1] == first and out.track_id[0] != first
+
+
+def test_a_part_of_a_person_continues_its_track_without_moving_its_box():
+    """A walker (40x100 px, 5 px a frame) is found whole, then only by its legs, then not
+    at all: the held box is still the whole walker where it now is, not its legs carried
+    on downward (before, the legs' box and the jump to it became the track's box and speed,
+    and the next whole box started another track)."""
+    tracker = Tracker(hold_frames=5, growth=0.0)
+    for t in range(3):
+        tracker.update(Regions.from_boxes([[100 + 5 * t, 100, 140 + 5 * t, 200]], kind=Kind.PERSON))
+    legs = tracker.update(Regions.from_boxes([[115, 160, 155, 200]], kind=Kind.PERSON))
+    assert legs.track_id.tolist() == [0]
+    held = tracker.update(Regions.empty())
+    assert held.track_id.tolist() == [0]
+    np.testing.assert_allclose(held.xyxy[0], [120, 100, 160, 200], atol=1e-3)
+    again = tracker.update(Regions.from_boxes([[125, 100, 165, 200]], kind=Kind.PERSON))
+    assert again.track_id.tolist()[:1] == [0]
