@@ -191,7 +191,16 @@ class Tracker:
             affinity = np.empty((n_tracks, n_dets), np.float64)
             kernels.affinity_matrix(core, self._kind, dets, detections.kind, SMALL_BOX_PX, affinity)
             kernels.weigh_person_shape(core, self._kind, dets, detections.kind, np.int8(Kind.PERSON), affinity)
-            kernels.greedy_assign(affinity, self._iou_match, det_track)
+            # Tracks seen on two frames or more choose first; a track seen once (often a
+            # second box of one object) takes only what they left. Otherwise that second box's
+            # track stole the object's next box and its own track was dropped (PETS09).
+            steady = self._has_velocity
+            first = np.where(steady[:, None], affinity, 0.0)
+            kernels.greedy_assign(first, self._iou_match, det_track)
+            left = np.where(~steady[:, None] & (det_track < 0)[None, :], affinity, 0.0)
+            late = np.full(n_dets, -1, np.int64)
+            kernels.greedy_assign(left, self._iou_match, late)
+            det_track = np.where(det_track >= 0, det_track, late)
         matched = det_track >= 0
         rows = det_track[matched]
         ids = np.empty(n_dets, np.int64)

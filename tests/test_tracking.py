@@ -618,3 +618,16 @@ def test_a_part_of_a_person_continues_its_track_without_moving_its_box():
     np.testing.assert_allclose(held.xyxy[0], [120, 100, 160, 200], atol=1e-3)
     again = tracker.update(Regions.from_boxes([[125, 100, 165, 200]], kind=Kind.PERSON))
     assert again.track_id.tolist()[:1] == [0]
+
+
+def test_a_second_box_of_one_person_does_not_take_its_track():
+    """A person followed for three frames is found twice on the third (a whole box and a
+    tighter one, which starts a track of its own); its next box, a little nearer the tighter
+    one, stays on the person's track (before, the one-frame track took it: an ID switch)."""
+    tracker = Tracker(hold_frames=5)
+    for _ in range(2):
+        tracker.update(Regions.from_boxes([[100, 100, 140, 200]], kind=Kind.PERSON))
+    both = tracker.update(Regions.from_boxes([[100, 100, 140, 200], [102, 95, 138, 190]], kind=Kind.PERSON))
+    assert both.track_id.tolist() == [0, 1]
+    nxt = tracker.update(Regions.from_boxes([[101, 96, 139, 192]], kind=Kind.PERSON))
+    assert nxt.track_id.tolist()[0] == 0
