@@ -182,12 +182,13 @@ def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=No
 
 
 def found(manifest: Manifest) -> dict:
-    """What a redaction found, per kind (``{"face": 3, "plate": 1}``): the objects it followed
-    (tracks), or its boxes where it followed none (an image). Zones and unreadable frames
-    (kind ``other``) are not finds."""
+    """What a redaction found, per kind (``{"face": 3, "plate": 1}``): the most it detected
+    at once in a frame (a tracker breaks and repeats one object, so its tracks overcount),
+    or its boxes where it followed none (an image). Zones and unreadable frames (kind
+    ``other``) are not finds."""
     counts = {}
     for kind, c in manifest.counts.items():
-        number = c.get("tracks") or c.get("detections") or 0
+        number = c.get("at_once") or c.get("tracks") or c.get("detections") or 0
         if number and kind != "other":
             counts[kind] = number
     return counts

@@ -36,6 +36,7 @@ class RedactedFrame:
     index: int
     item: object = None
     flagged: str | None = None
+    observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
 
 
 @dataclass
@@ -55,11 +56,15 @@ class _Stats:
     flagged: list = field(default_factory=list)
     frames_out: int = 0
     subjects_visible: set = field(default_factory=set)  # (frame index, track id) of subjects left visible
+    at_once: dict = field(default_factory=dict)  # kind -> most tracks detected in one frame
 
     def add(self, frame: RedactedFrame) -> None:
         self.frames_out += 1
         for k in set(int(k) for k in frame.regions.kind):
             self.frames_with[k] = self.frames_with.get(k, 0) + 1
+            # Tracks break and repeat one object; the most detected at once never overcounts.
+            seen = {int(t) for t in frame.regions.track_id[frame.regions.kind == k] if int(t) in frame.observed}
+            self.at_once[k] = max(self.at_once.get(k, 0), len(seen))
         for tid, k, box in zip(frame.regions.track_id, frame.regions.kind, frame.regions.xyxy):
             if tid < 0:
                 continue
@@ -75,6 +80,7 @@ class _Stats:
             out[kind.name.lower()] = {
                 "detections": detections.get(int(kind), 0),
                 "tracks": sum(1 for s in self.spans.values() if s[0] == int(kind)),
+                "at_once": self.at_once.get(int(kind), 0),
                 "frames": self.frames_with.get(int(kind), 0),
             }
         return out
@@ -344,7 +350,7 @@ class Redactor:
         self._seconds["obscure"] += time.perf_counter() - composed
         if shown:
             self._count_visible(pending, out, regions, shown)
-        done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review)
+        done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review, pending.observed)
         self.stats.add(done)
         return done
 

@@ -206,7 +206,7 @@ def describe(data: dict) -> list:
     lines += _encoder_lines(data.get("encoder"))
     lines += _side_channel_lines(data.get("side_channels"), data.get("kind"))
     lines += _flagged_lines(data.get("flagged_frames"))
-    lines += _incident_lines(data.get("incident"))
+    lines += _incident_lines(data.get("incident"), data.get("counts"))
     return [line for line in lines if line]
 
 
@@ -274,7 +274,7 @@ def _count_lines(data: dict) -> list:
             if key in always and counts:
                 lines.append(f"no {noun} found")
             continue
-        frames, tracks, found = (_int(entry.get(k)) for k in ("frames", "tracks", "detections"))
+        frames, tracks, found, at_once = (_int(entry.get(k)) for k in ("frames", "tracks", "detections", "at_once"))
         if not frames and not found:
             if key in always:
                 lines.append(f"no {noun} found")
@@ -283,7 +283,9 @@ def _count_lines(data: dict) -> list:
             lines.append(f"{noun} obscured ({found or 0} found)")
             continue
         of = f" of {total}" if total is not None else ""
-        extra = f" ({tracks} track{'s' if tracks != 1 else ''})" if tracks else ""
+        # Tracks break and repeat one object: the most seen at once is the count to trust.
+        once = f"at most {at_once} at once, " if at_once else ""
+        extra = f" ({once}{tracks} track{'s' if tracks != 1 else ''})" if tracks else ""
         lines.append(f"{noun} obscured in {frames or 0}{of} frames{extra}")
     return lines
 
@@ -354,7 +356,7 @@ def _flagged_lines(flagged) -> list:
     return lines or [f"{len(flagged)} frames flagged for review"]
 
 
-def _incident_lines(incident) -> list:
+def _incident_lines(incident, counts=None) -> list:
     """The incident as applied (`redact.jobs.incident_record`), in plain words."""
     if not isinstance(incident, dict) or not incident:
         return []
@@ -380,7 +382,10 @@ def _incident_lines(incident) -> list:
                              + (f" and covered in {covered} (privacy or keep zones, people in front)"
                                 if covered else ""))
     if incident.get("bystanders_obscured") is not None:
-        lines.append(f"other people obscured whole: {_int(incident['bystanders_obscured'])} tracks")
+        people = counts.get("person") if isinstance(counts, dict) else None
+        at_once = _int(people.get("at_once")) if isinstance(people, dict) else None
+        once = f"up to {at_once} at once, " if at_once else ""
+        lines.append(f"other people obscured whole: {once}{_int(incident['bystanders_obscured'])} tracks")
     for key, label in (("keep_zones", "keep zones (outside obscured)"), ("privacy_zones", "incident privacy zones")):
         if incident.get(key):
             lines.append(f"{label}: {_int(incident[key])}")

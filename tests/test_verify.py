@@ -218,3 +218,27 @@ def test_describe_never_crashes_on_arbitrary_json():
         assert all(isinstance(line, str) and line for line in describe(data))
 
     check()
+
+
+def test_people_are_counted_as_the_most_seen_at_once_not_as_track_fragments():
+    """Three walkers whose tracks broke into nine: the record and `verify` say at most 3
+    at once (a held prediction is not a person seen), beside the 9 tracks."""
+    import numpy as np
+
+    from redact.pipeline import RedactedFrame, _Stats
+    from redact.types import Kind, Regions
+    from redact.verify import _count_lines, _incident_lines
+
+    stats = _Stats()
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    for index in range(3):
+        ids = [3 * index, 3 * index + 1, 3 * index + 2, 99]  # 99: held, not detected
+        regions = Regions(np.tile(np.float32([0, 0, 2, 2]), (4, 1)), np.ones(4, np.float32),
+                          np.full(4, Kind.PERSON, np.int8), np.array(ids))
+        stats.add(RedactedFrame(rgb, regions, index, observed=frozenset(ids[:3])))
+    counts = stats.counts({})
+    assert counts["person"]["at_once"] == 3 and counts["person"]["tracks"] == 10
+    data = {"counts": counts, "frames_out": 3}
+    assert "people (whole bodies) obscured in 3 of 3 frames (at most 3 at once, 10 tracks)" in _count_lines(data)
+    assert _incident_lines({"bystanders_obscured": 10}, counts) == [
+        "other people obscured whole: up to 3 at once, 10 tracks"]
