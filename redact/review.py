@@ -580,8 +580,9 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
         cv2.rectangle(canvas, (lx, ly - th - 6), (lx + tw + 6, ly), colour, -1)
         cv2.putText(canvas, label, (lx + 3, ly - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
     strip = np.full((_LINE + 8, canvas.shape[1], 3), _BACKGROUND, np.uint8)
-    _put(strip, _fit(f"frame at {seconds:.2f} s: {len(found)} numbered by profile {Profile(profile).value} "
-                     f"(people, then plates, left to right); keep one with --keep {keep_prefix(profile)}N@{at:g}",
+    # What to type first: on a narrow frame the rest is cut.
+    _put(strip, _fit(f"--keep {keep_prefix(profile)}N@{at:g} keeps number N; {len(found)} numbered at {seconds:.2f} s "
+                     f"by profile {Profile(profile).value} (people, then plates, left to right)",
                      canvas.shape[1] - 8), 4, _LINE)
     _write_png(np.vstack([strip, canvas]), out)
     return out, found
