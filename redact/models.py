@@ -76,8 +76,9 @@ def _tfjs_to_onnx(model_json: bytes, *weights: bytes) -> bytes:
     try:
         import onnx  # noqa: F401
     except ImportError:
-        raise ModelMissingError("converting a TensorFlow.js model to ONNX needs the onnx package. "
-                                "Fix: pip install onnx, then fetch again.") from None
+        raise ModelMissingError("converting a TensorFlow.js model to ONNX needs the onnx package. Fix: pip install "
+                                "onnx and fetch again, or fetch the model on another machine and pass the .onnx "
+                                "file it made here with --from.") from None
     from .detectors.tfjs_onnx import convert_files
 
     return convert_files(model_json, *weights, name="nanodet")
