@@ -298,6 +298,7 @@ OBJECT_CHOICES = {
     "nanodet": dict(ssd=False, nanodet_grid=1),
     "nanodet-tiles": dict(ssd=False, nanodet_grid=2),
     "both": dict(ssd=True, nanodet_grid=1),
+    "both-whole": dict(ssd=True, tile_grid=0, nanodet_grid=1),
     "both-tiles": dict(ssd=True, nanodet_grid=2),
 }
 

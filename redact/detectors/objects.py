@@ -1,4 +1,8 @@
-"""People and vehicles, one box per object: MediaPipe's SSD MobileNetV2 on Open Images.
+"""People and vehicles, one box per object: NanoDet-g on COCO and MediaPipe's SSD MobileNetV2
+on Open Images, each on its views of the frame, their boxes merged.
+
+NanoDet-g (`redact.detectors.nanodet`) looks at the whole frame; the SSD, where a plan runs
+it, at the whole frame and four tiles (`PLANS`).
 
 The network (Apache-2.0, from the npm package ``@mediapipe/objectron``; see
 `redact.models`) is the TensorFlow Object Detection API's SSD MobileNetV2 trained on 24
@@ -199,14 +203,18 @@ class ObjectPlan:
     nanodet_score: float = 0.3
 
 
-#: Plans per profile (measured figures in `ObjectDetector`). Measured and not adopted for
-#: ``thorough``: boxes down to a score of 0.25 give 0.55 of COCO's people >= 64 px a box of
-#: their own (against 0.38), for four times the false boxes on PETS09 (cones, bollards) and
-#: a person box on the flag beside scikit-image's astronaut.
+#: Plans per profile (measured figures in `ObjectDetector`): NanoDet-g on the whole frame in
+#: ``fast`` and ``balanced`` (it finds more people and vehicles than the SSD on five views, in
+#: a third of the time); ``thorough`` adds the SSD on the whole frame and four tiles, whose
+#: boxes join NanoDet's (more small vehicles, a few more people, the union of both networks).
+#: Measured and not adopted: NanoDet on tiles too (a little more recall, 1.8-1.9 person boxes
+#: per person and 2-4 times the time), the SSD's whole frame beside NanoDet (adds nothing on
+#: people); for the SSD, boxes down to a score of 0.25 (0.55 of COCO's people >= 64 px
+#: against 0.38, four times the false boxes on PETS09, a person on the astronaut's flag).
 PLANS = {
-    Profile.FAST: ObjectPlan(),
-    Profile.BALANCED: ObjectPlan(),
-    Profile.THOROUGH: ObjectPlan(),
+    Profile.FAST: ObjectPlan(ssd=False, nanodet_grid=1),
+    Profile.BALANCED: ObjectPlan(ssd=False, nanodet_grid=1),
+    Profile.THOROUGH: ObjectPlan(ssd=True, nanodet_grid=1),
 }
 
 
@@ -330,14 +338,27 @@ def _labels(path) -> list:
 class ObjectDetector:
     """People (`Kind.PERSON`) and vehicles (`Kind.VEHICLE`) in RGB frames, one box each.
 
-    Measured with ``benchmarks/eval_people.py`` (``balanced``, 2 cores shared with other
-    jobs, 2026-12-06; as `redact.detectors.persons.PersonDetector`'s instances): PETS09, all
-    795 frames, 0.923 of the people get a box of their own (IoU >= 0.5), 1.29 person boxes
-    per person (duplicates in groups, cones, unlabelled far people); COCO (64 photos) 0.315
-    of the people >= 64 px, the network being weak on photos of crowds and close-ups;
-    vehicles on the same photos 6 of 12 at least 40 px wide. Merging: on the first 200 PETS
-    frames the five views unmerged give 0.979 of the people some box among 11 boxes a
-    person; merged (`merge_views`, `people_only`) 0.90-0.92 with 1.3.
+    The SSD alone (the whole frame and four tiles), measured with ``benchmarks/eval_people.py``
+    (``balanced``, 2 cores shared with other jobs, 2026-12-06; as
+    `redact.detectors.persons.PersonDetector`'s instances): PETS09, all 795 frames, 0.923 of
+    the people get a box of their own (IoU >= 0.5), 1.29 person boxes per person (duplicates
+    in groups, cones, unlabelled far people); COCO (64 photos) 0.315 of the people >= 64 px,
+    the network being weak on photos of crowds and close-ups; vehicles on the same photos 6
+    of 12 at least 40 px wide. Merging: on the first 200 PETS frames the five views unmerged
+    give 0.979 of the people some box among 11 boxes a person; merged (`merge_views`,
+    `people_only`) 0.90-0.92 with 1.3.
+
+    Against NanoDet-g (``--objects``, every 4th PETS frame, the same day, machine loaded 3x;
+    the time is of this detector alone on 15 frames of 1280x720, interleaved, medians):
+
+    ===============  =====  =========  =======  ==============  ===
+    networks         PETS   COCO >=64  rows/GT  vehicles >=40   ms
+    ===============  =====  =========  =======  ==============  ===
+    SSD + 4 tiles    0.923  0.315      1.28     6/12 (<40 9)    415
+    NanoDet          0.938  0.769      1.37     10/12 (<40 5)   140
+    both             0.935  0.796      1.59     10/12 (<40 9)   482
+    NanoDet + tiles  0.947  0.815      1.76     10/12 (<40 10)  944
+    ===============  =====  =========  =======  ==============  ===
 
     Parameters
     ----------
@@ -355,7 +376,8 @@ class ObjectDetector:
     redact.models.ModelMissingError
         When the network is not in the cache, with the command that fetches it.
     ImportError
-        When the LiteRT runtime (``ai-edge-litert``) is not installed.
+        When the LiteRT runtime (``ai-edge-litert``, for the SSD) or ONNX Runtime (for
+        NanoDet) is not installed.
 
     Notes
     -----
