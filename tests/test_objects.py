@@ -140,7 +140,7 @@ def detector():
     require_models(*SSD_MODELS)
     from redact.detectors.objects import ObjectDetector
 
-    return ObjectDetector("balanced")
+    return ObjectDetector("balanced", plan=ObjectPlan())   # the SSD alone, on five views
 
 
 def pets_frame(index: int):
@@ -191,7 +191,7 @@ def test_missing_model_names_the_npm_package(tmp_path):
     from redact.models import ModelMissingError
 
     with pytest.raises(ModelMissingError, match=r"npm pack @mediapipe/objectron@0\.4\.1675468480"):
-        ObjectDetector("balanced", models_dir=tmp_path)
+        ObjectDetector("balanced", models_dir=tmp_path, plan=ObjectPlan())
 
 
 def test_vehicle_kind_is_asked_for_like_the_others(tmp_path):
@@ -203,7 +203,7 @@ def test_vehicle_kind_is_asked_for_like_the_others(tmp_path):
     assert _kinds("face,vehicle") == (frozenset({Kind.FACE, Kind.VEHICLE}), ())
     assert "vehicle" in _NOUNS and Kind.VEHICLE.name.lower() == "vehicle"
     Regions.from_boxes([[0, 0, 10, 10]], kind=Kind.VEHICLE)   # a valid row kind
-    require_models(*SSD_MODELS, "selfie_segmentation", "blazeface_full_range", "centerface")
+    require_models(*SSD_MODELS, "nanodet_g_416", "selfie_segmentation", "blazeface_full_range", "centerface")
     from redact.detectors import build_detectors
 
     def built(kinds, profile):

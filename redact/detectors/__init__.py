@@ -86,7 +86,7 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE) if k in kinds]
     from .persons import HEAD_PROFILES, HeadDetector, PersonDetector
 
-    # One SSD pass gives people, their heads and vehicles: the vehicles come from the
+    # One pass of the box networks gives people, their heads and vehicles: the vehicles come from the
     # detector that runs it anyway.
     vehicles = Kind.VEHICLE in kinds
     if Kind.PERSON in kinds:

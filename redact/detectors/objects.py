@@ -1,4 +1,8 @@
-"""People and vehicles, one box per object: MediaPipe's SSD MobileNetV2 on Open Images.
+"""People and vehicles, one box per object: NanoDet-g on COCO and MediaPipe's SSD MobileNetV2
+on Open Images, each on its views of the frame, their boxes merged.
+
+NanoDet-g (`redact.detectors.nanodet`) looks at the whole frame; the SSD, where a plan runs
+it, at the whole frame and four tiles (`PLANS`).
 
 The network (Apache-2.0, from the npm package ``@mediapipe/objectron``; see
 `redact.models`) is the TensorFlow Object Detection API's SSD MobileNetV2 trained on 24
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,7 +29,11 @@ from ..geometry import box_areas, iou_matrix, tile_rects
 from ..models import model_path
 from ..policy import Profile
 from ..types import Kind, Regions, check_frame
+from .nanodet import NANODET_MODEL, NanoDetNet
 from .resize import resize
+
+if TYPE_CHECKING:
+    from .runtime import TfliteNet
 
 #: Registry names of the network and its class names.
 SSD_MODEL, LABEL_MODEL = "ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap"
@@ -173,6 +182,14 @@ class ObjectPlan:
         Least probability of a person box less than `UPRIGHT` times as tall as wide: the
         network takes rocks, cones and bags for low-scored squat people; people who sit or
         lie score higher.
+    ssd : bool
+        Run the SSD (on the whole frame and ``tile_grid``'s tiles).
+    nanodet_grid : int or None
+        Run NanoDet-g (`redact.detectors.nanodet`) too: on the whole frame (0 or 1), or the
+        whole frame and a ``nanodet_grid`` x ``nanodet_grid`` grid of tiles as the SSD's;
+        None: not at all. Its boxes and the SSD's are merged as one more view's.
+    nanodet_score : float
+        Least class probability of a NanoDet detection.
     """
 
     tile_grid: int = 2
@@ -181,26 +198,35 @@ class ObjectPlan:
     nms_iou: float = 0.45
     cut_share: float = 0.5
     squat_score: float = 0.5
+    ssd: bool = True
+    nanodet_grid: int | None = None
+    nanodet_score: float = 0.3
 
 
-#: Plans per profile (measured figures in `ObjectDetector`). Measured and not adopted for
-#: ``thorough``: boxes down to a score of 0.25 give 0.55 of COCO's people >= 64 px a box of
-#: their own (against 0.38), for four times the false boxes on PETS09 (cones, bollards) and
-#: a person box on the flag beside scikit-image's astronaut.
+#: Plans per profile (measured figures in `ObjectDetector`): NanoDet-g on the whole frame in
+#: ``fast`` and ``balanced`` (it finds more people and vehicles than the SSD on five views, in
+#: a third of the time); ``thorough`` adds the SSD on the whole frame and four tiles, whose
+#: boxes join NanoDet's (more small vehicles, a few more people, the union of both networks).
+#: Measured and not adopted: NanoDet on tiles too (a little more recall, 1.8-1.9 person boxes
+#: per person and 2-4 times the time), the SSD's whole frame beside NanoDet (adds nothing on
+#: people); for the SSD, boxes down to a score of 0.25 (0.55 of COCO's people >= 64 px
+#: against 0.38, four times the false boxes on PETS09, a person on the astronaut's flag).
 PLANS = {
-    Profile.FAST: ObjectPlan(),
-    Profile.BALANCED: ObjectPlan(),
-    Profile.THOROUGH: ObjectPlan(),
+    Profile.FAST: ObjectPlan(ssd=False, nanodet_grid=1),
+    Profile.BALANCED: ObjectPlan(ssd=False, nanodet_grid=1),
+    Profile.THOROUGH: ObjectPlan(ssd=True, nanodet_grid=1),
 }
 
 
-def view_rects(width: int, height: int, plan: ObjectPlan) -> list:
-    """``(x0, y0, x1, y1)`` of the views: the whole frame, then the tiles row by row."""
+def view_rects(width: int, height: int, plan: ObjectPlan, grid: int | None = None) -> list:
+    """``(x0, y0, x1, y1)`` of the views: the whole frame, then the tiles row by row
+    (``grid`` per side, default the plan's ``tile_grid``)."""
+    grid = plan.tile_grid if grid is None else grid
     views = [(0, 0, width, height)]
-    if plan.tile_grid > 1:
+    if grid > 1:
         tw, th = max(1, round(width * plan.tile_share)), max(1, round(height * plan.tile_share))
-        # Neighbours overlap so that ``tile_grid`` tiles span the frame (`tile_starts`).
-        overlap = 1.0 - (1.0 - plan.tile_share) / (plan.tile_share * (plan.tile_grid - 1))
+        # Neighbours overlap so that ``grid`` tiles span the frame (`tile_starts`).
+        overlap = 1.0 - (1.0 - plan.tile_share) / (plan.tile_share * (grid - 1))
         views += tile_rects(width, height, tw, th, max(0.0, overlap))
     return views
 
@@ -312,14 +338,27 @@ def _labels(path) -> list:
 class ObjectDetector:
     """People (`Kind.PERSON`) and vehicles (`Kind.VEHICLE`) in RGB frames, one box each.
 
-    Measured with ``benchmarks/eval_people.py`` (``balanced``, 2 cores shared with other
-    jobs, 2026-12-06; as `redact.detectors.persons.PersonDetector`'s instances): PETS09, all
-    795 frames, 0.923 of the people get a box of their own (IoU >= 0.5), 1.29 person boxes
-    per person (duplicates in groups, cones, unlabelled far people); COCO (64 photos) 0.315
-    of the people >= 64 px, the network being weak on photos of crowds and close-ups;
-    vehicles on the same photos 6 of 12 at least 40 px wide. Merging: on the first 200 PETS
-    frames the five views unmerged give 0.979 of the people some box among 11 boxes a
-    person; merged (`merge_views`, `people_only`) 0.90-0.92 with 1.3.
+    The SSD alone (the whole frame and four tiles), measured with ``benchmarks/eval_people.py``
+    (``balanced``, 2 cores shared with other jobs, 2026-12-06; as
+    `redact.detectors.persons.PersonDetector`'s instances): PETS09, all 795 frames, 0.923 of
+    the people get a box of their own (IoU >= 0.5), 1.29 person boxes per person (duplicates
+    in groups, cones, unlabelled far people); COCO (64 photos) 0.315 of the people >= 64 px,
+    the network being weak on photos of crowds and close-ups; vehicles on the same photos 6
+    of 12 at least 40 px wide. Merging: on the first 200 PETS frames the five views unmerged
+    give 0.979 of the people some box among 11 boxes a person; merged (`merge_views`,
+    `people_only`) 0.90-0.92 with 1.3.
+
+    Against NanoDet-g (``--objects``, every 4th PETS frame, the same day, machine loaded 3x;
+    the time is of this detector alone on 15 frames of 1280x720, interleaved, medians):
+
+    ===============  =====  =========  =======  ==============  ===
+    networks         PETS   COCO >=64  rows/GT  vehicles >=40   ms
+    ===============  =====  =========  =======  ==============  ===
+    SSD + 4 tiles    0.923  0.315      1.28     6/12 (<40 9)    415
+    NanoDet          0.938  0.769      1.37     10/12 (<40 5)   140
+    both             0.935  0.796      1.59     10/12 (<40 9)   482
+    NanoDet + tiles  0.947  0.815      1.76     10/12 (<40 10)  944
+    ===============  =====  =========  =======  ==============  ===
 
     Parameters
     ----------
@@ -337,25 +376,38 @@ class ObjectDetector:
     redact.models.ModelMissingError
         When the network is not in the cache, with the command that fetches it.
     ImportError
-        When the LiteRT runtime (``ai-edge-litert``) is not installed.
+        When the LiteRT runtime (``ai-edge-litert``, for the SSD) or ONNX Runtime (for
+        NanoDet) is not installed.
 
     Notes
     -----
     The runtime is not thread-safe: use one detector per thread.
     """
 
-    models = (SSD_MODEL, LABEL_MODEL)
-
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
                  kinds=(Kind.PERSON, Kind.VEHICLE), plan: ObjectPlan | None = None):
-        from .runtime import LITERT, TfliteNet
-
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self.kinds = tuple(Kind(k) for k in kinds)
         unknown = [k for k in self.kinds if k not in KIND_LABELS]
         if unknown:
             raise ValueError(f"ObjectDetector: kinds must be among {[k.name for k in KIND_LABELS]}, got {unknown}")
+        if not self.plan.ssd and self.plan.nanodet_grid is None:
+            raise ValueError("ObjectDetector: the plan runs no network (ssd False, nanodet_grid None)")
+        self.models: tuple = ()
+        self.runtimes: dict = {}
+        self._net: TfliteNet | None = None
+        self._nanodet: NanoDetNet | None = None
+        if self.plan.ssd:
+            self._load_ssd(models_dir)
+        if self.plan.nanodet_grid is not None:
+            self._nanodet = NanoDetNet(models_dir, self.kinds)
+            self.models += (NANODET_MODEL,)
+            self.runtimes[NANODET_MODEL] = self._nanodet.runtime
+
+    def _load_ssd(self, models_dir) -> None:
+        from .runtime import LITERT, TfliteNet
+
         labels = _labels(model_path(LABEL_MODEL, models_dir))
         columns, column_kind = [], []
         for kind in self.kinds:
@@ -365,7 +417,8 @@ class ObjectDetector:
         self._columns = np.asarray(columns, np.int64)
         self._column_kind = np.asarray(column_kind, np.int8)
         self._net = TfliteNet(model_path(SSD_MODEL, models_dir))
-        self.runtimes = {SSD_MODEL: LITERT}
+        self.models += (SSD_MODEL, LABEL_MODEL)
+        self.runtimes[SSD_MODEL] = LITERT
         self._anchors = ssd_anchors()
         # A class probability above ``score`` is a logit above this.
         self._logit = float(np.log(self.plan.score / (1.0 - self.plan.score)))
@@ -386,8 +439,14 @@ class ObjectDetector:
         """
         frame = check_frame(frame)
         height, width = frame.shape[:2]
-        views = view_rects(width, height, self.plan)
-        found = [self._view(frame, view) for view in views]
+        found, views = [], []
+        if self._net is not None:
+            views = view_rects(width, height, self.plan)
+            found = [self._view(frame, view) for view in views]
+        if self._nanodet is not None:
+            more = view_rects(width, height, self.plan, self.plan.nanodet_grid)
+            found += [self._nanodet_view(frame, view) for view in more]
+            views += more
         xyxy = np.concatenate([f[0] for f in found])
         score = np.concatenate([f[1] for f in found])
         kind = np.concatenate([f[2] for f in found])
@@ -401,12 +460,20 @@ class ObjectDetector:
         order = np.lexsort((-score, kind))
         return Regions(boxes[order], score[order], kind[order], np.full(len(order), -1))
 
+    def _nanodet_view(self, frame: np.ndarray, view: tuple) -> tuple:
+        """As `_view`, with NanoDet."""
+        assert self._nanodet is not None
+        xyxy, score, kind = self._nanodet.find(frame, view, self.plan.nanodet_score)
+        keep, boxes = merge_views(xyxy, score, kind, np.zeros(len(score), bool), self.plan.nms_iou)
+        return boxes, score[keep], kind[keep]
+
     def _view(self, frame: np.ndarray, view: tuple) -> tuple:
         """Boxes (frame pixels), scores and kinds the network finds in one view, above the
         plan's score, one box per object (`merge_views` within the view)."""
         x0, y0, x1, y1 = view
         crop = resize(frame[y0:y1, x0:x1], INPUT_SIZE, INPUT_SIZE)
         tensor = (crop.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0))[None]
+        assert self._net is not None
         out = self._net.forward(tensor)
         logits = out["raw_outputs/class_predictions"].reshape(-1, out["raw_outputs/class_predictions"].shape[-1])
         logits = logits[:, self._columns]

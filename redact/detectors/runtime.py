@@ -109,13 +109,16 @@ class OnnxNet:
     any_size : bool
         Run the network on inputs of any size under ONNX Runtime, whatever input shape the
         file declares (`free_input_shape`).
+    threads : int, optional
+        ONNX Runtime's threads within one call (default: its own choice, one per core); 1
+        leaves the other cores to the decoder, the encoder and the other networks.
 
     Notes
     -----
     Not thread-safe: use one per thread (as the detectors holding one are).
     """
 
-    def __init__(self, path, runtime: str | None = None, *, any_size: bool = False):
+    def __init__(self, path, runtime: str | None = None, *, any_size: bool = False, threads: int | None = None):
         self.runtime = runtime or (ONNXRUNTIME if onnxruntime_available() else CV2_DNN)
         if self.runtime == ONNXRUNTIME:
             import onnxruntime as ort
@@ -125,6 +128,8 @@ class OnnxNet:
             # Its worker threads would otherwise spin between calls, taking the CPU from the
             # decoder, the encoder and the other networks of the same frame.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            if threads is not None:
+                options.intra_op_num_threads = options.inter_op_num_threads = threads
             model = free_input_shape(Path(path).read_bytes()) if any_size else str(path)
             self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             self._input = self._session.get_inputs()[0].name
