@@ -1,9 +1,12 @@
 """Look before sharing: a contact sheet of a redacted clip, and numbered people to pick from.
 
-`review_sheet` draws what a recipient will see: frames sampled over the output, the frames
-flagged for review first, and the first and last frame of every obscured track (red box)
-and every kept subject (green box), from the manifest's spans. A legend strip says what was
-obscured, which window was kept and who asked for the clip.
+`review_sheet` draws what a recipient will see, large enough to read on a phone: the kept
+subject first (green box, at its first and last frame shown), then one frame from each of
+the longest stretches flagged for review, then frames sampled over the output; each person
+or vehicle obscured is a thin outline where its first or last frame is drawn (faces and
+plates are counted in the legend, not outlined, except on a photo). A legend strip says what
+was obscured, which window was kept, who asked for the clip, and where to anchor a subject
+that was lost.
 
 `pick_frame` draws the *input* frame at a time with every person and plate numbered, in the
 order `redact.subjects.numbered` uses, so ``--keep N@T`` names the one to keep.
@@ -27,15 +30,18 @@ from .policy import Profile
 from .safeio import check_paths, partial_path
 from .safetext import shown
 
-#: Most tiles on one sheet: flagged frames, then subjects, then tracks, then time samples.
-MAX_TILES = 48
-#: Flagged frames shown at most (the legend counts all of them).
-MAX_FLAGGED = 8
+#: Most tiles on one sheet: subjects, then flagged stretches, then time samples.
+MAX_TILES = 12
+#: Flagged stretches shown at most, one frame each (the legend counts all of them).
+MAX_FLAGGED = 4
 #: Frames sampled evenly over the clip.
-SAMPLES = 8
+SAMPLES = 6
+#: Kinds outlined on a video's tiles: the people and vehicles obscured, one quiet outline
+#: each; a clip's faces and plates are hundreds of boxes, counted in the legend instead.
+OUTLINED_KINDS = ("person", "vehicle")
 
 # Colours (RGB).
-OBSCURED = (235, 40, 40)
+OBSCURED = (215, 60, 60)
 SUBJECT = (40, 215, 60)
 FLAGGED = (255, 190, 0)
 _TEXT = (240, 240, 240)
@@ -99,10 +105,11 @@ def _frame(value):
 def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES) -> list:
     """The tiles of a sheet, in the order drawn.
 
-    Flagged frames come first (at most `MAX_FLAGGED`); then, in time order, the first and
-    last frame of each kept subject and of each obscured track, and `SAMPLES` frames spread
-    over the clip. A frame that serves several purposes is one tile with all its outlines.
-    When there are more than ``max_tiles``, time samples go first, then tracks.
+    The kept subjects' first and last frames shown come first; then the middle frame of each
+    of the longest stretches flagged for review (at most `MAX_FLAGGED`); then `SAMPLES`
+    frames spread over the clip, in time order. People and vehicles obscured (and, on an
+    image, everything obscured) are outlined on the tiles that hold their first or last
+    frame; they add no tiles. A frame that serves several purposes is one tile.
 
     Parameters
     ----------
@@ -117,47 +124,39 @@ def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES
     """
     manifest = manifest or {}
     frames = max(1, int(frames))
+    image = manifest.get("kind") == "image"
     outlines: dict = {}  # frame -> list of Outline
-    order: list = []  # (priority, frame) in the order found
+    lead: list = []
 
-    def add(frame, priority, outline=None):
-        frame = _frame(frame)
-        if frame is None or frame >= frames:
-            return
-        order.append((priority, frame))
-        if outline is not None:
-            outlines.setdefault(frame, []).append(outline)
-
-    flagged: dict = {}
-    for item in manifest.get("flagged_frames") or ():
-        frame = _frame(item.get("frame")) if isinstance(item, dict) else None
-        if frame is not None and frame < frames and frame not in flagged:
-            flagged[frame] = str(item.get("reason", "flagged"))
     incident = manifest.get("incident") or {}
     for subject in incident.get("subjects_kept") or ():
         if not isinstance(subject, dict):
             continue
         for end in ("first", "last"):
-            box = _box(subject.get(f"{end}_box"))
-            add(subject.get(f"{end}_frame"), 1, Outline(box, "subject", "subject") if box else None)
+            frame, box = _frame(subject.get(f"{end}_frame")), _box(subject.get(f"{end}_box"))
+            if frame is not None and frame < frames:
+                lead.append(frame)
+                if box:
+                    outlines.setdefault(frame, []).append(Outline(box, "subject", "subject"))
+    flagged: dict = {}
+    items = [f for f in manifest.get("flagged_frames") or ()
+             if isinstance(f, dict) and _frame(f.get("frame")) is not None and f["frame"] < frames]
+    for first, last, reason in stretches(items)[:MAX_FLAGGED]:
+        flagged.setdefault((first + last) // 2, reason if first == last else f"{reason} (frames {first}-{last})")
+    samples = {round(k * (frames - 1) / max(1, min(SAMPLES, frames) - 1)) for k in range(min(SAMPLES, frames))}
+    chosen: list = []
+    for frame in [*lead, *flagged, *sorted(samples)]:
+        if frame not in chosen and len(chosen) < max_tiles:
+            chosen.append(frame)
     for track in manifest.get("tracks") or ():
-        if not isinstance(track, dict):
+        if not isinstance(track, dict) or not (image or track.get("kind") in OUTLINED_KINDS):
             continue
         label = f"{track.get('kind', '?')} {track.get('id', '')}".strip()
         for end in ("first", "last"):
-            box = _box(track.get(f"{end}_box"))
-            add(track.get(f"{end}_frame"), 2, Outline(box, "obscured", label) if box else None)
-    for k in range(min(SAMPLES, frames)):
-        add(round(k * (frames - 1) / max(1, min(SAMPLES, frames) - 1)), 3)
-
-    chosen = list(flagged)[:MAX_FLAGGED]
-    others: list = []
-    for priority, frame in sorted(order, key=lambda pf: pf[0]):
-        if len(chosen) + len(others) >= max_tiles:
-            break
-        if frame not in chosen and frame not in others:
-            others.append(frame)
-    return [Tile(f, flagged.get(f), tuple(outlines.get(f, ()))) for f in chosen + sorted(others)]
+            frame, box = _frame(track.get(f"{end}_frame")), _box(track.get(f"{end}_box"))
+            if frame in chosen and box:
+                outlines.setdefault(frame, []).append(Outline(box, "obscured", label))
+    return [Tile(f, flagged.get(f), tuple(outlines.get(f, ()))) for f in chosen]
 
 
 def _ascii(text) -> str:
@@ -340,16 +339,16 @@ def _draw_tile(tile: Tile, thumb, seconds, scale: float, width: int, height: int
         _put(body, _fit("frame not in the clip", width - 8), 4, height // 2)
         return canvas
     body[:thumb.shape[0]] = thumb[:height]
-    for outline in tile.outlines:
-        colour = SUBJECT if outline.role == "subject" else OBSCURED
+    # Obscured ones first, thin and unlabelled; the subject over them, thick and named.
+    for outline in sorted(tile.outlines, key=lambda o: o.role == "subject"):
+        subject = outline.role == "subject"
         x0, y0, x1, y1 = (v * scale for v in outline.box)
         p0 = (int(math.floor(x0)), int(math.floor(y0)))
         p1 = (int(math.ceil(x1)) - 1, int(math.ceil(y1)) - 1)
-        cv2.rectangle(body, p0, p1, colour, 2)
-        if p1[0] - p0[0] < 24:
-            continue  # too small to label legibly; the legend counts it
-        ty = p0[1] - 4 if p0[1] > 14 else p1[1] + 14
-        _put(body, _fit(outline.label, width - max(0, p0[0])), max(0, p0[0]), min(height - 3, ty), colour)
+        cv2.rectangle(body, p0, p1, SUBJECT if subject else OBSCURED, 3 if subject else 1)
+        if subject:
+            ty = p0[1] - 4 if p0[1] > 14 else p1[1] + 14
+            _put(body, _fit(outline.label, width - max(0, p0[0])), max(0, p0[0]), min(height - 3, ty), SUBJECT)
     if tile.flagged:
         cv2.rectangle(body, (0, height - _LINE - 2), (width - 1, height - 1), _BACKGROUND, -1)
         _put(body, _fit(tile.flagged, width - 8), 4, height - 6, FLAGGED)
@@ -362,7 +361,7 @@ def _key(width: int) -> np.ndarray:
 
     strip = np.full((_LINE + 6, width, 3), _BACKGROUND, np.uint8)
     x = 6
-    for colour, text in ((OBSCURED, "obscured (first/last frame of each track)"),
+    for colour, text in ((OBSCURED, "person or vehicle obscured"),
                          (SUBJECT, "subject kept visible"), (FLAGGED, "flagged for review")):
         if x + 30 + _text_width(text) > width:
             break
@@ -388,7 +387,7 @@ def _write_png(rgb: np.ndarray, path: Path) -> None:
         raise
 
 
-def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_width: int = 320,
+def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 2, thumb_width: int = 640,
                  overwrite: bool = False) -> Path:
     """Write a contact sheet PNG of a redacted clip (or image): what the recipient will see.
 
@@ -411,8 +410,8 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 4, thumb_w
     -------
     Path
         The PNG written: a legend strip, then tiles (see `plan_tiles` for their order).
-        Red boxes are obscured tracks at their first and last frame, green boxes kept
-        subjects, an amber caption a flagged frame.
+        Thin red boxes are people and vehicles obscured at their first and last frame,
+        thick green boxes kept subjects, an amber caption a flagged stretch.
 
     Raises
     ------
