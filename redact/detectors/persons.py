@@ -17,7 +17,7 @@ so a tracker can follow one person and a policy can keep one person visible. Wha
 of the map no HOG box takes stays a row of its own (people HOG missed, and fragments):
 the rows' union still covers the whole mask, so bystanders stay hidden.
 
-Every person row also yields a `Kind.FACE` box over its head end, so a person whose face
+Every person row (not a silhouette) also yields a `Kind.FACE` box over its head end, so a person whose face
 the face detector missed still has the head obscured with the face style.
 """
 from __future__ import annotations
@@ -456,7 +456,7 @@ class PersonDetector:
             The bodies: `Kind.PERSON` boxes, one per person (the box networks'), then
             `Kind.SILHOUETTE` boxes, the mask's parts that no person box covers (people the
             networks missed, and lookalikes; `unboxed_parts`); then one `Kind.FACE` head box per
-            body row; then `Kind.VEHICLE` boxes when asked. Float boxes in frame pixels,
+            person row; then `Kind.VEHICLE` boxes when asked. Float boxes in frame pixels,
             scores in [0, 1], ``track_id`` -1. (With a HOG plan, the instances of
             `person_instances` and the mask parts no instance took are all persons.)
         """
@@ -479,9 +479,12 @@ class PersonDetector:
                 np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
             xyxy, score, _ = person_instances(prob, scale, seeds, seed_score, self.plan)
             bodies = Regions.from_boxes(xyxy, kind=Kind.PERSON, score=score)
+        # Heads of person boxes only: a silhouette is obscured whole as a body already, and the
+        # head end of a mask part beside a kept subject (its arm, its shadow) hid the subject.
+        people = bodies.of_kind(Kind.PERSON)
         return Regions.concat([
             bodies,
-            Regions.from_boxes(head_boxes(bodies.xyxy, self.plan.head_share), kind=Kind.FACE, score=bodies.score),
+            Regions.from_boxes(head_boxes(people.xyxy, self.plan.head_share), kind=Kind.FACE, score=people.score),
             objects.of_kind(Kind.VEHICLE),
         ])
 
