@@ -102,8 +102,9 @@ def redact_parser() -> argparse.ArgumentParser:
                         "from the person detector's boxes (balanced, thorough). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
     g.add_argument("--plates-only", action="store_true",
-                   help="with plates: obscure only plate-shaped text, showing shop and street signs (less "
-                        "over-redaction; a tilted, square or sign-adjacent plate can be shown: see README)")
+                   help="with plates: obscure only text on vehicles (plates, and lettering on vehicles), "
+                        "showing signs and house numbers (less over-redaction; a plate on a vehicle the "
+                        "vehicle detector misses is shown: see README)")
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
                         "(px:X,Y,W,H); repeatable")

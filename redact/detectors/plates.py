@@ -13,10 +13,19 @@ US, European long and Brazilian Mercosur layouts).
 
 A text detector also fires on crowds, clothes and foliage. Each text box is therefore read
 by PP-OCR's recogniser (`redact.detectors.text_reader`) and kept only when it holds
-characters (boxes too small to read are kept unread). House numbers, street signs and
-lettering on vehicles are text and stay obscured by default: a house number or a street
-name locates a home, and lettering beside a plate joins its line, so dropping "signs" by
-shape can drop the plate (`plate_shaped`, ``--plates-only``, is the switch that shows them).
+characters (boxes too small to read are kept unread).
+
+Plates are where vehicles are. Given the frame's vehicle rows (any detector's
+`Kind.VEHICLE`; `redact.detectors.detect_all` passes them), the detector also searches
+each vehicle's lower part enlarged up to 4x (`plate_search`), all vehicles packed into one
+network call (`pack`): a 30-px plate's characters are 5 px tall, under what the whole-frame
+views read, and 15-20 px in the search. Fail closed where a plate cannot be read for sure:
+a vehicle too small to search has its plate area obscured (`plate_area`), and plate-sized
+text on a vehicle is kept without asking the recogniser (`plate_sized`). Text on a vehicle
+is a plate (`Kind.PLATE`); text on no vehicle (`Kind.TEXT`: house numbers, street signs,
+logos) stays obscured by default, since a house number or a street name locates a home;
+``--plates-only`` (`PlatePlan.vehicles_only`) shows it. The older shape rules
+(`plate_shaped`, `PlatePlan.plate_shape`) remain for experiments.
 """
 from __future__ import annotations
 
@@ -98,7 +107,8 @@ class PlatePlan:
     min_side : int
         Components thinner than this many map pixels are noise.
     plate_shape : bool
-        Keep only text shaped like a plate (below; ``--plates-only``). Off by default: a
+        Keep only text shaped like a plate (below; ``--plates-only`` before it meant text on
+        vehicles, `vehicles_only`). Off: a
         tilted plate's box is near square once grown, a motorcycle plate is square, and a
         plate beside lettering joins its line, so the rules can drop real plates.
     aspect : (float, float)
@@ -366,8 +376,8 @@ def pack(sizes: list, align: int) -> tuple:
 
 
 class PlateDetector:
-    """Licence plates and other text in RGB frames, at a speed/recall `Profile` (only
-    plate-shaped text with ``plan.plate_shape``).
+    """Licence plates and other text in RGB frames, at a speed/recall `Profile`: text on the
+    vehicles ``detect`` is given is a plate, other text is `Kind.TEXT` (see the module).
 
     Measured with ``benchmarks/eval_detect.py`` on ``shared/data/plates/openalpr_benchmarks``
     (222 US cars, one plate labelled each, mostly 1280x720; a plate counts when 80 % of its
