@@ -605,7 +605,8 @@ def _print_exposures(r: ClipResult) -> None:
 def main(argv=None) -> int:
     from redact.policy import Policy, Profile
 
-    default_background = Path(__file__).resolve().parents[2] / "shared/data/videos/opencv_vtest_pedestrians.avi"
+    data = Path(__file__).resolve().parents[2] / "shared/data"
+    default_background = data / "videos/opencv_vtest_pedestrians.avi"
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("videos", nargs="*", type=Path, help="real clips with plates (judged)")
     p.add_argument("--render", action="store_true",
@@ -614,6 +615,7 @@ def main(argv=None) -> int:
     p.add_argument("--on-cars", action="store_true",
                    help="with --render: the plates ride on real cars (photos in the shared data), "
                         f"widths {list(CAR_WIDTHS)} px, instead of floating over the clip")
+    p.add_argument("--data", type=Path, default=data, help="the shared data folder (--on-cars takes its cars there)")
     p.add_argument("--calibrate", action="store_true",
                    help="with --render: print the Laplacian corr of codec-only vs obscured true plates")
     p.add_argument("--render-judge", action="store_true",
@@ -639,7 +641,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.render:
             clip = Path(tmp) / f"rendered_plates_on_{args.background.stem}.mp4"
-            truth = render_clip(args.background, clip, cars=default_background.parents[1] if args.on_cars else None)
+            truth = render_clip(args.background, clip, cars=args.data if args.on_cars else None)
             print(f"\nrendered{' on cars' if args.on_cars else ''}: {len(KINDS)} kinds x widths "
                   f"{list(CAR_WIDTHS if args.on_cars else WIDTHS)} px over {clip.name} "
                   f"({len(truth)} frames, {sum(map(len, truth))} true plate boxes)")
