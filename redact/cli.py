@@ -31,8 +31,8 @@ def _kinds(text: str) -> tuple:
     not a wish to show every face."""
     from .detectors import plugin_names
 
-    # Silhouettes come with persons; zones and unreadable frames are not detected.
-    valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE)}
+    # Silhouettes come with persons and text with plates; zones and unreadable frames are not detected.
+    valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE, Kind.TEXT)}
     names = [t.strip() for t in text.split(",")]
     if names == ["none"]:
         return frozenset(), ()
