@@ -183,3 +183,21 @@ def test_a_plate_seen_once_moves_with_its_car_between_detections():
                    for b in plates.xyxy]
         assert any(covered), (t, plate, plates.xyxy.round().tolist())
     assert not len(done[-1].regions.of_kind(Kind.VEHICLE))  # found for the plates, not obscured
+
+
+def test_a_logo_on_no_vehicle_is_text_not_a_plate():
+    """The White House clip's WH.GOV logo (top right) was counted as a licence plate: it is
+    text on no vehicle, obscured and reported as text."""
+    import av
+
+    from redact.detectors import detect_all, detectors_for
+
+    require_models(*PLATE_MODELS, *SSD_MODELS)
+    path = shared_data() / "videos" / "face_recognition_short_hamilton_clip.mp4"
+    if not path.is_file():
+        pytest.skip(f"evaluation data not found at {path} (set REDACT_DATA_DIR)")
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    regions = detect_all(detectors_for(Policy()), frame)
+    assert not len(regions.of_kind(Kind.PLATE))
+    assert centred_in(regions.of_kind(Kind.TEXT), (560, 0, 640, 70)).any()
