@@ -77,6 +77,16 @@ KINDS = (
     ("mercosur", (400, 130), (245, 245, 245), (10, 10, 10), "mercosur"),
 )
 RENDER_FRAMES = 120
+#: ``--on-cars``: real cars the rendered plates ride on (photos in the shared data, each
+#: with its own plate's box, boxed by hand), and the plate widths rendered so (a car is
+#: about five plates wide: wider plates' cars would not fit the frame's lanes).
+CARS = (("plates/theaiguys_car4.jpg", (362, 241, 454, 269)),
+        ("plates/theaiguys_car2.jpg", (852, 636, 1025, 676)),
+        ("plates/theaiguys_car3.jpg", (549, 411, 728, 498)))
+CAR_WIDTHS = (30, 45)
+#: The part of a car photo pasted with its plate, in plate widths around the plate's box
+#: (left, up, right, down): the car's body, a little of the road.
+CAR_CROP = (2.4, 2.6, 2.4, 0.8)
 
 
 def plate_exposed(before: np.ndarray, after: np.ndarray, box) -> tuple[bool, float]:
@@ -314,6 +324,8 @@ class RenderedPlate:
     belt: float  # length of the lane's loop, past the frame's right edge and back in at the left
     tilt: float  # degrees
     keystone: float  # relative height of the right edge to the left (a slight perspective)
+    car: np.ndarray | None = None  # with --on-cars: the car it is on, scaled to the plate
+    on_car: tuple = (0, 0)  # the plate's top-left corner in ``car``
 
     def quad(self, t: int, frame_w: int) -> np.ndarray:
         """The plate's four corners (TL, TR, BR, BL) in frame pixels at frame ``t``."""
@@ -347,6 +359,57 @@ def render_plates(frame_w: int, frame_h: int, seed: int = 0) -> list[RenderedPla
     return plates
 
 
+def car_sprite(photo: np.ndarray, plate_box, width: int) -> tuple[np.ndarray, tuple]:
+    """The car around ``plate_box`` in ``photo`` (`CAR_CROP`), scaled so its plate is
+    ``width`` px wide, and the plate's top-left corner in it."""
+    import cv2
+
+    x0, y0, x1, y1 = plate_box
+    pw = x1 - x0
+    left, up, right, down = CAR_CROP
+    cx0, cy0 = max(0, int(x0 - left * pw)), max(0, int(y0 - up * pw))
+    cx1, cy1 = min(photo.shape[1], int(x1 + right * pw)), min(photo.shape[0], int(y1 + down * pw))
+    scale = width / pw
+    crop = cv2.resize(photo[cy0:cy1, cx0:cx1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return crop, (round((x0 - cx0) * scale), round((y0 - cy0) * scale))
+
+
+def render_on_cars(frame_w: int, frame_h: int, data: Path, seed: int = 0) -> list[RenderedPlate]:
+    """As `render_plates`, but each plate on a real car (`CARS`) pasted over the car's own
+    plate, the cars following each other along one lane per width of `CAR_WIDTHS`."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    photos = [(cv2.imread(str(data / name))[:, :, ::-1], box) for name, box in CARS]
+    plates = []
+    lanes = np.linspace(0.35, 0.8, len(CAR_WIDTHS)) * frame_h
+    for lane, (width, lane_y) in enumerate(zip(CAR_WIDTHS, lanes)):
+        sprites = [car_sprite(photo, box, width) for photo, box in photos]
+        belt = frame_w + sum(car.shape[1] for car, _ in sprites)
+        x = 0.0
+        for k, (car, at) in enumerate(sprites):
+            kind = KINDS[(k + 2 * lane) % len(KINDS)]
+            text, small = _plate_text(rng, kind[4])
+            image = plate_image(kind, text, small, width)
+            plates.append(RenderedPlate(
+                plate_id=len(plates), kind=kind[0], width=width, image=image, lane_y=float(lane_y),
+                x_start=x + at[0] + width, speed=3.0 + 1.5 * lane, belt=belt, tilt=0.0, keystone=0.0,
+                car=car, on_car=at))
+            x += car.shape[1]
+    return plates
+
+
+def paste_car(frame: np.ndarray, plate: RenderedPlate, quad: np.ndarray) -> None:
+    """Paste the plate's car where it puts the plate at ``quad`` (clipped to the frame)."""
+    car = plate.car
+    x = int(round(quad[:, 0].min())) - plate.on_car[0]
+    y = int(round(quad[:, 1].min())) - plate.on_car[1]
+    fx0, fy0 = max(0, x), max(0, y)
+    fx1, fy1 = min(frame.shape[1], x + car.shape[1]), min(frame.shape[0], y + car.shape[0])
+    if fx1 > fx0 and fy1 > fy0:
+        frame[fy0:fy1, fx0:fx1] = car[fy0 - y:fy1 - y, fx0 - x:fx1 - x]
+
+
 def truth_box(quad: np.ndarray, frame_w: int, frame_h: int, min_visible: float = 0.6):
     """The plate's box (x0, y0, x1, y1) clipped to the frame, or None when less than
     ``min_visible`` of its width is in view (a sliver at the edge has no characters to read)."""
@@ -378,10 +441,12 @@ def paste(frame: np.ndarray, plate: RenderedPlate, quad: np.ndarray) -> None:
     roi[:] = (roi * (1 - alpha) + warped * alpha + 0.5).astype(np.uint8)
 
 
-def render_clip(background: Path, out: Path, frames: int = RENDER_FRAMES, seed: int = 0) -> list:
+def render_clip(background: Path, out: Path, frames: int = RENDER_FRAMES, seed: int = 0,
+                cars: Path | None = None) -> list:
     """Write ``out`` (H.264, crf 12): the first ``frames`` frames of ``background`` with the
-    plates of `render_plates` moving over them. Returns, per frame, the visible plates as
-    (box, plate id, kind, width)."""
+    plates of `render_plates` moving over them (with ``cars``, the shared data folder: of
+    `render_on_cars`, on their cars). Returns, per frame, the visible plates as (box, plate
+    id, kind, width)."""
     import av
 
     with av.open(str(background)) as source:
@@ -394,7 +459,7 @@ def render_clip(background: Path, out: Path, frames: int = RENDER_FRAMES, seed: 
                 break
             h, w = frame.shape[:2]
             if stream is None:
-                plates = render_plates(w, h, seed)
+                plates = render_plates(w, h, seed) if cars is None else render_on_cars(w, h, cars, seed)
                 stream = container.add_stream("libx264", rate=rate)
                 stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
                 stream.options = {"crf": "12"}
@@ -402,6 +467,8 @@ def render_clip(background: Path, out: Path, frames: int = RENDER_FRAMES, seed: 
             visible = []
             for plate in plates:
                 quad = plate.quad(t, w)
+                if plate.car is not None:
+                    paste_car(frame, plate, quad)
                 paste(frame, plate, quad)
                 box = truth_box(quad, frame.shape[1], frame.shape[0])
                 if box is not None:
@@ -538,12 +605,17 @@ def _print_exposures(r: ClipResult) -> None:
 def main(argv=None) -> int:
     from redact.policy import Policy, Profile
 
-    default_background = Path(__file__).resolve().parents[2] / "shared/data/videos/opencv_vtest_pedestrians.avi"
+    data = Path(__file__).resolve().parents[2] / "shared/data"
+    default_background = data / "videos/opencv_vtest_pedestrians.avi"
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("videos", nargs="*", type=Path, help="real clips with plates (judged)")
     p.add_argument("--render", action="store_true",
                    help="also measure rendered plates moving over a real clip (truth boxes, no judge)")
     p.add_argument("--background", type=Path, default=default_background, help="the real clip --render draws on")
+    p.add_argument("--on-cars", action="store_true",
+                   help="with --render: the plates ride on real cars (photos in the shared data), "
+                        f"widths {list(CAR_WIDTHS)} px, instead of floating over the clip")
+    p.add_argument("--data", type=Path, default=data, help="the shared data folder (--on-cars takes its cars there)")
     p.add_argument("--calibrate", action="store_true",
                    help="with --render: print the Laplacian corr of codec-only vs obscured true plates")
     p.add_argument("--render-judge", action="store_true",
@@ -569,8 +641,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.render:
             clip = Path(tmp) / f"rendered_plates_on_{args.background.stem}.mp4"
-            truth = render_clip(args.background, clip)
-            print(f"\nrendered: {len(KINDS)} kinds x widths {list(WIDTHS)} px over {clip.name} "
+            truth = render_clip(args.background, clip, cars=args.data if args.on_cars else None)
+            print(f"\nrendered{' on cars' if args.on_cars else ''}: {len(KINDS)} kinds x widths "
+                  f"{list(CAR_WIDTHS if args.on_cars else WIDTHS)} px over {clip.name} "
                   f"({len(truth)} frames, {sum(map(len, truth))} true plate boxes)")
             if args.calibrate:
                 calibrate(clip, truth)

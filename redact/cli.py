@@ -40,8 +40,8 @@ def _kinds(text: str) -> tuple:
     not a wish to show every face."""
     from .detectors import plugin_names
 
-    # Silhouettes come with persons; zones and unreadable frames are not detected.
-    valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE)}
+    # Silhouettes come with persons and text with plates; zones and unreadable frames are not detected.
+    valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE, Kind.TEXT)}
     names = [t.strip() for t in text.split(",")]
     if names == ["none"]:
         return frozenset(), ()
@@ -129,8 +129,9 @@ def redact_parser() -> argparse.ArgumentParser:
                         "from the person detector's boxes (balanced, thorough). "
                         "More kinds cost time; 'person' hides bystanders completely but also the incident's people")
     g.add_argument("--plates-only", action="store_true",
-                   help="with plates: obscure only plate-shaped text, showing shop and street signs (less "
-                        "over-redaction; a tilted, square or sign-adjacent plate can be shown: see README)")
+                   help="with plates: obscure only text on vehicles (plates, and lettering on vehicles), "
+                        "showing signs and house numbers (less over-redaction; a plate on a vehicle the "
+                        "vehicle detector misses is shown: see README)")
     g.add_argument("--zone", type=_zone, action="append", default=[], metavar="X,Y,W,H",
                    help="always obscure this rectangle: fractions of the frame (all four <= 1) or pixels "
                         "(px:X,Y,W,H); repeatable")

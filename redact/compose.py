@@ -100,6 +100,20 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
     return shown
 
 
+def obscured(regions: Regions, kinds) -> np.ndarray:
+    """Which rows a policy asking for ``kinds`` obscures: every row but the vehicles, unless
+    vehicles are asked for. Vehicles are found for the plates (where plates are, and what
+    carries them between detections) and are obscured whole only with `Kind.VEHICLE`.
+
+    >>> r = Regions.from_boxes([[0, 0, 9, 9]] * 2, kind=np.array([Kind.PLATE, Kind.VEHICLE]))
+    >>> obscured(r, {Kind.PLATE}).tolist(), obscured(r, {Kind.PLATE, Kind.VEHICLE}).tolist()
+    ([True, False], [True, True])
+    """
+    if Kind.VEHICLE in kinds:
+        return np.ones(len(regions), bool)
+    return regions.kind != Kind.VEHICLE
+
+
 def keep_zone_mask(polygons, width: int, height: int) -> np.ndarray | None:
     """(H, W) bool, True outside every keep zone (to obscure); None without keep zones."""
     if not polygons:

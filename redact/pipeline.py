@@ -16,8 +16,8 @@ from fractions import Fraction
 import numpy as np
 
 from . import __version__
-from .compose import compose
-from .detectors import describe_models, detectors_for
+from .compose import compose, obscured
+from .detectors import describe_models, detect_all, detectors_for
 from .motion import MotionGate, SceneCuts
 from .policy import Policy
 from .report import Manifest
@@ -104,6 +104,7 @@ class Analyser:
 
     def __init__(self, policy: Policy, fps, detectors):
         from .tracking import Tracker, TwoSidedHold
+        from .vehicles import PlateRides
 
         self.policy = policy
         self.hold_frames, self.lookahead_frames = policy.in_frames(Fraction(fps))
@@ -112,6 +113,7 @@ class Analyser:
         self._gate = MotionGate() if policy.detect_every > 1 else None
         self._followed = Regions.empty()
         self._hold = TwoSidedHold(self.lookahead_frames)
+        self._rides = PlateRides()
         self._cuts = SceneCuts()
         self.scene_cuts = 0
         self.frames_detected = 0
@@ -121,11 +123,13 @@ class Analyser:
 
     def _detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
         try:
-            found = Regions.concat([d.detect(rgb) for d in self.detectors])
+            found = detect_all(self.detectors, rgb)
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
             # The reason names the error, not the frame's content (the manifest is content-free).
             return Regions.empty(), f"{UNANALYSED}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-        for k in found.kind:
+        # Counted as the manifest reports them: what is obscured (vehicles found for the
+        # plates only are not).
+        for k in found.kind[obscured(found, self.policy.kinds)]:
             self.detections[int(k)] = self.detections.get(int(k), 0) + 1
         return found, None
 
@@ -138,6 +142,7 @@ class Analyser:
             # the old one. Holds end at the cut on both sides; the new shot is analysed now.
             released = self._hold.flush()
             self._tracker.reset()
+            self._rides.reset()
             self._followed = Regions.empty()
             self.scene_cuts += 1
             force = True
@@ -160,6 +165,8 @@ class Analyser:
             self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
         # The tracker returns the detections first, row for row: their ids are the observed ones.
         observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
+        # Plates linked to their vehicles, and carried on them where not detected (additive).
+        tracked = self._rides.update(tracked, observed)
         pending = _Pending(rgb, self.index, item, flagged, observed)
         self.index += 1
         out = released + self._hold.push(pending, tracked)
@@ -340,6 +347,7 @@ class Redactor:
             shown = self._subjects.frames.get(pending.index)
             review = self._subjects.review.get(pending.index)
         started = time.perf_counter()
+        regions = regions.select(obscured(regions, self.policy.kinds))
         final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
                               keep_zones=self._keep_zones or (), faulted=bool(pending.flagged),
                               observed=pending.observed, padding=self._person_style.padding)

@@ -274,9 +274,10 @@ class Policy:
     keep_audio, keep_metadata : bool
         Side channels are dropped unless these are set.
     plates_only : bool
-        With plates: obscure only plate-shaped text (`redact.detectors.plates.plate_shaped`),
-        showing street and shop signs. Off by default: the shape rules miss tilted, square
-        and sign-adjacent plates, and fail-closed means all text is obscured unless asked.
+        With plates: obscure only text on vehicles (`redact.vehicles.on_vehicle`), showing
+        street and shop signs and house numbers (`Kind.TEXT`). Off by default: a plate on a
+        vehicle the vehicle detector misses is text on no vehicle, and fail-closed means
+        all text is obscured unless asked.
     plugins : tuple of str
         Detector plugins to run beside the built-in detectors (entry points in the
         ``redact.detectors`` group; see `redact.detectors`).

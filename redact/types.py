@@ -14,7 +14,11 @@ class Kind(enum.IntEnum):
     segmentation's mask that no person box covers: someone the person detector missed, or
     a thing that only looks like a person. Both are hidden as bodies (`BODIES`); only
     persons are numbered, followed as identities and kept as subjects. ``OTHER`` marks
-    privacy zones and frames that could not be analysed; it is never detected.
+    privacy zones and frames that could not be analysed; it is never detected. ``TEXT`` is
+    text on no vehicle (a sign, a house number, lettering): the plate detector finds it with
+    the plates, and it is obscured with them unless ``plates_only`` asks for the text on
+    vehicles only. ``VEHICLE`` rows are obscured only when vehicles are asked for; otherwise
+    they tell the plate detector where plates are and carry the plates between detections.
     """
 
     FACE = 0
@@ -23,6 +27,7 @@ class Kind(enum.IntEnum):
     OTHER = 3
     VEHICLE = 4
     SILHOUETTE = 5
+    TEXT = 6
 
 
 #: Kinds hidden as whole bodies when people are redacted: the persons and the mask's rest.
@@ -56,6 +61,9 @@ class Regions:
         `Kind` values.
     track_id : array_like, shape (N,) or scalar
         Track identity, ``-1`` for untracked regions.
+    vehicle : array_like, shape (N,) or scalar, optional
+        Track identity of the vehicle the region lies on (a plate's car), ``-1`` for none or
+        not known (the default); set after tracking (`redact.vehicles.link_to_vehicles`).
 
     Examples
     --------
@@ -68,6 +76,7 @@ class Regions:
     score: np.ndarray
     kind: np.ndarray
     track_id: np.ndarray
+    vehicle: np.ndarray = None  # type: ignore[assignment]  # None: -1 in every row
 
     def __post_init__(self):
         xyxy = _as_array(self.xyxy, np.float32, (4,), "xyxy")
@@ -75,6 +84,7 @@ class Regions:
         score = _as_array(self.score, np.float32, (), "score", n)
         kind = _as_array(self.kind, np.int8, (), "kind", n)
         track_id = _as_array(self.track_id, np.int64, (), "track_id", n)
+        vehicle = _as_array(-1 if self.vehicle is None else self.vehicle, np.int64, (), "vehicle", n)
         if not np.all(np.isfinite(xyxy)):
             raise ValueError("Regions.xyxy: expected finite coordinates, got NaN or inf")
         if np.any(xyxy[:, 2] < xyxy[:, 0]) or np.any(xyxy[:, 3] < xyxy[:, 1]):
@@ -82,7 +92,8 @@ class Regions:
         valid_kinds = np.array([k.value for k in Kind], dtype=np.int8)
         if not np.all(np.isin(kind, valid_kinds)):
             raise ValueError(f"Regions.kind: expected values in {valid_kinds.tolist()}, got {np.unique(kind).tolist()}")
-        for name, arr in (("xyxy", xyxy), ("score", score), ("kind", kind), ("track_id", track_id)):
+        for name, arr in (("xyxy", xyxy), ("score", score), ("kind", kind), ("track_id", track_id),
+                          ("vehicle", vehicle)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
@@ -92,7 +103,7 @@ class Regions:
         return cls.from_boxes(np.zeros((0, 4), np.float32))
 
     @classmethod
-    def from_boxes(cls, xyxy, *, kind=Kind.OTHER, score=1.0, track_id=-1) -> "Regions":
+    def from_boxes(cls, xyxy, *, kind=Kind.OTHER, score=1.0, track_id=-1, vehicle=-1) -> "Regions":
         """Regions from an (N, 4) array of boxes; scalars broadcast to every row."""
         xyxy = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
         n = xyxy.shape[0]
@@ -101,6 +112,7 @@ class Regions:
             np.broadcast_to(np.asarray(score, np.float32), (n,)),
             np.broadcast_to(np.asarray(int(kind) if np.ndim(kind) == 0 else kind, np.int8), (n,)),
             np.broadcast_to(np.asarray(track_id, np.int64), (n,)),
+            np.broadcast_to(np.asarray(vehicle, np.int64), (n,)),
         )
 
     @classmethod
@@ -114,6 +126,7 @@ class Regions:
             np.concatenate([p.score for p in parts]),
             np.concatenate([p.kind for p in parts]),
             np.concatenate([p.track_id for p in parts]),
+            np.concatenate([p.vehicle for p in parts]),
         )
 
     def __len__(self) -> int:
@@ -121,10 +134,15 @@ class Regions:
 
     def select(self, index) -> "Regions":
         """The rows picked by a boolean mask or integer index array."""
-        return Regions(self.xyxy[index], self.score[index], self.kind[index], self.track_id[index])
+        return Regions(self.xyxy[index], self.score[index], self.kind[index], self.track_id[index],
+                       self.vehicle[index])
 
     def of_kind(self, kind: Kind) -> "Regions":
         return self.select(self.kind == int(kind))
+
+    def with_vehicle(self, vehicle) -> "Regions":
+        """The same rows with ``vehicle`` (an (N,) array or a scalar) as their vehicle link."""
+        return Regions(self.xyxy, self.score, self.kind, self.track_id, vehicle)
 
     def __repr__(self) -> str:
         counts = {Kind(k).name.lower(): int(c) for k, c in zip(*np.unique(self.kind, return_counts=True))}

@@ -25,6 +25,7 @@ from .signing import expected_key as _expected_key
 # Manifest count keys (`Kind` names) -> words for a person.
 _NOUNS = {"face": "faces", "plate": "licence plates", "person": "people (whole bodies)", "vehicle": "vehicles",
           "silhouette": "person-like shapes no person box took (hidden as people)",
+          "text": "text on no vehicle (signs, house numbers)",
           "other": "privacy zones and unreadable frames"}
 _ALWAYS = ("face", "plate")  # "none found" is worth saying for these
 _MAX_LISTED = 8

@@ -136,7 +136,7 @@ def test_thorough_tiles_a_large_frame(detectors):
 
 def test_attributes_and_bad_input(detectors):
     det = detectors[Profile.FAST]
-    assert det.kinds == (Kind.PLATE,)
+    assert det.kinds == (Kind.PLATE, Kind.TEXT) and det.uses == (Kind.VEHICLE,)
     assert det.models == PLATE_MODELS
     with pytest.raises(ValueError, match="uint8"):
         det.detect(np.zeros((8, 8, 3), np.float32))
@@ -236,9 +236,9 @@ def test_plates_only_reaches_the_detector_from_the_policy():
     from redact.policy import Policy
 
     require_models(*PLATE_MODELS)
-    [plain] = detectors_for(Policy(kinds={Kind.PLATE}))
-    [only] = detectors_for(Policy(kinds={Kind.PLATE}, plates_only=True))
-    assert only.plan.plate_shape and not plain.plan.plate_shape
+    [plain] = [d for d in detectors_for(Policy(kinds={Kind.PLATE})) if isinstance(d, PlateDetector)]
+    [only] = [d for d in detectors_for(Policy(kinds={Kind.PLATE}, plates_only=True)) if isinstance(d, PlateDetector)]
+    assert only.plan.vehicles_only and not plain.plan.vehicles_only
 
 
 def test_a_plate_beside_lettering_is_obscured_by_default():

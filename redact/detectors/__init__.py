@@ -7,6 +7,9 @@ A detector is any object with
 ``model_specs``  optional: list of ``{"name", "sha256", "licence"}`` for models the registry
             does not know (a third-party detector's own)
 ``detect(frame) -> Regions``   ``frame`` is RGB uint8 (H, W, 3)
+``uses``    optional: kinds of the other detectors' regions it reads; it then runs after
+            them as ``detect(frame, context)``, ``context`` their regions of those kinds
+            (the plate detector reads the vehicles: `detect_all`)
 
 Detectors load their models when built, so a missing model stops the run before any
 output is written (`redact.models.ModelMissingError` says how to fetch it).
@@ -86,9 +89,10 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE) if k in kinds]
     from .persons import HEAD_PROFILES, HeadDetector, PersonDetector
 
-    # One pass of the box networks gives people, their heads and vehicles: the vehicles come from the
-    # detector that runs it anyway.
-    vehicles = Kind.VEHICLE in kinds
+    # One pass of the box networks gives people, their heads and vehicles: the vehicles come
+    # from the detector that runs it anyway. Plates are looked for on vehicles, so plates need
+    # them too (obscured only when asked for: `redact.compose.obscured`).
+    vehicles = bool({Kind.VEHICLE, Kind.PLATE} & kinds)
     if Kind.PERSON in kinds:
         detectors.append(PersonDetector(profile, models_dir, vehicles=vehicles))
     elif Kind.FACE in kinds and profile.detectors in HEAD_PROFILES:
@@ -118,7 +122,7 @@ def detectors_for(policy, models_dir=None) -> list:
 
         from .plates import PLANS, PlateDetector
 
-        plan = dataclasses.replace(PLANS[policy.profile.detectors], plate_shape=True)
+        plan = dataclasses.replace(PLANS[policy.profile.detectors], vehicles_only=True)
         detectors = [PlateDetector(policy.profile, models_dir, plan=plan) if isinstance(d, PlateDetector) else d
                      for d in detectors]
     return detectors
@@ -200,5 +204,16 @@ def describe_models(detectors) -> list:
 
 
 def detect_all(detectors, frame: np.ndarray) -> Regions:
-    """Every detector's regions on one frame, concatenated."""
-    return Regions.concat([d.detect(frame) for d in detectors])
+    """Every detector's regions on one frame, concatenated.
+
+    A detector with ``uses`` (kinds) runs after those without, given their regions of those
+    kinds as ``detect(frame, context)``: the plate detector reads every detector's vehicles,
+    whichever found them.
+    """
+    found = [d.detect(frame) for d in detectors if not getattr(d, "uses", ())]
+    before = Regions.concat(found)
+    for d in detectors:
+        uses = getattr(d, "uses", ())
+        if uses:
+            found.append(d.detect(frame, before.select(np.isin(before.kind, [int(k) for k in uses]))))
+    return Regions.concat(found)

@@ -13,10 +13,19 @@ US, European long and Brazilian Mercosur layouts).
 
 A text detector also fires on crowds, clothes and foliage. Each text box is therefore read
 by PP-OCR's recogniser (`redact.detectors.text_reader`) and kept only when it holds
-characters (boxes too small to read are kept unread). House numbers, street signs and
-lettering on vehicles are text and stay obscured by default: a house number or a street
-name locates a home, and lettering beside a plate joins its line, so dropping "signs" by
-shape can drop the plate (`plate_shaped`, ``--plates-only``, is the switch that shows them).
+characters (boxes too small to read are kept unread).
+
+Plates are where vehicles are. Given the frame's vehicle rows (any detector's
+`Kind.VEHICLE`; `redact.detectors.detect_all` passes them), the detector also searches
+each vehicle's lower part enlarged up to 4x (`plate_search`), all vehicles packed into one
+network call (`pack`): a 30-px plate's characters are 5 px tall, under what the whole-frame
+views read, and 15-20 px in the search. Fail closed where a plate cannot be read for sure:
+a vehicle too small to search has its plate area obscured (`plate_area`), and plate-sized
+text on a vehicle is kept without asking the recogniser (`plate_sized`). Text on a vehicle
+is a plate (`Kind.PLATE`); text on no vehicle (`Kind.TEXT`: house numbers, street signs,
+logos) stays obscured by default, since a house number or a street name locates a home;
+``--plates-only`` (`PlatePlan.vehicles_only`) shows it. The older shape rules
+(`plate_shaped`, `PlatePlan.plate_shape`) remain for experiments.
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ from ..geometry import box_areas, overlap_areas, tile_rects
 from ..models import model_path
 from ..policy import Profile
 from ..types import Kind, Regions, check_frame
+from ..vehicles import on_vehicle
 from .plate_check import PlateCheck
 from .resize import resize
 from .text_reader import REC_MODEL
@@ -97,7 +107,8 @@ class PlatePlan:
     min_side : int
         Components thinner than this many map pixels are noise.
     plate_shape : bool
-        Keep only text shaped like a plate (below; ``--plates-only``). Off by default: a
+        Keep only text shaped like a plate (below; ``--plates-only`` before it meant text on
+        vehicles, `vehicles_only`). Off: a
         tilted plate's box is near square once grown, a motorcycle plate is square, and a
         plate beside lettering joins its line, so the rules can drop real plates.
     aspect : (float, float)
@@ -123,6 +134,34 @@ class PlatePlan:
         Text found in more places than this in one frame is read in its first ``read_max``
         places (most confident first) and kept unread in the rest, bounding the time a
         cluttered frame costs.
+    vehicle_search : bool
+        Given the frame's vehicles (`PlateDetector.detect`'s ``context``), also search each
+        one's lower part (`plate_search`) at a scale that brings its plate's characters to a
+        size the network reads: far more pixels where plates are, none elsewhere.
+    vehicle_width : float
+        A searched vehicle is scaled to about this many network pixels wide (a plate is a
+        fifth to a quarter of a car's width and its characters a sixth of the plate's, so
+        about 13 px tall at 400, inside the band the network reads best)...
+    vehicle_max_scale : float
+        ...but never enlarged more than this, nor shrunk; a vehicle the whole-frame views
+        already see at `vehicle_gain` of that scale is not searched again.
+    vehicle_gain : float
+        See ``vehicle_max_scale``.
+    vehicle_min_width : float
+        A vehicle narrower than this (frame pixels) is too small for the search to be
+        trusted: its plate area (the lower part) is obscured unread (fail closed).
+    vehicle_lower : float
+        The search covers the vehicle's box from this share of its height down (plates sit
+        low on a vehicle, front or back)...
+    vehicle_whole : float
+        ...or all of it when the vehicle is narrower than this (frame pixels): a small
+        vehicle's box is loose, and searching all of it costs little.
+    vehicle_budget : float
+        Network pixels of the vehicle search per frame, at most: when the vehicles' scaled
+        parts add up to more, all are scaled down together (never below 1).
+    vehicles_only : bool
+        Report text on vehicles only (``--plates-only``): signs and house numbers are
+        shown. Text on no vehicle is otherwise reported as `Kind.TEXT` and obscured.
     """
 
     views: tuple
@@ -144,6 +183,15 @@ class PlatePlan:
     read_min_chars: int = 2
     read_min_prob: float = 0.5
     read_max: int = 32
+    vehicle_search: bool = True
+    vehicle_width: float = 400.0
+    vehicle_max_scale: float = 4.0
+    vehicle_gain: float = 1.25
+    vehicle_min_width: float = 48.0
+    vehicle_lower: float = 0.4
+    vehicle_whole: float = 240.0
+    vehicle_budget: float = 5e5
+    vehicles_only: bool = False
 
 
 #: Plans per profile, chosen on ``shared/data/plates/openalpr_benchmarks`` (222 US cars, one
@@ -225,9 +273,111 @@ def line_aspect(xyxy: np.ndarray) -> np.ndarray:
     return out
 
 
+def plate_search(vehicles: np.ndarray, width: int, height: int, plan: PlatePlan, seen_scale: float) -> tuple:
+    """Where and at what scale to look for each vehicle's plate.
+
+    Each vehicle's lower part (from `PlatePlan.vehicle_lower` of its height down, a little
+    wider and lower than its box; all of it when narrower than `PlatePlan.vehicle_whole`)
+    is searched at the scale that makes the vehicle `PlatePlan.vehicle_width` network
+    pixels wide, between 1 and `PlatePlan.vehicle_max_scale`. Vehicles the whole-frame
+    views (largest scale ``seen_scale``) already see at `PlatePlan.vehicle_gain` of that
+    are left to them. When the parts add up to more than `PlatePlan.vehicle_budget`
+    network pixels, every scale shrinks by the same factor, to no less than 1.
+
+    Returns
+    -------
+    rects : int64 (K, 4)
+        ``x0, y0, x1, y1`` in frame pixels, clipped to the frame, non-empty.
+    scales : float64 (K,)
+    small : bool (N,)
+        Vehicles narrower than `PlatePlan.vehicle_min_width`: not searched, their plate
+        area to be obscured (`plate_area`).
+
+    >>> plan = PlatePlan(views=())
+    >>> rects, scales, small = plate_search(np.array([[100, 100, 240, 180], [0, 0, 20, 10]], np.float32),
+    ...                                     1280, 720, plan, 0.75)
+    >>> rects.tolist(), scales.round(2).tolist(), small.tolist()
+    ([[93, 100, 247, 188]], [2.86], [False, True])
+    """
+    xyxy = np.asarray(vehicles, np.float64).reshape(-1, 4)
+    vw, vh = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
+    small = vw < plan.vehicle_min_width
+    wanted = plan.vehicle_width / np.maximum(vw, 1e-6)
+    scale = np.clip(wanted, 1.0, plan.vehicle_max_scale)
+    todo = ~small & (wanted >= plan.vehicle_gain * seen_scale)
+    top = np.where(vw < plan.vehicle_whole, xyxy[:, 1], xyxy[:, 1] + plan.vehicle_lower * vh)
+    rects = np.stack([np.floor(xyxy[:, 0] - 0.05 * vw), np.floor(top),
+                      np.ceil(xyxy[:, 2] + 0.05 * vw), np.ceil(xyxy[:, 3] + 0.1 * vh)], axis=1)
+    rects = np.clip(rects, 0, [width, height, width, height]).astype(np.int64)
+    todo &= (rects[:, 2] > rects[:, 0]) & (rects[:, 3] > rects[:, 1])
+    rects, scale = rects[todo], scale[todo]
+    area = float(np.sum((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]) * scale ** 2))
+    if area > plan.vehicle_budget:
+        scale = np.maximum(scale * math.sqrt(plan.vehicle_budget / area), 1.0)
+    return rects, scale, small
+
+
+def plate_area(vehicles: np.ndarray) -> np.ndarray:
+    """The part of each vehicle box a plate can be in: its lower half (front or back view).
+
+    >>> plate_area(np.array([[0, 0, 40, 20]], np.float32)).tolist()
+    [[0.0, 10.0, 40.0, 20.0]]
+    """
+    xyxy = np.asarray(vehicles, np.float32).reshape(-1, 4)
+    return np.stack([xyxy[:, 0], 0.5 * (xyxy[:, 1] + xyxy[:, 3]), xyxy[:, 2], xyxy[:, 3]], axis=1)
+
+
+#: A text box on a vehicle is plate-sized when it is at most these shares of the vehicle's
+#: width and height (a plate is about a quarter of a car's width; lettering along a van's
+#: side is longer).
+PLATE_SIZED = (0.5, 0.3)
+
+
+def plate_sized(text: np.ndarray, vehicles: np.ndarray) -> np.ndarray:
+    """Whether each text box is small enough, against the vehicle it lies on (row for row),
+    to be that vehicle's plate (`PLATE_SIZED`).
+
+    >>> plate_sized(np.array([[0, 0, 50, 10], [0, 0, 150, 10]], np.float32),
+    ...             np.array([[0, 0, 200, 100]] * 2, np.float32)).tolist()
+    [True, False]
+    """
+    tw, th = text[:, 2] - text[:, 0], text[:, 3] - text[:, 1]
+    vw, vh = vehicles[:, 2] - vehicles[:, 0], vehicles[:, 3] - vehicles[:, 1]
+    return (tw <= PLATE_SIZED[0] * vw) & (th <= PLATE_SIZED[1] * vh)
+
+
+def pack(sizes: list, align: int) -> tuple:
+    """Top-left corners to lay ``(width, height)`` rectangles side by side on one canvas, in
+    shelves of roughly square total, with a gap of ``align`` between neighbours; and the
+    canvas's ``(width, height)``, multiples of ``align``.
+
+    >>> pack([(100, 50), (60, 60), (100, 40)], 32)
+    ([(96, 0), (0, 0), (256, 0)], (384, 64))
+    """
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i][1])
+    steps = [-(-(w + align) // align) * align for w, _ in sizes]
+
+    def shelves(canvas_w):
+        places: list = [(0, 0)] * len(sizes)
+        x = y = shelf = 0
+        for i in order:
+            if x and x + sizes[i][0] > canvas_w:
+                x, y, shelf = 0, y + shelf + align, 0
+            places[i] = (x, y)
+            x += steps[i]
+            shelf = max(shelf, sizes[i][1])
+        return places, (canvas_w, -(-(y + shelf) // align) * align)
+
+    # The canvas width that wastes least: each width a shelf's worth of crops fills.
+    widest = -(-max(w for w, _ in sizes) // align) * align
+    widths = {max(widest, sum(steps[i] for i in order[k:k + n]) - align) for k in range(len(order))
+              for n in range(1, len(order) + 1)}
+    return min((shelves(w) for w in widths), key=lambda p: (p[1][0] * p[1][1], p[1][0]))
+
+
 class PlateDetector:
-    """Licence plates and other text in RGB frames, at a speed/recall `Profile` (only
-    plate-shaped text with ``plan.plate_shape``).
+    """Licence plates and other text in RGB frames, at a speed/recall `Profile`: text on the
+    vehicles ``detect`` is given is a plate, other text is `Kind.TEXT` (see the module).
 
     Measured with ``benchmarks/eval_detect.py`` on ``shared/data/plates/openalpr_benchmarks``
     (222 US cars, one plate labelled each, mostly 1280x720; a plate counts when 80 % of its
@@ -279,7 +429,9 @@ class PlateDetector:
     Regions(n=0, {})
     """
 
-    kinds = (Kind.PLATE,)
+    kinds = (Kind.PLATE, Kind.TEXT)
+    #: Kinds of other detectors' regions `detect` reads (`redact.detectors.detect_all`).
+    uses = (Kind.VEHICLE,)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
                  plan: PlatePlan | None = None, runtime: str | None = None):
@@ -301,31 +453,61 @@ class PlateDetector:
         """Whether text boxes go through the plate check (off in the plan, or without ONNX Runtime)."""
         return self._check is not None
 
-    def detect(self, frame: np.ndarray) -> Regions:
+    def detect(self, frame: np.ndarray, context: Regions | None = None) -> Regions:
         """Plates and other text in one frame.
 
         Parameters
         ----------
         frame : ndarray, uint8, shape (H, W, 3)
             RGB, any size from 1x1.
+        context : Regions, optional
+            Regions other detectors found in the frame; its `Kind.VEHICLE` rows are where
+            plates are (`redact.detectors.detect_all` passes them: see `uses`). Without it
+            nothing is known of vehicles, and every text is reported as a plate.
 
         Returns
         -------
         Regions
-            Kind `Kind.PLATE`, float boxes in frame pixels (they may reach past the frame's
-            edges), scores (mean text probability) in [0, 1], ``track_id`` -1.
+            Float boxes in frame pixels (they may reach past the frame's edges), scores
+            (mean text probability) in [0, 1], ``track_id`` -1. With ``context``: text on a
+            vehicle (`redact.vehicles.on_vehicle`) and the plate area of each vehicle too
+            small to search are `Kind.PLATE`, other text `Kind.TEXT` (none with
+            ``plan.vehicles_only``).
         """
         frame = check_frame(frame)
         h, w = frame.shape[:2]
-        parts = [self._rectangle(frame, rect, scale) for scale, rect in self._rectangles(w, h)]
+        plan = self.plan
+        passes = self._rectangles(w, h)
+        parts = [self._rectangle(frame, rect, scale) for scale, rect in passes]
+        vehicles = None if context is None else context.of_kind(Kind.VEHICLE)
+        unsearched = Regions.empty()
+        if vehicles is not None and plan.vehicle_search and len(vehicles):
+            rects, scales, small = plate_search(vehicles.xyxy, w, h, plan, max(s for s, _ in passes))
+            if len(rects):
+                parts.append(self._mosaic(frame, rects, scales))
+            # Too small to search with trust: the plate area is obscured unread (fail closed).
+            unsearched = Regions.from_boxes(plate_area(vehicles.xyxy[small]), kind=Kind.PLATE,
+                                            score=vehicles.score[small])
         xyxy, text, score = (np.concatenate([p[k] for p in parts]) for k in range(3))
-        if self.plan.plate_shape:
-            keep = plate_shaped(xyxy, score, h, self.plan)
+        if plan.plate_shape:
+            keep = plate_shaped(xyxy, score, h, plan)
             xyxy, text, score = xyxy[keep], text[keep], score[keep]
+        where = np.full(len(xyxy), -1, np.int64) if vehicles is None else on_vehicle(text, vehicles.xyxy)
         if self._check is not None and len(xyxy):
-            keep = self._check.keep(frame, text, score)
-            xyxy, score = xyxy[keep], score[keep]
-        return Regions.from_boxes(xyxy, kind=Kind.PLATE, score=score)
+            # Plate-sized text on a vehicle is kept unread: a plate the recogniser cannot
+            # decide on (too small, blurred, a grille beside it) must not be shown.
+            keep = np.zeros(len(xyxy), bool)
+            on = where >= 0
+            if vehicles is not None and on.any():
+                keep[on] = plate_sized(text[on], vehicles.xyxy[where[on]])
+            rest = ~keep
+            if rest.any():
+                keep[rest] = self._check.keep(frame, text[rest], score[rest])
+            xyxy, score, where = xyxy[keep], score[keep], where[keep]
+        kind = np.where((where >= 0) | (vehicles is None), int(Kind.PLATE), int(Kind.TEXT))
+        if plan.vehicles_only and vehicles is not None:
+            xyxy, score, kind = xyxy[where >= 0], score[where >= 0], kind[where >= 0]
+        return Regions.concat([Regions.from_boxes(xyxy, kind=kind.astype(np.int8), score=score), unsearched])
 
     def _rectangles(self, width: int, height: int) -> list:
         """``(scale, (x0, y0, x1, y1))`` of every network pass over a frame of this size."""
@@ -346,20 +528,52 @@ class PlateDetector:
     def _rectangle(self, frame: np.ndarray, rect: tuple, scale: float) -> tuple:
         """Boxes grown to the plate, the text boxes inside them and their scores, for the text
         in one rectangle of the frame, in frame pixels."""
+        x0, y0, x1, y1 = rect
+        width = max(1, round((x1 - x0) * scale))
+        height = max(1, round((y1 - y0) * scale))
+        blob = np.zeros((1, 3, -(-height // _ALIGN) * _ALIGN, -(-width // _ALIGN) * _ALIGN), np.float32)
+        _put(blob, frame[y0:y1, x0:x1], 0, 0, width, height)
+        grow, unclip, score = self._text_boxes(self._probabilities(blob, width, height))
+        # cv2.resize maps pixel edges to pixel edges, so one scale per axis is exact.
+        factor = np.array([(x1 - x0) / width, (y1 - y0) / height] * 2, np.float32)
+        origin = np.array([x0, y0, x0, y0], np.float32)
+        return grow * factor + origin, unclip * factor + origin, score
+
+    def _mosaic(self, frame: np.ndarray, rects: np.ndarray, scales: np.ndarray) -> tuple:
+        """As `_rectangle` for several rectangles, each at its own scale, in one network call:
+        the scaled crops are packed side by side on one canvas (`pack`), a gap of zero input
+        between them."""
+        sizes = [(max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))) for (x0, y0, x1, y1), s in
+                 zip(rects.tolist(), scales.tolist())]
+        places, (canvas_w, canvas_h) = pack(sizes, _ALIGN)
+        blob = np.zeros((1, 3, canvas_h, canvas_w), np.float32)
+        for (x0, y0, x1, y1), (w, h), (px, py) in zip(rects.tolist(), sizes, places):
+            _put(blob, frame[y0:y1, x0:x1], px, py, w, h)
+        grow, unclip, score = self._text_boxes(self._probabilities(blob, canvas_w, canvas_h))
+        # Each box belongs to the crop its text's centre lies in (none lies in a gap).
+        cx, cy = 0.5 * (unclip[:, 0] + unclip[:, 2]), 0.5 * (unclip[:, 1] + unclip[:, 3])
+        out_grow, out_unclip, out_score = [], [], []
+        for (x0, y0, x1, y1), (w, h), (px, py) in zip(rects.tolist(), sizes, places):
+            mine = (cx >= px) & (cx < px + w) & (cy >= py) & (cy < py + h)
+            factor = np.array([(x1 - x0) / w, (y1 - y0) / h] * 2, np.float32)
+            shift = np.array([px, py, px, py], np.float32)
+            origin = np.array([x0, y0, x0, y0], np.float32)
+            out_grow.append((grow[mine] - shift) * factor + origin)
+            out_unclip.append((unclip[mine] - shift) * factor + origin)
+            out_score.append(score[mine])
+        return (np.concatenate(out_grow).reshape(-1, 4), np.concatenate(out_unclip).reshape(-1, 4),
+                np.concatenate(out_score))
+
+    def _probabilities(self, blob: np.ndarray, width: int, height: int) -> np.ndarray:
+        """The text probability map of the ``width`` x ``height`` image at the blob's top left."""
+        return np.ascontiguousarray(self._net.forward(blob)[0, 0, :height, :width], dtype=np.float32)
+
+    def _text_boxes(self, prob: np.ndarray) -> tuple:
+        """Boxes grown to the plate, the text boxes inside them and their scores, in the
+        map's pixels (float32), from a text probability map (DB's decoding)."""
         import cv2
 
         from .._kernels.components import component_stats
-
-        x0, y0, x1, y1 = rect
-        crop = frame[y0:y1, x0:x1]
-        width = max(1, round((x1 - x0) * scale))
-        height = max(1, round((y1 - y0) * scale))
-        resized = resize(crop, width, height)
-        # Pad (not stretch) to the stride; the padding is the mean colour, i.e. zero input.
-        blob = np.zeros((1, 3, -(-height // _ALIGN) * _ALIGN, -(-width // _ALIGN) * _ALIGN), np.float32)
-        for c in range(3):
-            blob[0, c, :height, :width] = (resized[:, :, 2 - c] - _BGR_MEAN[c]) / _BGR_STD[c]
-        prob = np.ascontiguousarray(self._net.forward(blob)[0, 0, :height, :width], dtype=np.float32)
 
         plan = self.plan
         n_labels, labels = cv2.connectedComponents((prob > plan.threshold).view(np.uint8), connectivity=8,
@@ -374,12 +588,14 @@ class PlateDetector:
         # DB's unclip of a w x h rectangle: offset = area * ratio / perimeter.
         unclip = bw * bh * plan.unclip / (2.0 * (bw + bh))
         grow = unclip + plan.margin * (np.minimum(bw, bh) + 2.0 * unclip)
-        # cv2.resize maps pixel edges to pixel edges, so one scale per axis is exact.
-        ax, ay = (x1 - x0) / width, (y1 - y0) / height
+        sign = np.array([-1, -1, 1, 1], np.float32)
+        return ((box + grow[:, None] * sign).astype(np.float32), (box + unclip[:, None] * sign).astype(np.float32),
+                score)
 
-        def frame_boxes(offset):
-            return np.stack([(box[:, 0] - offset) * ax + x0, (box[:, 1] - offset) * ay + y0,
-                             (box[:, 2] + offset) * ax + x0, (box[:, 3] + offset) * ay + y0],
-                            axis=1).astype(np.float32)
 
-        return frame_boxes(grow), frame_boxes(unclip), score
+def _put(blob: np.ndarray, crop: np.ndarray, x: int, y: int, width: int, height: int) -> None:
+    """Write ``crop`` (RGB) resized to ``width`` x ``height`` into ``blob`` at ``x, y``, as the
+    network takes it (BGR, normalised); the rest of the blob stays zero, the mean colour."""
+    resized = resize(crop, width, height)
+    for c in range(3):
+        blob[0, c, y:y + height, x:x + width] = (resized[:, :, 2 - c] - _BGR_MEAN[c]) / _BGR_STD[c]
