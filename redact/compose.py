@@ -40,9 +40,10 @@ class FrameSubjects:
     people: frozenset = frozenset()
     hide_face: frozenset = frozenset()  # of ``people``, those whose face stays obscured
     plates: frozenset = frozenset()  # plate tracks of vehicle subjects
+    vehicles: frozenset = frozenset()  # vehicle tracks kept (shown when vehicles are obscured)
 
     def __bool__(self) -> bool:
-        return bool(self.people or self.plates)
+        return bool(self.people or self.plates or self.vehicles)
 
 
 def _centres_in(centres: np.ndarray, boxes: np.ndarray, top_share: float = 1.0) -> np.ndarray:
@@ -97,6 +98,7 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
         # Inside a bystander's box as well, a face may be the bystander's: it stays hidden.
         shown[faces] = in_subject & ~in_other
     shown |= (kind == Kind.PLATE) & np.isin(ids, list(subjects.plates)) & (ids >= 0)
+    shown |= (kind == Kind.VEHICLE) & np.isin(ids, list(subjects.vehicles)) & (ids >= 0)
     return shown
 
 

@@ -581,7 +581,7 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     strip = np.full((_LINE + 8, canvas.shape[1], 3), _BACKGROUND, np.uint8)
     # What to type first: on a narrow frame the rest is cut.
     _put(strip, _fit(f"--keep {keep_prefix(profile)}N@{at:g} keeps number N; {len(found)} numbered at {seconds:.2f} s "
-                     f"by profile {Profile(profile).value} (people, then plates, left to right)",
+                     f"by profile {Profile(profile).value} (people, then plates, then vehicles, left to right)",
                      canvas.shape[1] - 8), 4, _LINE)
     _write_png(np.vstack([strip, canvas]), out)
     return out, found

@@ -98,13 +98,14 @@ def _distance(a, b) -> float:
 
 
 def numbered(regions: Regions, observed=None) -> list:
-    """People, then plates, each left to right: the order `redact pick` numbers them in.
+    """People, then plates, then vehicles, each left to right: the order `redact pick`
+    numbers them in (vehicles last, so the numbers of people and plates stay as they were).
 
     A row that repeats one already numbered (same kind, IoU >= `SAME_OBJECT_IOU`: two views
     of one plate) gets no number of its own: one number per object.
     """
     rows: list = []
-    for kind in (Kind.PERSON, Kind.PLATE):
+    for kind in (Kind.PERSON, Kind.PLATE, Kind.VEHICLE):
         idx = [int(i) for i in np.flatnonzero(regions.kind == kind)]
         if observed is not None:
             idx = [i for i in idx if int(regions.track_id[i]) in observed]
@@ -118,8 +119,8 @@ def numbered(regions: Regions, observed=None) -> list:
 
 
 def numbered_boxes(rgb: np.ndarray, profile, models_dir=None) -> list:
-    """``(kind, (x0, y0, x1, y1))`` per person and plate, in the order `redact pick` numbers
-    them, as `redact pick --profile profile` finds them on one frame (no tracking)."""
+    """``(kind, (x0, y0, x1, y1))`` per person, plate and vehicle, in the order `redact pick`
+    numbers them, as `redact pick --profile profile` finds them on one frame (no tracking)."""
     from .detectors import build_detectors, detect_all
 
     detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)
@@ -578,6 +579,29 @@ class SubjectPlan:
     shown: list = field(default_factory=list)  # per subject (as ``picked``): frame index -> track id shown
 
 
+def follow_vehicle(records: list, start: int, track_id: int) -> dict:
+    """Frame index -> ``(state, track id)`` along one vehicle from ``start``, as `follow`
+    does for a person but simpler and stricter: the vehicle is shown while its track lasts
+    and no other vehicle's box is close enough to confuse with it (IoU `CONFUSABLE_IOU`);
+    from the first such frame on (in each direction) it stays hidden, "subject crosses
+    another vehicle" (an anchor past the crossing re-joins it)."""
+    states: dict = {}
+    for step in (1, -1):
+        i, crossed = start, False
+        while 0 <= i < len(records):
+            regions = records[i].regions
+            rows = np.flatnonzero((regions.track_id == track_id) & (regions.kind == Kind.VEHICLE))
+            if not len(rows):
+                break
+            others = np.flatnonzero((regions.kind == Kind.VEHICLE) & (regions.track_id != track_id))
+            if len(others) and iou_matrix(regions.xyxy[others], regions.xyxy[rows[:1]]).max() >= CONFUSABLE_IOU:
+                crossed = True
+            if i not in states or states[i][0] == "shown":
+                states[i] = ("subject crosses another vehicle" if crossed else "shown", track_id)
+            i += step
+    return states
+
+
 def _agreed(followed: list) -> dict:
     """One subject followed from each of its anchors (`follow` results), as one: a frame is
     shown where some anchor's walk is certain of it and no other's is certain of someone
@@ -600,6 +624,7 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
     people: dict = {}
     hide: dict = {}
     plates: dict = {}
+    vehicles: dict = {}
     review: dict = {}
     picked = []
     shown_per_subject = []
@@ -609,6 +634,22 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
         if len(kinds) > 1:
             raise IncidentError(f"{subject.describe()}: its anchors hit a person at one time and a plate at "
                                 "another; give each anchor on the same person or vehicle")
+        if kinds == {Kind.VEHICLE}:
+            # A vehicle subject: the vehicle and the plates it carries; its occupants stay hidden.
+            states = _agreed([follow_vehicle(records, start, track) for start, _, track in picks])
+            shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
+            for i, tid in shown.items():
+                vehicles.setdefault(i, set()).add(tid)
+                regions = records[i].regions
+                riding = (regions.kind == Kind.PLATE) & (regions.vehicle == tid) & (regions.track_id >= 0)
+                plates.setdefault(i, set()).update(int(t) for t in regions.track_id[riding])
+            for i, (state, _) in states.items():
+                if state != "shown":
+                    review.setdefault(i, state)
+            picked.append({"kind": "vehicle", "frames_shown": len(shown), "frames_uncertain": len(states) - len(shown),
+                           **_span(records, shown)})
+            shown_per_subject.append(shown)
+            continue
         if kinds == {Kind.PLATE}:
             # A vehicle subject: its plate, for as long as the plate's track lasts.
             frames = {i: track for _, _, track in picks for i, r in enumerate(records)
@@ -632,7 +673,7 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
                        "frames_uncertain": len(states) - len(shown), **_span(records, shown)})
         shown_per_subject.append(shown)
     shown_in: dict = {}
-    for i in set(people) | set(plates):
+    for i in set(people) | set(plates) | set(vehicles):
         shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
-                                  frozenset(plates.get(i, ())))
+                                  frozenset(plates.get(i, ())), frozenset(vehicles.get(i, ())))
     return SubjectPlan(shown_in, review, picked, shown_per_subject)

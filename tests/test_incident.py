@@ -420,3 +420,44 @@ def test_anchors_read_from_text_and_json():
         Subject(t=1, point=(1, 1), anchors=[Subject(t=2, point=(1, 1), anchors=[Subject(t=3, point=(1, 1))])])
     with pytest.raises(IncidentError, match="two anchors at one time"):
         subject_from_text("3@5+4@5")
+
+
+def _street(crossing: bool = False):
+    """Two cars (tracks 10, 11), each with its plate (20, 21, linked to their car), and a
+    driver (person 30) inside car 10; with ``crossing`` car 11 drives over car 10's box from
+    frame 6 on."""
+    records = []
+    for i in range(10):
+        x = 100 + 5 * i
+        other = 400 if not crossing or i < 6 else 110 + 5 * i
+        rows = [(Kind.VEHICLE, 10, [x, 200, x + 160, 300]), (Kind.VEHICLE, 11, [other, 200, other + 160, 300]),
+                (Kind.PLATE, 20, [x + 60, 270, x + 100, 285]), (Kind.PLATE, 21, [other + 60, 270, other + 100, 285]),
+                (Kind.PERSON, 30, [x + 30, 210, x + 70, 260])]
+        kind, ids, boxes = zip(*rows)
+        regions = Regions(np.array(boxes, np.float32), np.ones(len(rows)), np.array(kind), np.array(ids),
+                          np.array([-1, -1, 10, 11, -1]))
+        records.append(FrameRecord(regions, i / 10, None, frozenset(ids), {}))
+    return records
+
+
+def test_a_vehicle_subject_keeps_its_own_plate_and_hides_the_rest():
+    """Kept by a point on its bonnet: car 10 and its plate 20 are shown; the other car's
+    plate and the driver inside the kept car stay obscured."""
+    from redact.subjects import plan_subjects
+
+    records = _street()
+    plan = plan_subjects(records, Incident(subjects=(Subject(t=0.3, point=(250, 240)),)), 640, 480)
+    assert plan.picked[0]["kind"] == "vehicle" and plan.picked[0]["frames_shown"] == 10
+    for i, record in enumerate(records):
+        shown = plan.frames[i]
+        assert shown.vehicles == {10} and shown.plates == {20} and not shown.people
+        final, _ = compose(record.regions, 640, 480, subjects=shown, observed=record.observed)
+        assert 20 not in final.track_id and {21, 30} <= set(final.track_id.tolist())
+
+
+def test_a_vehicle_crossed_by_another_is_hidden_from_there_on():
+    from redact.subjects import plan_subjects
+
+    plan = plan_subjects(_street(crossing=True), Incident(subjects=(Subject(t=0.0, point=(240, 240)),)), 640, 480)
+    assert set(plan.shown[0]) == set(range(6))
+    assert all(plan.review[i] == "subject crosses another vehicle" for i in range(6, 10))
