@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import box_areas, overlap_areas
+from .geometry import box_areas, iou_matrix, overlap_areas
 from .types import BODIES, Kind, Regions
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
@@ -28,6 +28,9 @@ FACE_IN_BODY_TOP = 0.5
 #: shown with it: a whole person that small is too small to recognise. Faces inside such a
 #: part stay hidden unless they are the subject's own (see `shown_rows`).
 PART_INSIDE, PART_AREA, PART_MAX_PX = 0.8, 0.1, 48
+#: A silhouette (mask part no person box took) overlapping a kept vehicle's box this much
+#: (IoU) is that vehicle, taken for a person by the segmentation (it does so with close cars).
+VEHICLE_LOOKALIKE_IOU = 0.5
 #: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
 #: area, is a part joining the subject to its surroundings (see `group_parts`).
 GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
@@ -98,7 +101,14 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
         # Inside a bystander's box as well, a face may be the bystander's: it stays hidden.
         shown[faces] = in_subject & ~in_other
     shown |= (kind == Kind.PLATE) & np.isin(ids, list(subjects.plates)) & (ids >= 0)
-    shown |= (kind == Kind.VEHICLE) & np.isin(ids, list(subjects.vehicles)) & (ids >= 0)
+    kept_vehicles = (kind == Kind.VEHICLE) & np.isin(ids, list(subjects.vehicles)) & (ids >= 0)
+    shown |= kept_vehicles
+    silhouettes = np.flatnonzero(kind == Kind.SILHOUETTE)
+    if kept_vehicles.any() and len(silhouettes):
+        # The person mask takes a close car for a person: a silhouette that is the kept
+        # vehicle's own box is the vehicle. An occupant's silhouette is far smaller: hidden.
+        like = iou_matrix(regions.xyxy[silhouettes], regions.xyxy[kept_vehicles]).max(axis=1) >= VEHICLE_LOOKALIKE_IOU
+        shown[silhouettes[like]] = True
     return shown
 
 

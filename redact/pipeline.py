@@ -347,10 +347,12 @@ class Redactor:
             shown = self._subjects.frames.get(pending.index)
             review = self._subjects.review.get(pending.index)
         started = time.perf_counter()
-        regions = regions.select(obscured(regions, self.policy.kinds))
         final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
                               keep_zones=self._keep_zones or (), faulted=bool(pending.flagged),
                               observed=pending.observed, padding=self._person_style.padding)
+        # Vehicles found for the plates (and kept subjects) take part in the policy stage;
+        # they are obscured whole only when asked for.
+        final = final.select(obscured(final, self.policy.kinds))
         composed = time.perf_counter()
         frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
         out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
@@ -369,7 +371,7 @@ class Redactor:
         from .geometry import pixel_boxes
 
         height, width = out.shape[:2]
-        for tid in shown.people | shown.plates:
+        for tid in shown.people | shown.plates | shown.vehicles:
             rows = np.flatnonzero(regions.track_id == tid)
             if not len(rows):
                 continue

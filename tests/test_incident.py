@@ -461,3 +461,13 @@ def test_a_vehicle_crossed_by_another_is_hidden_from_there_on():
     plan = plan_subjects(_street(crossing=True), Incident(subjects=(Subject(t=0.0, point=(240, 240)),)), 640, 480)
     assert set(plan.shown[0]) == set(range(6))
     assert all(plan.review[i] == "subject crosses another vehicle" for i in range(6, 10))
+
+
+def test_the_masks_lookalike_of_a_kept_car_is_the_car_but_an_occupant_stays_hidden():
+    """Selfie segmentation takes a close car for a person (theaiguys clip: a silhouette at
+    IoU 0.85 with the Mercedes): kept, the car is shown, not buried under that silhouette;
+    a silhouette the size of someone inside it stays obscured."""
+    regions = Regions(np.array([[360, 213, 895, 582], [361, 192, 888, 548], [600, 260, 660, 330]], np.float32),
+                      np.ones(3), np.array([Kind.VEHICLE, Kind.SILHOUETTE, Kind.SILHOUETTE]), np.array([8, 40, 41]))
+    final, _ = compose(regions, 1280, 720, subjects=FrameSubjects(vehicles=frozenset({8})), observed={8, 40, 41})
+    assert final.track_id.tolist() == [41]

@@ -201,3 +201,25 @@ def test_a_logo_on_no_vehicle_is_text_not_a_plate():
     regions = detect_all(detectors_for(Policy()), frame)
     assert not len(regions.of_kind(Kind.PLATE))
     assert centred_in(regions.of_kind(Kind.TEXT), (560, 0, 640, 70)).any()
+
+
+def test_the_vehicle_rows_reach_the_policy_stage_even_when_vehicles_are_not_obscured():
+    """Vehicles found only for the plates are never obscured, but the policy stage sees them:
+    a kept car is recognised under the silhouette the person mask lays over it (before, the
+    rows were dropped first and the kept car stayed buried)."""
+    import numpy as np
+
+    from redact.compose import FrameSubjects
+    from redact.pipeline import Redactor
+    from redact.policy import Policy
+    from redact.types import Kind, Regions
+
+    rgb = np.full((720, 1280, 3), 90, np.uint8)
+    regions = Regions(np.array([[360, 213, 895, 582], [361, 192, 888, 548]], np.float32), np.ones(2),
+                      np.array([Kind.VEHICLE, Kind.SILHOUETTE]), np.array([8, 40]))
+    redactor = Redactor(Policy(lookahead_seconds=0), detectors=[])
+    redactor._subjects = type("Plan", (), {"frames": {0: FrameSubjects(vehicles=frozenset({8}))}, "review": {}})()
+    from redact.pipeline import _Pending
+
+    done = redactor._finish(_Pending(rgb, 0, None, None, frozenset({8, 40})), regions)
+    assert len(done.regions) == 0  # neither the car (not asked for) nor its lookalike silhouette
