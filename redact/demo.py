@@ -271,6 +271,7 @@ def run_demo(folder, *, models_dir=None) -> bool:
         audio, tags = list(out.streams.audio), set(out.metadata)
     kept = incident.get("subjects_kept") or [{}]
     subject_shown = sum(d < SHOWN_BELOW for d in found["subject_face"])
+    plate_frames = max(manifest.counts.get(kind, {}).get("frames", 0) for kind in ("plate", "text"))
     expected = window_frames()
     checks = {
         f"frame count is the window's ({manifest.frames_out}, expected {expected})":
@@ -283,8 +284,9 @@ def run_demo(folder, *, models_dir=None) -> bool:
             bool(found["bystander_faces"]) and min(found["bystander_faces"]) > CHANGED_ABOVE,
         f"privacy zone obscured in every frame (least change {min(found['privacy_zone'], default=0):.0f})":
             bool(found["privacy_zone"]) and min(found["privacy_zone"]) > CHANGED_ABOVE,
-        f"plate obscured ({manifest.counts.get('plate', {}).get('frames', 0)} frames)":
-            manifest.counts.get("plate", {}).get("frames", 0) >= 0.8 * max(1, manifest.frames_out),
+        # The drawn car is no vehicle to the detectors: its plate is found as text on no vehicle.
+        f"plate obscured ({plate_frames} frames, as a plate or as text on no vehicle)":
+            plate_frames >= 0.8 * max(1, manifest.frames_out),
         "manifest signed and matches the clip": verification.ok,
     }
     print(f"input:    {src}\noutput:   {dst}\nmanifest: {manifest_path(dst)}\nreview:   {sheet}")
