@@ -81,6 +81,9 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     the named ``plugins`` (see `PLUGIN_GROUP`); each must satisfy `Detector`."""
     from importlib.metadata import entry_points
 
+    from ..threads import apply_opencv
+
+    apply_opencv()  # cv2.dnn's networks run on the process's share of the cores
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
     profile = Profile(profile)
     detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE) if k in kinds]
