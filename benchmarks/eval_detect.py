@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redact import Kind, Method, Style  # noqa: E402
 from redact.bench import DEFACE  # noqa: E402
-from redact.detectors import build_detectors, detect_all  # noqa: E402
+from redact.detectors import build_detectors, detect_all, for_stills  # noqa: E402
 from redact.ops import obscure  # noqa: E402
 from redact.policy import Profile  # noqa: E402
 from redact.types import BODIES  # noqa: E402
@@ -183,7 +183,8 @@ def evaluate_redact(dataset: Path, samples, info, kinds, profile: Profile, model
     kind's regions together (what the user sees: the default command runs faces and plates,
     and a plate box over a crowd is over-redaction of the faces' photo); the warm-up time."""
     try:
-        detectors = build_detectors(kinds, profile, models_dir)
+        # Photos: as `redact IMAGE` runs them (`for_stills`).
+        detectors = for_stills(build_detectors(kinds, profile, models_dir))
     except ModuleNotFoundError as err:
         raise SystemExit(f"this checkout of redact cannot detect {[k.name.lower() for k in kinds]} "
                          f"({err}); choose another --kind") from None

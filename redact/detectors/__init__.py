@@ -202,6 +202,13 @@ def describe_models(detectors) -> list:
     return [found[name] for name in sorted(found)]
 
 
+def for_stills(detectors) -> list:
+    """The detectors as they run on still images: each one's ``for_stills()`` where it has one
+    (views that pay for themselves on photos but not on video, see
+    `redact.detectors.faces.CenterFaceView.stills_only`), else the detector itself."""
+    return [d.for_stills() if hasattr(d, "for_stills") else d for d in detectors]
+
+
 def detect_all(detectors, frame: np.ndarray) -> Regions:
     """Every detector's regions on one frame, concatenated."""
     return Regions.concat([d.detect(frame) for d in detectors])
