@@ -151,7 +151,11 @@ class FacePlan:
 #: image to 1.5x. Its second view, 1.5x wide and mirrored, finds what the plain view scores
 #: low: faces the picture squeezed (every face it adds on WIDER is on a squashed photo) and
 #: heads turned one way (the stretched view unmirrored reaches 0.956 on >=32 px, mirrored 0.976;
-#: a mirrored plain view 0.932). It doubles the face detector's time. ``fast`` has none: for
+#: a mirrored plain view 0.932). It doubles the face detector's time, so it runs on photos
+#: only (``stills_only``): on native-aspect photos it still adds heads turned one way (the
+#: ultralight group photos, >= 32 px 0.985 -> 1.000; dlib and WIDER native equal either way,
+#: ``benchmarks/face_views.py``), while on video the six face clips of
+#: ``benchmarks/exposure.py`` show no face without it. ``fast`` has none: for
 #: a live camera (square pixels) it would cost a fifth of ``fast``'s frame rate at 720p
 #: (``redact bench``: 18.1 -> 14.5 fps) for a gain measured on squashed photos (0.65 / 0.92
 #: -> 0.79 / 0.95).
