@@ -10,9 +10,14 @@ the slowest of them, which the others have preempted.
 The budget gives each its share instead. Detection is most of the work (80-95% of a frame's
 busy time in every profile, `redact bench`) and its network calls run one after another in
 the detect thread, so one call may use every core; OpenCV's pool serves the same thread (its
-``cv2.dnn`` networks and resizes), so it gets the same count. The decoder and the encoder take
-one thread each: a single core decodes and encodes x264 ``veryfast`` faster than any profile
-detects, and one thread each never crowds out the network that holds everyone up.
+``cv2.dnn`` networks and resizes), so it gets the same count. The decoder takes one thread: a
+single core decodes faster than any profile detects, and FFmpeg's own pool (one per core plus
+one) only crowds out the network that holds everyone up. The encoder keeps x264's own threads:
+measured on ``fast`` at 720p (people walking at the camera, 105 frames, three pairs against the
+library defaults in one run), x264 on one thread made the whole run 1.08x slower (two runs),
+while the decoder on one thread and x264's own pool made it 0.86x (cpu 0.88x): x264's frame
+threads mostly wait on each other, and one thread alone fell behind on the frames between
+detections.
 """
 from __future__ import annotations
 
@@ -36,19 +41,22 @@ class ThreadBudget:
     ----------
     networks : int
         Threads of one network call (ONNX Runtime intra-op, LiteRT) and of OpenCV's pool.
-    codec : int
-        Threads of the decoder, and of the encoder (each).
+    decoder : int
+        Threads of the video decoder.
+    encoder : int
+        Threads of the encoder; 0 leaves the count to x264 (see above).
     """
 
     networks: int
-    codec: int = 1
+    decoder: int = 1
+    encoder: int = 0
 
     @classmethod
     def for_cores(cls, cores: int, processes: int = 1) -> "ThreadBudget":
         """The budget of one of ``processes`` redactions sharing ``cores`` (``--jobs``).
 
         >>> ThreadBudget.for_cores(2), ThreadBudget.for_cores(8, processes=3)
-        (ThreadBudget(networks=2, codec=1), ThreadBudget(networks=2, codec=1))
+        (ThreadBudget(networks=2, decoder=1, encoder=0), ThreadBudget(networks=2, decoder=1, encoder=0))
         """
         return cls(networks=max(1, cores // max(1, processes)))
 

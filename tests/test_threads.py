@@ -36,14 +36,14 @@ def test_a_redaction_decodes_without_a_decoder_pool(tmp_path):
     assert seen and not [n for n in seen if n.startswith("av:")]
 
 
-def test_the_codecs_take_one_thread_each(tmp_path):
+def test_the_decoder_takes_one_thread_and_x264_its_own(tmp_path):
     src = tmp_path / "in.mp4"
     write_video(src, frames=2)
     with VideoReader(src) as reader:
-        assert reader._stream.thread_count == budget().codec == 1
+        assert reader._stream.thread_count == budget().decoder == 1
     writer = VideoWriter(tmp_path / "out.mp4", 96, 64, Fraction(1, 30), Fraction(30))
     try:
-        assert writer._stream.codec_context.thread_count == 1
+        assert writer._stream.codec_context.thread_count == budget().encoder == 0
     finally:
         writer.abort()
 
@@ -68,7 +68,7 @@ def test_networks_run_on_the_process_share(tmp_path):
 
 
 def test_jobs_share_the_cores():
-    assert ThreadBudget.for_cores(2, processes=2) == ThreadBudget(networks=1, codec=1)
+    assert ThreadBudget.for_cores(2, processes=2) == ThreadBudget(networks=1, decoder=1, encoder=0)
     assert ThreadBudget.for_cores(1, processes=4).networks == 1
     assert budget() == ThreadBudget.for_cores(available_cores())
 

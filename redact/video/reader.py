@@ -86,7 +86,7 @@ class VideoReader:
         self._stream = videos[0]
         # One thread: the networks hold the other cores (`redact.threads`).
         self._stream.thread_type = "AUTO"
-        self._stream.thread_count = budget().codec
+        self._stream.thread_count = budget().decoder
 
     def _read_info(self) -> VideoInfo:
         s = self._stream
