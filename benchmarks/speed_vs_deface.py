@@ -131,7 +131,7 @@ def runs_for(args, tmp: Path) -> dict:
     runs = {"ceiling": (lambda s, d: [sys.executable, __file__, "--ceiling-child", str(s), str(d)], None)}
     for profile in PROFILES:
         runs[profile] = (lambda s, d, p=profile: [sys.executable, "-c", _CHILD, str(s), "-o", str(d), "--profile",
-                                                  p, "-q", "--overwrite"], here_env)
+                                                  p, "-q", "--overwrite", "--force"], here_env)
     if args.baseline:
         runs["balanced (baseline)"] = (runs["balanced"][0], {**os.environ, "PYTHONPATH": str(args.baseline)})
     deface = deface_command(args.deface)
