@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from redact import Kind, Method, Style  # noqa: E402
 from redact.bench import DEFACE  # noqa: E402
 from redact.compose import obscured  # noqa: E402
-from redact.detectors import detect_all, detectors_for  # noqa: E402
+from redact.detectors import detect_all, detectors_for, for_stills  # noqa: E402
 from redact.ops import obscure  # noqa: E402
 from redact.policy import Policy, Profile  # noqa: E402
 from redact.types import BODIES  # noqa: E402
@@ -187,8 +187,9 @@ def evaluate_redact(dataset: Path, samples, info, kinds, profile: Profile, model
     no vehicle is obscured with the plates); the warm-up time. Vehicles found for the plates
     are not obscured, so not counted (`redact.compose.obscured`)."""
     try:
-        detectors = detectors_for(Policy(kinds=frozenset(kinds), profile=profile, plates_only=plates_only),
-                                  models_dir)
+        # Photos: as `redact IMAGE` runs them (`for_stills`).
+        detectors = for_stills(detectors_for(Policy(kinds=frozenset(kinds), profile=profile,
+                                                    plates_only=plates_only), models_dir))
     except ModuleNotFoundError as err:
         raise SystemExit(f"this checkout of redact cannot detect {[k.name.lower() for k in kinds]} "
                          f"({err}); choose another --kind") from None

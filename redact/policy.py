@@ -92,13 +92,13 @@ class Profile(str, enum.Enum):
 
     ``FAST`` aims at real time on a small device, ``BALANCED`` (the default) at the recall
     targets, ``THOROUGH`` at the highest recall for batch work. ``PI`` runs the ``FAST``
-    detectors less often, for a Raspberry Pi 4 or 5. The fast two detect on every
-    `detect_every`-th frame by default, with tracking and the motion check in between
-    (`Policy.detect_every`): measured with ``benchmarks/exposure.py``, that exposed no face
-    on the shared clips (see the README).
+    detectors less often, for a Raspberry Pi 4 or 5. Every profile but ``thorough`` detects
+    on every `detect_every`-th frame by default, with tracking, the motion check and the
+    look-ahead hold in between (`Policy.detect_every`): measured with
+    ``benchmarks/exposure.py``, that exposed no face on the six face clips (see the README).
 
     >>> Profile.PI.detectors, Profile.PI.detect_every, Profile.BALANCED.detect_every
-    (<Profile.FAST: 'fast'>, 4, 1)
+    (<Profile.FAST: 'fast'>, 4, 3)
     """
 
     FAST = "fast"
@@ -114,7 +114,7 @@ class Profile(str, enum.Enum):
     @property
     def detect_every(self) -> int:
         """Run the detectors on every N-th frame, unless a `Policy` says otherwise."""
-        return {Profile.FAST: 3, Profile.PI: 4}.get(self, 1)
+        return {Profile.FAST: 3, Profile.BALANCED: 3, Profile.PI: 4}.get(self, 1)
 
 
 class Units(str, enum.Enum):
@@ -270,7 +270,9 @@ class Policy:
         replace the seconds (see `in_frames`).
     detect_every : int, optional
         Run the detectors every N-th frame (tracking and a motion check fill the gaps);
-        default: the profile's (`Profile.detect_every`: 3 for ``fast``, 4 for ``pi``, else 1).
+        default: the profile's (`Profile.detect_every`: 3 for ``fast`` and ``balanced``, 4 for
+        ``pi``, 1 for ``thorough``), and 1 for an incident that keeps subjects (their identity
+        is judged on detected frames).
     keep_audio, keep_metadata : bool
         Side channels are dropped unless these are set.
     plates_only : bool
@@ -338,6 +340,10 @@ class Policy:
                              "(each frame of it is held in memory), got "
                              f"{self.lookahead_seconds if self.lookahead_frames is None else self.lookahead_frames}")
         every = self.profile.detect_every if self.detect_every is None else self.detect_every
+        if self.detect_every is None and self.incident is not None and self.incident.subjects:
+            # A kept subject's identity is judged frame to frame on detected boxes (who its
+            # box continues, who comes out of a crossing): an incident detects every frame.
+            every = 1
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"Policy.detect_every: expected a whole number of frames >= 1, got {every!r}")
         object.__setattr__(self, "detect_every", int(every))

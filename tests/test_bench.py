@@ -120,3 +120,16 @@ def test_bench_with_a_deface_that_cannot_run(tmp_path):
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "deface left out on clip.mp4: deface failed: deface: error: unrecognized arguments" in done.stderr
     assert "deface not run" in done.stdout
+
+
+def test_bench_on_its_drawn_scene_says_so(tmp_path):
+    """Without --clip the figures are of a drawn scene, which runs about twice as fast as real
+    footage: the table labels its rows so, and a line says to measure real footage."""
+    require_models("blazeface_full_range", "blazeface_back", "centerface", "demo_astronaut", "demo_lfw_faces",
+                   *PLATE_MODELS)
+    done = subprocess.run([sys.executable, "-m", "redact", "bench", "--sizes", "720p", "--seconds", "0.1",
+                           "--profiles", "fast", "--no-deface", "--no-startup"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("| 720p drawn scene | fast, every 3 |")]
+    assert "not real footage" in done.stdout and "--clip FILE" in done.stdout

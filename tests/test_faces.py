@@ -463,11 +463,44 @@ def test_mirrored_view_is_the_plain_view_of_the_flipped_frame(stretch):
 def test_balanced_finds_a_squeezed_turned_face():
     """A WIDER FACE val photo squashed to 416x416 by its source: a man's face turned to his
     left, 37x72 px. The plain CenterFace view covers 9% of it; balanced's 1.5x-wide mirrored
-    view finds it (WIDER >= 32 px recall 0.916 -> 0.976, `benchmarks/eval_detect.py`)."""
+    view, which runs on photos, finds it (WIDER >= 32 px recall 0.916 -> 0.976,
+    `benchmarks/eval_detect.py`)."""
     frame = photo("faces/wider_val/squashed416/2_Demonstration_Political_Rally_2_752.jpg")
     face = (138.0, 77.0, 175.0, 149.0)
-    regions = detector(Profile.BALANCED).detect(frame)
+    regions = detector(Profile.BALANCED).for_stills().detect(frame)
     assert max(covered(b, face) for b in regions.xyxy) >= 0.8
+
+
+def test_balanced_runs_its_mirrored_view_on_photos_only():
+    """The stretched mirrored view pays for itself on photos (native-aspect group photos:
+    >= 32 px recall 0.985 without it, 1.000 with) but costs video half the face detector's
+    time for no exposure measured on six clips (`benchmarks/face_views.py`, `exposure.py`):
+    video frames skip it, photos run it, sharing the same networks."""
+    need_models(["centerface"])
+    video = FaceDetector(Profile.BALANCED)
+    still = video.for_stills()
+    assert not any(v.mirror for v in video.centerface_views)
+    assert any(v.mirror and v.stretch > 1 for v in still.centerface_views)
+    assert still._center is video._center  # no second copy of the network
+    assert still.for_stills() is still and FaceDetector(Profile.FAST).for_stills().centerface_views == \
+        FaceDetector(Profile.FAST).centerface_views
+
+
+def test_a_photo_is_redacted_with_the_photo_views(tmp_path):
+    """`redact IMAGE` runs the stills-only views: the squeezed, turned face above, which only
+    the mirrored view finds, is hidden in the output file."""
+    import cv2
+
+    from redact import Policy, redact_image
+
+    frame = photo("faces/wider_val/squashed416/2_Demonstration_Political_Rally_2_752.jpg")
+    need_models(["centerface", "blazeface_full_range"])
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), frame[:, :, ::-1])
+    redact_image(src, dst, Policy(kinds={Kind.FACE}), detectors=[FaceDetector(Profile.BALANCED)])
+    out = cv2.imread(str(dst))[:, :, ::-1]
+    x0, y0, x1, y1 = 138, 77, 175, 149
+    assert (out[y0:y1, x0:x1] != frame[y0:y1, x0:x1]).any(axis=2).mean() >= 0.8
 
 
 # --------------------------------------------------------------------------- runtimes

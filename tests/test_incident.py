@@ -471,3 +471,13 @@ def test_the_masks_lookalike_of_a_kept_car_is_the_car_but_an_occupant_stays_hidd
                       np.ones(3), np.array([Kind.VEHICLE, Kind.SILHOUETTE, Kind.SILHOUETTE]), np.array([8, 40, 41]))
     final, _ = compose(regions, 1280, 720, subjects=FrameSubjects(vehicles=frozenset({8})), observed={8, 40, 41})
     assert final.track_id.tolist() == [41]
+
+
+def test_an_incident_that_keeps_a_subject_detects_every_frame():
+    """The default profile detects every 3rd frame; a kept subject's identity is judged on
+    detected boxes frame to frame, so an incident with subjects detects every frame unless
+    asked otherwise."""
+    keep = Incident(subjects=(Subject(t=1.0, point=(10, 10)),))
+    assert Policy().detect_every == 3 and Policy(incident=Incident()).detect_every == 3
+    assert Policy(incident=keep).detect_every == 1
+    assert Policy(incident=keep, detect_every=2).detect_every == 2

@@ -36,7 +36,9 @@ def test_detect_every_takes_whole_numbers(every):
 
 
 def test_the_fast_profiles_detect_every_few_frames_unless_told_otherwise():
-    assert [Policy(profile=p).detect_every for p in ("fast", "pi", "balanced", "thorough")] == [3, 4, 1, 1]
+    """The default too (0 faces exposed on six clips at 3, `benchmarks/exposure.py`)."""
+    assert [Policy(profile=p).detect_every for p in ("fast", "pi", "balanced", "thorough")] == [3, 4, 3, 1]
+    assert Policy().detect_every == 3
     assert Policy(profile="fast", detect_every=1).detect_every == 1
     assert Policy(profile="pi").profile.detectors is Profile.FAST
 
@@ -130,3 +132,24 @@ def test_redactor_refuses_a_zone_outside_the_first_frame():
     inside = Redactor(Policy(kinds=(), zones=(Zone.parse("px:600,0,100,100"),), lookahead_frames=0), detectors=[])
     (done,) = inside.push(np.full((360, 640, 3), 90, np.uint8))
     assert (done.rgb[:100, 600:] != 90).any()
+
+
+def test_the_default_detects_one_frame_in_three_on_a_still_scene():
+    """Between scheduled detections the motion check finds nothing new on a still scene, so
+    the default command runs its detectors on frames 0, 3 and 6 of 9 (tracking and the hold
+    cover the others)."""
+    from redact import Redactor, Regions
+    from redact.types import Kind
+
+    class Counting:
+        kinds, models, calls = (Kind.FACE,), (), 0
+
+        def detect(self, frame):
+            self.calls += 1
+            return Regions.empty()
+
+    counting = Counting()
+    redactor = Redactor(Policy(), fps=30, detectors=[counting])
+    frame = np.random.default_rng(0).integers(0, 256, (72, 128, 3), dtype=np.uint8)
+    done = [f for _ in range(9) for f in redactor.push(frame)] + redactor.flush()
+    assert len(done) == 9 and counting.calls == redactor.frames_detected == 3

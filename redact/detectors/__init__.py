@@ -84,6 +84,9 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     the named ``plugins`` (see `PLUGIN_GROUP`); each must satisfy `Detector`."""
     from importlib.metadata import entry_points
 
+    from ..threads import apply_opencv
+
+    apply_opencv()  # cv2.dnn's networks run on the process's share of the cores
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
     profile = Profile(profile)
     detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE) if k in kinds]
@@ -201,6 +204,13 @@ def describe_models(detectors) -> list:
         for name, runtime in getattr(detector, "runtimes", {}).items():
             found[name]["runtime"] = runtime
     return [found[name] for name in sorted(found)]
+
+
+def for_stills(detectors) -> list:
+    """The detectors as they run on still images: each one's ``for_stills()`` where it has one
+    (views that pay for themselves on photos but not on video, see
+    `redact.detectors.faces.CenterFaceView.stills_only`), else the detector itself."""
+    return [d.for_stills() if hasattr(d, "for_stills") else d for d in detectors]
 
 
 def detect_all(detectors, frame: np.ndarray) -> Regions:

@@ -13,6 +13,7 @@ The profiles were chosen with ``benchmarks/eval_detect.py`` on ``shared/data/fac
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,10 @@ class CenterFaceView:
         Look at the frame flipped left to right. CenterFace's misses are not symmetric
         (heads turned one way, half-profiles), so the mirrored frame finds faces the
         plain one scores low.
+    stills_only : bool
+        Run this view on still images only (`FaceDetector.for_stills`), not on video frames:
+        for views measured to pay for themselves on photos but not on video, whose
+        neighbouring frames, tracking and holds cover what one frame's view misses.
     """
 
     pixels: int
@@ -83,6 +88,7 @@ class CenterFaceView:
     max_upscale: float = 2.0
     threshold: float | None = None
     mirror: bool = False
+    stills_only: bool = False
 
     def size(self, width: int, height: int) -> tuple:
         """Resized (width, height) of a frame, before padding to the stride."""
@@ -145,14 +151,18 @@ class FacePlan:
 #: image to 1.5x. Its second view, 1.5x wide and mirrored, finds what the plain view scores
 #: low: faces the picture squeezed (every face it adds on WIDER is on a squashed photo) and
 #: heads turned one way (the stretched view unmirrored reaches 0.956 on >=32 px, mirrored 0.976;
-#: a mirrored plain view 0.932). It doubles the face detector's time. ``fast`` has none: for
+#: a mirrored plain view 0.932). It doubles the face detector's time, so it runs on photos
+#: only (``stills_only``): on native-aspect photos it still adds heads turned one way (the
+#: ultralight group photos, >= 32 px 0.985 -> 1.000; dlib and WIDER native equal either way,
+#: ``benchmarks/face_views.py``), while on video the six face clips of
+#: ``benchmarks/exposure.py`` show no face without it. ``fast`` has none: for
 #: a live camera (square pixels) it would cost a fifth of ``fast``'s frame rate at 720p
 #: (``redact bench``: 18.1 -> 14.5 fps) for a gain measured on squashed photos (0.65 / 0.92
 #: -> 0.79 / 0.95).
 PLANS = {
     Profile.FAST: FacePlan(centerface=(CenterFaceView(100_000),), centerface_threshold=0.15),
     Profile.BALANCED: FacePlan(centerface=(CenterFaceView(400_000),
-                                           CenterFaceView(400_000, stretch=1.5, mirror=True))),
+                                           CenterFaceView(400_000, stretch=1.5, mirror=True, stills_only=True))),
     Profile.THOROUGH: FacePlan(blazeface_tiles=(0.5,),
                                centerface=(CenterFaceView(1_000_000), CenterFaceView(400_000, stretch=1.5),
                                            CenterFaceView(400_000, stretch=1.5, mirror=True))),
@@ -226,6 +236,7 @@ class FaceDetector:
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self.models = self.plan.models
+        self.still = False  # video frames; see `for_stills`
         self._blaze: Any = None  # a cv2.dnn.Net when the plan uses BlazeFace
         self._center: dict = {}
         if BLAZEFACE_FULL_RANGE.model in self.models:
@@ -261,7 +272,7 @@ class FaceDetector:
         parts: list = []
         if self._blaze is not None:
             parts.extend(self._blazeface(frame, view) for view in self._blazeface_views(frame))
-        parts.extend(self._centerface(frame, view) for view in self.plan.centerface)
+        parts.extend(self._centerface(frame, view) for view in self.centerface_views)
         xyxy = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 4), np.float32)
         score = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.float32)
         keep = (xyxy[:, 3] - xyxy[:, 1] >= self.plan.small_face) | (score >= self.plan.small_threshold)
@@ -270,6 +281,21 @@ class FaceDetector:
         out_score = np.empty_like(score)
         n = weighted_nms(xyxy, score, self.plan.nms_iou, out_xyxy, out_score)
         return Regions.from_boxes(out_xyxy[:n], kind=Kind.FACE, score=out_score[:n])
+
+    @property
+    def centerface_views(self) -> tuple:
+        """The CenterFace views `detect` runs: the plan's, without its stills-only ones unless
+        this detector is for still images (`for_stills`)."""
+        return tuple(v for v in self.plan.centerface if self.still or not v.stills_only)
+
+    def for_stills(self) -> "FaceDetector":
+        """This detector for still images: the plan's stills-only views run too. It shares
+        this detector's networks (use both from one thread); ``self`` when the plan has none."""
+        if self.still or not any(v.stills_only for v in self.plan.centerface):
+            return self
+        twin = copy.copy(self)
+        twin.still = True
+        return twin
 
     def _blazeface_views(self, frame: np.ndarray) -> list:
         """Frame rectangles ``(x0, y0, x1, y1)`` that BlazeFace looks at."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..native_output import muted_native_stderr
+from ..threads import budget
 
 #: Values of `OnnxNet.runtime`.
 ONNXRUNTIME, CV2_DNN = "onnxruntime", "cv2.dnn"
@@ -128,8 +129,10 @@ class OnnxNet:
             # Its worker threads would otherwise spin between calls, taking the CPU from the
             # decoder, the encoder and the other networks of the same frame.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            if threads is not None:
-                options.intra_op_num_threads = options.inter_op_num_threads = threads
+            # One call at a time, on the process's share of the cores (`redact.threads`), or
+            # on the threads a network asks for (NanoDet: one).
+            options.intra_op_num_threads = budget().networks if threads is None else threads
+            options.inter_op_num_threads = 1
             model = free_input_shape(Path(path).read_bytes()) if any_size else str(path)
             self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             self._input = self._session.get_inputs()[0].name
@@ -170,9 +173,10 @@ class TfliteNet:
     ----------
     path : path
         The ``.tflite`` file.
-    threads : int
-        CPU threads of one call; 1 leaves the other cores to the decoder, the encoder and
-        the other networks of the same frame.
+    threads : int, optional
+        CPU threads of one call; default the process's share for networks
+        (`redact.threads.budget`): network calls run one at a time, beside one decoder and
+        one encoder thread.
 
     Raises
     ------
@@ -186,13 +190,13 @@ class TfliteNet:
 
     runtime = LITERT
 
-    def __init__(self, path, threads: int = 1):
+    def __init__(self, path, threads: int | None = None):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
             raise ImportError(f"{Path(path).name} needs the LiteRT runtime: pip install ai-edge-litert "
                               "(wheels for x86_64 and aarch64 Linux, macOS arm64, Windows)") from None
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads or budget().networks)
         # LiteRT prints its XNNPACK delegate on every interpreter (see redact.native_output).
         with muted_native_stderr():
             self._interpreter.allocate_tensors()

@@ -6,6 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..threads import budget
+
 
 class VideoError(RuntimeError):
     """A file that cannot be read or written as video; the message names the file and why."""
@@ -82,7 +84,9 @@ class VideoReader:
             self._container.close()
             raise VideoError(f"{self.path}: has no video stream")
         self._stream = videos[0]
+        # One thread: the networks hold the other cores (`redact.threads`).
         self._stream.thread_type = "AUTO"
+        self._stream.thread_count = budget().decoder
 
     def _read_info(self) -> VideoInfo:
         s = self._stream
