@@ -207,7 +207,7 @@ def test_detector_failure_obscures_whole_frame_and_flags_it(tmp_path):
     write_video(src, frames=200, size=(32, 24), codec="ffv1", pix_fmt="yuv444p", fmt="matroska")
     dst = tmp_path / "out.mp4"
     style = ((None, Style(method=Method.FILL, color=(0, 0, 0))),)
-    manifest = redact_video(src, dst, Policy(kinds=(), styles=style, lookahead_seconds=0),
+    manifest = redact_video(src, dst, Policy(kinds=(), styles=style, lookahead_seconds=0, detect_every=1),
                             detectors=[_Broken({2, 5})])
     frames, _, _ = read_video(dst)
     assert [f["frame"] for f in manifest.flagged_frames] == [2, 5]
