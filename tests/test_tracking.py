@@ -522,7 +522,8 @@ def test_detector_fault_never_ends_a_hold():
 
     faulted = set(range(1, 7))
     detector = PatchDetector(fail_on=faulted)
-    redactor = Redactor(Policy(kinds=(), hold_frames=2, lookahead_frames=0, detect_every=1), fps=30, detectors=[detector])
+    policy = Policy(kinds=(), hold_frames=2, lookahead_frames=0, detect_every=1)
+    redactor = Redactor(policy, fps=30, detectors=[detector])
     still = _walker_scene(0, {0}, speed=0)  # a face at x 62..98, y 100..140 that does not move
     done = []
     for i in range(8):
