@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compose import FrameSubjects, group_parts
-from .geometry import iou_matrix, overlap_areas, pad_boxes
+from .geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
 from .incident import Incident, IncidentError, Subject
 from .policy import Profile
 from .types import Kind, Regions
@@ -59,8 +59,9 @@ REFIND_FRAMES, REFIND_REACH = 10, 0.5
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
 BOX_IOU, NUMBER_IOU = 0.3, 0.5
-#: Two rows of one kind overlapping this much are one object to number (`numbered`).
-SAME_OBJECT_IOU = 0.7
+#: Two rows of one kind overlapping this much (IoU), or one this much inside the other, are
+#: one object to number (`numbered`).
+SAME_OBJECT_IOU, SAME_OBJECT_INSIDE = 0.7, 0.9
 
 
 @dataclass
@@ -97,11 +98,24 @@ def _distance(a, b) -> float:
     return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
+def _same_object(box: np.ndarray, others: np.ndarray, nested: bool) -> bool:
+    """Whether ``box`` repeats one of ``others``: IoU >= `SAME_OBJECT_IOU`, or, with
+    ``nested`` (plates), `SAME_OBJECT_INSIDE` of the smaller one inside the larger: a plate
+    seen whole and seen tighter by the search on its car. (People nest too, a child in front
+    of an adult, and each keeps a number.)"""
+    if iou_matrix(box[None], others).max() >= SAME_OBJECT_IOU:
+        return True
+    if not nested:
+        return False
+    smaller = np.minimum(box_areas(box[None])[0], box_areas(others))
+    return bool((overlap_areas(others, box) >= SAME_OBJECT_INSIDE * np.maximum(smaller, 1e-6)).any())
+
+
 def numbered(regions: Regions, observed=None) -> list:
     """People, then plates, then vehicles, each left to right: the order `redact pick`
     numbers them in (vehicles last, so the numbers of people and plates stay as they were).
 
-    A row that repeats one already numbered (same kind, IoU >= `SAME_OBJECT_IOU`: two views
+    A row that repeats one already numbered (same kind, `_same_object`: two views
     of one plate) gets no number of its own: one number per object.
     """
     rows: list = []
@@ -112,7 +126,7 @@ def numbered(regions: Regions, observed=None) -> list:
         # Higher scores first among repeats, then left to right.
         kept: list = []
         for i in sorted(idx, key=lambda i: -float(regions.score[i])):
-            if not kept or iou_matrix(regions.xyxy[[i]], regions.xyxy[kept]).max() < SAME_OBJECT_IOU:
+            if not kept or not _same_object(regions.xyxy[i], regions.xyxy[kept], nested=kind == Kind.PLATE):
                 kept.append(i)
         rows += sorted(kept, key=lambda i: (float(regions.xyxy[i, 0]), float(regions.xyxy[i, 1])))
     return [int(i) for i in rows]

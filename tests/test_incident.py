@@ -362,6 +362,19 @@ def test_pick_numbers_one_object_once():
     assert numbered(regions) == [2, 1]
 
 
+def test_pick_numbers_a_plate_seen_whole_and_tighter_once_but_nested_people_twice():
+    """theaiguys at 4 s: the whole-frame pass and the search on the car find one plate at
+    IoU 0.64, one box inside the other: one number. A child in front of an adult nests
+    too, and keeps a number of its own."""
+    from redact.subjects import numbered
+
+    plates = Regions.from_boxes(np.array([[566, 465, 780, 562], [585, 474, 760, 550], [1239, 268, 1284, 286]],
+                                         np.float32), kind=Kind.PLATE, score=np.array([0.98, 0.97, 0.9], np.float32))
+    assert numbered(plates) == [0, 2]
+    people = Regions.from_boxes(np.array([[100, 100, 200, 400], [120, 250, 170, 390]], np.float32), kind=Kind.PERSON)
+    assert numbered(people) == [0, 1]
+
+
 def test_a_crossing_is_resolved_by_who_comes_out_where_not_by_looks_alone():
     """Two people alike meet; the detector then finds them as one box, which keeps the
     subject's track (PETS09: subject 15 and person 9). Looks match, but the person it
