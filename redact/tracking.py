@@ -27,7 +27,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .geometry import pad_boxes
+from .geometry import box_areas, pad_boxes
 from .types import Kind, Regions
 
 #: Boxes whose sides are all shorter than this (pixels) may also match by centre distance:
@@ -67,10 +67,6 @@ def _checked_count(name: str, value) -> int:
 
 def _centres(boxes: np.ndarray) -> np.ndarray:
     return 0.5 * (boxes[:, :2] + boxes[:, 2:])
-
-
-def _areas(boxes: np.ndarray) -> np.ndarray:
-    return np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
 
 
 class Tracker:
@@ -214,24 +210,21 @@ class Tracker:
         # measure of where the whole person is: the track keeps its predicted box and speed
         # (held whole if the person is missed next).
         part = np.zeros(n_dets, np.bool_)
-        if n_tracks and n_dets:
-            part[matched] = ((detections.kind[matched] == Kind.PERSON)
-                             & (_areas(dets[matched]) < PART_SHARE * _areas(self._box[rows])))
+        part[matched] = ((detections.kind[matched] == Kind.PERSON)
+                         & (box_areas(dets[matched]) < PART_SHARE * box_areas(self._box[rows])))
         whole = matched & ~part
-        rows = det_track[whole]
+        updated = det_track[whole]
         # Measured over the frames since the last detection, so skipped frames and misses
         # do not inflate the speed.
-        measured = (_centres(dets[whole]) - _centres(self._box[rows])) / self._age[rows, None]
-        smoothed = VELOCITY_SMOOTHING * measured + (1.0 - VELOCITY_SMOOTHING) * self._velocity[rows]
-        self._velocity[rows] = np.where(self._has_velocity[rows, None], smoothed, measured)
-        self._has_velocity[rows] = True
-        self._box[rows] = dets[whole]
-        self._age[rows] = 0
-        self._score[rows] = detections.score[whole]
+        measured = (_centres(dets[whole]) - _centres(self._box[updated])) / self._age[updated, None]
+        smoothed = VELOCITY_SMOOTHING * measured + (1.0 - VELOCITY_SMOOTHING) * self._velocity[updated]
+        self._velocity[updated] = np.where(self._has_velocity[updated, None], smoothed, measured)
+        self._has_velocity[updated] = True
+        self._box[updated] = dets[whole]
+        self._score[updated] = detections.score[whole]
         parted = det_track[part]
         self._box[parted] = core[parted]
-        self._age[parted] = 0
-        rows = det_track[matched]
+        self._age[rows] = 0
 
         lost = np.ones(n_tracks, np.bool_)
         lost[rows] = False
