@@ -295,13 +295,11 @@ def _crossing(records: list, i: int, step: int, current: int, row: int, near_bef
     return split, set(near)
 
 
-def _clear_of(regions: Regions, row: int, tid: int, observed) -> bool:
+def _clear_of(record: FrameRecord, row: int, tid: int) -> bool:
     """Whether track ``tid`` is detected in this frame apart from the box in ``row`` (IoU
     under `APART_IOU`): the two have come out of their crossing."""
-    rows = np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))
-    if tid not in observed or not len(rows):
-        return False
-    return float(iou_matrix(regions.xyxy[rows[:1]], regions.xyxy[row:row + 1])[0, 0]) < APART_IOU
+    box = _detected_box(record, tid)
+    return box is not None and float(iou_matrix(box[None], record.regions.xyxy[row:row + 1])[0, 0]) < APART_IOU
 
 
 def _neighbours(regions: Regions, row: int) -> list:
@@ -427,7 +425,7 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     """
     record = records[i]
     regions = record.regions
-    if not all(_clear_of(regions, row, tid, record.observed) for tid in partners):
+    if not all(_clear_of(record, row, tid) for tid in partners):
         return None
     path = _Path.of(list(reversed(trail)))
     candidates = {current: row}
