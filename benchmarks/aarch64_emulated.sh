@@ -191,7 +191,7 @@ else
     # Models are files (TFLite, ONNX, PNG): any architecture's copy serves.
     echo "models fetch failed under emulation; copying the host's cache instead"
     host -m redact models fetch || true
-    cp -n "${XDG_CACHE_HOME:-$HOME/.cache}"/redact/models/* "$BASE/models/" 2>/dev/null || true
+    cp -n "${XDG_CACHE_HOME:-$HOME/.cache}"/redact/detectors/models/* "$BASE/models/" 2>/dev/null || true
     MODELS_HOW="COPIED from the x86_64 host's cache (fetch under emulation failed)"
 fi
 emu -m redact models list
@@ -204,7 +204,7 @@ if [ ! -e "$CLIP" ]; then
         CLIP_FROM=$CLIP_SRC
     else
         CLIP_FROM=$WORK/demo-input.mp4
-        host -c "import sys; from redact.demo import make_clip; make_clip(sys.argv[1])" "$CLIP_FROM"
+        host -c "import sys; from redact.app.demo import make_clip; make_clip(sys.argv[1])" "$CLIP_FROM"
     fi
     # The first FRAMES frames, re-encoded without audio (libx264 crf 18, the source's rate).
     host - "$CLIP_FROM" "$CLIP.partial.mp4" "$FRAMES" <<'EOF'
@@ -271,7 +271,7 @@ import json
 import sys
 import av
 import numpy as np
-from redact.report import sha256_file
+from redact.record.manifest import sha256_file
 
 def frames(path):
     with av.open(path) as c:

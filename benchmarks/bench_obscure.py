@@ -1,8 +1,8 @@
-"""Benchmark ``redact.ops.obscure`` against OpenCV compositions of the same operations.
+"""Benchmark ``redact.pipeline.obscure.obscure`` against OpenCV compositions of the same operations.
 
 What it measures
 ----------------
-1. Per-frame cost, in ms, of ``redact.ops.obscure(frame, regions, style, out=buf)`` on a
+1. Per-frame cost, in ms, of ``redact.pipeline.obscure.obscure(frame, regions, style, out=buf)`` on a
    1080p RGB uint8 frame (textured random content, fixed seed) for 1, 10 and 50 regions of
    mixed sizes (24-400 px, fixed seed; the first N of one list), every `Method`, with
    `Shape.ELLIPSE` and `Shape.BOX` (default padding, feather and noise). Each figure is the
@@ -45,9 +45,9 @@ sys.path.insert(0, str(REPO))
 
 from opencv_baselines import obscure_opencv, region_geometry  # noqa: E402
 
-from redact.ops import obscure  # noqa: E402
-from redact.policy import Method, Shape, Style  # noqa: E402
-from redact.types import Regions  # noqa: E402
+from redact.core.policy import Method, Shape, Style  # noqa: E402
+from redact.core.types import Regions  # noqa: E402
+from redact.pipeline.obscure import obscure  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080
 REGION_COUNTS = (1, 10, 50)
@@ -60,8 +60,8 @@ _STARTUP_CHILD = """
 import json, time
 t0 = time.perf_counter()
 import numpy as np
-from redact.ops import obscure
-from redact.policy import Method, Style
+from redact.pipeline.obscure import obscure
+from redact.core.policy import Method, Style
 import redact._kernels.obscure
 result = {"import_ms": 1e3 * (time.perf_counter() - t0), "first_call_ms": {}}
 frame = np.full((120, 160, 3), 128, np.uint8)

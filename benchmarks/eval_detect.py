@@ -9,7 +9,7 @@ Usage::
 files relative to that folder, or frames of a video named in the file's ``info``.
 
 A ground-truth box counts as redacted when at least 80% of its pixels are fully covered by
-the redaction mask: the detections rasterised exactly as `redact.ops.obscure` would with
+the redaction mask: the detections rasterised exactly as `redact.pipeline.obscure.obscure` would with
 the default `redact.Style` (padding and feather), only with a fill. Feathered pixels are
 blended, not hidden, so they count for over-redaction but not for recall (both sides
 fail closed). Boxes marked ``ignore`` are not scored. Over-redaction is the share of the
@@ -39,12 +39,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redact import Kind, Method, Style  # noqa: E402
-from redact.bench import DEFACE  # noqa: E402
-from redact.compose import obscured  # noqa: E402
+from redact.app.bench import DEFACE  # noqa: E402
+from redact.core.policy import Policy, Profile  # noqa: E402
+from redact.core.types import BODIES  # noqa: E402
 from redact.detectors import detect_all, detectors_for, for_stills  # noqa: E402
-from redact.ops import obscure  # noqa: E402
-from redact.policy import Policy, Profile  # noqa: E402
-from redact.types import BODIES  # noqa: E402
+from redact.pipeline.compose import obscured  # noqa: E402
+from redact.pipeline.obscure import obscure  # noqa: E402
 
 #: Box-height buckets (pixels, half-open).
 BUCKETS = ((0, 16, "<16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 128, "64-128"),
@@ -185,7 +185,7 @@ def evaluate_redact(dataset: Path, samples, info, kinds, profile: Profile, model
     for every region obscured together (what the user sees: the default command runs faces
     and plates, a plate box over a crowd is over-redaction of the faces' photo, and text on
     no vehicle is obscured with the plates); the warm-up time. Vehicles found for the plates
-    are not obscured, so not counted (`redact.compose.obscured`)."""
+    are not obscured, so not counted (`redact.pipeline.compose.obscured`)."""
     try:
         # Photos: as `redact IMAGE` runs them (`for_stills`).
         detectors = for_stills(detectors_for(Policy(kinds=frozenset(kinds), profile=profile,
@@ -206,7 +206,7 @@ def evaluate_redact(dataset: Path, samples, info, kinds, profile: Profile, model
         elapsed = time.perf_counter() - start
         regions = regions.select(obscured(regions, kinds))
         for kind in kinds:
-            # A person is hidden by the body rows: persons and silhouettes (`redact.types.BODIES`).
+            # A person is hidden by the body rows: persons and silhouettes (`redact.core.types.BODIES`).
             mine = np.isin(regions.kind, BODIES) if kind is Kind.PERSON else regions.kind == kind
             hidden, touched = redaction_masks(regions.select(mine), sample.height, sample.width)
             tallies[kind].add(sample, kind, hidden, touched)
@@ -220,8 +220,8 @@ def evaluate_redact(dataset: Path, samples, info, kinds, profile: Profile, model
 
 
 def deface_python() -> Path:
-    """Python of deface's own virtual environment (`redact.bench.deface_venv`, made on first use)."""
-    from redact.bench import deface_venv
+    """Python of deface's own virtual environment (`redact.app.bench.deface_venv`, made on first use)."""
+    from redact.app.bench import deface_venv
 
     venv = deface_venv(allow_install=True)
     if venv is None:

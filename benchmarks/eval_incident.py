@@ -39,14 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_detect import covered_fraction, redaction_masks  # noqa: E402
 
-from redact.compose import compose  # noqa: E402
+from redact.core.geometry import iou_matrix  # noqa: E402
+from redact.core.incident import Incident, Subject  # noqa: E402
+from redact.core.policy import Policy, Profile  # noqa: E402
+from redact.core.types import Kind, Regions  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
-from redact.geometry import iou_matrix  # noqa: E402
-from redact.incident import Incident, Subject  # noqa: E402
-from redact.jobs import analyse_frames  # noqa: E402
-from redact.policy import Policy, Profile  # noqa: E402
-from redact.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
-from redact.types import Kind, Regions  # noqa: E402
+from redact.jobs.files import analyse_frames  # noqa: E402
+from redact.pipeline.compose import compose  # noqa: E402
+from redact.pipeline.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
 
 VISIBLE_BELOW = 0.2
 HIDDEN_FROM = 0.8
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
                    "stage and the subject logic can then be re-measured without detecting again")
     args = p.parse_args(argv)
 
-    from redact.video import VideoReader
+    from redact.media.video import VideoReader
 
     reader = VideoReader(args.video)
     info = reader.info

@@ -23,7 +23,7 @@ Figures, per set and GT box height bucket:
 * **rows per frame**: PERSON rows the detector emits (and per GT person), the GT persons
   present, and the SILHOUETTE rows (mask parts no person box took);
 * **identities** (PETS): every ``--every``-th frame is detected, frames in between go to
-  `redact.tracking.Tracker` with ``detected=False`` as in the pipeline. On each detected
+  `redact.pipeline.tracking.Tracker` with ``detected=False`` as in the pipeline. On each detected
   frame, GT boxes are matched one to one to the tracker's PERSON rows (detections and held
   predictions), greedily, best IoU first, IoU >= 0.5. An *ID switch* is a GT track matched
   to a different track id than the one it last matched; a *fragmentation* is a GT track
@@ -63,9 +63,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # noqa: E402
 
 from redact import Kind, Regions  # noqa: E402
-from redact.geometry import iou_matrix  # noqa: E402
-from redact.policy import Profile  # noqa: E402
-from redact.types import BODIES  # noqa: E402
+from redact.core.geometry import iou_matrix  # noqa: E402
+from redact.core.policy import Profile  # noqa: E402
+from redact.core.types import BODIES  # noqa: E402
 
 #: Least IoU for a GT person to count as found by a row, and for identity matching.
 IOU_FOUND = 0.5
@@ -344,7 +344,7 @@ def time_720p(clip: Path, frames: int, profile: Profile, models_dir, objects=Non
 def eval_pets(root: Path, video: Path, detector, every: int, frames: int | None) -> tuple:
     import av
 
-    from redact.tracking import Tracker
+    from redact.pipeline.tracking import Tracker
 
     images = json.loads((root / "gt_boxes.json").read_text())["images"]
     score, identity = FrameScore(), Identity()

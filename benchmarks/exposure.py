@@ -179,7 +179,7 @@ class Judge:
 def judge_clip(path, judge: Judge, stride=1) -> list:
     """Per input frame, the judge's faces >= MIN_FACE as (box, track id, confirmations), or
     None for frames skipped by ``stride``."""
-    from redact.tracking import Tracker
+    from redact.pipeline.tracking import Tracker
 
     ids = Tracker(hold_frames=0)  # only to give the judge's faces identities across frames
     judged = []
@@ -220,7 +220,7 @@ def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) 
 def measure_clip(path, policy, judged, crops=None) -> ClipResult:
     """Redact ``path`` with ``policy`` and compare the judged faces of input and output;
     with ``crops`` (a folder), save input|output crops of every exposure there."""
-    from redact.jobs import redact_video
+    from redact.jobs.files import redact_video
 
     result = ClipResult(Path(path).name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -274,8 +274,8 @@ def add(total: ClipResult, r: ClipResult) -> None:
 
 
 def main(argv=None) -> int:
-    from redact.policy import Policy, Profile
-    from redact.types import Kind
+    from redact.core.policy import Policy, Profile
+    from redact.core.types import Kind
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("videos", nargs="+", type=Path)

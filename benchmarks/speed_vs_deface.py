@@ -119,7 +119,7 @@ def deface_command(explicit: str | None) -> list | None:
     """deface's command: ``explicit``, or the venv `redact bench --install-deface` makes."""
     if explicit:
         return [explicit]
-    from redact.bench import deface_venv
+    from redact.app.bench import deface_venv
 
     venv = deface_venv(allow_install=False)
     return [str(venv / "bin" / "deface")] if venv else None

@@ -3,7 +3,7 @@
 Detection is the slow stage (seconds a frame here) and does not depend on the tracker or
 the subject logic. ``detect`` runs the library's detectors (the kinds an incident uses) over
 the first N frames and keeps their raw output; ``replay`` pushes those detections through
-the library's own analysis stage (`redact.pipeline.Analyser`: tracker, holds, scene cuts,
+the library's own analysis stage (`redact.pipeline.redactor.Analyser`: tracker, holds, scene cuts,
 plate rides) and prints, per ground-truth person, how many tracks carried it and how often
 the track carrying it changed; it also writes the analysis in the form
 ``eval_incident.py --cache`` reads, so the incident figures follow from the same run::
@@ -31,13 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_incident import load_truth  # noqa: E402
 
+from redact.core.geometry import iou_matrix  # noqa: E402
+from redact.core.policy import Policy, Profile  # noqa: E402
+from redact.core.types import Kind  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
-from redact.geometry import iou_matrix  # noqa: E402
-from redact.pipeline import Analyser, Analysis  # noqa: E402
-from redact.policy import Policy, Profile  # noqa: E402
-from redact.subjects import FrameRecord, appearance  # noqa: E402
-from redact.types import Kind  # noqa: E402
-from redact.video import VideoReader  # noqa: E402
+from redact.media.video import VideoReader  # noqa: E402
+from redact.pipeline.redactor import Analyser, Analysis  # noqa: E402
+from redact.pipeline.subjects import FrameRecord, appearance  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 VIDEO = DATA / "videos" / "opencv_vtest_pedestrians.avi"

@@ -16,7 +16,7 @@ On a Pi 4 or 5 with 64-bit Raspberry Pi OS (Python 3.11)::
 """
 import sys
 
-from redact.bench import main as bench
+from redact.app.bench import main as bench
 
 
 def main(argv=None) -> int:

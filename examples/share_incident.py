@@ -2,7 +2,7 @@
 
     python examples/share_incident.py [FOLDER]
 
-The doorbell clip is the demo's (`redact.demo.make_clip`: a person walking past parked
+The doorbell clip is the demo's (`redact.app.demo.make_clip`: a person walking past parked
 cars, two neighbours, a plate). The same steps on the command line::
 
     redact pick doorbell.mp4 --at 2                     # numbers every person and plate
@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import redact
-from redact.demo import make_clip
-from redact.review import pick_frame, review_sheet
+from redact.app.demo import make_clip
+from redact.app.review import pick_frame, review_sheet
 
 
 def main(folder: Path) -> int:

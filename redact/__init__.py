@@ -14,15 +14,16 @@ __version__ = "0.1.0"
 
 #: Public name -> module that defines it.
 _PUBLIC = {
-    "Kind": "types", "Regions": "types",
-    "Method": "policy", "Shape": "policy", "Style": "policy", "Profile": "policy", "Policy": "policy",
-    "Zone": "policy", "Units": "policy",
-    "Incident": "incident", "Subject": "incident", "Window": "incident",
-    "obscure": "ops",
-    "Redactor": "pipeline",
-    "redact_file": "jobs", "redact_video": "jobs", "redact_image": "jobs",
+    "Kind": "core.types", "Regions": "core.types",
+    "Method": "core.policy", "Shape": "core.policy", "Style": "core.policy",
+    "Profile": "core.policy", "Policy": "core.policy",
+    "Zone": "core.policy", "Units": "core.policy",
+    "Incident": "core.incident", "Subject": "core.incident", "Window": "core.incident",
+    "obscure": "pipeline.obscure",
+    "Redactor": "pipeline.redactor",
+    "redact_file": "jobs.files", "redact_video": "jobs.files", "redact_image": "jobs.files",
     "Detector": "detectors", "build_detectors": "detectors", "detectors_for": "detectors",
-    "verify_clip": "verify",
+    "verify_clip": "record.verify",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

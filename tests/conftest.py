@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from redact.policy import Profile
+from redact.core.policy import Profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,7 +41,7 @@ PLATE_MODELS = ("ppocr_det_v4", "ppocr_rec_v4", "ppocr_keys_v1")
 
 def require_models(*names):
     """Skip (with the fix) when a model is not in the cache."""
-    from redact.models import is_installed
+    from redact.detectors.models import is_installed
 
     missing = [n for n in names if not is_installed(n)]
     if missing:

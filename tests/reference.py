@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from redact._kernels.obscure import NOISE_TILE, RING_SAMPLES
-from redact.ops import BLUR_RADIUS, PIXELATE_CELLS, RING_BAND, RING_SEGMENTS
-from redact.policy import Method, Shape, Style
-from redact.types import Kind, Regions
+from redact.core.policy import Method, Shape, Style
+from redact.core.types import Kind, Regions
+from redact.pipeline.obscure import BLUR_RADIUS, PIXELATE_CELLS, RING_BAND, RING_SEGMENTS
 
 M64 = (1 << 64) - 1
 
@@ -186,7 +186,7 @@ def edge(ctl, side, t):
 
 
 def reference_obscure(frame, regions, style, *, mask=None, seed=0):
-    """What `redact.ops.obscure` should return, computed slowly and directly."""
+    """What `redact.pipeline.obscure.obscure` should return, computed slowly and directly."""
     regions = regions if isinstance(regions, Regions) else Regions.from_boxes(regions)
     h, w = frame.shape[:2]
     src = frame.astype(np.float64)

@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 from media import encode_tone, pattern, read_video, write_video
 
-from redact.signing import device_key, input_tag
+from redact.record.signing import device_key, input_tag
 
 NO_DETECT = ["--detect", "none", "-q"]
 TIMEOUT = 180  # seconds for any one run: a hang fails the row instead of the whole session

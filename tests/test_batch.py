@@ -1,9 +1,9 @@
-"""The local batch's worker side (`redact.batch`), run in this process."""
+"""The local batch's worker side (`redact.jobs.batch`), run in this process."""
 from media import write_video
 
 import redact.detectors as detectors
-from redact import batch
-from redact.policy import Policy
+from redact.core.policy import Policy
+from redact.jobs import batch
 
 
 def test_a_jobs_worker_builds_its_detectors_once_for_all_its_files(tmp_path, monkeypatch):

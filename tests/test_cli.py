@@ -8,8 +8,8 @@ from fractions import Fraction
 import pytest
 from media import write_video
 
-from redact.cli import main
-from redact.report import manifest_path
+from redact.app.cli import main
+from redact.record.manifest import manifest_path
 
 NO_DETECT = ["--detect", "none", "-q"]
 

@@ -15,7 +15,7 @@ from media import write_video
 
 import redact
 from conftest import PLATE_MODELS, require_models
-from redact.report import manifest_path
+from redact.record.manifest import manifest_path
 
 NO_DETECT = ["--detect", "none", "-q"]
 needs_dask = pytest.mark.skipif(find_spec("distributed") is None,
@@ -310,7 +310,7 @@ def test_cluster_usage_errors_exit_2(tmp_path, args, message):
 def test_cluster_without_dask_says_how_to_install_it(tmp_path):
     src = clips(tmp_path / "in", 1)
     block = ("import sys; sys.modules['distributed'] = sys.modules['dask'] = None; "
-             "from redact.cli import main; sys.exit(main(sys.argv[1:]))")
+             "from redact.app.cli import main; sys.exit(main(sys.argv[1:]))")
     result = subprocess.run([sys.executable, "-c", block, str(src), "-o", str(tmp_path / "out"),
                              "--cluster", "local:2", *NO_DETECT], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
@@ -324,8 +324,8 @@ def test_a_file_whose_workers_keep_dying_fails_with_the_reason():
     """Past the scheduler's allowed failures the task is lost for good: one failed outcome."""
     from distributed import KilledWorker
 
-    from redact.batch import Task
-    from redact.cluster import _outcome
+    from redact.jobs.batch import Task
+    from redact.jobs.cluster import _outcome
 
     class Lost:
         def result(self):
@@ -352,7 +352,7 @@ def test_a_file_whose_workers_keep_dying_fails_with_the_reason():
     ("local:0", "expected a number of workers"),
 ])
 def test_cluster_addresses_that_cannot_be_tried_are_refused_saying_why(address, message):
-    from redact.cluster import ClusterUnavailable, cluster_spec
+    from redact.jobs.cluster import ClusterUnavailable, cluster_spec
 
     with pytest.raises(ClusterUnavailable, match=re.escape(message)):
         cluster_spec(address)
@@ -362,7 +362,7 @@ def test_cluster_addresses_that_cannot_be_tried_are_refused_saying_why(address, 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "tcp://localhost:8786", "tcp://[::1]:8786",
                                      "tcp://127.8.9.10:8786"])
 def test_plain_tcp_on_loopback_needs_no_flag(address):
-    from redact.cluster import cluster_spec
+    from redact.jobs.cluster import cluster_spec
 
     spec = cluster_spec(address)
     assert (spec.address, spec.security, spec.local) == (address, None, False)
@@ -370,7 +370,7 @@ def test_plain_tcp_on_loopback_needs_no_flag(address):
 
 @needs_dask
 def test_tls_files_are_checked_before_anything_is_written(tmp_path):
-    from redact.cluster import ClusterUnavailable, TLSFiles, cluster_spec
+    from redact.jobs.cluster import ClusterUnavailable, TLSFiles, cluster_spec
 
     certs = Certificates(tmp_path / "certs")
     ca, cert, key = map(str, certs.files("client"))
@@ -422,7 +422,7 @@ def test_a_tls_cluster_redacts_and_refuses_a_stranger(tls_cluster, tmp_path, con
 @needs_dask
 def test_workers_never_hold_the_device_key(cluster, tmp_path, config):
     """Workers whose config folder cannot hold a key: this machine signs every manifest."""
-    from redact.signing import export_public
+    from redact.record.signing import export_public
 
     src, out = clips(tmp_path / "in", 2), tmp_path / "out"
     done = run_cli(src, "-o", out, "--cluster", cluster.address, "--request", "REF-7", "--recipient", "Anytown PD",
@@ -444,9 +444,9 @@ def test_a_handed_off_output_is_committed_only_with_its_own_record(tmp_path, con
     its record names, that is not a temporary of that output, whose record is of other
     settings, whose input changed meanwhile, or whose final name a user file took meanwhile,
     is never committed."""
-    from redact.jobs import HandOff, RedactionIncomplete, redact_file, seal_handed_off
-    from redact.policy import Policy
-    from redact.safeio import OutputBusyError, UsageError
+    from redact.core.policy import Policy
+    from redact.jobs.files import HandOff, RedactionIncomplete, redact_file, seal_handed_off
+    from redact.media.safeio import OutputBusyError, UsageError
 
     policy = Policy(kinds=())
     src, out = tmp_path / "in.png", tmp_path / "out"
@@ -490,7 +490,7 @@ def test_a_local_cluster_listens_on_loopback_only_and_speaks_tls():
     import psutil
     from distributed import Client
 
-    from redact.cluster import cluster_spec, connect
+    from redact.jobs.cluster import cluster_spec, connect
 
     def listening():
         me = psutil.Process()
@@ -538,8 +538,8 @@ def test_jobs_are_capped_by_files_and_said_so(tmp_path, config):
     (1, 0, 1, 0, (1, "")),
 ])
 def test_process_limit(requested, files, cpus, memory, expected):
-    from redact.batch import process_limit
-    from redact.memory import available_bytes
+    from redact.jobs.batch import process_limit
+    from redact.jobs.memory import available_bytes
 
     assert process_limit(requested, files, cpus=cpus, memory=memory) == expected
     assert available_bytes() is None or available_bytes() > 0

@@ -3,15 +3,15 @@ import json
 
 import pytest
 
-from redact.models import DEMO_ASSETS, REGISTRY, is_installed
-from redact.verify import verify_clip
+from redact.detectors.models import DEMO_ASSETS, REGISTRY, is_installed
+from redact.record.verify import verify_clip
 
 
 def test_demo_writes_and_verifies_its_outputs(tmp_path, capsys):
     missing = [n for n in (*DEMO_ASSETS, *REGISTRY) if not is_installed(n)]
     if missing:
         pytest.skip(f"demo assets or models {missing} not installed: run `redact models fetch`")
-    from redact.demo import run_demo, window_frames
+    from redact.app.demo import run_demo, window_frames
 
     folder = tmp_path / "demo"
     passed = run_demo(folder)

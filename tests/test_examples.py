@@ -57,7 +57,7 @@ def test_pi_benchmark_example(capsys):
 def test_share_incident_example(tmp_path, capsys):
     import pytest
 
-    from redact.models import DEMO_ASSETS, is_installed
+    from redact.detectors.models import DEMO_ASSETS, is_installed
 
     if not all(is_installed(n) for n in DEMO_ASSETS):
         pytest.skip("demo assets not installed: run `redact models fetch`")

@@ -5,9 +5,9 @@ from exposure import face_exposed, judge_plan
 from media import read_video
 
 from conftest import require_models
-from redact.jobs import redact_video
-from redact.policy import Policy
-from redact.types import Kind, Regions
+from redact.core.policy import Policy
+from redact.core.types import Kind, Regions
+from redact.jobs.files import redact_video
 
 FRAMES, STEP = 60, 5
 HEAD = (slice(40, 200), slice(160, 290))  # astronaut's head in skimage's 512x512 photo

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from conftest import DETECTOR_PROFILES
 from redact import Kind, Regions
 from redact._kernels import anchors as k
+from redact.core.geometry import tile_starts
+from redact.core.policy import Profile
 from redact.detectors import build_detectors
 from redact.detectors.faces import BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector, FacePlan
-from redact.geometry import tile_starts
-from redact.models import ModelMissingError, is_installed
-from redact.policy import Profile
+from redact.detectors.models import ModelMissingError, is_installed
 
 DATA = Path(os.environ.get("REDACT_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 PROFILES = DETECTOR_PROFILES
@@ -201,7 +201,7 @@ def test_missing_model_says_how_to_fetch(tmp_path):
 def test_anchor_count_matches_the_model_outputs(name, spec):
     import cv2
 
-    from redact.models import model_path
+    from redact.detectors.models import model_path
 
     need_models([name])
     size, strides, per_cell = spec
@@ -529,8 +529,8 @@ def test_onnx_runtime_runs_centerface_at_any_size_once_its_declared_shape_is_dro
     declaration dropped (in memory, the file untouched) it runs a 416x1056 input."""
     ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime not installed (pip install onnxruntime)")
     need_models(["centerface"])
+    from redact.detectors.models import model_path
     from redact.detectors.runtime import free_input_shape
-    from redact.models import model_path
 
     path = model_path("centerface")
     before = path.read_bytes()

@@ -10,13 +10,13 @@ import pytest
 from media import write_video
 
 from conftest import require_models
-from redact import report
-from redact.cli import main
-from redact.jobs import redact_video
-from redact.policy import Policy
-from redact.report import manifest_path
-from redact.safeio import OutputBusyError, UsageError, output_lock
-from redact.types import Kind, Regions
+from redact.app.cli import main
+from redact.core.policy import Policy
+from redact.core.types import Kind, Regions
+from redact.jobs.files import redact_video
+from redact.media.safeio import OutputBusyError, UsageError, output_lock
+from redact.record import manifest as report
+from redact.record.manifest import manifest_path
 
 NO_DETECT = ["--detect", "none", "-q"]
 
@@ -75,7 +75,7 @@ def test_output_lock_refuses_a_second_writer(tmp_path):
             with output_lock(target):
                 pass
         # A second process is refused too (flock is per open file, across processes).
-        code = ("import sys; from redact.safeio import output_lock, OutputBusyError\n"
+        code = ("import sys; from redact.media.safeio import output_lock, OutputBusyError\n"
                 "try:\n    output_lock(sys.argv[1]).__enter__()\nexcept OutputBusyError: sys.exit(3)\n")
         assert subprocess.run([sys.executable, "-c", code, str(target)]).returncode == 3
     with output_lock(target):  # released, and its lock file removed
@@ -202,7 +202,7 @@ def test_failures_print_once(tmp_path):
 
 
 def test_redact_file_refuses_unusable_names(tmp_path):
-    from redact.jobs import redact_file
+    from redact.jobs.files import redact_file
 
     src = tmp_path / "in.mp4"
     write_video(src, frames=3)
@@ -263,7 +263,7 @@ def test_stopping_a_parallel_batch_stops_its_workers(tmp_path, how):
 
 def test_stale_cleanup_reads_names_literally(tmp_path):
     """'clip [1].mp4' as a glob matched 'clip 1.mp4': another job's live temporary went."""
-    from redact.safeio import partial_path, remove_stale_partials
+    from redact.media.safeio import partial_path, remove_stale_partials
 
     mine, theirs = tmp_path / "clip [1].mp4", tmp_path / "clip 1.mp4"
     for target in (mine, theirs):
@@ -330,7 +330,7 @@ def test_a_motion_photo_jpeg_is_not_taken_for_truncated(tmp_path):
 
 
 def test_memory_estimate_refuses_what_the_device_cannot_hold():
-    from redact.memory import check_memory
+    from redact.jobs.memory import check_memory
 
     with pytest.raises(MemoryError, match=r"7680x4320 .* needs about 6\.\d GiB .* 4\.0 GiB is available; lower "
                                           r"--lookahead"):
@@ -342,7 +342,7 @@ def test_memory_estimate_refuses_what_the_device_cannot_hold():
 def test_an_8k_clip_too_big_for_memory_fails_on_one_line_before_decoding(tmp_path):
     """An 8K clip with a 10 s look-ahead would hold ~300 frames of 100 MB: refused with the
     fix, nothing written, where the kernel would otherwise kill the run without a word."""
-    from redact.memory import available_bytes, needed_bytes
+    from redact.jobs.memory import available_bytes, needed_bytes
 
     need = needed_bytes(7680, 4320, 300 + 16)
     if available_bytes() is None or available_bytes() > need:

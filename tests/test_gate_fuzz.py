@@ -5,8 +5,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from redact.motion import CHANGED_SHARE, FACE_BODY, THUMB_WIDTH, MotionGate
-from redact.types import Kind, Regions
+from redact.core.types import Kind, Regions
+from redact.pipeline.motion import CHANGED_SHARE, FACE_BODY, THUMB_WIDTH, MotionGate
 
 KINDS = [Kind.FACE, Kind.PLATE, Kind.PERSON, Kind.OTHER]
 

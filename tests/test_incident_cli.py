@@ -68,7 +68,7 @@ def test_a_number_from_pick_keeps_that_person_under_another_profile(data_dir, tm
 
 
 def test_hide_subject_face_applies_to_subjects_from_an_incident_file(astronaut_pair, tmp_path, config):
-    from redact.images import read_image
+    from redact.media.images import read_image
 
     src, frame = astronaut_pair
     incident = tmp_path / "incident.json"
@@ -144,7 +144,7 @@ def test_a_subject_behind_a_privacy_zone_is_not_reported_shown(astronaut_pair, t
 
 
 def test_verify_tells_a_hidden_subject_from_a_frame_obscured_whole():
-    from redact.verify import describe
+    from redact.record.verify import describe
 
     lines = describe({"flagged_frames": [{"frame": 3, "reason": "subject crosses another person"},
                                          {"frame": 4, "reason": "subject lost"},

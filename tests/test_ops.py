@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from reference import coverage, geometry, reference_obscure
 
 from redact import Kind, Method, Regions, Shape, Style
-from redact.ops import obscure
+from redact.pipeline.obscure import obscure
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

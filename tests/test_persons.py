@@ -6,10 +6,10 @@ import pytest
 
 from conftest import DETECTOR_PROFILES, require_models, shared_data
 from redact import Kind, Regions
+from redact.core.geometry import pad_boxes, pixel_boxes
+from redact.core.policy import Profile
+from redact.core.types import BODIES
 from redact.detectors.persons import PLANS, PersonPlan, head_boxes, person_instances, suppress
-from redact.geometry import pad_boxes, pixel_boxes
-from redact.policy import Profile
-from redact.types import BODIES
 
 MODEL = "selfie_segmentation"
 #: The instance detector's networks (`redact.detectors.objects`): NanoDet-g in every profile,
@@ -73,8 +73,8 @@ def test_hog_only_plan_needs_no_model(tmp_path):
 
 
 def test_missing_model_says_how_to_fetch(tmp_path):
+    from redact.detectors.models import ModelMissingError
     from redact.detectors.persons import PersonDetector
-    from redact.models import ModelMissingError
 
     with pytest.raises(ModelMissingError, match="redact models fetch selfie_segmentation"):
         PersonDetector("fast", models_dir=tmp_path)
@@ -108,7 +108,7 @@ def check_output(regions: Regions, frame_before, frame):
 
 
 def bodies_of(regions: Regions) -> Regions:
-    """The rows hidden as bodies: persons and the mask's rest (`redact.types.BODIES`)."""
+    """The rows hidden as bodies: persons and the mask's rest (`redact.core.types.BODIES`)."""
     return regions.select(np.isin(regions.kind, BODIES))
 
 
@@ -326,7 +326,7 @@ def test_two_people_are_two_instances(detectors, profile):
 
 def test_pets_people_are_instances(detectors, people_dir):
     """Every 40th of the first 400 PETS frames: most people have their own box (IoU >= 0.5)."""
-    from redact.tracking import Tracker
+    from redact.pipeline.tracking import Tracker
 
     found, rows, persons = [], 0, 0
     for frame, gt in pets_frames(people_dir, 40):

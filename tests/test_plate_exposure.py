@@ -15,7 +15,7 @@ from plate_exposure import (
 
 from conftest import require_models
 from redact import obscure
-from redact.types import Kind, Regions
+from redact.core.types import Kind, Regions
 
 W, H = 768, 576
 

@@ -7,9 +7,9 @@ import pytest
 from conftest import DETECTOR_PROFILES, PLATE_MODELS, require_models, shared_data
 from redact import Kind, Regions
 from redact._kernels.components import component_stats
+from redact.core.geometry import pad_boxes, pixel_boxes
+from redact.core.policy import Profile
 from redact.detectors.plates import PLANS, PlateDetector
-from redact.geometry import pad_boxes, pixel_boxes
-from redact.policy import Profile
 
 
 def kernels(kernel):
@@ -145,8 +145,8 @@ def test_attributes_and_bad_input(detectors):
 
 
 def test_missing_model_says_how_to_fetch(tmp_path):
+    from redact.detectors.models import ModelMissingError
     from redact.detectors.plates import PlateDetector
-    from redact.models import ModelMissingError
 
     with pytest.raises(ModelMissingError, match="redact models fetch ppocr_det_v4"):
         PlateDetector("fast", models_dir=tmp_path)
@@ -232,8 +232,8 @@ def test_all_text_unless_plates_only_is_asked():
 
 
 def test_plates_only_reaches_the_detector_from_the_policy():
+    from redact.core.policy import Policy
     from redact.detectors import detectors_for
-    from redact.policy import Policy
 
     require_models(*PLATE_MODELS)
     [plain] = [d for d in detectors_for(Policy(kinds={Kind.PLATE})) if isinstance(d, PlateDetector)]

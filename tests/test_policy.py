@@ -4,7 +4,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from redact.policy import Policy, Profile, Units, Zone
+from redact.core.policy import Policy, Profile, Units, Zone
 
 
 @pytest.mark.parametrize("fields, fps, frames", [
@@ -44,7 +44,7 @@ def test_the_fast_profiles_detect_every_few_frames_unless_told_otherwise():
 
 
 def test_the_cli_takes_the_profiles_cadence_and_an_explicit_one(tmp_path):
-    from redact.cli import _policy, redact_parser
+    from redact.app.cli import _policy, redact_parser
 
     parser = redact_parser()
     assert _policy(parser.parse_args(["in.mp4", "-o", "out.mp4", "--profile", "pi"])).detect_every == 4
@@ -124,7 +124,7 @@ def test_zone_wholly_outside_the_frame_names_the_frame(zone, inside):
 
 
 def test_redactor_refuses_a_zone_outside_the_first_frame():
-    from redact.pipeline import Redactor
+    from redact.pipeline.redactor import Redactor
 
     redactor = Redactor(Policy(kinds=(), zones=(Zone.parse("px:900,0,100,100"),)), detectors=[])
     with pytest.raises(ValueError, match=r"^zone px:900,0,100,100 lies outside the 640x360 frame$"):
@@ -139,7 +139,7 @@ def test_the_default_detects_one_frame_in_three_on_a_still_scene():
     the default command runs its detectors on frames 0, 3 and 6 of 9 (tracking and the hold
     cover the others)."""
     from redact import Redactor, Regions
-    from redact.types import Kind
+    from redact.core.types import Kind
 
     class Counting:
         kinds, models, calls = (Kind.FACE,), (), 0

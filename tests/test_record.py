@@ -7,7 +7,7 @@ import sys
 import pytest
 from media import write_video
 
-from redact.report import manifest_path
+from redact.record.manifest import manifest_path
 
 NO_DETECT = ["--detect", "none", "-q"]
 

@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from media import write_video
 
-from redact.incident import Incident
-from redact.jobs import redact_video
-from redact.policy import Policy
-from redact.report import manifest_path, sha256_file
-from redact.sharelog import LOG_FILE, read_shares
-from redact.signing import KEY_FILE, PUBLIC_FILE
+from redact.core.incident import Incident
+from redact.core.policy import Policy
+from redact.jobs.files import redact_video
+from redact.record.manifest import manifest_path, sha256_file
+from redact.record.sharelog import LOG_FILE, read_shares
+from redact.record.signing import KEY_FILE, PUBLIC_FILE
 
 NO_DETECT = ["--detect", "none", "-q"]
 

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from redact import review
-from redact.models import ModelMissingError
-from redact.review import CAPTION_HEIGHT, MAX_FLAGGED, MAX_TILES, pick_frame, plan_tiles, review_sheet
+from redact.app import review
+from redact.app.review import CAPTION_HEIGHT, MAX_FLAGGED, MAX_TILES, pick_frame, plan_tiles, review_sheet
+from redact.detectors.models import ModelMissingError
 
 W, H = 320, 180
 

@@ -2,10 +2,10 @@
 out (issue 21, item 5)."""
 import pytest
 
-from redact.incident import Incident, IncidentError
-from redact.review import _ascii
-from redact.safetext import shown, unsafe_reason
-from redact.sharelog import Share, ShareLogError, append_share, read_shares
+from redact.app.review import _ascii
+from redact.core.incident import Incident, IncidentError
+from redact.core.safetext import shown, unsafe_reason
+from redact.record.sharelog import Share, ShareLogError, append_share, read_shares
 
 LYING = {
     "\u202eDP nwotynA": "U+202E RIGHT-TO-LEFT OVERRIDE",  # displays as "Anytown PD"

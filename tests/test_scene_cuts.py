@@ -5,9 +5,9 @@ import numpy as np
 
 import redact
 from conftest import require_models
-from redact.motion import SceneCuts
-from redact.pipeline import Redactor
-from redact.types import Kind, Regions
+from redact.core.types import Kind, Regions
+from redact.pipeline.motion import SceneCuts
+from redact.pipeline.redactor import Redactor
 
 HAMILTON = "videos/face_recognition_short_hamilton_clip.mp4"
 HAMILTON_CUT = 82  # audience -> stage (29.97 fps, 2.7 s in)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from redact.sharelog import (
+from redact.record.sharelog import (
     LOG_FILE,
     Share,
     ShareLogError,

@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from redact.report import Manifest
-from redact.signing import (
+from redact.record.manifest import Manifest
+from redact.record.signing import (
     KEY_FILE,
     PUBLIC_FILE,
     KeyFileError,

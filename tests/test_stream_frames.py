@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import redact
-from redact.types import check_frame
+from redact.core.types import check_frame
 
 GREY = np.full((6, 8, 3), 128, np.uint8)  # the picture every frame below shows
 

@@ -1,4 +1,4 @@
-"""One thread budget (`redact.threads`): real codecs and real sessions, sized to the process's share."""
+"""One thread budget (`redact.core.threads`): real codecs and real sessions, sized to the process's share."""
 import os
 import subprocess
 import sys
@@ -7,10 +7,10 @@ from fractions import Fraction
 import pytest
 from media import write_video
 
-from redact.jobs import redact_video
-from redact.policy import Policy, Zone
-from redact.threads import ThreadBudget, available_cores, budget
-from redact.video import VideoReader, VideoWriter
+from redact.core.policy import Policy, Zone
+from redact.core.threads import ThreadBudget, available_cores, budget
+from redact.jobs.files import redact_video
+from redact.media.video import VideoReader, VideoWriter
 
 
 def thread_names() -> list:
@@ -55,8 +55,8 @@ def test_networks_run_on_the_process_share(tmp_path):
     import cv2
 
     from redact.detectors import build_detectors
+    from redact.detectors.models import is_installed, model_path
     from redact.detectors.runtime import OnnxNet
-    from redact.models import is_installed, model_path
 
     if not is_installed("centerface"):
         pytest.skip("model centerface not in the cache; run `redact models fetch centerface`")
@@ -75,7 +75,7 @@ def test_jobs_share_the_cores():
 
 def test_a_jobs_worker_takes_its_share():
     """A ``--jobs N`` worker process sets its budget before it builds a detector."""
-    code = ("from redact.batch import _worker_init; from redact.threads import budget, available_cores; "
+    code = ("from redact.jobs.batch import _worker_init; from redact.core.threads import budget, available_cores; "
             "import cv2; _worker_init(2); "
             "print(budget().networks, max(1, available_cores() // 2), cv2.getNumThreads())")
     got, want, opencv = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

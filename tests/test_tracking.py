@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from redact._kernels import track as kernels
 from redact._kernels.boxes import iou
-from redact.geometry import pad_boxes
-from redact.tracking import ENTRY_MARGIN, SMALL_BOX_PX, Tracker, TwoSidedHold
-from redact.types import Kind, Regions
+from redact.core.geometry import pad_boxes
+from redact.core.types import Kind, Regions
+from redact.pipeline.tracking import ENTRY_MARGIN, SMALL_BOX_PX, Tracker, TwoSidedHold
 
 KINDS = [int(k) for k in Kind]
 # No deadline: the first example of a kernel test includes Numba compilation, and this
@@ -422,7 +422,7 @@ def test_lookahead_zero_passes_straight_through(frames):
 
 
 def test_motion_gate_forces_detection_for_newcomers_only():
-    from redact.motion import MotionGate
+    from redact.pipeline.motion import MotionGate
 
     gate = MotionGate()
     still = np.full((360, 640, 3), 90, np.uint8)
@@ -476,8 +476,8 @@ def _walker_scene(i, face_frames, speed=10):
 def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_frames, lookahead):
     """A walker the detectors saw (no face) shows its face between scheduled detections,
     here for just two frames: the motion check must run the detectors on those frames."""
-    from redact.pipeline import Redactor
-    from redact.policy import Policy
+    from redact.core.policy import Policy
+    from redact.pipeline.redactor import Redactor
 
     detector = PatchDetector()
     policy = Policy(kinds=(), detect_every=5, lookahead_frames=lookahead, hold_frames=15)
@@ -496,8 +496,8 @@ def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_fra
 def test_failed_detection_is_not_a_reference_for_the_motion_check():
     """A detector fault obscures that frame whole; the next frame must be analysed again,
     not compared with the frame nobody looked at."""
-    from redact.pipeline import Redactor
-    from redact.policy import Policy
+    from redact.core.policy import Policy
+    from redact.pipeline.redactor import Redactor
 
     detector = PatchDetector(fail_on={5})
     redactor = Redactor(Policy(kinds=(), detect_every=5, lookahead_frames=0), fps=30, detectors=[detector])
@@ -517,8 +517,8 @@ def test_detector_fault_never_ends_a_hold():
     """A faulted frame was looked at by nobody: it must not count as a miss. A face found on
     frame 0 stays held at its place through every faulted frame after it (beyond the
     whole-frame box those frames get), however long the fault lasts."""
-    from redact.pipeline import Redactor
-    from redact.policy import Policy
+    from redact.core.policy import Policy
+    from redact.pipeline.redactor import Redactor
 
     faulted = set(range(1, 7))
     detector = PatchDetector(fail_on=faulted)

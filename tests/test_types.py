@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from redact.geometry import pad_boxes, pixel_boxes
-from redact.types import Kind, Regions
+from redact.core.geometry import pad_boxes, pixel_boxes
+from redact.core.types import Kind, Regions
 
 
 def test_regions_validate_and_freeze():

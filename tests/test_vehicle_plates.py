@@ -5,7 +5,7 @@ import pytest
 
 from conftest import PLATE_MODELS, require_models, shared_data
 from redact import Kind, Policy, Regions
-from redact.vehicles import PlateRides, link_to_vehicles
+from redact.pipeline.vehicles import PlateRides, link_to_vehicles
 
 #: A real car (a UK plate, boxed by hand) from the shared photos.
 CAR, CAR_PLATE = "plates/theaiguys_car4.jpg", (362, 241, 454, 269)
@@ -58,7 +58,7 @@ def test_a_small_plate_on_a_moving_car_is_hidden_on_every_frame(profile, plate_w
 
 
 def test_a_plate_row_is_linked_to_its_vehicle():
-    from redact.pipeline import Analyser
+    from redact.pipeline.redactor import Analyser
 
     require_models(*PLATE_MODELS, *SSD_MODELS)
     policy = Policy(profile="balanced", lookahead_frames=0)
@@ -209,17 +209,17 @@ def test_the_vehicle_rows_reach_the_policy_stage_even_when_vehicles_are_not_obsc
     rows were dropped first and the kept car stayed buried)."""
     import numpy as np
 
-    from redact.compose import FrameSubjects
-    from redact.pipeline import Redactor
-    from redact.policy import Policy
-    from redact.types import Kind, Regions
+    from redact.core.policy import Policy
+    from redact.core.types import Kind, Regions
+    from redact.pipeline.compose import FrameSubjects
+    from redact.pipeline.redactor import Redactor
 
     rgb = np.full((720, 1280, 3), 90, np.uint8)
     regions = Regions(np.array([[360, 213, 895, 582], [361, 192, 888, 548]], np.float32), np.ones(2),
                       np.array([Kind.VEHICLE, Kind.SILHOUETTE]), np.array([8, 40]))
     redactor = Redactor(Policy(lookahead_seconds=0), detectors=[])
     redactor._subjects = type("Plan", (), {"frames": {0: FrameSubjects(vehicles=frozenset({8}))}, "review": {}})()
-    from redact.pipeline import _Pending
+    from redact.pipeline.redactor import _Pending
 
     done = redactor._finish(_Pending(rgb, 0, None, None, frozenset({8, 40})), regions)
     assert len(done.regions) == 0  # neither the car (not asked for) nor its lookalike silhouette

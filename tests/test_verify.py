@@ -5,16 +5,16 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from redact.policy import Policy
-from redact.report import Manifest, manifest_path
-from redact.signing import (
+from redact.core.policy import Policy
+from redact.record.manifest import Manifest, manifest_path
+from redact.record.signing import (
     KeyFileError,
     device_key,
     export_public,
     fingerprint,
     sign_manifest,
 )
-from redact.verify import Verification, describe, verify_clip
+from redact.record.verify import Verification, describe, verify_clip
 
 
 def _manifest_dict(clip_bytes: bytes, **extra) -> dict:
@@ -225,9 +225,9 @@ def test_people_are_counted_as_the_most_seen_at_once_not_as_track_fragments():
     at once (a held prediction is not a person seen), beside the 9 tracks."""
     import numpy as np
 
-    from redact.pipeline import RedactedFrame, _Stats
-    from redact.types import Kind, Regions
-    from redact.verify import _count_lines, _incident_lines
+    from redact.core.types import Kind, Regions
+    from redact.pipeline.redactor import RedactedFrame, _Stats
+    from redact.record.verify import _count_lines, _incident_lines
 
     stats = _Stats()
     rgb = np.zeros((4, 4, 3), np.uint8)

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from media import jpeg_with_exif, pattern, read_video, write_video
 
-from redact.images import read_image
-from redact.jobs import RedactionIncomplete, redact_image, redact_video
-from redact.policy import Method, Policy, Style, Zone
-from redact.report import Manifest, manifest_path, sha256_file
-from redact.safeio import UsageError
-from redact.signing import device_key, input_tag
-from redact.types import Kind, Regions
+from redact.core.policy import Method, Policy, Style, Zone
+from redact.core.types import Kind, Regions
+from redact.jobs.files import RedactionIncomplete, redact_image, redact_video
+from redact.media.images import read_image
+from redact.media.safeio import UsageError
+from redact.record.manifest import Manifest, manifest_path, sha256_file
+from redact.record.signing import device_key, input_tag
 
 ZONE = Zone(0.5, 0.5, 0.5, 0.5)  # bottom-right quarter
 NO_DETECTORS = Policy(kinds=(), zones=(ZONE,))
@@ -248,7 +248,7 @@ def test_manifest_is_content_free_and_matches_files(tmp_path):
 
 def test_streaming_redactor_copes_with_reused_buffers():
     """A camera app overwrites one buffer for every frame; the look-ahead must not care."""
-    from redact.pipeline import Redactor
+    from redact.pipeline.redactor import Redactor
 
     style = ((None, Style(method=Method.FILL, padding=0, feather=0)),)
     redactor = Redactor(Policy(kinds=(), zones=(Zone(0, 0, 4, 4),), styles=style, lookahead_seconds=0.1),

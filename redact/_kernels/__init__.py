@@ -1,5 +1,5 @@
 """Private Numba kernels: no validation, no policy, no Python objects.
 
-Callers (``redact.ops``) validate inputs, allocate ``out`` and pass plain arrays. Every
+Callers (``redact.pipeline.obscure``) validate inputs, allocate ``out`` and pass plain arrays. Every
 kernel is tested against a slow NumPy reference in ``tests/reference.py``.
 """

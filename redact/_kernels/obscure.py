@@ -1,6 +1,6 @@
 """Obscuring kernels. One call handles many regions of one method on one frame.
 
-Geometry per region (prepared by ``redact.ops``):
+Geometry per region (prepared by ``redact.pipeline.obscure``):
 
 ``shape``   0 box, 1 ellipse, 2 per-pixel mask
 ``core``    float64 (x0, y0, x1, y1): the padded shape, unclipped (box cores are already

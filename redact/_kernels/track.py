@@ -1,7 +1,7 @@
 """Tracking kernels: box affinity, greedy association and constant-velocity prediction.
 
 Boxes are float64 ``(N, 4)`` rows ``x0, y0, x1, y1``; kinds are int8. Callers
-(`redact.tracking`) validate inputs and allocate ``out``. Each kernel has a NumPy reference
+(`redact.pipeline.tracking`) validate inputs and allocate ``out``. Each kernel has a NumPy reference
 in ``tests/test_tracking.py``.
 """
 import math

@@ -12,7 +12,7 @@ A detector is any object with
             (the plate detector reads the vehicles: `detect_all`)
 
 Detectors load their models when built, so a missing model stops the run before any
-output is written (`redact.models.ModelMissingError` says how to fetch it).
+output is written (`redact.detectors.models.ModelMissingError` says how to fetch it).
 
 Other packages add detectors as plugins: an entry point in the ``redact.detectors`` group
 names a factory ``factory(profile, models_dir) -> Detector``, and ``--detect NAME`` (or
@@ -27,8 +27,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..policy import Profile
-from ..types import Kind, Regions
+from ..core.policy import Profile
+from ..core.types import Kind, Regions
 
 #: Entry-point group where other packages register detector factories.
 PLUGIN_GROUP = "redact.detectors"
@@ -84,7 +84,7 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     the named ``plugins`` (see `PLUGIN_GROUP`); each must satisfy `Detector`."""
     from importlib.metadata import entry_points
 
-    from ..threads import apply_opencv
+    from ..core.threads import apply_opencv
 
     apply_opencv()  # cv2.dnn's networks run on the process's share of the cores
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
@@ -94,7 +94,7 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
 
     # One pass of the box networks gives people, their heads and vehicles: the vehicles come
     # from the detector that runs it anyway. Plates are looked for on vehicles, so plates need
-    # them too (obscured only when asked for: `redact.compose.obscured`).
+    # them too (obscured only when asked for: `redact.pipeline.compose.obscured`).
     vehicles = bool({Kind.VEHICLE, Kind.PLATE} & kinds)
     if Kind.PERSON in kinds:
         detectors.append(PersonDetector(profile, models_dir, vehicles=vehicles))
@@ -118,7 +118,7 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
 
 
 def detectors_for(policy, models_dir=None) -> list:
-    """The detectors a `redact.policy.Policy` asks for: its kinds, then its plugins."""
+    """The detectors a `redact.core.policy.Policy` asks for: its kinds, then its plugins."""
     detectors = build_detectors(policy.kinds, policy.profile, models_dir, policy.plugins)
     if policy.plates_only and Kind.PLATE in policy.kinds:
         import dataclasses
@@ -188,7 +188,7 @@ def describe_models(detectors) -> list:
     A detector's own ``model_specs`` win; other names come from the registry. A name known
     to neither is recorded with ``sha256`` None rather than failing after the work is done.
     """
-    from ..models import REGISTRY
+    from .models import REGISTRY
 
     found = {}
     for detector in detectors:

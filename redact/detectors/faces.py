@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import tile_rects
-from ..models import model_path
-from ..policy import Profile
-from ..types import Kind, Regions, check_frame
+from ..core.geometry import tile_rects
+from ..core.policy import Profile
+from ..core.types import Kind, Regions, check_frame
+from .models import model_path
 from .resize import resize
 
 
@@ -198,7 +198,7 @@ class FaceDetector:
     profile : Profile or str
         ``fast``, ``balanced`` (default) or ``thorough``; see `PLANS`.
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
     plan : FacePlan, optional
         Views to run instead of the profile's (for experiments and benchmarks).
     runtime : str, optional
@@ -210,7 +210,7 @@ class FaceDetector:
 
     Raises
     ------
-    redact.models.ModelMissingError
+    redact.detectors.models.ModelMissingError
         When a model the plan needs is not in the cache, with the command that fetches it.
 
     Notes

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import model_path
-from ..types import Kind
+from ..core.types import Kind
+from .models import model_path
 from .resize import resize
 
 #: Registry name of the converted network.
@@ -99,13 +99,13 @@ class NanoDetNet:
     Parameters
     ----------
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
     kinds : iterable of Kind
         Among `Kind.PERSON` and `Kind.VEHICLE`.
 
     Raises
     ------
-    redact.models.ModelMissingError
+    redact.detectors.models.ModelMissingError
         When the converted network is not in the cache, with the command that makes it.
     ImportError
         When ONNX Runtime is not installed.

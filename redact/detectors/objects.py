@@ -5,7 +5,7 @@ NanoDet-g (`redact.detectors.nanodet`) looks at the whole frame; the SSD, where 
 it, at the whole frame and four tiles (`PLANS`).
 
 The network (Apache-2.0, from the npm package ``@mediapipe/objectron``; see
-`redact.models`) is the TensorFlow Object Detection API's SSD MobileNetV2 trained on 24
+`redact.detectors.models`) is the TensorFlow Object Detection API's SSD MobileNetV2 trained on 24
 Open Images classes, among them Person, Car, Vehicle and Bicycle. It takes a 300x300 RGB
 view scaled to [-1, 1] and gives, for each of 1917 fixed anchor boxes, four box offsets
 and 24 class logits (a sigmoid each; class 0 is the background). `ssd_anchors` rebuilds
@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..geometry import box_areas, iou_matrix, tile_rects
-from ..models import model_path
-from ..policy import Profile
-from ..types import Kind, Regions, check_frame
+from ..core.geometry import box_areas, iou_matrix, tile_rects
+from ..core.policy import Profile
+from ..core.types import Kind, Regions, check_frame
+from .models import model_path
 from .nanodet import NANODET_MODEL, NanoDetNet
 from .resize import resize
 
@@ -365,7 +365,7 @@ class ObjectDetector:
     profile : Profile or str
         ``fast``, ``balanced`` (default) or ``thorough``; see `PLANS`.
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
     kinds : iterable of Kind
         What to report: `Kind.PERSON`, `Kind.VEHICLE` or both (default).
     plan : ObjectPlan, optional
@@ -373,7 +373,7 @@ class ObjectDetector:
 
     Raises
     ------
-    redact.models.ModelMissingError
+    redact.detectors.models.ModelMissingError
         When the network is not in the cache, with the command that fetches it.
     ImportError
         When the LiteRT runtime (``ai-edge-litert``, for the SSD) or ONNX Runtime (for

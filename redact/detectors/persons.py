@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import pad_boxes, tile_rects
-from ..models import model_path
-from ..policy import Profile
-from ..types import Kind, Regions, check_frame
+from ..core.geometry import pad_boxes, tile_rects
+from ..core.policy import Profile
+from ..core.types import Kind, Regions, check_frame
+from .models import model_path
 from .resize import resize
 
 #: Registry name of the segmentation network.
@@ -97,7 +97,7 @@ class PersonPlan:
     cover_pad : float
         With ``instances``: mask pixels within this share of a box's size around it count
         as covered by the box, because the person style pads every box by at least that
-        much (`redact.policy.Style`'s default padding, 0.1): the box need not grow over them.
+        much (`redact.core.policy.Style`'s default padding, 0.1): the box need not grow over them.
     """
 
     segment_grids: tuple = (1,)
@@ -393,13 +393,13 @@ class PersonDetector:
     profile : Profile or str
         ``fast``, ``balanced`` (default) or ``thorough``; see `PLANS`.
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
     plan : PersonPlan, optional
         Settings to use instead of the profile's (for experiments and benchmarks).
 
     Raises
     ------
-    redact.models.ModelMissingError
+    redact.detectors.models.ModelMissingError
         When the segmentation model is not in the cache, with the command that fetches it.
 
     Notes

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import box_areas, iou_matrix, overlap_areas
+from ..core.geometry import box_areas, iou_matrix, overlap_areas
 from .resize import resize
 from .text_reader import TextReader
 
@@ -35,7 +35,7 @@ class PlateCheck:
     plan : PlatePlan
         Its ``read_min_height``, ``read_min_chars``, ``read_min_prob`` and ``read_max``.
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
 
     Notes
     -----

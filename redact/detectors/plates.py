@@ -34,11 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import box_areas, overlap_areas, tile_rects
-from ..models import model_path
-from ..policy import Profile
-from ..types import Kind, Regions, check_frame
-from ..vehicles import on_vehicle
+from ..core.geometry import box_areas, overlap_areas, tile_rects
+from ..core.policy import Profile
+from ..core.types import Kind, Regions, check_frame
+from ..pipeline.vehicles import on_vehicle
+from .models import model_path
 from .plate_check import PlateCheck
 from .resize import resize
 from .text_reader import REC_MODEL
@@ -406,7 +406,7 @@ class PlateDetector:
     profile : Profile or str
         ``fast``, ``balanced`` (default) or ``thorough``; see `PLANS`.
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
     plan : PlatePlan, optional
         Settings to use instead of the profile's (for experiments and benchmarks).
     runtime : str, optional
@@ -415,7 +415,7 @@ class PlateDetector:
 
     Raises
     ------
-    redact.models.ModelMissingError
+    redact.detectors.models.ModelMissingError
         When the text model is not in the cache, with the command that fetches it.
 
     Notes
@@ -470,7 +470,7 @@ class PlateDetector:
         Regions
             Float boxes in frame pixels (they may reach past the frame's edges), scores
             (mean text probability) in [0, 1], ``track_id`` -1. With ``context``: text on a
-            vehicle (`redact.vehicles.on_vehicle`) and the plate area of each vehicle too
+            vehicle (`redact.pipeline.vehicles.on_vehicle`) and the plate area of each vehicle too
             small to search are `Kind.PLATE`, other text `Kind.TEXT` (none with
             ``plan.vehicles_only``).
         """

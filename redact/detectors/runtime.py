@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..native_output import muted_native_stderr
-from ..threads import budget
+from ..core.native_output import muted_native_stderr
+from ..core.threads import budget
 
 #: Values of `OnnxNet.runtime`.
 ONNXRUNTIME, CV2_DNN = "onnxruntime", "cv2.dnn"
@@ -129,7 +129,7 @@ class OnnxNet:
             # Its worker threads would otherwise spin between calls, taking the CPU from the
             # decoder, the encoder and the other networks of the same frame.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            # One call at a time, on the process's share of the cores (`redact.threads`), or
+            # One call at a time, on the process's share of the cores (`redact.core.threads`), or
             # on the threads a network asks for (NanoDet: one).
             options.intra_op_num_threads = budget().networks if threads is None else threads
             options.inter_op_num_threads = 1
@@ -175,7 +175,7 @@ class TfliteNet:
         The ``.tflite`` file.
     threads : int, optional
         CPU threads of one call; default the process's share for networks
-        (`redact.threads.budget`): network calls run one at a time, beside one decoder and
+        (`redact.core.threads.budget`): network calls run one at a time, beside one decoder and
         one encoder thread.
 
     Raises
@@ -197,7 +197,7 @@ class TfliteNet:
             raise ImportError(f"{Path(path).name} needs the LiteRT runtime: pip install ai-edge-litert "
                               "(wheels for x86_64 and aarch64 Linux, macOS arm64, Windows)") from None
         self._interpreter = Interpreter(model_path=str(path), num_threads=threads or budget().networks)
-        # LiteRT prints its XNNPACK delegate on every interpreter (see redact.native_output).
+        # LiteRT prints its XNNPACK delegate on every interpreter (see redact.core.native_output).
         with muted_native_stderr():
             self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]

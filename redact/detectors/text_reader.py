@@ -18,8 +18,8 @@ import collections
 
 import numpy as np
 
-from ..geometry import pixel_boxes
-from ..models import model_path
+from ..core.geometry import pixel_boxes
+from .models import model_path
 from .resize import resize
 
 #: Registry names of the recogniser and its character list.
@@ -41,11 +41,11 @@ class TextReader:
     Parameters
     ----------
     models_dir : path, optional
-        Model cache (see `redact.models.models_dir`).
+        Model cache (see `redact.detectors.models.models_dir`).
 
     Raises
     ------
-    redact.models.ModelMissingError
+    redact.detectors.models.ModelMissingError
         When the recogniser or its character list is not in the cache.
 
     Notes

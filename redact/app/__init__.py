@@ -1,0 +1,1 @@
+"""What a person runs: the command line, the review sheet, the demo and the bench."""

@@ -1,0 +1,90 @@
+"""One thread budget for a redaction process: the networks, OpenCV, the decoder and the encoder.
+
+A video job runs three stages at once, each in its own thread (`redact.jobs.files`): decode, detect
+(with track, policy and obscure) and encode. Left to themselves, every library sizes its own
+pool to the machine: ONNX Runtime and OpenCV one thread per core each, the H.264 decoder one
+per core plus one, x264 one and a half per core plus its look-ahead threads. On 2 cores that is
+a dozen threads wanting the CPU whenever the stages overlap, and each pool's threads wait on
+the slowest of them, which the others have preempted.
+
+The budget gives each its share instead. Detection is most of the work (80-95% of a frame's
+busy time in every profile, `redact bench`) and its network calls run one after another in
+the detect thread, so one call may use every core; OpenCV's pool serves the same thread (its
+``cv2.dnn`` networks and resizes), so it gets the same count. The decoder takes one thread: a
+single core decodes faster than any profile detects, and FFmpeg's own pool (one per core plus
+one) only crowds out the network that holds everyone up. The encoder keeps x264's own threads:
+measured on ``fast`` at 720p (people walking at the camera, 105 frames, three pairs against the
+library defaults in one run), x264 on one thread made the whole run 1.08x slower (two runs),
+while the decoder on one thread and x264's own pool made it 0.86x (cpu 0.88x): x264's frame
+threads mostly wait on each other, and one thread alone fell behind on the frames between
+detections.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers and ``taskset`` set)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows: no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    """Threads each part of a redaction may use.
+
+    Parameters
+    ----------
+    networks : int
+        Threads of one network call (ONNX Runtime intra-op, LiteRT) and of OpenCV's pool.
+    decoder : int
+        Threads of the video decoder.
+    encoder : int
+        Threads of the encoder; 0 leaves the count to x264 (see above).
+    """
+
+    networks: int
+    decoder: int = 1
+    encoder: int = 0
+
+    @classmethod
+    def for_cores(cls, cores: int, processes: int = 1) -> "ThreadBudget":
+        """The budget of one of ``processes`` redactions sharing ``cores`` (``--jobs``).
+
+        >>> ThreadBudget.for_cores(2), ThreadBudget.for_cores(8, processes=3)
+        (ThreadBudget(networks=2, decoder=1, encoder=0), ThreadBudget(networks=2, decoder=1, encoder=0))
+        """
+        return cls(networks=max(1, cores // max(1, processes)))
+
+
+_budget: ThreadBudget | None = None
+
+
+def budget() -> ThreadBudget:
+    """This process's budget: `set_processes`'s, else one process on `available_cores`."""
+    global _budget
+    if _budget is None:
+        _budget = ThreadBudget.for_cores(available_cores())
+    return _budget
+
+
+def set_processes(processes: int) -> ThreadBudget:
+    """Share the cores with ``processes`` redactions in all (this one included), such as the
+    worker processes of ``--jobs``; call before any detector is built. OpenCV's pool is
+    process-wide, so it is set here."""
+    global _budget
+    _budget = ThreadBudget.for_cores(available_cores(), processes)
+    apply_opencv()
+    return _budget
+
+
+def apply_opencv() -> None:
+    """Size OpenCV's process-wide pool to the networks' share (called when detectors are built)."""
+    import cv2
+
+    if cv2.getNumThreads() != budget().networks:
+        cv2.setNumThreads(budget().networks)

@@ -1,0 +1,1 @@
+"""Files in and out: video decode/encode (`video`), images, output paths and atomic writes."""

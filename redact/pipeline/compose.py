@@ -1,0 +1,247 @@
+"""The policy stage: from one frame's tracked regions to what is obscured in it.
+
+Precedence, written once here (highest first):
+
+1. a frame that could not be analysed is obscured whole;
+2. privacy zones are obscured over everything, subjects included;
+3. everything that belongs to someone else: other people's bodies and faces, other plates;
+4. a subject, with its own face (unless ``hide_face``) and, for a vehicle, its own plate;
+5. keep zones: outside every keep zone, everything is obscured, the subject included
+   (a subject is shown inside keep zones only).
+
+A region is shown only when a rule lets it be shown; everything else found is obscured.
+Where a bystander overlaps the subject, the bystander's box is obscured, subject or not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.geometry import box_areas, iou_matrix, overlap_areas
+from ..core.types import BODIES, Kind, Regions
+
+#: A face belongs to a person when its centre lies in the top share of the person's box.
+FACE_IN_BODY_TOP = 0.5
+#: A person row lying (by this share of its area) inside a shown subject's box, smaller than
+#: `PART_AREA` of it and under `PART_MAX_PX` tall is a fragment of the subject's own mask,
+#: shown with it: a whole person that small is too small to recognise. Faces inside such a
+#: part stay hidden unless they are the subject's own (see `shown_rows`).
+PART_INSIDE, PART_AREA, PART_MAX_PX = 0.8, 0.1, 48
+#: A silhouette (mask part no person box took) overlapping a kept vehicle's box this much
+#: (IoU) is that vehicle, taken for a person by the segmentation (it does so with close cars).
+VEHICLE_LOOKALIKE_IOU = 0.5
+#: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
+#: area, is a part joining the subject to its surroundings (see `group_parts`).
+GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
+
+
+@dataclass(frozen=True)
+class FrameSubjects:
+    """The subjects shown in one frame, by track id (see `redact.pipeline.subjects`)."""
+
+    people: frozenset = frozenset()
+    hide_face: frozenset = frozenset()  # of ``people``, those whose face stays obscured
+    plates: frozenset = frozenset()  # plate tracks of vehicle subjects
+    vehicles: frozenset = frozenset()  # vehicle tracks kept (shown when vehicles are obscured)
+
+    def __bool__(self) -> bool:
+        return bool(self.people or self.plates or self.vehicles)
+
+
+def _centres_in(centres: np.ndarray, boxes: np.ndarray, top_share: float = 1.0) -> np.ndarray:
+    """(F, B) whether each centre lies in each box's top ``top_share``."""
+    if not len(centres) or not len(boxes):
+        return np.zeros((len(centres), len(boxes)), bool)
+    x, y = centres[:, :1], centres[:, 1:]
+    x0, y0, x1, y1 = (boxes[:, i][None, :] for i in range(4))
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y0 + top_share * (y1 - y0))
+
+
+def _parts_of(boxes: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+    """Rows of ``boxes`` that are small parts inside some subject box (see `PART_AREA`)."""
+    parts = np.zeros(len(boxes), bool)
+    area = box_areas(boxes)
+    for s in subjects:
+        inside = overlap_areas(boxes, s)
+        s_area = (s[2] - s[0]) * (s[3] - s[1])
+        parts |= ((inside >= PART_INSIDE * np.maximum(area, 1e-6)) & (area < PART_AREA * s_area)
+                  & (boxes[:, 3] - boxes[:, 1] < PART_MAX_PX))
+    return parts
+
+
+def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) -> np.ndarray:
+    """Boolean per row of ``regions``: True where a subject rule lets the region be shown.
+
+    A face in the top of a subject's box is the subject's unless it also lies in another
+    person's box; parts joining the subject to its surroundings (`group_parts`) and, when
+    ``observed`` is given, predictions of people not detected in this frame do not count
+    as another person there.
+    """
+    shown = np.zeros(len(regions), bool)
+    if not subjects:
+        return shown
+    kind, ids = regions.kind, regions.track_id
+    # Silhouettes (mask parts no person box took) count as people here: a part of the
+    # subject's own is shown with it, one elsewhere is someone else for the faces.
+    people = np.isin(kind, BODIES)
+    subject_body = people & np.isin(ids, list(subjects.people))
+    parts = people & ~subject_body & _parts_of(regions.xyxy, regions.xyxy[subject_body])
+    # For faces, a part counts as someone else: a face is shown only as the subject's own.
+    others = people & ~subject_body & ~group_parts(regions.xyxy, regions.xyxy[subject_body])
+    if observed is not None:
+        others &= np.isin(ids, list(observed)) | parts
+    shown |= subject_body | parts
+    faces = np.flatnonzero(kind == Kind.FACE)
+    if len(faces) and subject_body.any():
+        centres = 0.5 * (regions.xyxy[faces, :2] + regions.xyxy[faces, 2:])
+        face_shown = subject_body & ~np.isin(ids, list(subjects.hide_face))
+        in_subject = _centres_in(centres, regions.xyxy[face_shown], FACE_IN_BODY_TOP).any(axis=1)
+        in_other = _centres_in(centres, regions.xyxy[others]).any(axis=1)
+        # Inside a bystander's box as well, a face may be the bystander's: it stays hidden.
+        shown[faces] = in_subject & ~in_other
+    shown |= (kind == Kind.PLATE) & np.isin(ids, list(subjects.plates)) & (ids >= 0)
+    kept_vehicles = (kind == Kind.VEHICLE) & np.isin(ids, list(subjects.vehicles)) & (ids >= 0)
+    shown |= kept_vehicles
+    silhouettes = np.flatnonzero(kind == Kind.SILHOUETTE)
+    if kept_vehicles.any() and len(silhouettes):
+        # The person mask takes a close car for a person: a silhouette that is the kept
+        # vehicle's own box is the vehicle. An occupant's silhouette is far smaller: hidden.
+        like = iou_matrix(regions.xyxy[silhouettes], regions.xyxy[kept_vehicles]).max(axis=1) >= VEHICLE_LOOKALIKE_IOU
+        shown[silhouettes[like]] = True
+    return shown
+
+
+def obscured(regions: Regions, kinds) -> np.ndarray:
+    """Which rows a policy asking for ``kinds`` obscures: every row but the vehicles, unless
+    vehicles are asked for. Vehicles are found for the plates (where plates are, and what
+    carries them between detections) and are obscured whole only with `Kind.VEHICLE`.
+
+    >>> r = Regions.from_boxes([[0, 0, 9, 9]] * 2, kind=np.array([Kind.PLATE, Kind.VEHICLE]))
+    >>> obscured(r, {Kind.PLATE}).tolist(), obscured(r, {Kind.PLATE, Kind.VEHICLE}).tolist()
+    ([True, False], [True, True])
+    """
+    if Kind.VEHICLE in kinds:
+        return np.ones(len(regions), bool)
+    return regions.kind != Kind.VEHICLE
+
+
+def keep_zone_mask(polygons, width: int, height: int) -> np.ndarray | None:
+    """(H, W) bool, True outside every keep zone (to obscure); None without keep zones."""
+    if not polygons:
+        return None
+    import cv2
+
+    inside = np.zeros((height, width), np.uint8)
+    for polygon in polygons:
+        # Corners rounded outward would grow the zone; rounding to nearest keeps it honest,
+        # and the obscured side wins on the boundary pixels that fillPoly leaves out.
+        cv2.fillPoly(inside, [np.round(polygon).astype(np.int32)], 1)
+    return inside == 0
+
+
+def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, observed, width: int,
+                   height: int, padding: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Held predictions and group parts over a shown subject, as a mask with the subject's
+    box cut out.
+
+    A track the detectors lost is obscured at its predicted, growing box; left as it is,
+    a lost fragment's box soon buries the subject it passed. Likewise a mask part holding
+    the subject and its surroundings. Inside a shown subject's box these give way; every
+    other detected person still covers it (a bystander overlapping the subject wins).
+    """
+    from ..core.geometry import pad_boxes, pixel_boxes
+
+    # People only: a lost face or plate is a face or plate, wherever it is predicted.
+    ghosts = hidden & np.isin(regions.kind, BODIES) & ~np.isin(regions.track_id, list(observed))
+    ghosts &= regions.track_id >= 0
+    ghosts &= _overlaps(regions.xyxy, subject_boxes)
+    # A lost track of about the subject's size is likely a person missed for a frame beside
+    # it: that one stays obscured. Lost fragments and lost groups give way.
+    ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
+    # (Observed group parts are not carved: one may hold a bystander beside the subject.)
+    if not ghosts.any():
+        return ghosts, None
+    mask = np.zeros((height, width), bool)
+    for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy[ghosts], padding), width, height):
+        mask[y0:y1, x0:x1] = True
+    for x0, y0, x1, y1 in pixel_boxes(subject_boxes, width, height):
+        mask[y0:y1, x0:x1] = False
+    return ghosts, mask
+
+
+def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
+    """Rows that hold a subject's whole box and are much larger: a mask part joining the
+    subject to its surroundings (shadow, a group), not a rival for its identity."""
+    out = np.zeros(len(boxes), bool)
+    area = box_areas(boxes)
+    for s in subject_boxes:
+        s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
+        out |= (overlap_areas(boxes, s) >= GROUP_HOLDS * s_area) & (area >= GROUP_AREA * s_area)
+    return out
+
+
+def _person_sized(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
+    area = box_areas(boxes)
+    out = np.zeros(len(boxes), bool)
+    for s in subject_boxes:
+        s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
+        out |= (area >= PART_AREA * 2.5 * s_area) & (area < GROUP_AREA * s_area)
+    return out
+
+
+def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(boxes), bool)
+    for o in others:
+        out |= overlap_areas(boxes, o) > 0
+    return out
+
+
+def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: FrameSubjects | None = None,
+            keep_zones=(), faulted: bool = False, observed=None,
+            padding: float = 0.1) -> tuple[Regions, np.ndarray | None]:
+    """What to obscure in one frame.
+
+    Parameters
+    ----------
+    regions : Regions
+        The frame's tracked detections (track + hold stage).
+    width, height : int
+        Frame size, for zones and the whole-frame box.
+    zones : iterable of `redact.core.policy.Zone`
+        Privacy zones: always obscured.
+    subjects : FrameSubjects, optional
+        Subjects shown in this frame; None or empty shows nothing.
+    keep_zones : sequence of (K, 2) arrays
+        Polygons in pixels; outside all of them everything is obscured.
+    faulted : bool
+        The frame could not be analysed: obscure all of it.
+    observed : set of int, optional
+        Track ids detected in this frame. With subjects shown, held predictions of other
+        tracks give way inside a subject's box (see `_carved_ghosts`); without it they do not.
+    padding : float
+        Padding of the style, for those carved predictions.
+
+    Returns
+    -------
+    (Regions, mask or None)
+        Regions to obscure, and an (H, W) mask of pixels to obscure besides them.
+    """
+    shown = shown_rows(regions, subjects, observed)
+    hidden = ~shown
+    mask = keep_zone_mask(keep_zones, width, height)
+    if subjects and subjects.people and observed is not None:
+        bodies = regions.xyxy[shown & (regions.kind == Kind.PERSON) & np.isin(regions.track_id, list(subjects.people))]
+        carved, ghost_mask = _carved_ghosts(regions, hidden, bodies, observed, width, height, padding)
+        if ghost_mask is not None:
+            hidden &= ~carved
+            mask = ghost_mask if mask is None else mask | ghost_mask
+    parts = [regions.select(hidden)]
+    # Clipped to the frame first: a zone far wider than the frame would otherwise be padded
+    # (by a share of its own size) past float32's range.
+    boxes = np.clip(np.array([z.box(width, height) for z in zones], np.float64).reshape(-1, 4),
+                    0, [width, height, width, height])
+    parts.append(Regions.from_boxes(boxes.astype(np.float32), kind=Kind.OTHER))
+    if faulted:
+        parts.append(Regions.from_boxes([[0, 0, width, height]], kind=Kind.OTHER))
+    return Regions.concat(parts), mask

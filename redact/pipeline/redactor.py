@@ -1,0 +1,407 @@
+"""The redaction pipeline: a streaming `Redactor`, and whole-file jobs built on it.
+
+Frames flow one way: detect -> track (additive) -> two-sided hold -> policy (`redact.pipeline.compose`)
+-> obscure. The `Redactor` keeps at most ``lookahead + 1`` frames, so memory does not grow
+with the clip. An `Analyser` is the first half (detect to hold) on its own: a clip whose
+incident names subjects is analysed whole first, so a subject picked at one time can be
+followed backwards too, then redacted from that record (`Redactor` with ``replay``).
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .. import __version__
+from ..core.policy import Policy
+from ..core.types import Kind, Regions
+from ..detectors import describe_models, detect_all, detectors_for
+from ..record.manifest import Manifest
+from .compose import compose, obscured
+from .motion import MotionGate, SceneCuts
+
+#: The stages timed, in the order frames pass them (see `Redactor.seconds`).
+STAGES = ("decode", "detect", "track", "policy", "obscure", "encode")
+
+
+@dataclass
+class RedactedFrame:
+    """One finished frame: the obscured pixels, what was obscured, and the caller's item."""
+
+    rgb: np.ndarray
+    regions: Regions
+    index: int
+    item: object = None
+    flagged: str | None = None
+    observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
+
+
+@dataclass
+class _Pending:
+    rgb: np.ndarray
+    index: int
+    item: object
+    flagged: str | None
+    observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
+
+
+@dataclass
+class _Stats:
+    detections: dict = field(default_factory=dict)
+    frames_with: dict = field(default_factory=dict)
+    spans: dict = field(default_factory=dict)  # track id -> [kind, first, last, first box, last box]
+    flagged: list = field(default_factory=list)
+    frames_out: int = 0
+    subjects_visible: set = field(default_factory=set)  # (frame index, track id) of subjects left visible
+    at_once: dict = field(default_factory=dict)  # kind -> most tracks detected in one frame
+
+    def add(self, frame: RedactedFrame) -> None:
+        self.frames_out += 1
+        for k in set(int(k) for k in frame.regions.kind):
+            self.frames_with[k] = self.frames_with.get(k, 0) + 1
+            # Tracks break and repeat one object; the most detected at once never overcounts.
+            seen = {int(t) for t in frame.regions.track_id[frame.regions.kind == k] if int(t) in frame.observed}
+            self.at_once[k] = max(self.at_once.get(k, 0), len(seen))
+        for tid, k, box in zip(frame.regions.track_id, frame.regions.kind, frame.regions.xyxy):
+            if tid < 0:
+                continue
+            box = [round(float(v), 1) for v in box]
+            span = self.spans.setdefault(int(tid), [int(k), frame.index, frame.index, box, box])
+            span[2], span[4] = frame.index, box
+        if frame.flagged:
+            self.flagged.append({"frame": frame.index, "reason": frame.flagged})
+
+    def counts(self, detections: dict) -> dict:
+        out = {}
+        for kind in Kind:
+            out[kind.name.lower()] = {
+                "detections": detections.get(int(kind), 0),
+                "tracks": sum(1 for s in self.spans.values() if s[0] == int(kind)),
+                "at_once": self.at_once.get(int(kind), 0),
+                "frames": self.frames_with.get(int(kind), 0),
+            }
+        return out
+
+    def tracks(self) -> list:
+        return [{"id": tid, "kind": Kind(s[0]).name.lower(), "first_frame": s[1], "last_frame": s[2],
+                 "first_box": s[3], "last_box": s[4]} for tid, s in sorted(self.spans.items())]
+
+
+#: A subject counts as shown in a frame when at least this share of its box is left as it was.
+VISIBLE_SHARE = 0.1
+#: Reasons a frame is flagged that mean it was not analysed (it goes out obscured whole).
+UNANALYSED = "detector failed"
+
+
+class Analyser:
+    """Detect -> track -> two-sided hold, one frame at a time: the first half of `Redactor`.
+
+    `push` returns ``(pending, regions)`` pairs as they leave the look-ahead, in order.
+    """
+
+    def __init__(self, policy: Policy, fps, detectors):
+        from .tracking import Tracker, TwoSidedHold
+        from .vehicles import PlateRides
+
+        self.policy = policy
+        self.hold_frames, self.lookahead_frames = policy.in_frames(Fraction(fps))
+        self.detectors = detectors
+        self._tracker = Tracker(hold_frames=self.hold_frames)
+        self._gate = MotionGate() if policy.detect_every > 1 else None
+        self._followed = Regions.empty()
+        self._hold = TwoSidedHold(self.lookahead_frames)
+        self._rides = PlateRides()
+        self._cuts = SceneCuts()
+        self.scene_cuts = 0
+        self.frames_detected = 0
+        self.detections: dict = {}
+        self.index = 0
+        self.seconds = {"detect": 0.0, "track": 0.0}  # busy time per stage
+
+    def _detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
+        try:
+            found = detect_all(self.detectors, rgb)
+        except Exception as exc:  # fail closed: any detector fault obscures the whole frame
+            # The reason names the error, not the frame's content (the manifest is content-free).
+            return Regions.empty(), f"{UNANALYSED}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        # Counted as the manifest reports them: what is obscured (vehicles found for the
+        # plates only are not).
+        for k in found.kind[obscured(found, self.policy.kinds)]:
+            self.detections[int(k)] = self.detections.get(int(k), 0) + 1
+        return found, None
+
+    def push(self, rgb: np.ndarray, item=None, *, force: bool = False) -> list:
+        """Analyse the next frame (already checked and, with a look-ahead, copied);
+        ``force`` runs the detectors whatever the schedule."""
+        released = []
+        if self._cuts.is_cut(rgb):
+            # A new shot: the old one's tracks are not in it, and its entrants were never in
+            # the old one. Holds end at the cut on both sides; the new shot is analysed now.
+            released = self._hold.flush()
+            self._tracker.reset()
+            self._rides.reset()
+            self._followed = Regions.empty()
+            self.scene_cuts += 1
+            force = True
+        scheduled = force or self.index % self.policy.detect_every == 0
+        detect_now = (scheduled if self._gate is None
+                      else self._gate.needs_detection(rgb, self._followed, scheduled))
+        found, flagged = Regions.empty(), None
+        started = time.perf_counter()
+        if detect_now:
+            found, flagged = self._detect(rgb)
+            if self._gate is not None:
+                self._gate.detected(trusted=flagged is None)
+            self.frames_detected += 1
+        detected = time.perf_counter()
+        # A faulted frame was not looked at: like a skipped one, it must not count as a miss
+        # (holds would end on a frame nobody saw).
+        tracked = self._tracker.update(found, detected=detect_now and flagged is None)
+        if self._gate is not None:
+            # The motion check trusts only tracks that can follow their object between detections.
+            self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
+        # The tracker returns the detections first, row for row: their ids are the observed ones.
+        observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
+        # Plates linked to their vehicles, and carried on them where not detected (additive).
+        tracked = self._rides.update(tracked, observed)
+        pending = _Pending(rgb, self.index, item, flagged, observed)
+        self.index += 1
+        out = released + self._hold.push(pending, tracked)
+        # The motion check counts as detection: it is what decides not to detect.
+        self.seconds["detect"] += detected - started
+        self.seconds["track"] += time.perf_counter() - detected
+        return out
+
+    def flush(self) -> list:
+        return self._hold.flush()
+
+
+@dataclass
+class Analysis:
+    """A whole clip's analysis (see `Analyser`), kept to redact it in a second pass."""
+
+    records: list  # redact.pipeline.subjects.FrameRecord per frame index
+    detections: dict
+    frames_detected: int
+    hold_frames: int
+    lookahead_frames: int
+    seconds: dict  # busy time of the analysis stages (see `Analyser.seconds`)
+
+
+class Redactor:
+    """Streaming redaction for frames pushed one at a time (camera apps, video files).
+
+    Parameters
+    ----------
+    policy : Policy
+        What to find and how to obscure it. Privacy and keep zones apply live; an incident's
+        subjects need the whole clip (`redact.jobs.files.redact_video` analyses it first).
+    fps : Fraction
+        Frame rate, to turn the policy's hold and look-ahead seconds into frames.
+    detectors : list, optional
+        Ready detectors; built from ``policy.kinds`` and ``policy.profile`` when omitted (a
+        missing model raises `redact.detectors.models.ModelMissingError` here, before any frame).
+    models_dir : path, optional
+        Model cache folder.
+    seed : int, optional
+        Noise seed; a fresh secret random one by default so noise cannot be subtracted.
+    replay : Analysis, optional
+        Redact from a finished analysis instead of detecting (frame ``i`` pushed is the
+        analysis' frame ``i``); ``subjects`` then says which subjects each frame shows.
+    subjects : redact.pipeline.subjects.SubjectPlan, optional
+        With ``replay``: per-frame subjects shown, and frames flagged for review.
+
+    Notes
+    -----
+    `push` returns the frames that are final, in order: with a look-ahead of L frames, a
+    frame comes out L frames after it went in (latency L; `latency` says it). `flush`
+    returns the rest at end of stream. No frame is dropped or returned unredacted. A frame
+    on which a detector fails is obscured whole and flagged (fail closed), and its tracks
+    are held as on a frame without detection. A zone lying wholly outside the frame raises
+    ValueError on the first frame. One Redactor serves one stream from one thread at a time;
+    use one per camera: a frame of another size than the first, or a push after `flush`,
+    raises (ValueError, RuntimeError).
+
+    Examples
+    --------
+    A live stream (no look-ahead) with a privacy zone over the top-left quarter; real use
+    leaves ``detectors`` out so the policy's detectors are built:
+
+    >>> import numpy as np
+    >>> import redact
+    >>> policy = redact.Policy(lookahead_frames=0, zones=(redact.Zone(0, 0, 0.5, 0.5),))
+    >>> r = redact.Redactor(policy, fps=30, detectors=[])
+    >>> frame = np.full((40, 60, 3), 200, np.uint8)
+    >>> [done] = r.push(frame)
+    >>> r.latency, done.index, bool((done.rgb[5, 5] != 200).any()), bool((done.rgb[35, 55] == 200).all())
+    (0, 0, True, True)
+    """
+
+    def __init__(self, policy: Policy = Policy(), *, fps=Fraction(30), detectors=None,
+                 models_dir=None, seed: int | None = None, replay: Analysis | None = None,
+                 subjects=None):
+        self.policy = policy
+        self.detectors = (detectors_for(policy, models_dir)
+                          if detectors is None else list(detectors))
+        self._replay = replay
+        self._subjects = subjects
+        if policy.incident is not None and policy.incident.subjects and subjects is None:
+            raise ValueError("Redactor: an incident with subjects needs the whole clip first; use "
+                             "redact.jobs.files.redact_video (or pass replay= and subjects=)")
+        # Built in replay mode too (cheap, unused there), so every path has one to ask.
+        self._analyser = Analyser(policy, fps, self.detectors)
+        self._source: Analysis | Analyser = replay if replay is not None else self._analyser
+        self.hold_frames, self.lookahead_frames = self._source.hold_frames, self._source.lookahead_frames
+        self._styles = policy.style_map
+        self._person_style = self._styles.get(Kind.PERSON, self._styles[None])  # the mask's style
+        self._seed = secrets.randbits(63) if seed is None else int(seed)
+        self._index = 0
+        self._frame_size: tuple | None = None  # (height, width) of the stream's frames
+        self._flushed = False
+        self._keep_zones: list | None = None
+        self.stats = _Stats()
+        self._seconds = {"policy": 0.0, "obscure": 0.0}
+
+    @property
+    def latency(self) -> int:
+        """Frames a pushed frame waits before it comes out (the look-ahead)."""
+        return 0 if self._replay is not None else self.lookahead_frames
+
+    @property
+    def frames_detected(self) -> int:
+        return self._source.frames_detected
+
+    @property
+    def seconds(self) -> dict:
+        """Busy time so far of each stage this redactor runs, in seconds: ``detect`` (with
+        the motion check), ``track`` (with the hold), ``policy`` and ``obscure``; with
+        ``replay``, detect and track are the analysis pass's. For benchmarks; the stages of
+        a file job overlap in threads, so their sum can exceed the wall time."""
+        return {**self._source.seconds, **self._seconds}
+
+    @property
+    def models(self) -> list:
+        """The detectors' models as the manifest records them (see `describe_models`)."""
+        return describe_models(self.detectors)
+
+    def _zones(self):
+        incident = self.policy.incident
+        return self.policy.zones + (incident.privacy_zones if incident is not None else ())
+
+    def push(self, rgb: np.ndarray, item=None) -> list[RedactedFrame]:
+        """Add the next frame (RGB uint8); returns the frames that are now final.
+
+        The frame is copied while it waits in the look-ahead: camera apps reuse their
+        buffers, and a buffer overwritten by a later frame must never be what gets obscured.
+        """
+        from ..core.types import check_frame
+
+        if self._flushed:
+            raise RuntimeError("push after flush(): the stream has ended; use a new Redactor for a new stream")
+        rgb = check_frame(rgb)
+        if rgb.shape[:2] != self._frame_size:
+            height, width = rgb.shape[:2]
+            if self._frame_size is not None:
+                # Tracks, holds and the motion check are in this stream's pixels: carried into
+                # frames of another size they would obscure the wrong places.
+                raise ValueError(f"frame {self._index} is {width}x{height}, which does not match the stream size "
+                                 f"{self._frame_size[1]}x{self._frame_size[0]}; one Redactor serves one stream: "
+                                 "use a new Redactor for frames of another size")
+            # A zone that misses the frame would obscure nothing: a wrong unit or size, not a wish.
+            for zone in self._zones():
+                zone.check_inside(width, height)
+            incident = self.policy.incident
+            if incident is not None:
+                incident.check_frame(width, height)
+                self._keep_zones = incident.keep_polygons_px(width, height)
+            self._frame_size = rgb.shape[:2]
+        if self._replay is not None:
+            if self._index >= len(self._replay.records):
+                raise RuntimeError(f"frame {self._index} was not in the analysis of {len(self._replay.records)} "
+                                   "frames: the file changed while it was redacted")
+            record = self._replay.records[self._index]
+            pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
+            self._index += 1
+            return [self._finish(pending, record.regions)]
+        if self.lookahead_frames:
+            rgb = rgb.copy()
+        self._index += 1
+        return [self._finish(p, r) for p, r in self._analyser.push(rgb, item)]
+
+    def flush(self) -> list[RedactedFrame]:
+        """Finish every buffered frame (end of stream); a later `push` is refused."""
+        self._flushed = True
+        if self._replay is not None:
+            return []
+        return [self._finish(p, r) for p, r in self._analyser.flush()]
+
+    def _finish(self, pending: _Pending, regions: Regions) -> RedactedFrame:
+        from .obscure import obscure
+
+        height, width = pending.rgb.shape[:2]
+        shown = review = None
+        if self._subjects is not None:
+            shown = self._subjects.frames.get(pending.index)
+            review = self._subjects.review.get(pending.index)
+        started = time.perf_counter()
+        final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
+                              keep_zones=self._keep_zones or (), faulted=bool(pending.flagged),
+                              observed=pending.observed, padding=self._person_style.padding)
+        # Vehicles found for the plates (and kept subjects) take part in the policy stage;
+        # they are obscured whole only when asked for.
+        final = final.select(obscured(final, self.policy.kinds))
+        composed = time.perf_counter()
+        frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
+        out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
+        self._seconds["policy"] += composed - started
+        self._seconds["obscure"] += time.perf_counter() - composed
+        if shown:
+            self._count_visible(pending, out, regions, shown)
+        done = RedactedFrame(out, final, pending.index, pending.item, pending.flagged or review, pending.observed)
+        self.stats.add(done)
+        return done
+
+    def _count_visible(self, pending: _Pending, out: np.ndarray, regions: Regions, shown) -> None:
+        """Record the subjects a frame really shows: a privacy zone, a keep zone's outside or
+        a bystander in front can hide a subject the plan shows, and the manifest must not say
+        "shown" then. Judged on the pixels: the share of its box left as it was."""
+        from ..core.geometry import pixel_boxes
+
+        height, width = out.shape[:2]
+        for tid in shown.people | shown.plates | shown.vehicles:
+            rows = np.flatnonzero(regions.track_id == tid)
+            if not len(rows):
+                continue
+            [(x0, y0, x1, y1)] = pixel_boxes(regions.xyxy[rows[:1]], width, height)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            same = (out[y0:y1, x0:x1] == pending.rgb[y0:y1, x0:x1]).all(axis=2)
+            if float(same.mean()) >= VISIBLE_SHARE:
+                self.stats.subjects_visible.add((pending.index, int(tid)))
+
+    def subjects_shown(self, plan) -> list:
+        """``plan.picked`` (see `redact.pipeline.subjects.SubjectPlan`) with each subject's frames
+        counted as this redactor showed them: ``frames_shown`` where at least
+        `VISIBLE_SHARE` of its box was left as it was, ``frames_covered`` where the plan
+        showed it and the frame did not (a privacy zone, outside a keep zone, a bystander in
+        front of it)."""
+        out = []
+        for picked, planned in zip(plan.picked, plan.shown):
+            visible = sum((i, tid) in self.stats.subjects_visible for i, tid in planned.items())
+            out.append({**picked, "frames_shown": visible, "frames_covered": len(planned) - visible})
+        return out
+
+    def manifest(self, kind: str) -> Manifest:
+        """A manifest of what this redactor has done so far (hashes left for the caller)."""
+        source = self._source
+        return Manifest(
+            kind=kind, tool_version=__version__, policy=self.policy, models=self.models,
+            frames_in=self._index, frames_out=self.stats.frames_out,
+            timing={"hold_frames": self.hold_frames, "lookahead_frames": self.lookahead_frames,
+                    "detect_every": self.policy.detect_every, "frames_detected": source.frames_detected},
+            counts=self.stats.counts(source.detections), tracks=self.stats.tracks(),
+            flagged_frames=list(self.stats.flagged),
+        )

@@ -1,0 +1,691 @@
+"""Subjects: pick the person or vehicle an incident keeps, and follow it through the clip.
+
+A subject is picked at one time ``t`` (a point, a box, or the number `redact pick` drew),
+then followed along its track forwards and backwards. Identity fails closed: where the
+tracker could have confused the subject with another person (their boxes close and the
+assignment ambiguous), the subject is obscured too; when they come apart, look and motion
+together decide who came out where, and the subject is shown again only when exactly one
+person coming out is it (a bystander is never shown because the tracker swapped two
+people; a swap is followed). Frames hidden for identity are flagged for review.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
+from ..core.incident import Incident, IncidentError, Subject
+from ..core.policy import Profile
+from ..core.types import Kind, Regions
+from .compose import FrameSubjects, group_parts
+
+#: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
+#: may match one's detection to the other's track (`redact.pipeline.tracking.Tracker`'s ``iou_match``).
+CONFUSABLE_IOU = 0.2
+#: ... and its assignment is unambiguous while each box continues its own predicted box by
+#: this much more IoU than the other's; people have come apart below `APART_IOU`.
+ASSOCIATION_MARGIN, APART_IOU = 0.2, 0.1
+#: Frames a track must be detected on to be someone the subject can be confused with.
+SIGHTINGS = 3
+#: Bhattacharyya distance between colour histograms under which two views are the same person.
+SAME_LOOK = 0.35
+#: Detections missed in a row after which a re-found track must prove its identity again.
+LOST_FRAMES = 3
+#: Another person can only take the subject's track if its box is at least this share of
+#: the subject's (the tracker weighs size likeness; smaller rows are the subject's own parts).
+RIVAL_SHARE = 0.25
+#: Views of the subject compared with: its look at t, then the latest ones taken while its
+#: identity was certain and its look was nearer its own than anyone's within `ALONE_MARGIN`
+#: box sides (`_trusted_view`). A person's look drifts as it turns and walks: on PETS09
+#: with true boxes, one person's torso colours 1 frame apart match 95% of the time, 60
+#: frames apart 23%; two people in one frame 1%. So a look is checked against recent ones
+#: too, and people coming out of a crossing are compared with each other, not a threshold.
+VIEWS, ALONE_MARGIN = 7, 0.25
+#: Latest looks (on certain frames) a look may match besides the trusted views: a look
+#: drifts with pose and with a neighbour's colours at its box's edge; a swap jumps.
+RECENT_LOOKS = 3
+#: One look is nearer than another when their distances differ by this much (Bhattacharyya).
+LOOK_MARGIN = 0.1
+#: One path leads nearer than another when the misses differ by this share of a box height
+#: (and leans that way from `LEAN_MARGIN`); a path is measured over `PATH_FRAMES`
+#: sightings and followed for at most `PATH_REACH` frames.
+MOTION_MARGIN, LEAN_MARGIN, PATH_FRAMES, PATH_REACH = 0.5, 0.1, 8, 10
+#: A lost subject may be carried on by a new track found within this many frames, its centre
+#: within this many box sides (per frame of the gap) of where the subject was last seen.
+REFIND_FRAMES, REFIND_REACH = 10, 0.5
+#: Least IoU between a subject's box (given, or drawn by `redact pick` for its number) and
+#: the person or plate kept. A number demands more: its box came from a detector, so the
+#: same person found by this run's detectors overlaps it closely.
+BOX_IOU, NUMBER_IOU = 0.3, 0.5
+#: Two rows of one kind overlapping this much (IoU), or one this much inside the other, are
+#: one object to number (`numbered`).
+SAME_OBJECT_IOU, SAME_OBJECT_INSIDE = 0.7, 0.9
+
+
+@dataclass
+class FrameRecord:
+    """What the analysis pass keeps of one frame (no pixels)."""
+
+    regions: Regions
+    time: float
+    flagged: str | None = None
+    observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
+    looks: dict = field(default_factory=dict)  # person track id -> colour histogram
+
+
+def appearance(rgb: np.ndarray, box) -> np.ndarray | None:
+    """A colour histogram of a person's torso (the middle of the box), or None if too small."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    # Torso: clothes carry the colour; head and feet change with pose and background.
+    cx0, cx1 = int(max(0, x0 + 0.2 * bw)), int(min(w, x1 - 0.2 * bw))
+    cy0, cy1 = int(max(0, y0 + 0.2 * bh)), int(min(h, y0 + 0.7 * bh))
+    if cx1 - cx0 < 4 or cy1 - cy0 < 4:
+        return None
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256])
+    return (hist / max(float(np.linalg.norm(hist)), 1e-12)).flatten()  # L2-normalised, as cv2.normalize
+
+
+def _distance(a, b) -> float:
+    import cv2
+
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
+
+
+def _same_object(box: np.ndarray, others: np.ndarray, nested: bool) -> bool:
+    """Whether ``box`` repeats one of ``others``: IoU >= `SAME_OBJECT_IOU`, or, with
+    ``nested`` (plates), `SAME_OBJECT_INSIDE` of the smaller one inside the larger: a plate
+    seen whole and seen tighter by the search on its car. (People nest too, a child in front
+    of an adult, and each keeps a number.)"""
+    if iou_matrix(box[None], others).max() >= SAME_OBJECT_IOU:
+        return True
+    if not nested:
+        return False
+    smaller = np.minimum(box_areas(box[None])[0], box_areas(others))
+    return bool((overlap_areas(others, box) >= SAME_OBJECT_INSIDE * np.maximum(smaller, 1e-6)).any())
+
+
+def numbered(regions: Regions, observed=None) -> list:
+    """People, then plates, then vehicles, each left to right: the order `redact pick`
+    numbers them in (vehicles last, so the numbers of people and plates stay as they were).
+
+    A row that repeats one already numbered (same kind, `_same_object`: two views
+    of one plate) gets no number of its own: one number per object.
+    """
+    rows: list = []
+    for kind in (Kind.PERSON, Kind.PLATE, Kind.VEHICLE):
+        idx = [int(i) for i in np.flatnonzero(regions.kind == kind)]
+        if observed is not None:
+            idx = [i for i in idx if int(regions.track_id[i]) in observed]
+        # Higher scores first among repeats, then left to right.
+        kept: list = []
+        for i in sorted(idx, key=lambda i: -float(regions.score[i])):
+            if not kept or not _same_object(regions.xyxy[i], regions.xyxy[kept], nested=kind == Kind.PLATE):
+                kept.append(i)
+        rows += sorted(kept, key=lambda i: (float(regions.xyxy[i, 0]), float(regions.xyxy[i, 1])))
+    return [int(i) for i in rows]
+
+
+def numbered_boxes(rgb: np.ndarray, profile, models_dir=None) -> list:
+    """``(kind, (x0, y0, x1, y1))`` per person, plate and vehicle, in the order `redact pick`
+    numbers them, as `redact pick --profile profile` finds them on one frame (no tracking)."""
+    from ..detectors import build_detectors, detect_all
+
+    detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)
+    regions = detect_all(detectors, rgb)
+    return [(Kind(int(regions.kind[row])), tuple(float(v) for v in regions.xyxy[row])) for row in numbered(regions)]
+
+
+def resolve_numbers(incident: Incident, frames: dict, models_dir=None) -> Incident:
+    """``incident`` with each numbered subject's (and anchor's) ``drawn`` box set to what
+    `redact pick` drew for its number; ``frames`` maps each such anchor (`Subject.every_anchor`)
+    to its frame's RGB pixels (the frame nearest its ``t``). A number pick did not draw is
+    refused."""
+    import dataclasses
+
+    def resolved(anchor: Subject) -> Subject:
+        if anchor.number is None or anchor.drawn is not None:
+            return anchor
+        listed = numbered_boxes(frames[anchor], anchor.numbered_by, models_dir)
+        if anchor.number > len(listed):
+            raise IncidentError(f"{anchor.describe()}: `redact pick --profile {Profile(anchor.numbered_by).value}` "
+                                f"numbers only {len(listed)} people and plates there; run it again and use "
+                                "the number it prints")
+        return dataclasses.replace(anchor, drawn=listed[anchor.number - 1][1])
+
+    subjects = []
+    for subject in incident.subjects:
+        first, *more = subject.every_anchor()
+        subjects.append(dataclasses.replace(resolved(first), anchors=tuple(resolved(a) for a in more)))
+    return dataclasses.replace(incident, subjects=tuple(subjects))
+
+
+def pick(records: list, subject: Subject, incident: Incident, width: int, height: int) -> tuple[int, int, int]:
+    """``(frame index, kind, track id)`` of the subject, or `IncidentError` naming the
+    nearest people when the target hits nobody."""
+    if not records:
+        raise IncidentError(f"{subject.describe()}: the clip has no frames in the window")
+    i = min(range(len(records)), key=lambda k: abs(records[k].time - subject.t))
+    record = records[i]
+    step = (records[-1].time - records[0].time) / max(1, len(records) - 1) or 1.0
+    if abs(record.time - subject.t) > 1.5 * step:
+        # Someone else stands there at another time: never keep whoever is nearest in time.
+        raise IncidentError(f"{subject.describe()}: no frame at that time; the frames analysed run from "
+                            f"{records[0].time:.2f} s to {records[-1].time:.2f} s of the input")
+    regions = record.regions
+    order = numbered(regions, record.observed)
+    if subject.number is not None:
+        # Never an index into this run's own list: another profile (or the tracker's held
+        # boxes) numbers other people, and the number would keep a bystander.
+        if subject.drawn is None:
+            raise IncidentError(f"{subject.describe()}: not resolved to the box `redact pick` drew "
+                                "(redact.pipeline.subjects.resolve_numbers)")
+        target: tuple | None = subject.drawn
+    else:
+        target = subject.target_px(incident.units, width, height)
+    if target is None:  # Subject guarantees a point, a box or a number
+        raise IncidentError(f"{subject.describe()}: give a point, a box or a number")
+    x0, y0, x1, y1 = target
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    best, best_score = None, 0.0
+    for row in order:
+        bx0, by0, bx1, by1 = regions.xyxy[row]
+        if subject.point is not None:
+            hit = bx0 <= cx <= bx1 and by0 <= cy <= by1
+            # The smallest box under the point: the person in front, not the crowd around.
+            score = 1.0 / (1.0 + (bx1 - bx0) * (by1 - by0)) if hit else 0.0
+        else:
+            inter = float(overlap_areas(regions.xyxy[row:row + 1], target)[0])
+            union = (x1 - x0) * (y1 - y0) + (bx1 - bx0) * (by1 - by0) - inter
+            score = inter / union if union > 0 else 0.0
+        if score > best_score:
+            best, best_score = row, score
+    least = NUMBER_IOU if subject.number is not None else BOX_IOU if subject.box is not None else 0.0
+    if best is None or best_score < least:
+        if subject.number is not None:
+            raise IncidentError(f"{subject.describe()}: this run finds nobody on the box it drew "
+                                f"{[int(v) for v in target]} (x0, y0, x1, y1 px) at {record.time:.2f} s; run "
+                                "`redact pick` with the profile of this run, or keep the subject by box X,Y,W,H@T")
+        near = sorted(order, key=lambda r: np.hypot(*(0.5 * (regions.xyxy[r, :2] + regions.xyxy[r, 2:]) - (cx, cy))))
+        listed = ", ".join(f"{Kind(int(regions.kind[r])).name.lower()} at "
+                           f"{[int(v) for v in regions.xyxy[r]]}" for r in near[:3]) or "nobody was found"
+        raise IncidentError(f"{subject.describe()} hits no person or plate at {record.time:.2f} s; nearest "
+                            f"(x0, y0, x1, y1 px): {listed}; or pick by number with `redact pick`")
+    return i, int(regions.kind[best]), int(regions.track_id[best])
+
+
+def _confusable(record: FrameRecord, row: int, people: set) -> dict:
+    """Track id -> row of the people whose box the tracker could confuse with the subject's:
+    IoU at least `CONFUSABLE_IOU`, detected or held (a person lost behind the subject is
+    still there). Only ``people`` count: tracks detected on `SIGHTINGS` frames or more. A
+    box found once or twice (a detection straddling two people, a shadow) is covered
+    like any other but cannot carry anyone's identity through a clip.
+
+    Parts much smaller than the subject (mask fragments of its own body) and parts much
+    larger that hold all of it (the subject joined to its shadow or a group) cannot take
+    its track: the tracker matches by size too.
+    """
+    regions = record.regions
+    box = regions.xyxy[row]
+    area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+    groups = group_parts(regions.xyxy, box[None, :])
+    others = np.flatnonzero((regions.kind == Kind.PERSON) & (regions.track_id != regions.track_id[row]) & ~groups
+                            & np.isin(regions.track_id, list(people)))
+    if not len(others):
+        return {}
+    ious = iou_matrix(regions.xyxy[others], box[None, :])[:, 0]
+    near: dict = {}
+    for other, iou in zip(others, ious):
+        o = regions.xyxy[other]
+        if iou >= CONFUSABLE_IOU and (o[2] - o[0]) * (o[3] - o[1]) >= RIVAL_SHARE * area:
+            near.setdefault(int(regions.track_id[other]), int(other))
+    return near
+
+
+def _detected_box(record: FrameRecord, tid: int):
+    """Track ``tid``'s detected box in ``record`` (float64 (4,)), or None."""
+    rows = np.flatnonzero((record.regions.track_id == tid) & (record.regions.kind == Kind.PERSON))
+    if tid not in record.observed or not len(rows):
+        return None
+    return record.regions.xyxy[rows[0]].astype(np.float64)
+
+
+def _predicted_box(records: list, i: int, step: int, tid: int):
+    """Where track ``tid``'s box should be on frame ``i`` from its detected boxes on the two
+    frames before (constant velocity; the last box when only it is known), or None when it
+    was not detected on the frame before."""
+    last = _detected_box(records[i - step], tid) if 0 <= i - step < len(records) else None
+    if last is None:
+        return None
+    earlier = _detected_box(records[i - 2 * step], tid) if 0 <= i - 2 * step < len(records) else None
+    return last if earlier is None else last + (last - earlier)
+
+
+def _crossing(records: list, i: int, step: int, current: int, row: int, near_before: set, people: set) -> tuple:
+    """``(people whose identity may have been exchanged with the subject's on frame i,
+    people confusable with it there)``.
+
+    Boxes close enough to confuse are not yet a swap: where both people are detected on
+    this frame and the one before, and each box continues its own predicted box clearly
+    better than the other's (IoU by `ASSOCIATION_MARGIN`), the tracker's assignment was
+    unambiguous and identity carries on. Otherwise (one of them missed, found as one box,
+    or the boxes equally likely) it is split. A person confusable with the subject on the
+    frame before and not detected now is split too: it may be inside the subject's box.
+    """
+    record = records[i]
+    near = _confusable(record, row, people)
+    split = {tid for tid in near_before - near.keys() if tid not in record.observed}
+    if not near:
+        return split, set()
+    mine, mine_before = _detected_box(record, current), _predicted_box(records, i, step, current)
+    for tid in near:
+        theirs, theirs_before = _detected_box(record, tid), _predicted_box(records, i, step, tid)
+        if mine is None or theirs is None or mine_before is None or theirs_before is None:
+            split.add(tid)
+            continue
+        own = iou_matrix(np.stack([mine, theirs]), np.stack([mine_before, theirs_before]))
+        if not (own[0, 0] >= own[1, 0] + ASSOCIATION_MARGIN and own[1, 1] >= own[0, 1] + ASSOCIATION_MARGIN):
+            split.add(tid)
+    return split, set(near)
+
+
+def _clear_of(record: FrameRecord, row: int, tid: int) -> bool:
+    """Whether track ``tid`` is detected in this frame apart from the box in ``row`` (IoU
+    under `APART_IOU`): the two have come out of their crossing."""
+    box = _detected_box(record, tid)
+    return box is not None and float(iou_matrix(box[None], record.regions.xyxy[row:row + 1])[0, 0]) < APART_IOU
+
+
+def _neighbours(regions: Regions, row: int) -> list:
+    """Track ids of the other person rows (detected or held) within `ALONE_MARGIN` of ``row``."""
+    grown = pad_boxes(regions.xyxy[row:row + 1], ALONE_MARGIN)[0]
+    others = (regions.kind == Kind.PERSON) & (regions.track_id != regions.track_id[row])
+    near = others & (overlap_areas(regions.xyxy, grown) > 0)
+    return [int(t) for t in regions.track_id[near]]
+
+
+def _nearest(views, look) -> float:
+    """Distance from ``look`` to the closest of ``views`` (inf when there are none)."""
+    return min((_distance(v, look) for v in views), default=float("inf"))
+
+
+def _looks_like(views, look) -> bool:
+    """Whether ``look`` matches one of ``views`` (the subject's look at t, trusted views)."""
+    return _nearest(views, look) < SAME_LOOK
+
+
+def _trusted_view(record: FrameRecord, row: int, look, views) -> bool:
+    """Whether the subject's look on a certain frame may join its views: it matches them,
+    and it is nearer them than to the look of anyone beside it (a look drifting towards a
+    neighbour's would let looks mistake one for the other after a crossing; a neighbour
+    not detected has no look to compare with, so its company freezes the views)."""
+    mine = _nearest(views, look)
+    if mine >= SAME_LOOK:
+        return False
+    for tid in _neighbours(record.regions, row):
+        theirs = record.looks.get(tid) if tid in record.observed else None
+        if theirs is None or mine + LOOK_MARGIN > _distance(theirs, look):
+            return False
+    return True
+
+
+def _history(records: list, i: int, step: int, tid: int, n: int) -> list:
+    """Up to ``n`` ``(frame, box, look)`` where track ``tid`` was detected, walking from
+    frame ``i`` by ``step`` (nearest first)."""
+    out: list = []
+    while 0 <= i < len(records) and len(out) < n:
+        box = _detected_box(records[i], tid)
+        if box is not None:
+            out.append((i, box, records[i].looks.get(tid)))
+        i += step
+    return out
+
+
+@dataclass
+class _Path:
+    """Where a person was last seen for sure, how it moved and looked: what tells who comes
+    out of a crossing where."""
+
+    frame: int
+    centre: np.ndarray
+    velocity: np.ndarray  # centre pixels per frame index
+    looks: list
+
+    @classmethod
+    def of(cls, seen: list) -> _Path | None:
+        """From ``(frame, box, look)`` sightings (the latest first); None without any."""
+        if not seen:
+            return None
+        (f0, b0, _), (f1, b1, _) = seen[0], seen[-1]
+        c0, c1 = 0.5 * (b0[:2] + b0[2:]), 0.5 * (b1[:2] + b1[2:])
+        velocity = (c0 - c1) / (f0 - f1) if f0 != f1 else np.zeros(2)
+        return cls(f0, c0, velocity, [look for _, _, look in seen if look is not None])
+
+    def miss(self, frame: int, box) -> float:
+        """Pixels between ``box``'s centre and where this path leads at ``frame`` (people
+        stop and turn: the path is followed for at most `PATH_REACH` frames)."""
+        frames = float(np.clip(frame - self.frame, -PATH_REACH, PATH_REACH))
+        expected = self.centre + self.velocity * frames
+        return float(np.hypot(*(0.5 * (box[:2] + box[2:]) - expected)))
+
+
+def _verdict(mine: float, theirs: float, margin: float) -> bool | None:
+    """True when ``mine`` is clearly the smaller, False when ``theirs`` is, else None."""
+    if mine + margin <= theirs:
+        return True
+    if theirs + margin <= mine:
+        return False
+    return None
+
+
+def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list) -> bool | None:
+    """Whether a person coming out of a crossing is the subject: True, False, or None
+    where the evidence is split.
+
+    Appearance asks whether its look is nearer the subject's trusted views than the looks
+    of every person the subject crossed (as they looked before it); motion whether its box
+    lies nearer where the subject's path leads than where theirs do. Comparing with the
+    others, not with a fixed threshold, holds while every look drifts. A clear look decides
+    unless motion even leans the other way; clear motion decides unless looks disagree.
+    Where a person crossed was never seen before the crossing, a yes also needs a look
+    that matches the subject's outright.
+    """
+    known = [p for p in partners if p is not None]
+    height = max(1.0, float(box[3] - box[1]))
+    looks = motion = lean = None
+    if look is not None and views and known and all(p.looks for p in known):
+        looks = _verdict(_nearest(views, look), min(_nearest(p.looks, look) for p in known), LOOK_MARGIN)
+    if path is not None and known:
+        mine, theirs = path.miss(frame, box), min(p.miss(frame, box) for p in known)
+        motion, lean = _verdict(mine, theirs, MOTION_MARGIN * height), _verdict(mine, theirs, LEAN_MARGIN * height)
+    # Looks decide unless motion even leans the other way; motion decides unless looks do.
+    if (looks is True and lean is not False) or (motion is True and looks is not False):
+        if len(known) < len(partners) and not (look is not None and _looks_like(views, look)):
+            return None
+        return True
+    if looks is False or motion is False:
+        return False
+    return None
+
+
+def _comes_out(records: list, i: int, row: int, current: int, views, trail, partners: dict) -> int | None:
+    """The track the subject is on after a crossing, or None while that is not certain.
+
+    Every person it crossed must be detected apart from it (a partner found as one box with
+    the subject, or lost, leaves the crossing open); then each person coming out, the
+    subject's own track and the partners', is asked `_is_subject`, and exactly one must
+    answer yes. A tracker that swapped the two ids is thereby undone: the subject is
+    followed on the track it came out on.
+    """
+    record = records[i]
+    regions = record.regions
+    if not all(_clear_of(record, row, tid) for tid in partners):
+        return None
+    path = _Path.of(list(reversed(trail)))
+    candidates = {current: row}
+    for tid in partners:
+        candidates[tid] = int(np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))[0])
+    crossed = list(partners.values())
+    yes = [tid for tid, r in candidates.items()
+           if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed)]
+    return yes[0] if len(yes) == 1 else None
+
+
+def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set) -> tuple | None:
+    """``(frame, track id)`` of the one new person track that carries on a lost subject.
+
+    Trackers break a track when a person is missed for a while; the person comes back under
+    a new id. Within `REFIND_FRAMES` of the loss, near where it was last seen, a detected
+    person of about its size whose look matches the subject's (`_looks_like`) carries it on, when
+    exactly one does (two that look alike: nobody is shown). Tracks detected beside the
+    subject (``companions``) are other people, never the subject.
+    """
+    if not views:
+        return None
+    x0, y0, x1, y1 = last_box
+    area = max(1e-6, (x1 - x0) * (y1 - y0))
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    for gap in range(REFIND_FRAMES):
+        j = i + step * gap
+        if not 0 <= j < len(records):
+            return None
+        record = records[j]
+        regions = record.regions
+        found = set()
+        for row in np.flatnonzero(regions.kind == Kind.PERSON):
+            tid = int(regions.track_id[row])
+            look = record.looks.get(tid)
+            if tid in companions or tid not in record.observed or look is None:
+                continue
+            b = regions.xyxy[row]
+            b_area = (b[2] - b[0]) * (b[3] - b[1])
+            near = np.hypot(*(0.5 * (b[:2] + b[2:]) - centre)) <= REFIND_REACH * (1 + gap) * max(y1 - y0, x1 - x0)
+            if near and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look):
+                found.add(tid)
+        if len(found) == 1:
+            return j, found.pop()
+        if found:
+            return None  # ambiguous: never guess who the subject is
+    return None
+
+
+def follow(records: list, start: int, track_id: int) -> dict:
+    """Frame index -> ``(state, track id)`` along one person from ``start``; ``state`` is
+    "shown" or the reason it is not.
+
+    Walks forwards and backwards from ``start``. The subject is shown while its identity is
+    certain. It becomes uncertain where the tracker's assignment of its box against another
+    person's was ambiguous (`_crossing`), where its look jumps away from its recent and
+    trusted looks (a swap with someone the detector had missed), or where it is lost for a
+    while. A crossing ends when everyone it crossed is detected apart from it and exactly
+    one of the people coming out is the subject by look and motion (`_comes_out`); other
+    losses when its look matches again. Where its track ends, a new track may carry it on
+    (`_successor`); the frames between are "subject lost". Frames where it is nowhere are
+    not in the result.
+    """
+    reference = records[start].looks.get(track_id)
+    sightings = Counter(tid for record in records for tid in record.observed)
+    people = {tid for tid, n in sightings.items() if n >= SIGHTINGS}
+    states: dict = {}
+    for step in (1, -1):
+        certain, missed, reason = True, 0, ""
+        i, current = start, track_id
+        companions: set = set()
+        last_box = None
+        views: deque = deque([reference] if reference is not None else [], maxlen=VIEWS)
+        recent: deque = deque(maxlen=RECENT_LOOKS)  # its latest looks while certain, trusted or not
+        trail: deque = deque(maxlen=PATH_FRAMES)  # (frame, box, look) while certain and detected
+        partners: dict = {}  # person crossed and not yet seen apart -> its _Path before the crossing
+        near: set = set()  # people confusable with the subject on the frame before
+        while 0 <= i < len(records):
+            record = records[i]
+            regions = record.regions
+            person = regions.kind == Kind.PERSON
+            rows = np.flatnonzero((regions.track_id == current) & person)
+            if not len(rows):
+                # The track ended: a new track carries the subject on only if it is unmistakably it.
+                carried: tuple | None = None
+                if last_box is not None:
+                    carried = _successor(records, i, step, last_box, views, companions)
+                if carried is None:
+                    break
+                j, current = carried
+                for k in range(i, j, step):
+                    states.setdefault(k, ("subject lost", current))
+                i, certain, missed, reason, near = j, False, 0, "subject lost", set()
+                continue
+            row = int(rows[0])
+            # Detected beside it, not merely held: a track's hold reaches back before it was found.
+            companions |= {int(t) for t in regions.track_id[person & (regions.track_id != current)]
+                           if int(t) in record.observed}
+            observed = current in record.observed
+            missed = 0 if observed else missed + 1
+            look = record.looks.get(current) if observed else None
+            crossed, near = _crossing(records, i, step, current, row, near, people)
+            if crossed:
+                for tid in crossed - partners.keys():
+                    partners[tid] = _Path.of(_history(records, i - step, -step, tid, PATH_FRAMES))
+                certain, reason = False, "subject crosses another person"
+            elif certain:
+                # A jump in look, not a drift, with nobody near enough to cover part of it (then
+                # the association above speaks): a swap with someone the detector had missed.
+                if (look is not None and reference is not None and not _neighbours(regions, row)
+                        and not _looks_like((*views, *recent), look)):
+                    certain, reason = False, "subject does not look like itself"
+                elif missed >= LOST_FRAMES:
+                    certain, reason = False, "subject lost"
+            elif observed and partners:
+                out = _comes_out(records, i, row, current, views, trail, partners)
+                if out is None:
+                    reason = "subject identity not re-established"
+                else:
+                    if out != current:  # the tracker swapped the ids: follow the subject, not the id
+                        companions.add(current)
+                        current = out
+                        row = int(np.flatnonzero((regions.track_id == current) & person)[0])
+                        look = record.looks.get(current)
+                    certain, partners = True, {}
+            elif observed and look is not None and _looks_like((*views, *recent), look):
+                certain = True
+            if certain and current in record.observed:
+                trail.append((i, regions.xyxy[row].astype(np.float64), look))
+                if look is not None:
+                    recent.append(look)
+                    if _trusted_view(record, row, look, views):
+                        views.append(look)
+            last_box = regions.xyxy[row].copy()
+            if i not in states or states[i][0] == "shown":
+                states[i] = ("shown" if certain else reason, current)
+            i += step
+    return states
+
+
+def _span(records: list, tracks: dict) -> dict:
+    """First and last frame shown, with the subject's box there (for the review sheet);
+    ``tracks`` maps each shown frame to the subject's track id in it."""
+    if not tracks:
+        return {"first_frame": None, "last_frame": None, "first_box": None, "last_box": None}
+
+    def box(i):
+        regions = records[i].regions
+        row = int(np.flatnonzero(regions.track_id == tracks[i])[0])
+        return [round(float(v), 1) for v in regions.xyxy[row]]
+
+    first, last = min(tracks), max(tracks)
+    return {"first_frame": first, "last_frame": last, "first_box": box(first), "last_box": box(last)}
+
+
+@dataclass
+class SubjectPlan:
+    """Per-frame subjects to show, and the frames flagged for review, for a whole clip."""
+
+    frames: dict  # index -> FrameSubjects
+    review: dict  # index -> reason
+    picked: list  # one dict per subject: kind, frames shown, frames uncertain
+    shown: list = field(default_factory=list)  # per subject (as ``picked``): frame index -> track id shown
+
+
+def follow_vehicle(records: list, start: int, track_id: int) -> dict:
+    """Frame index -> ``(state, track id)`` along one vehicle from ``start``, as `follow`
+    does for a person but simpler and stricter: the vehicle is shown while its track lasts
+    and no other vehicle's box is close enough to confuse with it (IoU `CONFUSABLE_IOU`);
+    from the first such frame on (in each direction) it stays hidden, "subject crosses
+    another vehicle" (an anchor past the crossing re-joins it)."""
+    states: dict = {}
+    for step in (1, -1):
+        i, crossed = start, False
+        while 0 <= i < len(records):
+            regions = records[i].regions
+            rows = np.flatnonzero((regions.track_id == track_id) & (regions.kind == Kind.VEHICLE))
+            if not len(rows):
+                break
+            others = np.flatnonzero((regions.kind == Kind.VEHICLE) & (regions.track_id != track_id))
+            if len(others) and iou_matrix(regions.xyxy[others], regions.xyxy[rows[:1]]).max() >= CONFUSABLE_IOU:
+                crossed = True
+            if i not in states or states[i][0] == "shown":
+                states[i] = ("subject crosses another vehicle" if crossed else "shown", track_id)
+            i += step
+    return states
+
+
+def _agreed(followed: list) -> dict:
+    """One subject followed from each of its anchors (`follow` results), as one: a frame is
+    shown where some anchor's walk is certain of it and no other's is certain of someone
+    else (then it is hidden: "subject anchors disagree"); elsewhere the first reason given.
+    An anchor re-joins the subject where another lost it or could not tell it apart."""
+    states: dict = {}
+    for i in sorted(set().union(*followed)):
+        sure = {f[i][1] for f in followed if i in f and f[i][0] == "shown"}
+        if len(sure) == 1:
+            states[i] = ("shown", sure.pop())
+        elif sure:
+            states[i] = ("subject anchors disagree", min(sure))
+        else:
+            states[i] = next(f[i] for f in followed if i in f)
+    return states
+
+
+def plan_subjects(records: list, incident: Incident, width: int, height: int) -> SubjectPlan:
+    """Pick every subject of ``incident`` and decide, frame by frame, whether it is shown."""
+    people: dict = {}
+    hide: dict = {}
+    plates: dict = {}
+    vehicles: dict = {}
+    review: dict = {}
+    picked = []
+    shown_per_subject = []
+    for subject in incident.subjects:
+        picks = [pick(records, anchor, incident, width, height) for anchor in subject.every_anchor()]
+        kinds = {kind for _, kind, _ in picks}
+        if len(kinds) > 1:
+            raise IncidentError(f"{subject.describe()}: its anchors hit a person at one time and a plate at "
+                                "another; give each anchor on the same person or vehicle")
+        if kinds == {Kind.VEHICLE}:
+            # A vehicle subject: the vehicle and the plates it carries; its occupants stay hidden.
+            states = _agreed([follow_vehicle(records, start, track) for start, _, track in picks])
+            shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
+            for i, tid in shown.items():
+                vehicles.setdefault(i, set()).add(tid)
+                regions = records[i].regions
+                riding = (regions.kind == Kind.PLATE) & (regions.vehicle == tid) & (regions.track_id >= 0)
+                plates.setdefault(i, set()).update(int(t) for t in regions.track_id[riding])
+            for i, (state, _) in states.items():
+                if state != "shown":
+                    review.setdefault(i, state)
+            picked.append({"kind": "vehicle", "frames_shown": len(shown), "frames_uncertain": len(states) - len(shown),
+                           **_span(records, shown)})
+            shown_per_subject.append(shown)
+            continue
+        if kinds == {Kind.PLATE}:
+            # A vehicle subject: its plate, for as long as the plate's track lasts.
+            frames = {i: track for _, _, track in picks for i, r in enumerate(records)
+                      if (r.regions.track_id == track).any()}
+            for i, track in frames.items():
+                plates.setdefault(i, set()).add(track)
+            picked.append({"kind": "vehicle", "frames_shown": len(frames), "frames_uncertain": 0,
+                           **_span(records, frames)})
+            shown_per_subject.append(frames)
+            continue
+        states = _agreed([follow(records, start, track) for start, _, track in picks])
+        shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
+        for i, tid in shown.items():
+            people.setdefault(i, set()).add(tid)
+            if subject.hide_face:
+                hide.setdefault(i, set()).add(tid)
+        for i, (state, _) in states.items():
+            if state != "shown":
+                review.setdefault(i, state)
+        picked.append({"kind": "person", "hide_face": subject.hide_face, "frames_shown": len(shown),
+                       "frames_uncertain": len(states) - len(shown), **_span(records, shown)})
+        shown_per_subject.append(shown)
+    shown_in: dict = {}
+    for i in set(people) | set(plates) | set(vehicles):
+        shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
+                                  frozenset(plates.get(i, ())), frozenset(vehicles.get(i, ())))
+    return SubjectPlan(shown_in, review, picked, shown_per_subject)

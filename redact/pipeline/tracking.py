@@ -1,0 +1,380 @@
+"""Additive tracking: every detection comes out, plus held predictions of objects lost.
+
+Two stages, both fail-closed (they only ever add regions):
+
+- `Tracker` follows objects forward in time. A detection is always output with its exact
+  box; an object the detector loses stays covered at its predicted, growing box for
+  ``hold_frames`` frames.
+- `TwoSidedHold` delays output by a few frames so that an object's first box can also be
+  drawn on the frames *before* its first detection, when it was entering the view but not
+  yet detectable.
+
+Examples
+--------
+>>> from redact.core.types import Kind, Regions
+>>> tracker = Tracker(hold_frames=2)
+>>> face = Regions.from_boxes([[10, 10, 30, 30]], kind=Kind.FACE)
+>>> tracker.update(face).track_id.tolist()
+[0]
+>>> [len(tracker.update(Regions.empty())) for _ in range(3)]
+[1, 1, 0]
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from numbers import Integral, Real
+
+import numpy as np
+
+from ..core.geometry import box_areas, pad_boxes
+from ..core.types import Kind, Regions
+
+#: Boxes whose sides are all shorter than this (pixels) may also match by centre distance:
+#: for them a few pixels of motion erase all overlap.
+SMALL_BOX_PX = 32.0
+#: Weight of the newest velocity measurement in a track's running velocity estimate.
+VELOCITY_SMOOTHING = 0.5
+#: A person detection smaller than this share of its track's box (by area) is a part of the
+#: person (legs, one side, seen in a tile or past an occluder): it continues the track
+#: without moving its box or speed. On PETS09 such parts derailed tracks onto the next
+#: whole box nearby.
+PART_SHARE = 0.6
+#: Share of its width and height by which an entering object's first box grows on every
+#: side when it is drawn on earlier frames: it was moving and only partly visible there.
+ENTRY_MARGIN = 0.25
+
+
+def _float32_outward(boxes: np.ndarray) -> np.ndarray:
+    """float64 boxes as float32, rounded outward so a box never shrinks by the cast."""
+    out = boxes.astype(np.float32)
+    lo, hi = out[:, :2], out[:, 2:]
+    lo[...] = np.where(lo > boxes[:, :2], np.nextafter(lo, np.float32(-np.inf)), lo)
+    hi[...] = np.where(hi < boxes[:, 2:], np.nextafter(hi, np.float32(np.inf)), hi)
+    return out
+
+
+def _is_number(value) -> bool:
+    # bool is an Integral, but True frames or an IoU of True is a caller's mistake.
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _checked_count(name: str, value) -> int:
+    if not (_is_number(value) and isinstance(value, Integral)) or value < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _centres(boxes: np.ndarray) -> np.ndarray:
+    return 0.5 * (boxes[:, :2] + boxes[:, 2:])
+
+
+class Tracker:
+    """Additive multi-object tracker: its output for a frame contains that frame's input.
+
+    Call `update` once per frame, in order. Each detection is matched to a live track of
+    the same kind by IoU (or, for boxes under `SMALL_BOX_PX`, by centre distance) against
+    the track's predicted box, greedily, best match first; between two `Kind.PERSON` boxes
+    the affinity is also scaled by how alike their sizes are (`weigh_person_shape`), so a
+    mask fragment does not take over a person's track. The output holds
+
+    1. every detection, row for row in input order and with its exact box, carrying the id
+       of the track it matched or a new id (no minimum hits, no activation delay, no
+       confidence gate: a face is covered from its first detection);
+    2. then every live track that no detection matched, at its constant-velocity predicted
+       box grown by ``growth`` times its size on every side per frame since it was last
+       detected, with its last score.
+
+    A track stays live until a frame on which detection ran and missed it more than
+    ``hold_frames`` frames after its last detection; then it ends. Frames passed with
+    ``detected=False`` never end a track (nobody looked for it), so detecting only every
+    N-th frame leaves no gap even when N exceeds ``hold_frames``.
+
+    Track ids count up from 0 and are never reused by one `Tracker`, not even after
+    `reset`, so downstream stages can key on them safely.
+
+    Parameters
+    ----------
+    hold_frames : int, default 15
+        Frames a lost object stays covered at its predicted box.
+    iou_match : float, default 0.2
+        Least affinity (IoU, or centre closeness for small boxes) for a detection to
+        continue a track, in (0, 1].
+    growth : float, default 0.05
+        Share of its width and height by which a lost track's box grows on every side for
+        each frame since its last detection.
+
+    Examples
+    --------
+    >>> from redact.core.types import Kind, Regions
+    >>> tracker = Tracker(hold_frames=5)
+    >>> for x in (0, 4, 8):
+    ...     out = tracker.update(Regions.from_boxes([[x, 0, x + 20, 20]], kind=Kind.FACE))
+    >>> out.track_id.tolist()
+    [0]
+    >>> tracker.update(Regions.empty()).xyxy.tolist()  # moved on by 4 px, grew 1 px a side
+    [[11.0, -1.0, 33.0, 21.0]]
+    """
+
+    def __init__(self, hold_frames: int = 15, iou_match: float = 0.2, growth: float = 0.05):
+        self._hold_frames = _checked_count("hold_frames", hold_frames)
+        if not _is_number(iou_match) or not 0 < iou_match <= 1:
+            raise ValueError(f"iou_match: expected a number in (0, 1], got {iou_match!r}")
+        if not _is_number(growth) or not 0 <= growth < math.inf:
+            raise ValueError(f"growth: expected a finite number >= 0, got {growth!r}")
+        self._iou_match = float(iou_match)
+        self._growth = float(growth)
+        self._next_id = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track, e.g. between clips. Ids keep counting up (never reused)."""
+        self._box = np.zeros((0, 4), np.float64)  # last detected box
+        self._velocity = np.zeros((0, 2), np.float64)  # centre pixels per frame, smoothed
+        self._has_velocity = np.zeros(0, np.bool_)  # seen at least twice
+        self._age = np.zeros(0, np.int64)  # frames since last detection
+        self._score = np.zeros(0, np.float32)
+        self._kind = np.zeros(0, np.int8)
+        self._id = np.zeros(0, np.int64)
+
+    def steady_ids(self) -> np.ndarray:
+        """Ids of the live tracks whose velocity is known (found on two analysed frames).
+
+        Only their predicted boxes follow a moving object between detections; a track seen
+        once is predicted where it was, so its motion still needs a detector.
+        """
+        return self._id[self._has_velocity].copy()
+
+    def update(self, detections: Regions, *, detected: bool = True) -> Regions:
+        """Advance one frame and return the regions to cover on it.
+
+        Parameters
+        ----------
+        detections : Regions
+            This frame's detections; their ``track_id`` is ignored. Must be empty when
+            ``detected`` is False.
+        detected : bool, default True
+            False for a frame on which detection was skipped (detect every N frames): the
+            output is then every live track at its predicted box.
+
+        Returns
+        -------
+        Regions
+            Rows ``0 .. len(detections) - 1`` are the detections with their exact boxes and
+            assigned track ids; further rows are held tracks at their predicted boxes.
+        """
+        if not isinstance(detections, Regions):
+            raise TypeError(f"detections: expected Regions, got {type(detections).__name__}; "
+                            "build one with Regions.from_boxes(xyxy, kind=...)")
+        if not detected and len(detections):
+            raise ValueError(f"detections: expected none on a frame with detected=False, got "
+                             f"{len(detections)}; pass Regions.empty() or detected=True")
+        from .._kernels import track as kernels
+
+        self._age += 1
+        core = np.empty_like(self._box)
+        grown = np.empty_like(self._box)
+        kernels.predict(self._box, self._velocity, self._age, self._growth, core, grown)
+        if not detected:
+            # Copies: Regions freezes the arrays it is given, and these are live state.
+            return Regions(_float32_outward(grown), self._score.copy(), self._kind.copy(),
+                           self._id.copy())
+
+        n_tracks, n_dets = len(self._id), len(detections)
+        dets = detections.xyxy.astype(np.float64)
+        det_track = np.full(n_dets, -1, np.int64)
+        if n_tracks and n_dets:
+            affinity = np.empty((n_tracks, n_dets), np.float64)
+            kernels.affinity_matrix(core, self._kind, dets, detections.kind, SMALL_BOX_PX, affinity)
+            kernels.weigh_person_shape(core, self._kind, dets, detections.kind, np.int8(Kind.PERSON), affinity)
+            # Tracks seen on two frames or more choose first; a track seen once (often a
+            # second box of one object) takes only what they left. Otherwise that second box's
+            # track stole the object's next box and its own track was dropped (PETS09).
+            steady = self._has_velocity
+            first = np.where(steady[:, None], affinity, 0.0)
+            kernels.greedy_assign(first, self._iou_match, det_track)
+            left = np.where(~steady[:, None] & (det_track < 0)[None, :], affinity, 0.0)
+            late = np.full(n_dets, -1, np.int64)
+            kernels.greedy_assign(left, self._iou_match, late)
+            det_track = np.where(det_track >= 0, det_track, late)
+        matched = det_track >= 0
+        rows = det_track[matched]
+        ids = np.empty(n_dets, np.int64)
+        ids[matched] = self._id[rows]
+        new = ~matched
+        n_new = int(np.count_nonzero(new))
+        ids[new] = np.arange(self._next_id, self._next_id + n_new)
+        self._next_id += n_new
+
+        # A part of a person (its legs, one side) continues the person's track but is no
+        # measure of where the whole person is: the track keeps its predicted box and speed
+        # (held whole if the person is missed next).
+        part = np.zeros(n_dets, np.bool_)
+        part[matched] = ((detections.kind[matched] == Kind.PERSON)
+                         & (box_areas(dets[matched]) < PART_SHARE * box_areas(self._box[rows])))
+        whole = matched & ~part
+        updated = det_track[whole]
+        # Measured over the frames since the last detection, so skipped frames and misses
+        # do not inflate the speed.
+        measured = (_centres(dets[whole]) - _centres(self._box[updated])) / self._age[updated, None]
+        smoothed = VELOCITY_SMOOTHING * measured + (1.0 - VELOCITY_SMOOTHING) * self._velocity[updated]
+        self._velocity[updated] = np.where(self._has_velocity[updated, None], smoothed, measured)
+        self._has_velocity[updated] = True
+        self._box[updated] = dets[whole]
+        self._score[updated] = detections.score[whole]
+        parted = det_track[part]
+        self._box[parted] = core[parted]
+        self._age[rows] = 0
+
+        lost = np.ones(n_tracks, np.bool_)
+        lost[rows] = False
+        held = lost & (self._age <= self._hold_frames)
+        output = Regions.concat([
+            Regions(detections.xyxy, detections.score, detections.kind, ids),
+            Regions(_float32_outward(grown[held]), self._score[held], self._kind[held],
+                    self._id[held]),
+        ])
+
+        keep = ~lost | held
+        self._box = np.concatenate([self._box[keep], dets[new]])
+        self._velocity = np.concatenate([self._velocity[keep], np.zeros((n_new, 2))])
+        self._has_velocity = np.concatenate([self._has_velocity[keep], np.zeros(n_new, np.bool_)])
+        self._age = np.concatenate([self._age[keep], np.zeros(n_new, np.int64)])
+        self._score = np.concatenate([self._score[keep], detections.score[new]])
+        self._kind = np.concatenate([self._kind[keep], detections.kind[new]])
+        self._id = np.concatenate([self._id[keep], ids[new]])
+        return output
+
+
+class TwoSidedHold:
+    """Delay frames by ``lookahead`` so an object is also covered before it was first detected.
+
+    `Tracker` already holds a lost object forward in time. This covers the other side: a
+    face is often recognisable a few frames before a detector fires on it (entering the
+    view, turning, growing as it approaches). Frames wait in a buffer of at most
+    ``lookahead`` frames; when a track id appears that was absent from the previous frame,
+    its box, grown by `ENTRY_MARGIN` of its size on every side, is added (same kind and id,
+    score 0) to every frame still buffered: up to ``lookahead`` frames back.
+
+    When that track shows up again, its centre velocity is known, and each still-buffered
+    frame ``k`` frames before its first appearance also receives the hull of the first box
+    and the first box moved back by ``k`` frames of that velocity, grown by the same
+    margin. That reaches frames ``t - lookahead + 1 .. t - 1`` for a track first seen on
+    frame ``t`` (frame ``t - lookahead`` was released on frame ``t``); the enlarged first
+    box covers all ``lookahead`` frames regardless.
+
+    Rows with ``track_id == -1`` have no identity to follow, so each counts as a first
+    appearance on every frame (fail closed). Memory holds at most ``lookahead + 1`` frames
+    and the tracks first seen among them.
+
+    Parameters
+    ----------
+    lookahead : int
+        Frames of delay, and how far back a first detection is drawn. 0 passes every frame
+        straight through (live use: only the tracker's forward hold remains).
+
+    Examples
+    --------
+    >>> from redact.core.types import Kind, Regions
+    >>> hold = TwoSidedHold(lookahead=2)
+    >>> hold.push("f0", Regions.empty()), hold.push("f1", Regions.empty())
+    ([], [])
+    >>> face = Regions.from_boxes([[40, 40, 60, 60]], kind=Kind.FACE, track_id=7)
+    >>> [(item, len(r)) for item, r in hold.push("f2", face)]
+    [('f0', 1)]
+    >>> [(item, len(r)) for item, r in hold.flush()]
+    [('f1', 1), ('f2', 1)]
+    """
+
+    def __init__(self, lookahead: int):
+        self._lookahead = _checked_count("lookahead", lookahead)
+        self._index = 0  # frame number of the next push
+        # [frame number, item, regions, added Regions...] per buffered frame, oldest first.
+        self._buffer: deque = deque()
+        self._previous_ids = np.zeros(0, np.int64)
+        # track id -> (frame first seen, first box float64 (4,), kind): tracks waiting for a
+        # second sighting to give their velocity.
+        self._entering: dict = {}
+
+    def push(self, item, regions: Regions) -> list[tuple[object, Regions]]:
+        """Add the next frame; return the frames now final, oldest first.
+
+        Parameters
+        ----------
+        item : object
+            Payload returned with the frame's regions (the frame itself, say).
+        regions : Regions
+            The tracker's output for this frame.
+
+        Returns
+        -------
+        list of (item, Regions)
+            Frames released by this push: none until more than ``lookahead`` are buffered,
+            then one per push.
+        """
+        if not isinstance(regions, Regions):
+            raise TypeError(f"regions: expected Regions, got {type(regions).__name__}; "
+                            "pass the Tracker.update output for this frame")
+        index = self._index
+        self._index += 1
+        ids = regions.track_id
+        first = (ids < 0) | ~np.isin(ids, self._previous_ids)
+        self._extrapolate_back(index, regions, first)
+        if np.any(first):
+            entering = regions.select(first)
+            back = Regions(_float32_outward(pad_boxes(entering.xyxy, ENTRY_MARGIN)),
+                           np.zeros(len(entering), np.float32), entering.kind, entering.track_id)
+            for frame in self._buffer:
+                frame.append(back)
+            tracked = np.flatnonzero(first & (ids >= 0))
+            # A re-appearing id starts afresh; of duplicate rows the first one counts.
+            _, at = np.unique(ids[tracked], return_index=True)
+            for row in tracked[at]:
+                self._entering[int(ids[row])] = (index, regions.xyxy[row].astype(np.float64),
+                                                 int(regions.kind[row]))
+        self._previous_ids = ids[ids >= 0]
+        self._buffer.append([index, item, regions])
+        released = []
+        while len(self._buffer) > self._lookahead:
+            released.append(self._release())
+        oldest = self._buffer[0][0] if self._buffer else index + 1
+        # A track first seen on or before the oldest buffered frame has no earlier frame
+        # left to extend back into.
+        self._entering = {k: v for k, v in self._entering.items() if v[0] > oldest}
+        return released
+
+    def flush(self) -> list[tuple[object, Regions]]:
+        """Release every buffered frame, oldest first (end of stream); the hold starts afresh.
+
+        Returns
+        -------
+        list of (item, Regions)
+        """
+        released = [self._release() for _ in range(len(self._buffer))]
+        self._previous_ids = np.zeros(0, np.int64)
+        self._entering = {}
+        return released
+
+    def _release(self) -> tuple[object, Regions]:
+        _, item, regions, *added = self._buffer.popleft()
+        return item, (Regions.concat([regions, *added]) if added else regions)
+
+    def _extrapolate_back(self, index, regions, first):
+        """Cover the path of each track seen for the second time back into earlier frames."""
+        for row in np.flatnonzero(~first):
+            track_id = int(regions.track_id[row])
+            if track_id not in self._entering:
+                continue
+            first_index, box, kind = self._entering.pop(track_id)
+            now = regions.xyxy[row].astype(np.float64)
+            # Centre pixels per frame between the first sighting and this one.
+            velocity = ((now[:2] + now[2:]) - (box[:2] + box[2:])) / (2.0 * (index - first_index))
+            margin = ENTRY_MARGIN * (box[2:] - box[:2])
+            for frame in self._buffer:
+                k = first_index - frame[0]
+                if k <= 0:
+                    continue
+                back = velocity * k
+                hull = np.concatenate([np.minimum(box[:2], box[:2] - back) - margin,
+                                       np.maximum(box[2:], box[2:] - back) + margin])
+                frame.append(Regions(_float32_outward(hull[None]), 0.0, kind, track_id))
