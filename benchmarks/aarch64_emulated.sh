@@ -271,7 +271,7 @@ import json
 import sys
 import av
 import numpy as np
-from redact.record.manifest import sha256_file
+from redact.media.safeio import sha256_file
 
 def frames(path):
     with av.open(path) as c:

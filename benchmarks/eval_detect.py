@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redact import Kind, Method, Style  # noqa: E402
 from redact.app.bench import DEFACE  # noqa: E402
-from redact.core.policy import Policy, Profile  # noqa: E402
+from redact.core.policy import Policy  # noqa: E402
+from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import BODIES  # noqa: E402
 from redact.detectors import detect_all, detectors_for, for_stills  # noqa: E402
 from redact.pipeline.compose import obscured  # noqa: E402

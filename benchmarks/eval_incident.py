@@ -41,10 +41,11 @@ from eval_detect import covered_fraction, redaction_masks  # noqa: E402
 
 from redact.core.geometry import iou_matrix  # noqa: E402
 from redact.core.incident import Incident, Subject  # noqa: E402
-from redact.core.policy import Policy, Profile  # noqa: E402
+from redact.core.policy import Policy  # noqa: E402
+from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import Kind, Regions  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
-from redact.jobs.files import analyse_frames  # noqa: E402
+from redact.jobs.first_pass import analyse_frames  # noqa: E402
 from redact.pipeline.compose import compose  # noqa: E402
 from redact.pipeline.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
 

@@ -64,7 +64,7 @@ from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # n
 
 from redact import Kind, Regions  # noqa: E402
 from redact.core.geometry import iou_matrix  # noqa: E402
-from redact.core.policy import Profile  # noqa: E402
+from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import BODIES  # noqa: E402
 
 #: Least IoU for a GT person to count as found by a row, and for identity matching.

@@ -274,7 +274,8 @@ def add(total: ClipResult, r: ClipResult) -> None:
 
 
 def main(argv=None) -> int:
-    from redact.core.policy import Policy, Profile
+    from redact.core.policy import Policy
+    from redact.core.profile import Profile
     from redact.core.types import Kind
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -67,7 +67,7 @@ def score(detector, pairs) -> Tally:
 
 
 def main(argv=None) -> int:
-    from redact.core.policy import Profile
+    from redact.core.profile import Profile
     from redact.detectors.faces import PLANS, FaceDetector
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

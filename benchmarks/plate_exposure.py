@@ -186,7 +186,7 @@ class Judge:
     def __init__(self):
         import dataclasses
 
-        from redact.core.policy import Profile
+        from redact.core.profile import Profile
         from redact.detectors.plates import PLANS, PlateDetector, PlatePlan, PlateView
 
         # Both without the recogniser check: it is part of what is measured, so the judge
@@ -603,7 +603,8 @@ def _print_exposures(r: ClipResult) -> None:
 
 
 def main(argv=None) -> int:
-    from redact.core.policy import Policy, Profile
+    from redact.core.policy import Policy
+    from redact.core.profile import Profile
 
     data = Path(__file__).resolve().parents[2] / "shared/data"
     default_background = data / "videos/opencv_vtest_pedestrians.avi"

@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_incident import load_truth  # noqa: E402
 
 from redact.core.geometry import iou_matrix  # noqa: E402
-from redact.core.policy import Policy, Profile  # noqa: E402
+from redact.core.policy import Policy  # noqa: E402
+from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import Kind  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
 from redact.media.video import VideoReader  # noqa: E402

@@ -16,8 +16,8 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "Kind": "core.types", "Regions": "core.types",
     "Method": "core.policy", "Shape": "core.policy", "Style": "core.policy",
-    "Profile": "core.policy", "Policy": "core.policy",
-    "Zone": "core.policy", "Units": "core.policy",
+    "Profile": "core.profile", "Policy": "core.policy",
+    "Zone": "core.zones", "Units": "core.zones",
     "Incident": "core.incident", "Subject": "core.incident", "Window": "core.incident",
     "obscure": "pipeline.obscure",
     "Redactor": "pipeline.redactor",

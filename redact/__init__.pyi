@@ -6,13 +6,13 @@ from .core.incident import Subject as Subject
 from .core.incident import Window as Window
 from .core.policy import Method as Method
 from .core.policy import Policy as Policy
-from .core.policy import Profile as Profile
 from .core.policy import Shape as Shape
 from .core.policy import Style as Style
-from .core.policy import Units as Units
-from .core.policy import Zone as Zone
+from .core.profile import Profile as Profile
 from .core.types import Kind as Kind
 from .core.types import Regions as Regions
+from .core.zones import Units as Units
+from .core.zones import Zone as Zone
 from .detectors import Detector as Detector
 from .detectors import build_detectors as build_detectors
 from .detectors import detectors_for as detectors_for

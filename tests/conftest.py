@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from redact.core.policy import Profile
+from redact.core.profile import Profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

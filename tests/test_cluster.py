@@ -324,8 +324,8 @@ def test_a_file_whose_workers_keep_dying_fails_with_the_reason():
     """Past the scheduler's allowed failures the task is lost for good: one failed outcome."""
     from distributed import KilledWorker
 
-    from redact.jobs.batch import Task
     from redact.jobs.cluster import _outcome
+    from redact.jobs.tasks import Task
 
     class Lost:
         def result(self):
@@ -445,7 +445,8 @@ def test_a_handed_off_output_is_committed_only_with_its_own_record(tmp_path, con
     settings, whose input changed meanwhile, or whose final name a user file took meanwhile,
     is never committed."""
     from redact.core.policy import Policy
-    from redact.jobs.files import HandOff, RedactionIncomplete, redact_file, seal_handed_off
+    from redact.jobs.files import redact_file
+    from redact.jobs.seal import HandOff, RedactionIncomplete, seal_handed_off
     from redact.media.safeio import OutputBusyError, UsageError
 
     policy = Policy(kinds=())
@@ -538,8 +539,8 @@ def test_jobs_are_capped_by_files_and_said_so(tmp_path, config):
     (1, 0, 1, 0, (1, "")),
 ])
 def test_process_limit(requested, files, cpus, memory, expected):
-    from redact.jobs.batch import process_limit
     from redact.jobs.memory import available_bytes
+    from redact.jobs.tasks import process_limit
 
     assert process_limit(requested, files, cpus=cpus, memory=memory) == expected
     assert available_bytes() is None or available_bytes() > 0

@@ -18,7 +18,7 @@ from conftest import DETECTOR_PROFILES
 from redact import Kind, Regions
 from redact._kernels import anchors as k
 from redact.core.geometry import tile_starts
-from redact.core.policy import Profile
+from redact.core.profile import Profile
 from redact.detectors import build_detectors
 from redact.detectors.faces import BLAZEFACE_FULL_RANGE, CENTERFACE_NETS, CenterFaceView, FaceDetector, FacePlan
 from redact.detectors.models import ModelMissingError, is_installed

@@ -9,8 +9,9 @@ import pytest
 from media import read_video, write_video
 
 from redact.core.incident import Incident, IncidentError, Subject, Window, subject_from_text
-from redact.core.policy import Policy, Units
+from redact.core.policy import Policy
 from redact.core.types import Kind, Regions
+from redact.core.zones import Units
 from redact.jobs.files import redact_image, redact_video
 from redact.pipeline.compose import FrameSubjects, compose, keep_zone_mask
 from redact.pipeline.subjects import FrameRecord, follow, pick
@@ -122,7 +123,7 @@ def test_policy_stage_precedence():
 
 
 def test_privacy_zone_and_fault_cover_the_subject():
-    from redact.core.policy import Zone
+    from redact.core.zones import Zone
 
     regions = _regions([SUBJECT])
     shown = FrameSubjects(frozenset({1}))

@@ -7,7 +7,7 @@ import pytest
 from conftest import DETECTOR_PROFILES, require_models, shared_data
 from redact import Kind, Regions
 from redact.core.geometry import pad_boxes, pixel_boxes
-from redact.core.policy import Profile
+from redact.core.profile import Profile
 from redact.core.types import BODIES
 from redact.detectors.persons import PLANS, PersonPlan, head_boxes, person_instances, suppress
 

@@ -8,7 +8,7 @@ from conftest import DETECTOR_PROFILES, PLATE_MODELS, require_models, shared_dat
 from redact import Kind, Regions
 from redact._kernels.components import component_stats
 from redact.core.geometry import pad_boxes, pixel_boxes
-from redact.core.policy import Profile
+from redact.core.profile import Profile
 from redact.detectors.plates import PLANS, PlateDetector
 
 

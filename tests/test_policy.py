@@ -4,7 +4,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from redact.core.policy import Policy, Profile, Units, Zone
+from redact.core.policy import Policy
+from redact.core.profile import Profile
+from redact.core.zones import Units, Zone
 
 
 @pytest.mark.parametrize("fields, fps, frames", [

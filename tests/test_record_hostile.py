@@ -18,7 +18,8 @@ from media import write_video
 from redact.core.incident import Incident
 from redact.core.policy import Policy
 from redact.jobs.files import redact_video
-from redact.record.manifest import manifest_path, sha256_file
+from redact.media.safeio import sha256_file
+from redact.record.manifest import manifest_path
 from redact.record.sharelog import LOG_FILE, read_shares
 from redact.record.signing import KEY_FILE, PUBLIC_FILE
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import PLATE_MODELS, require_models
-from redact.core.policy import Profile
+from redact.core.profile import Profile
 from redact.detectors.plates import PLANS, TEXT_MODEL, PlateDetector
 from redact.detectors.text_reader import REC_KEYS, REC_MODEL, TextReader
 

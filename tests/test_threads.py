@@ -7,8 +7,9 @@ from fractions import Fraction
 import pytest
 from media import write_video
 
-from redact.core.policy import Policy, Zone
+from redact.core.policy import Policy
 from redact.core.threads import ThreadBudget, available_cores, budget
+from redact.core.zones import Zone
 from redact.jobs.files import redact_video
 from redact.media.video import VideoReader, VideoWriter
 

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from media import jpeg_with_exif, pattern, read_video, write_video
 
-from redact.core.policy import Method, Policy, Style, Zone
+from redact.core.policy import Method, Policy, Style
 from redact.core.types import Kind, Regions
+from redact.core.zones import Zone
 from redact.jobs.files import RedactionIncomplete, redact_image, redact_video
 from redact.media.images import read_image
-from redact.media.safeio import UsageError
-from redact.record.manifest import Manifest, manifest_path, sha256_file
+from redact.media.safeio import UsageError, sha256_file
+from redact.record.manifest import Manifest, manifest_path
 from redact.record.signing import device_key, input_tag
 
 ZONE = Zone(0.5, 0.5, 0.5, 0.5)  # bottom-right quarter

@@ -92,7 +92,8 @@ def _child(src: str, dst: str, profile: str, every: int, models_dir: str | None)
     """In a fresh process: one redaction, printed as JSON (fps, stages, peak memory)."""
     import resource
 
-    from ..core.policy import Policy, Profile
+    from ..core.policy import Policy
+    from ..core.profile import Profile
     from ..detectors import detectors_for
     from ..jobs.files import redact_video
 
@@ -249,7 +250,7 @@ def verdict(clip: str, rate: float, runs: list) -> str:
     verdict 720p (30 fps): keeps up with a 30 fps camera with fast, every 3 (36.0 fps, 1.20x real time);
     a minute of footage takes 50.0 s (balanced, every 1: 5 min 00 s)
     """
-    from .cli import elapsed_text
+    from .terminal import elapsed_text
 
     runs = [r for r in runs if r[2].get("fps")]
     if not runs or not rate:
@@ -273,8 +274,8 @@ def verdict(clip: str, rate: float, runs: list) -> str:
 
 
 def main(argv=None) -> int:
-    from ..core.policy import Profile
-    from .cli import OneLineParser
+    from ..core.profile import Profile
+    from .terminal import OneLineParser
 
     p = OneLineParser(prog="redact bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--clip", type=Path, action="append", help="a clip of your own (repeatable); default: "
@@ -312,7 +313,7 @@ def main(argv=None) -> int:
 
 def _bench(args) -> int:
     """The measurements `main` parsed the options for; prints them and returns the exit status."""
-    from ..core.policy import Profile
+    from ..core.profile import Profile
     from ..detectors.models import ModelMissingError
     from ..media.video.reader import VideoError
 

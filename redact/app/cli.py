@@ -1,4 +1,4 @@
-"""Command line: argument parsing and reporting only; the work is in `redact.jobs.batch`/`redact.jobs.files`.
+"""Command line: argument parsing and reporting only; the work is in `redact.jobs`.
 
     redact INPUT... -o OUTPUT [options]     redact files and folders
     redact models list | fetch [NAME...]    install the detector models
@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..core.policy import Method, Policy, Profile, Shape, Style, Zone
+from ..core.policy import Method, Policy, Shape, Style
+from ..core.profile import Profile
 from ..core.types import Kind
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from ..core.zones import Zone
+from .terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, elapsed_text
 
 #: What a run says as it goes (one line per finished file); stderr, set up by `_main_redact`.
 log = logging.getLogger("redact")
@@ -98,13 +99,6 @@ def _choices(enum_type) -> dict:
 
     parse.__name__ = enum_type.__name__  # argparse names the type in its own messages
     return {"type": parse, "metavar": "{" + ",".join(values) + "}"}
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage errors on one line, with where to look, instead of a usage block first."""
-
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def redact_parser() -> argparse.ArgumentParser:
@@ -314,7 +308,7 @@ def _err(message: str) -> None:
 def _main_redact(argv) -> int:
     from ..detectors import detectors_for
     from ..detectors.models import ModelMissingError
-    from ..jobs import batch
+    from ..jobs import tasks
     from ..media.paths import default_output
     from ..media.safeio import UsageError
     from ..media.video.writer import check_encoder
@@ -345,7 +339,7 @@ def _main_redact(argv) -> int:
     as_folder = as_folder or args.output.is_dir()
     single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
     try:
-        plan = batch.plan(args.inputs, args.output, single_file_output=single)
+        plan = tasks.plan(args.inputs, args.output, single_file_output=single)
         if args.cluster is not None:
             args.cluster = _cluster(args)
         # Built before any file is touched, so a missing model stops the run with its fix
@@ -371,7 +365,7 @@ def _main_redact(argv) -> int:
             log.debug("%s -> %s", task.src, task.dst)
         started = time.monotonic()
         try:
-            outcomes = _run_with_progress(batch, plan, policy, options, args, show)
+            outcomes = _run_with_progress(plan, policy, options, args, show)
         except UsageError as exc:  # the cluster could not be reached: nothing was written
             _err(str(exc))
             return EXIT_USAGE
@@ -405,9 +399,9 @@ def _logging_to_stderr(level: str, *, bars: bool):
 
 
 def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
-    """``requested`` processes as the machine and the file count allow (`redact.jobs.batch.process_limit`);
+    """``requested`` processes as the machine and the file count allow (`redact.jobs.tasks.process_limit`);
     a lowered count is said on one line."""
-    from ..jobs.batch import process_limit
+    from ..jobs.tasks import process_limit
 
     allowed, why = process_limit(requested, files)
     if allowed < requested and files:
@@ -440,7 +434,7 @@ def _write_reviews(outputs, out_png=None, *, overwrite: bool) -> int:
     return code
 
 
-def _run_with_progress(batch, plan, policy, options, args, show):
+def _run_with_progress(plan, policy, options, args, show):
     from tqdm import tqdm
 
     overall = tqdm(total=len(plan.tasks), unit="file", desc="redact", disable=not show, position=0)
@@ -463,8 +457,15 @@ def _run_with_progress(batch, plan, policy, options, args, show):
         _say_done(outcome)
 
     try:
+        if args.cluster is not None:  # the executor: Dask workers, or processes here
+            from ..jobs import cluster
+
+            return cluster.run(plan, policy, address=args.cluster, options=options, force=args.force,
+                               on_done=on_done)
+        from ..jobs import batch
+
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
-                         progress_factory=per_file if show and args.jobs == 1 else None, cluster=args.cluster)
+                         progress_factory=per_file if show and args.jobs == 1 else None)
     finally:
         overall.close()
 
@@ -528,14 +529,6 @@ def _summarise(outcomes, plan, output: Path, seconds: float, *, as_json: bool) -
                                 "frames": o.frames, "found": o.found, "flagged": o.flagged,
                                 "uncertain": o.uncertain, "seconds": round(o.seconds, 3)} for o in outcomes]})
     return EXIT_FAILED if counts["failed"] or counts["busy"] else EXIT_OK
-
-
-def elapsed_text(seconds: float) -> str:
-    """``4.2 s``, ``3 min 05 s``, ``2 h 01 min``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _main_models(argv) -> int:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
-from ..core.policy import Profile
+from ..core.profile import Profile
 from ..core.safetext import shown
 from ..media.safeio import check_paths, partial_path
 
@@ -421,7 +421,7 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 2, thumb_w
         When ``out_png`` is the clip, or exists and ``overwrite`` is false.
     """
     from ..media.paths import is_image
-    from ..record.manifest import sha256_file
+    from ..media.safeio import sha256_file
 
     for name, value, low in (("columns", columns, 1), ("thumb_width", thumb_width, 32)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:

@@ -107,3 +107,36 @@ def overlap_areas(xyxy, box) -> np.ndarray:
     iw = np.minimum(xyxy[:, 2], box[2]) - np.maximum(xyxy[:, 0], box[0])
     ih = np.minimum(xyxy[:, 3], box[3]) - np.maximum(xyxy[:, 1], box[1])
     return np.clip(iw, 0, None) * np.clip(ih, 0, None)
+
+
+#: A box lies on a vehicle when its centre is inside the vehicle's box and it is no wider than
+#: this many times the vehicle and no taller than the vehicle (a billboard behind a small car
+#: is not on it).
+MAX_WIDTH_SHARE = 1.1
+
+
+def on_vehicle(xyxy: np.ndarray, vehicles: np.ndarray) -> np.ndarray:
+    """For each box, the index of the vehicle box it lies on, or -1.
+
+    A box lies on a vehicle when its centre is inside the vehicle's box and it is not larger
+    than the vehicle (`MAX_WIDTH_SHARE`); of several such vehicles the smallest (a car in
+    front of a bus: the plate is the car's).
+
+    >>> vehicles = np.array([[0, 0, 200, 100], [50, 40, 120, 100]], np.float32)
+    >>> on_vehicle(np.array([[70, 80, 100, 90], [10, 10, 30, 20], [300, 0, 330, 10]], np.float32), vehicles).tolist()
+    [1, 0, -1]
+    """
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    vehicles = np.asarray(vehicles, np.float64).reshape(-1, 4)
+    out = np.full(len(xyxy), -1, np.int64)
+    if not len(xyxy) or not len(vehicles):
+        return out
+    cx, cy = (0.5 * (xyxy[:, 0] + xyxy[:, 2]))[:, None], (0.5 * (xyxy[:, 1] + xyxy[:, 3]))[:, None]
+    vx0, vy0, vx1, vy1 = (vehicles[:, i][None, :] for i in range(4))
+    inside = (cx >= vx0) & (cx <= vx1) & (cy >= vy0) & (cy <= vy1)
+    inside &= (xyxy[:, 2:3] - xyxy[:, 0:1]) <= MAX_WIDTH_SHARE * (vx1 - vx0)
+    inside &= (xyxy[:, 3:4] - xyxy[:, 1:2]) <= (vy1 - vy0)
+    area = np.where(inside, box_areas(vehicles)[None, :], np.inf)
+    found = inside.any(axis=1)
+    out[found] = np.argmin(area[found], axis=1)
+    return out

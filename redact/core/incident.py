@@ -27,8 +27,9 @@ import numbers
 from dataclasses import dataclass, field
 
 from .jsonfile import INCIDENT_LIMIT, JsonFileError, read_json
-from .policy import Profile, Units, Zone
+from .profile import Profile
 from .safetext import unsafe_reason
+from .zones import Units, Zone
 
 _FIELDS = {"units", "window", "subjects", "keep_zones", "privacy_zones", "request", "recipient", "purpose"}
 _SUBJECT_FIELDS = {"t", "point", "box", "number", "numbered_by", "hide_face", "anchors"}

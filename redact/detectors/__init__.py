@@ -27,7 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..core.policy import Profile
+from ..core.profile import Profile
 from ..core.types import Kind, Regions
 
 #: Entry-point group where other packages register detector factories.

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..core.geometry import tile_rects
-from ..core.policy import Profile
+from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
 from .resize import resize

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..record.manifest import sha256_file
+from ..media.safeio import sha256_file
 
 #: Environment variable that overrides the cache folder.
 MODELS_DIR_ENV = "REDACT_MODELS_DIR"

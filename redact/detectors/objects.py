@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.geometry import box_areas, iou_matrix, tile_rects
-from ..core.policy import Profile
+from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
 from .nanodet import NANODET_MODEL, NanoDetNet

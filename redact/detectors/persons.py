@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..core.geometry import pad_boxes, tile_rects
-from ..core.policy import Profile
+from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
 from .resize import resize

@@ -34,10 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.geometry import box_areas, overlap_areas, tile_rects
-from ..core.policy import Profile
+from ..core.geometry import box_areas, on_vehicle, overlap_areas, tile_rects
+from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
-from ..pipeline.vehicles import on_vehicle
 from .models import model_path
 from .plate_check import PlateCheck
 from .resize import resize
@@ -470,7 +469,7 @@ class PlateDetector:
         Regions
             Float boxes in frame pixels (they may reach past the frame's edges), scores
             (mean text probability) in [0, 1], ``track_id`` -1. With ``context``: text on a
-            vehicle (`redact.pipeline.vehicles.on_vehicle`) and the plate area of each vehicle too
+            vehicle (`redact.core.geometry.on_vehicle`) and the plate area of each vehicle too
             small to search are `Kind.PLATE`, other text `Kind.TEXT` (none with
             ``plan.vehicles_only``).
         """

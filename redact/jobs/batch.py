@@ -1,204 +1,11 @@
-"""Batch redaction of files and folders: planning, resume, parallel jobs, a summary."""
+"""A batch's tasks run here, one after another or in ``--jobs`` worker processes."""
 from __future__ import annotations
 
 import os
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..detectors.models import ModelMissingError
-from ..media.images import ImageError
-from ..media.paths import check_output_suffix, is_image, is_video, output_name
-from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file
-from ..media.video.reader import VideoError
-from ..pipeline.redactor import UNANALYSED
-from ..record.manifest import MANIFEST_SUFFIX, Manifest, manifest_path
-from .files import RedactionIncomplete, redact_file
-from .memory import available_bytes
-
-
-@dataclass(frozen=True)
-class Task:
-    src: Path
-    dst: Path
-
-
-@dataclass
-class BatchPlan:
-    tasks: list = field(default_factory=list)
-    skipped_other: list = field(default_factory=list)  # not images or videos
-
-
-@dataclass
-class Outcome:
-    src: Path
-    dst: Path
-    status: str  # "redacted", "complete" (already done), "busy" (another run writes it), "failed"
-    error: str = ""
-    flagged: int = 0  # frames obscured whole because they could not be analysed
-    uncertain: int = 0  # frames showing the scene with a subject hidden: its identity was uncertain
-    frames: int = 0  # frames (1 for an image) written
-    found: dict = field(default_factory=dict)  # kind -> objects found (tracks, or boxes where none were followed)
-    seconds: float = 0.0  # this file's own time, model loading excluded
-    # A cluster worker's finished output, still under its temporary name, its unsigned
-    # manifest and the sha256 of the input it read: the client checks, signs and commits
-    # them (`redact.jobs.cluster`).
-    pending: Path | None = None
-    record: Manifest | None = None
-    input_sha256: str = ""
-
-
-#: Memory one redaction process takes: about 480 MiB with the default detectors after its
-#: first 640x360 frame (README: Run on a cluster).
-PROCESS_MEMORY = 480 * 2**20
-
-
-def process_limit(requested: int, files: int, *, cpus: int | None = None,
-                  memory: int | None = None) -> tuple[int, str]:
-    """How many redaction processes to start here for ``files`` files, and why fewer than asked.
-
-    Parameters
-    ----------
-    requested : int
-        What the user asked for (``--jobs N``, ``--cluster local:N``).
-    files : int
-        Files to redact: a process more than files would only load models.
-    cpus, memory : int, optional
-        This machine's CPU count and available bytes (default: measured, `redact.jobs.memory.available_bytes`);
-        each process keeps about a CPU busy and needs `PROCESS_MEMORY`.
-
-    Returns
-    -------
-    (int, str)
-        The count (at least 1) and the reason it is below ``requested`` ("" when it is not).
-
-    Examples
-    --------
-    >>> process_limit(3, 1, cpus=8, memory=2**34)
-    (1, '1 file to redact')
-    >>> process_limit(9999, 50, cpus=64, memory=2**31)
-    (4, '2.0 GiB of memory available, about 480 MiB per process')
-    """
-    cpus = (os.cpu_count() or 1) if cpus is None else cpus
-    memory = available_bytes() if memory is None else memory
-    limits = [(files, f"{files} file{'s' if files != 1 else ''} to redact"), (cpus, f"{cpus} CPUs here")]
-    if memory is not None:
-        limits.append((memory // PROCESS_MEMORY, f"{memory / 2**30:.1f} GiB of memory available, about "
-                                                 f"{PROCESS_MEMORY >> 20} MiB per process"))
-    allowed, why = requested, ""
-    for limit, reason in limits:
-        if max(1, limit) < allowed:
-            allowed, why = max(1, limit), reason
-    return allowed, why
-
-
-
-def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
-    """Pair every input file with its output path, mirroring folders.
-
-    A single input file with ``single_file_output`` goes to ``output`` itself; otherwise
-    ``output`` is a folder, and each folder input's tree is recreated inside it. Raises
-    `UsageError` (nothing written) when any destination would be an input of the run.
-    """
-    result = BatchPlan()
-    output = Path(output)
-    for given in map(Path, inputs):
-        if given.is_dir():
-            if output.resolve().is_relative_to(given.resolve()):
-                raise UsageError(f"output folder {output} is inside the input folder {given}; "
-                                 "choose an output outside it so outputs are never read as inputs")
-            for path in sorted(p for p in given.rglob("*") if p.is_file()):
-                if is_internal(path) or path.name.endswith(MANIFEST_SUFFIX):
-                    continue
-                rel = path.relative_to(given)
-                if is_image(path) or is_video(path):
-                    result.tasks.append(Task(path, output_name(output / rel)))
-                else:
-                    result.skipped_other.append(path)
-        elif given.is_file():
-            if not (is_image(given) or is_video(given)):
-                result.skipped_other.append(given)
-            elif single_file_output:
-                check_output_suffix(given, output)
-                result.tasks.append(Task(given, output))
-            else:
-                result.tasks.append(Task(given, output_name(given, output)))
-        else:
-            raise not_a_file(given)
-    if not single_file_output and not output.is_dir() and (is_image(output) or is_video(output)):
-        raise UsageError(f"output {output} looks like a file name, but these inputs need a folder; "
-                         "give a folder (one input file may go to a file name)")
-    _refuse_inputs_as_outputs(result.tasks)
-    dsts = [t.dst for t in result.tasks]
-    if len(set(dsts)) != len(dsts):
-        clash = next(d for d in dsts if dsts.count(d) > 1)
-        raise UsageError(f"two inputs would both be written to {clash} (e.g. clip.mov and clip.mp4); "
-                         "redact them into different folders")
-    return result
-
-
-def _identity(path: Path):
-    st = path.stat()
-    return st.st_dev, st.st_ino
-
-
-def _refuse_inputs_as_outputs(tasks) -> None:
-    """No destination (or its manifest) may be any input of the run: by real path, and by
-    inode for hard links. With ``--overwrite`` it would replace an input otherwise."""
-    paths = {t.src.resolve(): t.src for t in tasks}
-    inodes = {_identity(t.src): t.src for t in tasks}
-    for task in tasks:
-        for dst in (task.dst, manifest_path(task.dst)):
-            real = dst.resolve()
-            hit = paths.get(real) or (inodes.get(_identity(dst)) if dst.exists() else None)
-            if hit == task.src:
-                raise UsageError(f"output {dst} is the input file; choose another output path")
-            if hit is not None:
-                raise UsageError(f"output {dst} (for {task.src}) would replace the input {hit}; choose an "
-                                 "output folder outside the input folders")
-
-
-def _run_one(task: Task, policy, options: dict, force: bool, progress_factory=None) -> Outcome:
-    progress = None
-    started = time.perf_counter()
-    try:
-        if progress_factory is not None and is_video(task.src):
-            progress = progress_factory(task)
-        done = redact_file(task.src, task.dst, policy, skip_complete=not force, **options,
-                           **({"progress": progress} if progress else {}))
-        if done is None:
-            return Outcome(task.src, task.dst, "complete")
-        whole = sum(f["reason"].startswith(UNANALYSED) for f in done.flagged_frames)
-        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(done.flagged_frames) - whole,
-                       frames=done.frames_out, found=found(done), seconds=time.perf_counter() - started)
-    except OutputBusyError as exc:
-        return Outcome(task.src, task.dst, "busy", str(exc))
-    except Exception as exc:  # every failure is collected and reported; none stops the batch
-        return Outcome(task.src, task.dst, "failed", _one_line(exc))
-    finally:
-        if progress is not None:
-            progress.close()
-
-
-def found(manifest: Manifest) -> dict:
-    """What a redaction found, per kind (``{"face": 3, "plate": 1}``): the most it detected
-    at once in a frame (a tracker breaks and repeats one object, so its tracks overcount),
-    or its boxes where it followed none (an image). Zones and unreadable frames (kind
-    ``other``) are not finds."""
-    counts = {}
-    for kind, c in manifest.counts.items():
-        number = c.get("at_once") or c.get("tracks") or c.get("detections") or 0
-        if number and kind != "other":
-            counts[kind] = number
-    return counts
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    known = isinstance(exc, (UsageError, RedactionIncomplete, VideoError, ImageError, ModelMissingError))
-    return text if known else f"{type(exc).__name__}: {text}"
-
+from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
 #: In a worker process: whether a file is being redacted now (decides what SIGTERM does).
 _worker_busy = False
@@ -233,8 +40,8 @@ def _run_in_worker(task: Task, policy, options: dict, force: bool) -> Outcome:
         try:
             detectors = WORKER_CACHE.get(policy, options.get("models_dir"))
         except Exception as exc:  # a missing model fails the file with its fix
-            return Outcome(task.src, task.dst, "failed", _one_line(exc))
-        return _run_one(task, policy, {**options, "detectors": detectors}, force)
+            return Outcome(task.src, task.dst, "failed", one_line(exc))
+        return run_one(task, policy, {**options, "detectors": detectors}, force)
     except KeyboardInterrupt:
         os._exit(143)  # cleaned up on the way here; take no queued task after a stop
     finally:
@@ -259,7 +66,6 @@ def _die_with_parent() -> None:
         os.kill(os.getpid(), 15)
 
     def watch():
-        import time
 
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -269,7 +75,7 @@ def _die_with_parent() -> None:
 
 
 def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool = False,
-        on_done=None, progress_factory=None, cluster=None) -> list[Outcome]:
+        on_done=None, progress_factory=None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
 
     Outputs already complete (output and manifest matching this input and these settings)
@@ -277,19 +83,13 @@ def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool =
     ``crf``, ...). ``progress_factory(task)`` returns a per-file callable with a ``close()``
     (one process only). An interrupt (Ctrl-C, SIGTERM) cancels the files not yet started
     and stops the running ones, which delete their temporaries. ``jobs`` processes at most:
-    fewer when `process_limit` says so. With ``cluster`` (a Dask scheduler's address,
-    ``local:N``, or a `redact.jobs.cluster.ClusterSpec`) the files are redacted by
-    `redact.jobs.cluster` instead, and ``jobs`` and ``progress_factory`` do not apply.
+    fewer when `process_limit` says so. `redact.jobs.cluster.run` does the same on a Dask cluster.
     """
-    if cluster is not None:
-        from .cluster import run as run_on_cluster
-
-        return run_on_cluster(plan_, policy, address=cluster, options=options, force=force, on_done=on_done)
     jobs = process_limit(jobs, len(plan_.tasks))[0] if jobs > 1 else 1
     if jobs <= 1:
         outcomes = []
         for task in plan_.tasks:
-            outcomes.append(_run_one(task, policy, options, force, progress_factory))
+            outcomes.append(run_one(task, policy, options, force, progress_factory))
             if on_done:
                 on_done(outcomes[-1])
         return outcomes

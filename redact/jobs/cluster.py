@@ -1,13 +1,13 @@
 """Batch redaction on a Dask distributed cluster: one task per file, the local batch's outcomes.
 
 Optional (``pip install "redactcam[cluster]"``): nothing else in `redact` imports this module
-at import time, and it imports Dask only inside its functions. Each task is `redact.jobs.batch._run_one` on a worker,
+at import time, and it imports Dask only inside its functions. Each task is `redact.jobs.tasks.run_one` on a worker,
 so outputs, resume and failures are exactly the local batch's; the file system holding inputs
 and outputs must be shared by every worker at the same path.
 
 Workers never sign. A worker leaves each finished output under its temporary name and returns
-its unsigned manifest (`redact.jobs.files.HandOff`); this process checks the output's hash, signs
-with its own device key and commits the pair (`redact.jobs.files.seal_handed_off`). So the device
+its unsigned manifest (`redact.jobs.seal.HandOff`); this process checks the output's hash, signs
+with its own device key and commits the pair (`redact.jobs.seal.seal_handed_off`). So the device
 key never leaves the machine running `redact`, and a stolen worker cannot sign anything.
 
 A Dask client runs code that its scheduler and workers send back (results and errors are
@@ -34,11 +34,11 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..detectors import WORKER_CACHE
-from ..media.safeio import OutputBusyError, UsageError
-from ..record.manifest import own_record, sha256_file
+from ..media.safeio import OutputBusyError, UsageError, sha256_file
+from ..record.manifest import own_record
 from ..record.signing import KeyFileError, device_key
-from .batch import BatchPlan, Outcome, Task, _one_line, _run_one, process_limit
-from .files import HandOff, seal_handed_off
+from .seal import HandOff, seal_handed_off
+from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
 INSTALL = 'pip install "redactcam[cluster]"'
 LOCAL = "local:"
@@ -167,7 +167,7 @@ def _client_security(address: str, tls: TLSFiles):
     try:
         security = Security(require_encryption=True, **given)
     except ValueError as exc:  # Dask's own TLS configuration is malformed
-        raise ClusterUnavailable(f"--cluster {address}: {_one_line(exc)}") from None
+        raise ClusterUnavailable(f"--cluster {address}: {one_line(exc)}") from None
     # Security's fields are __slots__, which the type checker does not see.
     ca_file, cert, key = (getattr(security, f"tls_{name}") for name in ("ca_file", "client_cert", "client_key"))
     if not ca_file or not cert:
@@ -180,7 +180,7 @@ def _client_security(address: str, tls: TLSFiles):
     try:
         security.get_connection_args("client")  # loads them: a wrong key or a non-PEM file fails here
     except (OSError, ValueError) as exc:
-        raise ClusterUnavailable(f"--cluster {address}: the TLS files cannot be used ({_one_line(exc)}); give "
+        raise ClusterUnavailable(f"--cluster {address}: the TLS files cannot be used ({one_line(exc)}); give "
                                  "PEM files: the cluster's CA, and a certificate it signed with its key") from None
     return security
 
@@ -200,9 +200,9 @@ def _redact_on_worker(task: Task, policy, options: dict, force: bool, version: s
     try:
         detectors = WORKER_CACHE.get(policy, options.get("models_dir"))
     except Exception as exc:  # a missing model fails the file with its fix, as in the local batch
-        return Outcome(task.src, task.dst, "failed", f"on worker {host}: {_one_line(exc)}")
+        return Outcome(task.src, task.dst, "failed", f"on worker {host}: {one_line(exc)}")
     hand_off = HandOff()
-    outcome = _run_one(task, policy, {**options, "detectors": detectors, "seal": hand_off}, force)
+    outcome = run_one(task, policy, {**options, "detectors": detectors, "seal": hand_off}, force)
     if outcome.status == "redacted":
         return dataclasses.replace(outcome, status=HANDED_OFF, pending=hand_off.pending, record=hand_off.manifest,
                                    input_sha256=hand_off.input_sha256)
@@ -239,7 +239,7 @@ def connect(spec: ClusterSpec | str):
     # Dask scheduler answering (its bytes read as a length of exabytes: MemoryError).
     except Exception as exc:
         raise ClusterUnavailable(f"--cluster {spec.address}: cannot reach a Dask scheduler there "
-                                 f"({_one_line(exc)}); start one with `dask scheduler` ({_HOW_TLS})") from None
+                                 f"({one_line(exc)}); start one with `dask scheduler` ({_HOW_TLS})") from None
     with client:
         yield client
 
@@ -251,7 +251,7 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
     As `redact.jobs.batch.run`, with the redaction on the cluster's workers and the signing and
     commit here: ``options`` go to `redact.jobs.files.redact_file` on the worker (a
     ``models_dir`` is a path on the worker), and paths are sent absolute. ``local:N`` starts
-    no more workers than `redact.jobs.batch.process_limit` allows. An interrupt cancels the files
+    no more workers than `redact.jobs.tasks.process_limit` allows. An interrupt cancels the files
     not yet started; files already running on a worker finish there (Dask does not stop a
     running task) unsigned, and a rerun redoes them.
     """
@@ -299,7 +299,7 @@ def _made_from(task: Task, key) -> bool:
 
 def _sealed(outcome: Outcome, sent: Task, policy, overwrite: bool) -> Outcome:
     """A handed-off output checked, signed here and committed under ``sent.dst`` (see
-    `redact.jobs.files.seal_handed_off`): "redacted", or why not."""
+    `redact.jobs.seal.seal_handed_off`): "redacted", or why not."""
     if outcome.status != HANDED_OFF:
         return outcome
     done = dataclasses.replace(outcome, pending=None, record=None)
@@ -311,7 +311,7 @@ def _sealed(outcome: Outcome, sent: Task, policy, overwrite: bool) -> Outcome:
     except OutputBusyError as exc:
         return dataclasses.replace(done, status="busy", error=str(exc))
     except Exception as exc:  # a record that does not match, the device key unusable: the file fails
-        return dataclasses.replace(done, status="failed", error=_one_line(exc))
+        return dataclasses.replace(done, status="failed", error=one_line(exc))
     return dataclasses.replace(done, status="redacted")
 
 
@@ -325,4 +325,4 @@ def _outcome(future, task: Task) -> Outcome:
         return Outcome(task.src, task.dst, "failed", "the workers redacting it died (killed or out of memory) "
                        "each time, and no output was written; run again, or give the workers more memory")
     except Exception as exc:  # the cluster's own failure (a worker without redact, a lost scheduler)
-        return Outcome(task.src, task.dst, "failed", f"on the cluster: {_one_line(exc)}")
+        return Outcome(task.src, task.dst, "failed", f"on the cluster: {one_line(exc)}")

@@ -1,8 +1,6 @@
 """Whole-file jobs: one video or image in, a redacted file and its manifest out."""
 from __future__ import annotations
 
-import json
-import math
 import queue
 import threading
 import time
@@ -13,63 +11,25 @@ from ..core.policy import Policy
 from ..detectors import detectors_for, for_stills
 from ..media.images import encode_image, read_image
 from ..media.paths import check_output_suffix, is_image
-from ..media.safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials
+from ..media.safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials, sha256_file
 from ..media.video.writer import check_encoder
-from ..pipeline.redactor import UNANALYSED, Redactor
-from ..record.manifest import Manifest, manifest_path, own_record, settings_record, sha256_file, tag_groups
-from ..record.sharelog import Share, logged_delivery
-from ..record.signing import device_key, fingerprint, input_tag, sign_manifest
+from ..pipeline.redactor import Redactor
+from ..record.manifest import UNANALYSED, Manifest, manifest_path, own_record, settings_record, tag_groups
+from ..record.sharelog import logged_delivery
+from ..record.signing import device_key
+from .first_pass import analyse_clip, analyse_frames
 from .memory import check_memory
+from .seal import RedactionIncomplete, incident_record
+from .seal import seal as seal_output
+from .stages import END, Stage, get, put
 
 #: Frames buffered between decode, processing and encode (bounded: constant memory).
 QUEUE_FRAMES = 8
-_END = object()
 
 #: Share of a file's frames that may fail analysis (each is obscured whole and flagged)
 #: before the file counts as not redacted: a glitch in a long clip is tolerated (one frame
 #: in 100 or more), a broken detector is not; below 100 frames, none is.
 FLAGGED_LIMIT = 0.01
-
-
-class RedactionIncomplete(RuntimeError):
-    """A file could not be redacted as asked (unreadable to its end, or not analysed)."""
-
-
-class _Stage(threading.Thread):
-    """A thread that runs ``work``; on failure it keeps the exception and stops the job."""
-
-    def __init__(self, work, name, stop: threading.Event):
-        super().__init__(name=name, daemon=True)
-        self._work = work
-        self._halt = stop
-        self.error = None
-
-    def run(self):
-        try:
-            self._work()
-        except BaseException as exc:  # re-raised in the calling thread
-            self.error = exc
-            self._halt.set()
-
-
-def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
-    """Put unless the job is being stopped (so a failed stage never deadlocks the others)."""
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def _get(q: queue.Queue, stop: threading.Event):
-    while not stop.is_set():
-        try:
-            return q.get(timeout=0.1)
-        except queue.Empty:
-            continue
-    return _END
 
 
 def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False, crf: int = 20,
@@ -145,7 +105,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         raise RedactionIncomplete(f"{src}: {exc}") from None
     replay = subjects = None
     if incident is not None and incident.subjects:
-        replay, subjects = _analyse(src, policy, info, detectors, models_dir)  # pass 1: detect and follow
+        replay, subjects = analyse_clip(src, policy, info, detectors, models_dir)  # pass 1: detect and follow
     redactor = Redactor(policy, fps=info.fps, detectors=detectors, seed=seed, replay=replay, subjects=subjects)
     audio = reader.audio_stream if policy.keep_audio else None
     cut = WindowCut(window, info.time_base, audio.time_base if audio is not None else None)
@@ -160,12 +120,12 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
             items = iter(cut(reader.demux(with_audio=audio is not None)))
             while True:
                 started = time.perf_counter()
-                item = next(items, _END)
+                item = next(items, END)
                 clock["decode"] += time.perf_counter() - started
-                if item is _END or not _put(decoded, item, stop):
+                if item is END or not put(decoded, item, stop):
                     return
         finally:
-            _put(decoded, _END, stop)
+            put(decoded, END, stop)
 
     with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst)) as pair:
         writer = VideoWriter(pair.path, info.width, info.height, info.time_base, info.fps, crf=crf,
@@ -173,7 +133,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
                              audio_from=audio)
 
         def encode():
-            while (item := _get(finished, stop)) is not _END:
+            while (item := get(finished, stop)) is not END:
                 started = time.perf_counter()
                 if isinstance(item, list):
                     writer.copy_audio(item)
@@ -187,20 +147,20 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
                 writer.close()
                 clock["encode"] += time.perf_counter() - started
 
-        stages = [_Stage(decode, "redact-decode", stop), _Stage(encode, "redact-encode", stop)]
+        stages = [Stage(decode, "redact-decode", stop), Stage(encode, "redact-encode", stop)]
         for stage in stages:
             stage.start()
         try:
-            while (item := _get(decoded, stop)) is not _END:
+            while (item := get(decoded, stop)) is not END:
                 if isinstance(item, list):  # audio packets pass straight through
-                    _put(finished, item, stop)
+                    put(finished, item, stop)
                     continue
                 for done in redactor.push(item.rgb, item=item.pts):
-                    _put(finished, done, stop)
+                    put(finished, done, stop)
             if not stop.is_set():
                 for done in redactor.flush():
-                    _put(finished, done, stop)
-            _put(finished, _END, stop)
+                    put(finished, done, stop)
+            put(finished, END, stop)
         except BaseException:
             stop.set()
             raise
@@ -237,176 +197,8 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         manifest.encoder = video_encoder(crf, preset)
         if incident is not None:
             manifest.incident = incident_record(incident, manifest, cut.record(), subjects, redactor)
-        (seal or _seal)(pair, manifest, delivery, sha256_file(src))
+        (seal or seal_output)(pair, manifest, delivery, sha256_file(src))
     return manifest
-
-
-def _analyse(src, policy: Policy, info, detectors, models_dir):
-    """First pass of a clip whose incident names subjects (see `analyse_frames`)."""
-    from ..media.video import VideoReader
-    from ..media.video.window import WindowCut
-
-    incident = policy.incident
-    if incident is None:
-        raise ValueError("_analyse: the policy has no incident")
-    cut = WindowCut(incident.window, info.time_base)
-    with VideoReader(src) as reader:
-        frames = ((frame.rgb, cut.times[frame.index]) for frame in cut(reader.demux(with_audio=False)))
-        result = analyse_frames(frames, policy, info.fps, detectors, info.width, info.height, models_dir)
-        if not cut.ended_early:
-            reader.check_complete()
-    return result
-
-
-def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: int, models_dir=None):
-    """Detect and track every ``(rgb, seconds)`` frame (no pixels kept but those of the frames
-    where a subject is given by number, for `redact.pipeline.subjects.resolve_numbers`), then pick and
-    follow each subject of ``policy.incident``. Returns the `Analysis` a second pass redacts
-    from (`Redactor` with ``replay``) and the per-frame `SubjectPlan`."""
-    from ..core.types import Kind, check_frame
-    from ..pipeline.redactor import Analyser, Analysis
-    from ..pipeline.subjects import FrameRecord, appearance, plan_subjects, resolve_numbers
-
-    incident = policy.incident
-    if incident is None:
-        raise ValueError("analyse_frames: the policy has no incident to pick subjects from")
-    analyser = Analyser(policy, fps, detectors)
-    records: list = []
-    times: list = []
-    step = 1 / float(fps)
-    anchors = [a for s in incident.subjects for a in s.every_anchor()]
-    numbered = [a for a in anchors if a.number is not None]
-    nearest: dict = {}  # numbered subject -> (distance in s, its frame's pixels)
-
-    def keep(pairs):
-        for pending, regions in pairs:
-            looks = {}
-            for row in (regions.kind == Kind.PERSON).nonzero()[0]:
-                tid = int(regions.track_id[row])
-                look = appearance(pending.rgb, regions.xyxy[row]) if tid in pending.observed else None
-                if look is not None:
-                    looks[tid] = look
-            records.append(FrameRecord(regions, times[pending.index], pending.flagged, pending.observed, looks))
-
-    for rgb, seconds in frames:
-        times.append(seconds)
-        # The frames where subjects are picked are always analysed, whatever the schedule.
-        force = any(abs(seconds - a.t) <= step for a in anchors)
-        rgb = check_frame(rgb)
-        for subject in numbered:
-            # Only frames within a step of t can be the nearest one `pick` uses: copy no others.
-            distance = abs(seconds - subject.t)
-            if distance <= step and distance < nearest.get(subject, (math.inf,))[0]:
-                nearest[subject] = (distance, rgb.copy())
-        keep(analyser.push(rgb.copy() if analyser.lookahead_frames else rgb, force=force))
-    keep(analyser.flush())
-    analysis = Analysis(records, analyser.detections, analyser.frames_detected, analyser.hold_frames,
-                        analyser.lookahead_frames, dict(analyser.seconds))
-    if nearest:
-        incident = resolve_numbers(incident, {s: rgb for s, (_, rgb) in nearest.items()}, models_dir)
-    return analysis, plan_subjects(records, incident, width, height)
-
-
-def incident_record(incident, manifest: Manifest, window: dict | None, subjects, redactor: Redactor) -> dict:
-    """The incident as applied, for the manifest: no names of people, no pixels; each
-    subject's frames as the redactor really showed them (`Redactor.subjects_shown`)."""
-    people = manifest.counts.get("person", {}).get("tracks", 0)
-    return {
-        "window": window,
-        "subjects_asked": len(incident.subjects),
-        "subjects_kept": redactor.subjects_shown(subjects) if subjects is not None else [],
-        "bystanders_obscured": people if incident.subjects else None,
-        "frames_for_review": len(subjects.review) if subjects is not None else 0,
-        "keep_zones": len(incident.keep_zones),
-        "privacy_zones": len(incident.privacy_zones),
-        "request": incident.request, "recipient": incident.recipient, "purpose": incident.purpose,
-    }
-
-
-def _seal(pair, manifest: Manifest, delivery, input_sha256: str) -> None:
-    """Tag the input and sign the manifest with the device key and, for an incident, log
-    the share as pending, before anything is renamed into place: whatever can fail fails
-    while nothing is visible. ``delivery`` (`redact.record.sharelog.logged_delivery`) confirms the
-    share once the rename has succeeded, or withdraws it."""
-    key = device_key()
-    manifest.input_hmac = input_tag(key, input_sha256, manifest.output_sha256)
-    signed = sign_manifest(json.loads(manifest.to_json()), key)
-    pair.companion_bytes = (json.dumps(signed, indent=2, sort_keys=True) + "\n").encode()
-    incident = manifest.incident
-    if incident:
-        delivery.begin(Share(request=incident["request"], recipient=incident["recipient"],
-                             purpose=incident["purpose"], output_sha256=manifest.output_sha256,
-                             fingerprint=fingerprint(key)))
-
-
-class HandOff:
-    """A ``seal`` for a machine that must not sign (a cluster worker): the finished output
-    stays under its temporary name, unrecorded, and ``pending`` and ``manifest`` say where and
-    what it is, for `seal_handed_off` on the machine that holds the device key."""
-
-    def __init__(self) -> None:
-        self.pending: Path | None = None
-        self.manifest: Manifest | None = None
-        self.input_sha256 = ""
-
-    def __call__(self, pair, manifest: Manifest, delivery, input_sha256: str) -> None:
-        # Nothing is tagged, signed or logged here: `seal_handed_off` does all three.
-        pair.hand_off()
-        self.pending, self.manifest, self.input_sha256 = pair.path, manifest, input_sha256
-
-
-def seal_handed_off(src, dst, pending, manifest: Manifest, *, policy: Policy, input_sha256: str,
-                    overwrite: bool = False) -> None:
-    """Sign and commit an output that another machine redacted from ``src`` and handed off
-    (`HandOff`), for a run with ``policy``.
-
-    Here, under ``dst``'s lock: ``dst`` may be written (as `redact_file` decides, again: a
-    file may have appeared there since the worker looked); ``pending`` must be a temporary
-    name of ``dst`` and hold the bytes ``manifest`` records (its ``output_sha256``); the
-    record must be of this tool version and ``policy`` (the worker cannot have its own
-    request or settings signed); ``src`` must still hold the bytes the worker read
-    (``input_sha256``). The input is then tagged, the manifest signed with this device's
-    key and the pair committed as `redact_file` commits it, share log included.
-
-    Raises
-    ------
-    OutputBusyError
-        Another run holds ``dst``, or took it over (and removed ``pending``) meanwhile.
-    redact.media.safeio.UsageError
-        ``dst`` exists, is not ours and ``overwrite`` is false (``pending`` is deleted).
-    RedactionIncomplete
-        Any other check fails (``pending`` is deleted); nothing is written.
-    """
-    import os
-    import stat
-
-    from .. import __version__
-    from ..media.safeio import OutputBusyError, is_partial_of
-
-    dst, pending = Path(dst), Path(pending)
-    if not is_partial_of(dst, pending):
-        raise RedactionIncomplete(f"{dst}: the worker handed off {pending}, which is not a temporary output of "
-                                  f"{dst.name}; nothing was written")
-    with output_lock(dst):
-        try:
-            handed = os.lstat(pending)
-        except FileNotFoundError:
-            raise OutputBusyError(f"another redact run took over {dst} before this run signed it; left it to "
-                                  "that run (run again once it has finished)") from None
-        with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst), partial=pending) as pair:
-            check_paths(src, dst, overwrite=overwrite or own_record(dst) is not None)
-            if not stat.S_ISREG(handed.st_mode) or sha256_file(pending) != manifest.output_sha256:
-                raise RedactionIncomplete(f"{dst}: the output the worker handed off is not the file its manifest "
-                                          "records (sha256); deleted, nothing was written")
-            if manifest.tool_version != __version__ or manifest.policy != policy:
-                raise RedactionIncomplete(f"{dst}: the worker's record is not of this run's settings (tool "
-                                          f"{manifest.tool_version}, policy differs: {manifest.policy != policy}); "
-                                          "deleted, nothing was written")
-            read_here = sha256_file(src)
-            if read_here != input_sha256:
-                raise RedactionIncomplete(f"{src} changed while it was redacted on the cluster; deleted the output, "
-                                          "run again")
-            _seal(pair, manifest, delivery, read_here)
 
 
 def video_encoder(crf: int, preset: str) -> dict:
@@ -476,7 +268,7 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed, s
         manifest.side_channels = {"metadata": "dropped", "exif_orientation": "applied to pixels"}
         if policy.incident is not None:
             manifest.incident = incident_record(policy.incident, manifest, None, subjects, redactor)
-        (seal or _seal)(pair, manifest, delivery, sha256_file(src))
+        (seal or seal_output)(pair, manifest, delivery, sha256_file(src))
     return manifest
 
 

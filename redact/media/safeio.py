@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -295,3 +296,12 @@ def atomic_output(final):
 def write_bytes_atomic(final, data: bytes) -> None:
     with atomic_output(final) as tmp:
         tmp.write_bytes(data)
+
+
+def sha256_file(path) -> str:
+    """The file's SHA-256, hex, read in 1 MiB pieces."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

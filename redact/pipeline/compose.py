@@ -208,7 +208,7 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
         The frame's tracked detections (track + hold stage).
     width, height : int
         Frame size, for zones and the whole-frame box.
-    zones : iterable of `redact.core.policy.Zone`
+    zones : iterable of `redact.core.zones.Zone`
         Privacy zones: always obscured.
     subjects : FrameSubjects, optional
         Subjects shown in this frame; None or empty shows nothing.

@@ -19,7 +19,7 @@ from .. import __version__
 from ..core.policy import Policy
 from ..core.types import Kind, Regions
 from ..detectors import describe_models, detect_all, detectors_for
-from ..record.manifest import Manifest
+from ..record.manifest import UNANALYSED, Manifest
 from .compose import compose, obscured
 from .motion import MotionGate, SceneCuts
 
@@ -92,10 +92,6 @@ class _Stats:
 
 #: A subject counts as shown in a frame when at least this share of its box is left as it was.
 VISIBLE_SHARE = 0.1
-#: Reasons a frame is flagged that mean it was not analysed (it goes out obscured whole).
-UNANALYSED = "detector failed"
-
-
 class Analyser:
     """Detect -> track -> two-sided hold, one frame at a time: the first half of `Redactor`.
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
 from ..core.incident import Incident, IncidentError, Subject
-from ..core.policy import Profile
+from ..core.profile import Profile
 from ..core.types import Kind, Regions
 from .compose import FrameSubjects, group_parts
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.jsonfile import MANIFEST_LIMIT, read_json
+from ..media.safeio import sha256_file
 from .signing import device_key, input_tag
 
 SCHEMA = "redact.manifest/1"
@@ -28,19 +28,13 @@ _TAG_GROUPS = {
     "time": ("date", "time", "creation"),
     "device": ("make", "model", "serial", "software", "encoder", "handler", "firmware", "device"),
 }
+#: The flagged-frame reason that means a frame was not analysed (it went out obscured whole).
+UNANALYSED = "detector failed"
 
 
 def manifest_path(output) -> Path:
     output = Path(output)
     return output.with_name(output.name + MANIFEST_SUFFIX)
-
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tag_groups(keys) -> dict:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..core.jsonfile import parse_json
 from ..core.safetext import unsafe_reason
-from .signing import config_dir as _config_dir
-from .signing import ensure_config_dir
+from .config import config_dir as _config_dir
+from .config import ensure_config_dir
 
 LOG_FILE = "shares.log"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -106,7 +106,7 @@ class ShareLog:
 
 
 def log_path(config_dir=None) -> Path:
-    """Where the share log lives: ``shares.log`` in `redact.record.signing.config_dir`."""
+    """Where the share log lives: ``shares.log`` in `redact.record.config.config_dir`."""
     return _config_dir(config_dir) / LOG_FILE
 
 
@@ -118,7 +118,7 @@ def append_share(entry: Share, config_dir=None) -> Share:
     entry : Share
         What to record; an empty ``time`` becomes the current UTC time.
     config_dir : str or path-like, optional
-        Folder of the log; default `redact.record.signing.config_dir` ().
+        Folder of the log; default `redact.record.config.config_dir` ().
 
     Returns
     -------
@@ -195,7 +195,7 @@ def logged_delivery(config_dir=None):
     Parameters
     ----------
     config_dir : str or path-like, optional
-        Folder of the log; default `redact.record.signing.config_dir` ().
+        Folder of the log; default `redact.record.config.config_dir` ().
 
     Notes
     -----
@@ -228,7 +228,7 @@ def read_shares(config_dir=None) -> ShareLog:
     Parameters
     ----------
     config_dir : str or path-like, optional
-        Folder of the log; default `redact.record.signing.config_dir` ().
+        Folder of the log; default `redact.record.config.config_dir` ().
 
     Returns
     -------

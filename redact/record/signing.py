@@ -38,8 +38,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..media.safeio import fsync_folder, write_bytes_atomic
+from .config import KeyFileError, config_dir, ensure_config_dir
+from .sharelog import ShareLogError, read_shares
 
-CONFIG_DIR_ENV = "REDACT_CONFIG_DIR"
 KEY_FILE = "device_key.pem"
 PUBLIC_FILE = "device_key.pub"
 ALGORITHM = "ed25519"
@@ -55,54 +56,12 @@ _KEY_LIMIT = 1 << 16
 _FINGERPRINT = re.compile(r"ed25519:([0-9a-f]{16})")
 
 
-class KeyFileError(ValueError):
-    """A key file or key text cannot be used safely; the message says how to fix it."""
-
-
 class KeyMissingError(KeyFileError):
     """The device key is gone, but this device had one that recipients may hold."""
 
 
 class SignatureError(ValueError):
     """A manifest's signature is missing, does not hold, or was made by another key."""
-
-
-def config_dir(override=None) -> Path:
-    """The user's redact config folder (not created here).
-
-    Parameters
-    ----------
-    override : str or path-like, optional
-        Used as is when given.
-
-    Returns
-    -------
-    Path
-        ``override``, else ``$REDACT_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/redact``, else
-        ``~/.config/redact``.
-
-    Examples
-    --------
-    >>> config_dir("/tmp/somewhere").as_posix()
-    '/tmp/somewhere'
-    """
-    if override is not None:
-        return Path(override).expanduser()
-    if os.environ.get(CONFIG_DIR_ENV):
-        return Path(os.environ[CONFIG_DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base).expanduser() / "redact"
-
-
-def ensure_config_dir(override=None) -> Path:
-    """`config_dir`, created owner-only (0700) when missing; an existing folder is left as is."""
-    path = config_dir(override)
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise KeyFileError(f"config folder {path} cannot be made ({exc.strerror or exc}); it must be a folder "
-                           f"you can write, or set ${CONFIG_DIR_ENV} to one") from None
-    return path
 
 
 def device_key(config_dir=None, *, create: bool = True) -> Ed25519PrivateKey:
@@ -187,8 +146,6 @@ def earlier_key(config_dir=None) -> str | None:
             return fingerprint(read_public(public))
         except KeyFileError:
             return f"the one recorded in {public} (now unreadable)"
-    from .sharelog import ShareLogError, read_shares
-
     try:
         shares = read_shares(config_dir)
     except ShareLogError:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from ..core.safetext import shown as _text  # manifest strings come from the sender
-from .manifest import SCHEMA, sha256_file
+from ..media.safeio import sha256_file
+from .manifest import SCHEMA, UNANALYSED
 from .manifest import manifest_path as _manifest_path
 from .signing import SignatureError, device_key, fingerprint, input_tag, verify_manifest
 from .signing import expected_key as _expected_key
@@ -335,8 +336,6 @@ def _side_channel_lines(side, kind) -> list:
 def _flagged_lines(flagged) -> list:
     """Flagged frames by what happened to them: not analysed (obscured whole), or the scene
     shown with the subject hidden where its identity was uncertain."""
-    from ..pipeline.redactor import UNANALYSED
-
     if not isinstance(flagged, list):
         return []
     if not flagged:
@@ -358,7 +357,7 @@ def _flagged_lines(flagged) -> list:
 
 
 def _incident_lines(incident, counts=None) -> list:
-    """The incident as applied (`redact.jobs.files.incident_record`), in plain words."""
+    """The incident as applied (`redact.jobs.seal.incident_record`), in plain words."""
     if not isinstance(incident, dict) or not incident:
         return []
     lines = []

@@ -1,0 +1,35 @@
+"""`Profile`: the speed/recall trade-off of the detectors, named once for the options and
+the incident (a subject numbered by `redact pick` remembers the profile that numbered it)."""
+from __future__ import annotations
+
+import enum
+
+
+class Profile(str, enum.Enum):
+    """Speed/recall trade-off of the detectors, and how often they run.
+
+    ``FAST`` aims at real time on a small device, ``BALANCED`` (the default) at the recall
+    targets, ``THOROUGH`` at the highest recall for batch work. ``PI`` runs the ``FAST``
+    detectors less often, for a Raspberry Pi 4 or 5. Every profile but ``thorough`` detects
+    on every `detect_every`-th frame by default, with tracking, the motion check and the
+    look-ahead hold in between (`Policy.detect_every`): measured with
+    ``benchmarks/exposure.py``, that exposed no face on the six face clips (see the README).
+
+    >>> Profile.PI.detectors, Profile.PI.detect_every, Profile.BALANCED.detect_every
+    (<Profile.FAST: 'fast'>, 4, 3)
+    """
+
+    FAST = "fast"
+    BALANCED = "balanced"
+    THOROUGH = "thorough"
+    PI = "pi"
+
+    @property
+    def detectors(self) -> "Profile":
+        """The profile whose detector settings this one uses."""
+        return Profile.FAST if self is Profile.PI else self
+
+    @property
+    def detect_every(self) -> int:
+        """Run the detectors on every N-th frame, unless a `Policy` says otherwise."""
+        return {Profile.FAST: 3, Profile.BALANCED: 3, Profile.PI: 4}.get(self, 1)
