@@ -33,14 +33,17 @@ def encode_tone(out, stream, samples: int) -> None:
 
 def write_video(path, *, frames=30, size=(96, 64), rate=Fraction(30), codec="libx264",
                 pix_fmt="yuv420p", pts=None, time_base=None, rotation=0, audio=False, tags=None,
-                fmt=None):
-    """Write a clip; ``pts`` (in ``time_base`` units) gives variable frame rate."""
+                fmt=None, options=None):
+    """Write a clip; ``pts`` (in ``time_base`` units) gives variable frame rate; ``options``
+    go to the encoder (``{"crf": "40"}``)."""
     width, height = size
     with av.open(str(path), "w", format=fmt) as out:
         if tags:
             out.metadata.update(tags)
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        if options:
+            stream.options = options
         if time_base is not None:
             stream.time_base = time_base
             stream.codec_context.time_base = time_base

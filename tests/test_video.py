@@ -264,3 +264,14 @@ def test_streaming_redactor_copes_with_reused_buffers():
     for d in done:
         assert d.rgb[6, 6, 0] == 10 + d.index and d.rgb[0, 0, 0] == 0
     assert buffer[0, 0, 0] == 19  # the caller's frame is never written
+
+
+def test_a_redacted_clip_is_no_larger_than_its_input(tmp_path):
+    # A thrifty input (crf 40) with a privacy zone over half of it: secure blur's grain and
+    # crf 20 alone made such an output several times its input; the input's own rate caps it.
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_video(src, frames=300, size=(320, 240), options={"crf": "40"})
+    manifest = redact_video(src, dst, Policy(kinds=(), zones=(Zone(0, 0, 0.5, 1),)))
+    assert dst.stat().st_size <= 1.1 * src.stat().st_size
+    assert Manifest.read(manifest_path(dst)).encoder == manifest.encoder
+    assert manifest.encoder["max_bitrate"] == "the input's"

@@ -130,7 +130,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
     with logged_delivery() as delivery, atomic_pair(dst, manifest_path(dst)) as pair:
         writer = VideoWriter(pair.path, info.width, info.height, info.time_base, info.fps, crf=crf,
                              preset=preset, metadata=info.metadata if policy.keep_metadata else None,
-                             audio_from=audio)
+                             audio_from=audio, max_bitrate=info.bit_rate)
 
         def encode():
             while (item := get(finished, stop)) is not END:
@@ -203,7 +203,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
 
 def video_encoder(crf: int, preset: str) -> dict:
     """Encoder settings as the manifest records them (and resume compares them)."""
-    return {"codec": "libx264", "crf": int(crf), "preset": str(preset)}
+    return {"codec": "libx264", "crf": int(crf), "preset": str(preset), "max_bitrate": "the input's"}
 
 
 def _check_flagged(src, redactor: Redactor) -> None:

@@ -80,7 +80,7 @@ class Manifest:
     tracks: list = field(default_factory=list)  # [{"id", "kind", "first_frame", "last_frame"}]
     flagged_frames: list = field(default_factory=list)  # [{"frame", "reason"}]
     side_channels: dict = field(default_factory=dict)
-    encoder: dict = field(default_factory=dict)  # {"codec", "crf", "preset"} for video
+    encoder: dict = field(default_factory=dict)  # {"codec", "crf", "preset", "max_bitrate"} for video
     incident: dict = field(default_factory=dict)  # the incident as applied (see jobs.incident_record)
     schema: str = SCHEMA
 

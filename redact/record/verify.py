@@ -295,7 +295,8 @@ def _count_lines(data: dict) -> list:
 def _encoder_lines(encoder) -> list:
     if not isinstance(encoder, dict) or not encoder.get("codec"):
         return []
-    details = ", ".join(f"{k} {_text(encoder[k])}" for k in ("crf", "preset") if encoder.get(k) is not None)
+    details = ", ".join(f"{k} {_text(encoder[k])}" for k in ("crf", "preset", "max_bitrate")
+                        if encoder.get(k) is not None)
     return [f"re-encoded as {_text(encoder['codec'])}" + (f" ({details})" if details else "")]
 
 

@@ -30,6 +30,7 @@ class VideoInfo:
     rotation: int
     declared_frames: int
     declared_seconds: float = 0.0  # video stream's duration, else the container's; 0 unknown
+    bit_rate: int = 0  # video stream's declared bits per second, else the container's average; 0 unknown
     streams: dict = field(default_factory=dict)  # kind -> count, e.g. {"audio": 1, "data": 1}
     metadata: dict = field(default_factory=dict)  # container tags (kept only on request)
 
@@ -105,7 +106,8 @@ class VideoReader:
         return VideoInfo(width=width, height=height, fps=Fraction(rate), time_base=Fraction(s.time_base),
                          codec=s.codec_context.name, rotation=rotation,
                          declared_frames=int(s.frames or 0), declared_seconds=seconds, streams=kinds,
-                         metadata=dict(self._container.metadata))
+                         metadata=dict(self._container.metadata),
+                         bit_rate=int(s.bit_rate or self._container.bit_rate or 0))
 
     def _peek_rotation(self) -> int:
         """Rotation from the stream's display matrix, read from the first frame."""

@@ -49,6 +49,11 @@ class VideoWriter:
         transparent, 23 the x264 default).
     preset : str
         x264 speed/size trade-off (``ultrafast`` .. ``veryslow``).
+    max_bitrate : int
+        Bits per second x264 may not exceed (its VBV, with a buffer of one second's worth), on
+        top of ``crf``; 0 for none. Given the input's own rate, a redacted clip comes out no
+        larger than its input: blur and grain are costly to encode, and crf alone made a
+        phone clip three times its size.
     metadata : dict, optional
         Container tags to copy (``--keep-metadata``).
     audio_from : av.audio.stream.AudioStream, optional
@@ -56,7 +61,7 @@ class VideoWriter:
     """
 
     def __init__(self, path, width: int, height: int, time_base: Fraction, fps: Fraction,
-                 crf: int = 20, preset: str = "veryfast", metadata=None, audio_from=None):
+                 crf: int = 20, preset: str = "veryfast", metadata=None, audio_from=None, max_bitrate: int = 0):
         import av
 
         if audio_from is not None and audio_from.codec_context.name not in _MP4_AUDIO:
@@ -74,7 +79,10 @@ class VideoWriter:
         stream.pix_fmt = "yuv420p"
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
-        stream.options = {"crf": str(int(crf)), "preset": preset}
+        options = {"crf": str(int(crf)), "preset": preset}
+        if max_bitrate > 0:
+            options.update(maxrate=str(int(max_bitrate)), bufsize=str(int(max_bitrate)))
+        stream.options = options
         # x264's own count, measured faster than one thread (`redact.core.threads`).
         stream.codec_context.thread_count = budget().encoder
         self._stream = stream
