@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import DETECTOR_PROFILES, require_models, shared_data
+from conftest import DETECTOR_PROFILES, PLATE_MODELS, require_models, shared_data
 from redact import Kind, Regions
 from redact.core.geometry import pad_boxes, pixel_boxes
 from redact.core.profile import Profile
@@ -444,3 +444,21 @@ def test_person_rows_come_from_the_box_networks_with_vehicles_on_request(people_
     with_vehicles = both.detect(frame)
     np.testing.assert_array_equal(with_vehicles.select(with_vehicles.kind != Kind.VEHICLE).xyxy, plain.xyxy)
     assert Kind.VEHICLE not in plain.kind.tolist()
+
+
+def test_a_close_speakers_head_is_left_to_the_face_the_face_detector_found(data_dir):
+    # Hamilton, frame 120: one man at the microphone, his box cut by the frame's bottom. His
+    # head box grew to a 352 x 220 slab over his shoulders and hand; his face is found.
+    from media import read_video
+
+    import redact
+    from redact.detectors import detect_all, detectors_for
+
+    require_models("centerface", "blazeface_full_range", "nanodet_g_416", *PLATE_MODELS)
+    frames = read_video(data_dir / "videos" / "face_recognition_short_hamilton_clip.mp4")[0]
+    found = detect_all(detectors_for(redact.Policy()), frames[120])
+    faces = found.xyxy[found.kind == Kind.FACE]
+    widths = faces[:, 2] - faces[:, 0]
+    assert len(faces) and widths.max() < 200, faces.round().tolist()
+    # ... and his face is still hidden: a face box over the middle of his head.
+    assert any(x0 <= 240 <= x1 and y0 <= 80 <= y1 for x0, y0, x1, y1 in faces)

@@ -109,6 +109,19 @@ def overlap_areas(xyxy, box) -> np.ndarray:
     return np.clip(iw, 0, None) * np.clip(ih, 0, None)
 
 
+def centres_inside(a, b) -> np.ndarray:
+    """Whether the centre of every ``xyxy`` row of ``a`` lies inside every row of ``b`` (edges
+    included), as a ``len(a) x len(b)`` matrix.
+
+    >>> centres_inside([[0, 0, 2, 2], [8, 8, 9, 9]], [[0, 0, 4, 4], [1, 1, 3, 3]]).tolist()
+    [[True, True], [False, False]]
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    cx, cy = (0.5 * (a[:, 0] + a[:, 2]))[:, None], (0.5 * (a[:, 1] + a[:, 3]))[:, None]
+    return (cx >= b[None, :, 0]) & (cx <= b[None, :, 2]) & (cy >= b[None, :, 1]) & (cy <= b[None, :, 3])
+
+
 #: A box lies on a vehicle when its centre is inside the vehicle's box and it is no wider than
 #: this many times the vehicle and no taller than the vehicle (a billboard behind a small car
 #: is not on it).
@@ -131,11 +144,9 @@ def on_vehicle(xyxy: np.ndarray, vehicles: np.ndarray) -> np.ndarray:
     out = np.full(len(xyxy), -1, np.int64)
     if not len(xyxy) or not len(vehicles):
         return out
-    cx, cy = (0.5 * (xyxy[:, 0] + xyxy[:, 2]))[:, None], (0.5 * (xyxy[:, 1] + xyxy[:, 3]))[:, None]
-    vx0, vy0, vx1, vy1 = (vehicles[:, i][None, :] for i in range(4))
-    inside = (cx >= vx0) & (cx <= vx1) & (cy >= vy0) & (cy <= vy1)
-    inside &= (xyxy[:, 2:3] - xyxy[:, 0:1]) <= MAX_WIDTH_SHARE * (vx1 - vx0)
-    inside &= (xyxy[:, 3:4] - xyxy[:, 1:2]) <= (vy1 - vy0)
+    inside = centres_inside(xyxy, vehicles)
+    inside &= (xyxy[:, 2:3] - xyxy[:, 0:1]) <= MAX_WIDTH_SHARE * (vehicles[None, :, 2] - vehicles[None, :, 0])
+    inside &= (xyxy[:, 3:4] - xyxy[:, 1:2]) <= (vehicles[None, :, 3] - vehicles[None, :, 1])
     area = np.where(inside, box_areas(vehicles)[None, :], np.inf)
     found = inside.any(axis=1)
     out[found] = np.argmin(area[found], axis=1)

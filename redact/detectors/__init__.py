@@ -216,14 +216,15 @@ def for_stills(detectors) -> list:
 def detect_all(detectors, frame: np.ndarray) -> Regions:
     """Every detector's regions on one frame, concatenated.
 
-    A detector with ``uses`` (kinds) runs after those without, given their regions of those
-    kinds as ``detect(frame, context)``: the plate detector reads every detector's vehicles,
-    whichever found them.
+    A detector with ``uses`` (kinds) runs after those without, in the list's order, given the
+    regions of those kinds found before it as ``detect(frame, context)``: the heads read the
+    faces, and the plate detector every detector's vehicles, whichever found them (the
+    heads' too: `build_detectors` puts the heads first).
     """
     found = [d.detect(frame) for d in detectors if not getattr(d, "uses", ())]
-    before = Regions.concat(found)
     for d in detectors:
         uses = getattr(d, "uses", ())
         if uses:
+            before = Regions.concat(found)
             found.append(d.detect(frame, before.select(np.isin(before.kind, [int(k) for k in uses]))))
     return Regions.concat(found)

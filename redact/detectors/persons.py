@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.geometry import pad_boxes, tile_rects
+from ..core.geometry import centres_inside, pad_boxes, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
@@ -150,6 +150,34 @@ def head_boxes(xyxy: np.ndarray, share: float) -> np.ndarray:
     out = xyxy.copy()
     out[:, 3] = xyxy[:, 1] + head
     return out
+
+
+#: A head box is the face detector's when one of its faces is centred in it and is this share
+#: of the head box's width: a standing person's face is 0.3-0.5 of their box's width, a close
+#: person's (their box cut by the frame's bottom, the head box grown to the whole width) 0.3.
+#: A smaller face is one of several people in one box, a larger one is someone in front.
+FACE_IN_HEAD = (0.25, 0.7)
+
+
+def found_as_faces(heads: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Which head boxes (`head_boxes`) hold a face the face detector found (`FACE_IN_HEAD`).
+
+    That face's box hides the person's face; the head box, whose height is guessed from the
+    person's box, only adds grey over shoulders and background (a full-width slab over a
+    close-up speaker). A head with no such face stays: it is what covers a head seen from
+    behind, turned away or too small for the face detector.
+
+    >>> heads = np.array([[22, 6, 374, 226], [0, 0, 300, 60]], np.float32)
+    >>> found_as_faces(heads, np.array([[184, 17, 291, 157], [10, 5, 40, 40]], np.float32)).tolist()
+    [True, False]
+    """
+    heads = np.asarray(heads, np.float64).reshape(-1, 4)
+    faces = np.asarray(faces, np.float64).reshape(-1, 4)
+    if not len(heads) or not len(faces):
+        return np.zeros(len(heads), bool)
+    share = (faces[:, 2] - faces[:, 0])[:, None] / np.maximum(heads[:, 2] - heads[:, 0], 1e-6)[None, :]
+    low, high = FACE_IN_HEAD
+    return (centres_inside(faces, heads) & (share >= low) & (share <= high)).any(axis=0)
 
 
 def suppress(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:
@@ -616,6 +644,8 @@ class HeadDetector:
     """
 
     kinds: tuple = (Kind.FACE,)
+    #: Runs after the face detector and sees its faces (`redact.detectors.detect_all`).
+    uses: tuple = (Kind.FACE,)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: PersonPlan | None = None,
                  vehicles: bool = False):
@@ -628,7 +658,17 @@ class HeadDetector:
         if vehicles:
             self.kinds = (Kind.FACE, Kind.VEHICLE)
 
-    def detect(self, frame: np.ndarray) -> Regions:
-        """Head boxes (`Kind.FACE`) of the people in one RGB frame, then the vehicles when asked."""
+    def detect(self, frame: np.ndarray, context: Regions | None = None) -> Regions:
+        """Head boxes (`Kind.FACE`) of the people in one RGB frame, then the vehicles when asked.
+
+        ``context`` holds the faces other detectors found on the frame (`uses`): a head whose
+        face is among them is left to that face's box (`found_as_faces`).
+        """
         found = self._people.detect(frame)
-        return found.select((found.kind == Kind.FACE) | (found.kind == Kind.VEHICLE))
+        found = found.select((found.kind == Kind.FACE) | (found.kind == Kind.VEHICLE))
+        if context is None:
+            return found
+        faces = context.xyxy[context.kind == Kind.FACE]
+        heads = np.flatnonzero(found.kind == Kind.FACE)
+        drop = heads[found_as_faces(found.xyxy[heads], faces)]
+        return found.select(~np.isin(np.arange(len(found)), drop))
