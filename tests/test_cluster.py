@@ -31,7 +31,7 @@ class Cluster:
     """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, as a user starts them.
 
     Workers run without a nanny, so a killed worker stays dead and its file must move to
-    another worker. With ``certs`` (`Certificates`) every connection is TLS, as the README
+    another worker. With ``certs`` (`Certificates`) every connection is TLS, as docs/cluster.md
     sets it up.
     """
 
@@ -392,7 +392,7 @@ def test_tls_files_are_checked_before_anything_is_written(tmp_path):
 
 @needs_dask
 def test_a_tls_cluster_redacts_and_refuses_a_stranger(tls_cluster, tmp_path, config):
-    """The README's TLS set-up, run: real certificates, a scheduler and workers that speak TLS only."""
+    """docs/cluster.md's TLS set-up, run: real certificates, a scheduler and workers that speak TLS only."""
     from distributed import Client
 
     src, out = clips(tmp_path / "in", 1), tmp_path / "out"

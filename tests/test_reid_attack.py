@@ -1,7 +1,7 @@
 """The re-identification benchmark's own machinery: its score, its tracks, its model check.
 
 The figures themselves come from ``benchmarks/reid_attack.py`` on the shared data; these
-tests make sure the score it reports means what the README says (chance for embeddings that
+tests make sure the score it reports means what docs/design.md says (chance for embeddings that
 carry nothing, 1 for identical ones) and that the embedding model is checked, not trusted.
 """
 import os
