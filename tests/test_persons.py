@@ -462,3 +462,26 @@ def test_a_close_speakers_head_is_left_to_the_face_the_face_detector_found(data_
     assert len(faces) and widths.max() < 200, faces.round().tolist()
     # ... and his face is still hidden: a face box over the middle of his head.
     assert any(x0 <= 240 <= x1 and y0 <= 80 <= y1 for x0, y0, x1, y1 in faces)
+
+
+def test_people_close_to_the_camera_get_no_head_guess(data_dir):
+    # Hamilton, frames 45 (a speaker in profile filling the frame) and 245 (an audience row
+    # boxed as one person): their head boxes, guessed from those person boxes, covered the
+    # whole frame; the faces in them are found by the face detector.
+    from media import read_video
+
+    import redact
+    from redact.detectors import detect_all, detectors_for
+
+    require_models("centerface", "blazeface_full_range", "nanodet_g_416", *PLATE_MODELS)
+    frames = read_video(data_dir / "videos" / "face_recognition_short_hamilton_clip.mp4")[0]
+    detectors = detectors_for(redact.Policy())
+    for index in (45, 245):
+        found = detect_all(detectors, frames[index])
+        faces = found.select(found.kind == Kind.FACE)
+        assert len(faces), index
+        height, width = frames[index].shape[:2]
+        covered = np.zeros((height, width), bool)
+        for x0, y0, x1, y1 in pixel_boxes(faces.xyxy, width, height):
+            covered[y0:y1, x0:x1] = True
+        assert covered.mean() < 0.8, (index, covered.mean())

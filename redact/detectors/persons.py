@@ -152,6 +152,11 @@ def head_boxes(xyxy: np.ndarray, share: float) -> np.ndarray:
     return out
 
 
+#: Heads are for the people whose face the face detector may miss: far, small, from behind.
+#: A head box taller than this share of the frame is guessed from the box of someone close to
+#: the camera (a speaker cut by the frame's bottom, a group boxed as one), whose face the face
+#: detectors find at that size; their guess covered whole frames of the Hamilton clip in grey.
+MAX_HEAD_SHARE = 0.3
 #: A head box is the face detector's when one of its faces is centred in it and is this share
 #: of the head box's width: a standing person's face is 0.3-0.5 of their box's width, a close
 #: person's (their box cut by the frame's bottom, the head box grown to the whole width) 0.3.
@@ -626,7 +631,9 @@ HEAD_PROFILES = (Profile.BALANCED, Profile.THOROUGH)
 class HeadDetector:
     """Heads of people whose face the face detector may miss (seen from behind, turned
     away, or a head too small for it), as `Kind.FACE` boxes: the head end (`head_boxes`) of
-    each person the SSD finds, without the person's body (`HEAD_PLAN`).
+    each person the box network finds, without the person's body (`HEAD_PLAN`), for people
+    far enough that the head box is at most `MAX_HEAD_SHARE` of the frame, and whose face the
+    face detector has not found (`found_as_faces`).
 
     `redact.detectors.build_detectors` runs it beside the face detector in ``balanced`` and
     ``thorough`` whenever faces are redacted and whole bodies are not (with `Kind.PERSON`,
@@ -665,7 +672,9 @@ class HeadDetector:
         face is among them is left to that face's box (`found_as_faces`).
         """
         found = self._people.detect(frame)
-        found = found.select((found.kind == Kind.FACE) | (found.kind == Kind.VEHICLE))
+        height = found.xyxy[:, 3] - found.xyxy[:, 1]
+        near = (found.kind == Kind.FACE) & (height > MAX_HEAD_SHARE * frame.shape[0])
+        found = found.select(((found.kind == Kind.FACE) & ~near) | (found.kind == Kind.VEHICLE))
         if context is None:
             return found
         faces = context.xyxy[context.kind == Kind.FACE]
