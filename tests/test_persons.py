@@ -465,23 +465,19 @@ def test_a_close_speakers_head_is_left_to_the_face_the_face_detector_found(data_
 
 
 def test_people_close_to_the_camera_get_no_head_guess(data_dir):
-    # Hamilton, frames 45 (a speaker in profile filling the frame) and 245 (an audience row
-    # boxed as one person): their head boxes, guessed from those person boxes, covered the
-    # whole frame; the faces in them are found by the face detector.
+    # Hamilton, frames 45 (a speaker in profile filling the frame), 120 (a speaker cut by the
+    # frame's bottom) and 245 (an audience row close up): head boxes guessed from those person
+    # boxes were 220-700 px tall slabs; their faces are the face detector's to find.
     from media import read_video
 
-    import redact
-    from redact.detectors import detect_all, detectors_for
+    from redact.detectors.persons import HeadDetector
 
-    require_models("centerface", "blazeface_full_range", "nanodet_g_416", *PLATE_MODELS)
+    require_models("nanodet_g_416")
     frames = read_video(data_dir / "videos" / "face_recognition_short_hamilton_clip.mp4")[0]
-    detectors = detectors_for(redact.Policy())
-    for index in (45, 245):
-        found = detect_all(detectors, frames[index])
-        faces = found.select(found.kind == Kind.FACE)
-        assert len(faces), index
-        height, width = frames[index].shape[:2]
-        covered = np.zeros((height, width), bool)
-        for x0, y0, x1, y1 in pixel_boxes(faces.xyxy, width, height):
-            covered[y0:y1, x0:x1] = True
-        assert covered.mean() < 0.8, (index, covered.mean())
+    heads = HeadDetector()
+    tallest = []
+    for index in (45, 120, 245):
+        found = heads.detect(frames[index])
+        faces = found.xyxy[found.kind == Kind.FACE]
+        tallest.append(float((faces[:, 3] - faces[:, 1]).max(initial=0)))
+    assert max(tallest) <= 0.3 * frames[0].shape[0], tallest
