@@ -633,3 +633,31 @@ def test_a_second_box_of_one_person_does_not_take_its_track():
     assert both.track_id.tolist() == [0, 1]
     nxt = tracker.update(Regions.from_boxes([[101, 96, 139, 192]], kind=Kind.PERSON))
     assert nxt.track_id.tolist()[0] == 0
+
+
+def test_a_lost_face_found_again_in_its_grown_box_continues_its_track():
+    # A close face turns: seen twice at x 0, lost for eight frames while its box grows by 45 px
+    # a side, then found 85 px on: outside the IoU gate (0.08), centred in the grown box, at
+    # its size. It is the same face: one track, and no grown box left beside it for the rest
+    # of the hold.
+    tracker = Tracker(hold_frames=15)
+    for _ in range(2):
+        tracker.update(Regions.from_boxes([[0, 0, 100, 120]], kind=Kind.FACE))
+    for _ in range(8):
+        tracker.update(Regions.empty())
+    out = tracker.update(Regions.from_boxes([[85, 5, 185, 125]], kind=Kind.FACE))
+    assert out.track_id.tolist() == [0]
+
+
+@pytest.mark.parametrize("kind, box", [
+    (Kind.PERSON, [85, 5, 185, 125]),  # bodies: identity decides who an incident shows
+    (Kind.FACE, [40, -60, 240, 180]),  # four times the area: another face
+])
+def test_a_detection_is_not_taken_for_a_lost_object_it_may_not_be(kind, box):
+    tracker = Tracker(hold_frames=15)
+    for _ in range(2):
+        tracker.update(Regions.from_boxes([[0, 0, 100, 120]], kind=kind))
+    for _ in range(8):
+        tracker.update(Regions.empty())
+    out = tracker.update(Regions.from_boxes([box], kind=kind))
+    assert out.track_id.tolist() == [1, 0]  # a new track, and the lost one still held

@@ -182,7 +182,7 @@ def found_as_faces(heads: np.ndarray, faces: np.ndarray) -> np.ndarray:
         return np.zeros(len(heads), bool)
     share = (faces[:, 2] - faces[:, 0])[:, None] / np.maximum(heads[:, 2] - heads[:, 0], 1e-6)[None, :]
     low, high = FACE_IN_HEAD
-    return (centres_inside(faces, heads) & (share >= low) & (share <= high)).any(axis=0)
+    return np.asarray((centres_inside(faces, heads) & (share >= low) & (share <= high)).any(axis=0))
 
 
 def suppress(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:

@@ -27,8 +27,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..core.geometry import box_areas, pad_boxes
-from ..core.types import Kind, Regions
+from ..core.geometry import box_areas, centres_inside, iou_matrix, pad_boxes
+from ..core.types import BODIES, Kind, Regions
 
 #: Boxes whose sides are all shorter than this (pixels) may also match by centre distance:
 #: for them a few pixels of motion erase all overlap.
@@ -40,6 +40,9 @@ VELOCITY_SMOOTHING = 0.5
 #: without moving its box or speed. On PETS09 such parts derailed tracks onto the next
 #: whole box nearby.
 PART_SHARE = 0.6
+#: A detection continues a lost track (`Tracker._found_again`) when their areas are within
+#: this factor of each other.
+FOUND_AGAIN_SIZE = 2.0
 #: Share of its width and height by which an entering object's first box grows on every
 #: side when it is drawn on earlier frames: it was moving and only partly visible there.
 ENTRY_MARGIN = 0.25
@@ -197,6 +200,7 @@ class Tracker:
             late = np.full(n_dets, -1, np.int64)
             kernels.greedy_assign(left, self._iou_match, late)
             det_track = np.where(det_track >= 0, det_track, late)
+            det_track = np.where(det_track >= 0, det_track, self._found_again(grown, detections, det_track))
         matched = det_track >= 0
         rows = det_track[matched]
         ids = np.empty(n_dets, np.int64)
@@ -244,6 +248,37 @@ class Tracker:
         self._kind = np.concatenate([self._kind[keep], detections.kind[new]])
         self._id = np.concatenate([self._id[keep], ids[new]])
         return output
+
+
+    def _found_again(self, grown: np.ndarray, detections: Regions, det_track: np.ndarray) -> np.ndarray:
+        """For each detection no track took, the unmatched track whose object it is found
+        again (`FOUND_AGAIN_SIZE`), or -1.
+
+        A lost track's box grows to cover where its object may have gone; a detection centred
+        in that box, of its kind and a like size, is that object seen again, and continues its
+        track instead of starting one beside it. Otherwise a close-up face that turned fast
+        left its old track's box growing over the frame for the whole hold (700 px on Hamilton)
+        while its new track covered it already. Bodies are left out: a person's identity
+        decides who an incident shows, and two passers-by at one size are common.
+        """
+        from .._kernels import track as kernels
+
+        free_dets = det_track < 0
+        free_tracks = ~np.isin(np.arange(len(self._id)), det_track)
+        if not free_dets.any() or not free_tracks.any():
+            return np.full(len(det_track), -1, np.int64)
+        dets = detections.xyxy.astype(np.float64)
+        ratio = box_areas(dets)[None, :] / np.maximum(box_areas(self._box), 1e-9)[:, None]
+        fits = (centres_inside(dets, grown).T
+                & (self._kind[:, None] == detections.kind[None, :])
+                & ~np.isin(self._kind, BODIES)[:, None]
+                & (ratio >= 1 / FOUND_AGAIN_SIZE) & (ratio <= FOUND_AGAIN_SIZE)
+                & free_tracks[:, None] & free_dets[None, :])
+        # Nearest first: the IoU with the grown box, never 0 for a fitting pair.
+        closeness = np.where(fits, np.maximum(iou_matrix(grown, dets), 1e-6), 0.0)
+        found = np.full(len(det_track), -1, np.int64)
+        kernels.greedy_assign(closeness, 1e-6, found)
+        return found
 
 
 class TwoSidedHold:

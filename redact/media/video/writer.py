@@ -79,7 +79,7 @@ class VideoWriter:
         stream.pix_fmt = "yuv420p"
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
-        options = {"crf": str(int(crf)), "preset": preset}
+        options: dict[str, object] = {"crf": str(int(crf)), "preset": preset}
         if max_bitrate > 0:
             options.update(maxrate=str(int(max_bitrate)), bufsize=str(int(max_bitrate)))
         stream.options = options
