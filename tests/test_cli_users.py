@@ -2,6 +2,7 @@
 progress and summaries, default output names. Real processes, real files, real terminals."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -194,3 +195,30 @@ def test_without_o_a_folder_goes_to_a_sibling_and_several_inputs_need_o(tmp_path
     assert here.returncode == 0 and "0 redacted, 1 already complete" in here.stderr, here.stderr
     several = run_cli("Doorbell", "Doorbell/a.mp4", *NO_DETECT, cwd=tmp_path)
     assert several.returncode == 2 and "give -o FOLDER" in several.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completion_offers_commands_files_options_and_choices(tmp_path):
+    script = subprocess.run([sys.executable, "-m", "redact", "completion", "bash"], capture_output=True, text=True,
+                            check=True).stdout
+    (tmp_path / "redact.bash").write_text(script)
+    (tmp_path / "doorbell.mp4").write_bytes(b"")
+
+    def complete(*words):
+        # What bash offers for the last word, through the script's own completion function.
+        line = " ".join(words)
+        program = (f'source {tmp_path / "redact.bash"}; cd {tmp_path}; COMP_WORDS=({line}); '
+                   f'COMP_CWORD={len(words) - 1}; COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; '
+                   f'_shtab_redact redact "{words[-1]}" "{words[-2]}"; printf "%s\\n" "${{COMPREPLY[@]}}"')
+        done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return set(done.stdout.split())
+
+    assert complete("redact", "ver") == {"verify"}
+    assert complete("redact", "door") == {"doorbell.mp4"}
+    assert complete("redact", "doorbell.mp4", "--win") == {"--window"}
+    assert complete("redact", "verify", "--j") == {"--json"}
+    assert complete("redact", "models", "f") == {"fetch"}
+    assert {"fast", "balanced", "thorough", "pi"} <= complete("redact", "bench", "--profiles", "")
+    assert complete("redact", "doorbell.mp4", "--profile", "ba") == {"balanced"}
+    assert complete("redact", "pick", "--profile", "th") == {"thorough"}

