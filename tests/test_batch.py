@@ -1,9 +1,14 @@
-"""The local batch's worker side (`redact.jobs.batch`), run in this process."""
+"""The local batch (`redact.jobs.batch`): its worker side run in this process, and a run in worker processes."""
+import re
+
+import pytest
 from media import write_video
 
 import redact.detectors as detectors
 from redact.core.policy import Policy
 from redact.jobs import batch
+from redact.jobs.options import JobOptions
+from redact.record.manifest import Manifest, manifest_path
 
 
 def test_a_jobs_worker_builds_its_detectors_once_for_all_its_files(tmp_path, monkeypatch):
@@ -16,7 +21,7 @@ def test_a_jobs_worker_builds_its_detectors_once_for_all_its_files(tmp_path, mon
     for i in range(3):
         write_video(tmp_path / f"in{i}.mp4", frames=4)
         task = batch.Task(tmp_path / f"in{i}.mp4", tmp_path / "out" / f"in{i}.mp4")
-        outcomes.append(batch._run_in_worker(task, policy, {}, False))
+        outcomes.append(batch._run_in_worker(task, policy, JobOptions(), False))
     assert [o.status for o in outcomes] == ["redacted"] * 3
     assert len(built) == 1
 
@@ -25,6 +30,25 @@ def test_a_jobs_worker_without_models_fails_the_file_with_the_fix(tmp_path, monk
     monkeypatch.setattr(detectors, "WORKER_CACHE", detectors.DetectorCache())
     write_video(tmp_path / "in.mp4", frames=4)
     task = batch.Task(tmp_path / "in.mp4", tmp_path / "out" / "in.mp4")
-    outcome = batch._run_in_worker(task, Policy(), {"models_dir": tmp_path / "no-models"}, False)
+    outcome = batch._run_in_worker(task, Policy(), JobOptions(models_dir=tmp_path / "no-models"), False)
     assert outcome.status == "failed" and "redact models fetch" in outcome.error
     assert not (tmp_path / "out" / "in.mp4").exists()
+
+
+@pytest.mark.parametrize("given, named", [({"crf": 99}, "crf"), ({"crf": "20"}, "crf"), ({"preset": "quick"}, "preset"),
+                                          ({"overwrite": "yes"}, "overwrite"), ({"models_dir": 3}, "models_dir")])
+def test_job_options_refuse_a_bad_value_naming_it(given, named):
+    with pytest.raises(ValueError, match=rf"^{named}: expected .*, got {re.escape(repr(next(iter(given.values()))))}"):
+        JobOptions(**given)
+
+
+def test_job_options_reach_files_redacted_in_worker_processes(tmp_path):
+    # Pickled to two worker processes; crf and preset reach each file's manifest.
+    plan = batch.BatchPlan()
+    for i in range(2):
+        write_video(tmp_path / f"in{i}.mp4", frames=4)
+        plan.tasks.append(batch.Task(tmp_path / f"in{i}.mp4", tmp_path / "out" / f"in{i}.mp4"))
+    outcomes = batch.run(plan, Policy(kinds=()), options=JobOptions(crf=30, preset="ultrafast"), jobs=2)
+    assert [o.status for o in outcomes] == ["redacted"] * 2
+    for task in plan.tasks:
+        assert Manifest.read(manifest_path(task.dst)).encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast"}

@@ -16,6 +16,7 @@ from ..media.video.reader import VideoError
 from ..record.manifest import MANIFEST_SUFFIX, UNANALYSED, Manifest, manifest_path
 from .files import RedactionIncomplete, redact_file
 from .memory import available_bytes
+from .options import JobOptions
 
 
 @dataclass(frozen=True)
@@ -160,15 +161,21 @@ def _refuse_inputs_as_outputs(tasks) -> None:
                                  "output folder outside the input folders")
 
 
-def run_one(task: Task, policy, options: dict, force: bool, progress_factory=None) -> Outcome:
-    """Redact one task here and say how it went; every failure becomes a failed `Outcome`."""
+def run_one(task: Task, policy, options: JobOptions, force: bool, progress_factory=None, *, detectors=None,
+            seal=None) -> Outcome:
+    """Redact one task here and say how it went; every failure becomes a failed `Outcome`.
+
+    ``detectors`` (built in this process, default: built for the file) and ``seal`` (a
+    `redact.jobs.seal.HandOff` on a cluster worker) go to `redact.jobs.files.redact_file` with ``options``.
+    """
     progress = None
     started = time.perf_counter()
     try:
         if progress_factory is not None and is_video(task.src):
             progress = progress_factory(task)
-        done = redact_file(task.src, task.dst, policy, skip_complete=not force, **options,
-                           **({"progress": progress} if progress else {}))
+        done = redact_file(task.src, task.dst, policy, skip_complete=not force, overwrite=options.overwrite,
+                           crf=options.crf, preset=options.preset, models_dir=options.models_dir,
+                           detectors=detectors, seal=seal, progress=progress)
         if done is None:
             return Outcome(task.src, task.dst, "complete")
         whole = sum(f["reason"].startswith(UNANALYSED) for f in done.flagged_frames)
