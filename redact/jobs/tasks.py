@@ -13,7 +13,7 @@ from ..media.images import ImageError
 from ..media.paths import check_output_suffix, is_image, is_video, output_name
 from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file
 from ..media.video.reader import VideoError
-from ..record.manifest import MANIFEST_SUFFIX, UNANALYSED, Manifest, manifest_path
+from ..record.manifest import MANIFEST_SUFFIX, Manifest, manifest_path
 from .files import RedactionIncomplete, redact_file
 from .memory import available_bytes
 from .options import JobOptions
@@ -178,8 +178,9 @@ def run_one(task: Task, policy, options: JobOptions, force: bool, progress_facto
                            detectors=detectors, seal=seal, progress=progress)
         if done is None:
             return Outcome(task.src, task.dst, "complete")
-        whole = sum(f["reason"].startswith(UNANALYSED) for f in done.flagged_frames)
-        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(done.flagged_frames) - whole,
+        flagged = done.flagged()
+        whole = sum(f.unanalysed for f in flagged)
+        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(flagged) - whole,
                        frames=done.frames_out, found=found(done), seconds=time.perf_counter() - started)
     except OutputBusyError as exc:
         return Outcome(task.src, task.dst, "busy", str(exc))
@@ -195,12 +196,7 @@ def found(manifest: Manifest) -> dict:
     at once in a frame (a tracker breaks and repeats one object, so its tracks overcount),
     or its boxes where it followed none (an image). Zones and unreadable frames (kind
     ``other``) are not finds."""
-    counts = {}
-    for kind, c in manifest.counts.items():
-        number = c.get("at_once") or c.get("tracks") or c.get("detections") or 0
-        if number and kind != "other":
-            counts[kind] = number
-    return counts
+    return {kind: count.found for kind, count in manifest.counted().items() if count.found and kind != "other"}
 
 
 def one_line(exc: BaseException) -> str:
