@@ -260,3 +260,15 @@ def test_a_manifest_reads_its_counts_and_flagged_frames_as_typed_entries(tmp_pat
     assert received.counted() == {"face": Count(at_once=2)}
     assert received.flagged() == [FlaggedFrame(None, None), FlaggedFrame(4, "7")]
     assert [f.unanalysed for f in received.flagged()] == [True, False]
+
+
+@pytest.mark.parametrize("kept", [{"first": 1.5}, [10**400, 9.5]], ids=["an object", "an int beyond float"])
+def test_a_window_without_two_numbers_is_shown_as_given_not_a_crash(clip, kept):
+    """A sender's window record whose kept seconds are no two numbers (indexing an object
+    raised KeyError, a 401-digit int OverflowError) is shown as written, and the clip checked."""
+    window = {"kept_seconds": kept, "frames_kept": 81}
+    _write(manifest_path(clip), sign_manifest(_manifest_dict(clip.read_bytes(), incident={"window": window}),
+                                              device_key()))
+    result = verify_clip(clip)
+    assert result.ok, result.problems
+    assert any(line.startswith("incident window: ") and "kept_seconds" in line for line in result.summary)

@@ -29,7 +29,7 @@ from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from ..core.profile import Profile
 from ..core.safetext import shown
 from ..media.safeio import check_paths, partial_path
-from ..record.manifest import Count, FlaggedFrame
+from ..record.manifest import Count, FlaggedFrame, KeptWindow
 
 #: Most tiles on one sheet: subjects, then flagged stretches, then time samples.
 MAX_TILES = 12
@@ -222,11 +222,12 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
             parts.append(f"{noun} ({tracks}{c.frames} frames)")
     lines.append("obscured: " + (", ".join(parts) or "nothing"))
     incident = manifest.get("incident") or {}
-    window = incident.get("window")
-    if isinstance(window, dict) and window.get("kept_seconds"):
-        first, last = window["kept_seconds"]
-        lines.append(f"window kept: {first:.2f}-{last:.2f} s of the input ({window.get('frames_kept', '?')} frames; "
-                     f"{window.get('frames_cut_before', 0)} cut before)")
+    window = KeptWindow.from_json(incident.get("window"))
+    if window is not None and window.kept_seconds is not None:
+        first, last = window.kept_seconds
+        frames_kept = "?" if window.frames_kept is None else window.frames_kept
+        lines.append(f"window kept: {first:.2f}-{last:.2f} s of the input ({frames_kept} frames; "
+                     f"{window.frames_cut_before or 0} cut before)")
     elif incident:
         lines.append("window kept: the whole clip")
     kept = [s for s in incident.get("subjects_kept") or () if isinstance(s, dict)]
@@ -280,7 +281,7 @@ def stretches(flagged: list) -> list:
     return [tuple(r) for r in sorted(runs, key=lambda r: (r[0] - r[1], r[0]))]
 
 
-def _stretch_lines(flagged: list, fps, window) -> list:
+def _stretch_lines(flagged: list, fps, window: KeptWindow | None) -> list:
     """The longest flagged stretches, with the input time in their middle: where the subject
     is hidden for its identity, another anchor there (``--keep N@T+M@T2``, numbers from
     ``redact pick --at T2``) re-joins it."""
@@ -288,7 +289,7 @@ def _stretch_lines(flagged: list, fps, window) -> list:
         rate = float(Fraction(str(fps))) if fps else None
     except (ValueError, ZeroDivisionError):
         rate = None
-    offset = float(window["kept_seconds"][0]) if isinstance(window, dict) and window.get("kept_seconds") else 0.0
+    offset = window.kept_seconds[0] if window is not None and window.kept_seconds is not None else 0.0
     lines = []
     for first, last, reason in stretches(flagged)[:MAX_STRETCHES]:
         middle = offset + (first + last) / 2 / rate if rate else None

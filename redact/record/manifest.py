@@ -140,6 +140,42 @@ class FlaggedFrame:
         return self.reason is None or self.reason.startswith(UNANALYSED)
 
 
+@dataclass(frozen=True)
+class KeptWindow:
+    """An incident's window as applied: a manifest's ``incident["window"]``
+    (`redact.media.video.window.WindowCut.record`), read field by field.
+
+    Attributes
+    ----------
+    kept_seconds : (float, float) or None
+        The input's seconds kept, first and last; None when the record gives no two numbers.
+    frames_kept, frames_cut_before : int or None
+        Frames inside the window, and before it; None when not a whole number.
+    """
+
+    kept_seconds: tuple[float, float] | None
+    frames_kept: int | None = None
+    frames_cut_before: int | None = None
+
+    @classmethod
+    def from_json(cls, window) -> "KeptWindow | None":
+        """The window's fields, or None when ``window`` is not a JSON object.
+
+        >>> KeptWindow.from_json({"kept_seconds": [1.5, "9.5"], "frames_kept": 81})
+        KeptWindow(kept_seconds=(1.5, 9.5), frames_kept=81, frames_cut_before=None)
+        >>> KeptWindow.from_json({"kept_seconds": {"first": 1}}).kept_seconds is None
+        True
+        """
+        if not isinstance(window, dict):
+            return None
+        kept = window.get("kept_seconds") or [None, None]
+        try:
+            seconds: tuple[float, float] | None = (float(kept[0]), float(kept[1]))
+        except (TypeError, ValueError, LookupError, OverflowError):  # no list, no numbers, an int beyond float
+            seconds = None
+        return cls(seconds, whole_number(window.get("frames_kept")), whole_number(window.get("frames_cut_before")))
+
+
 @dataclass
 class Manifest:
     """What one redaction run did. ``to_json`` gives the file written beside the output."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from ..core.safetext import shown as _text  # manifest strings come from the sender
 from ..media.safeio import sha256_file
-from .manifest import SCHEMA, Count, FlaggedFrame
+from .manifest import SCHEMA, Count, FlaggedFrame, KeptWindow
 from .manifest import manifest_path as _manifest_path
 from .manifest import whole_number as _int
 from .signing import SignatureError, device_key, fingerprint, input_tag, verify_manifest
@@ -359,14 +359,13 @@ def _incident_lines(incident, counts=None) -> list:
         return []
     lines = []
     window = incident.get("window")
-    if isinstance(window, dict):
-        kept = window.get("kept_seconds") or [None, None]
-        try:
-            lines.append(f"only the incident's time kept: {float(kept[0]):.2f} s to {float(kept[1]):.2f} s of the "
-                         f"input ({_int(window.get('frames_kept'))} frames; "
-                         f"{_int(window.get('frames_cut_before'))} cut before, the rest cut after)")
-        except (TypeError, ValueError, IndexError):
-            lines.append(f"incident window: {_value(window)}")
+    kept = KeptWindow.from_json(window)
+    if kept is not None and kept.kept_seconds is not None:
+        first, last = kept.kept_seconds
+        lines.append(f"only the incident's time kept: {first:.2f} s to {last:.2f} s of the input "
+                     f"({kept.frames_kept} frames; {kept.frames_cut_before} cut before, the rest cut after)")
+    elif kept is not None:
+        lines.append(f"incident window: {_value(window)}")
     subjects = incident.get("subjects_kept")
     if isinstance(subjects, list) and subjects:
         for s in subjects:
