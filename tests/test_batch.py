@@ -1,5 +1,7 @@
 """The local batch (`redact.jobs.batch`): its worker side run in this process, and a run in worker processes."""
 import re
+import subprocess
+import sys
 
 import pytest
 from media import write_video
@@ -42,13 +44,17 @@ def test_job_options_refuse_a_bad_value_naming_it(given, named):
         JobOptions(**given)
 
 
-def test_job_options_reach_files_redacted_in_worker_processes(tmp_path):
-    # Pickled to two worker processes; crf and preset reach each file's manifest.
-    plan = batch.BatchPlan()
+def test_job_options_reach_files_redacted_in_worker_processes(tmp_path, config):
+    # A real run (its own process: a pool forked from a test process that ran Dask would
+    # inherit its threads): the options are pickled to two workers, and crf and preset
+    # reach each file's manifest.
+    (tmp_path / "in").mkdir()
     for i in range(2):
-        write_video(tmp_path / f"in{i}.mp4", frames=4)
-        plan.tasks.append(batch.Task(tmp_path / f"in{i}.mp4", tmp_path / "out" / f"in{i}.mp4"))
-    outcomes = batch.run(plan, Policy(kinds=()), options=JobOptions(crf=30, preset="ultrafast"), jobs=2)
-    assert [o.status for o in outcomes] == ["redacted"] * 2
-    for task in plan.tasks:
-        assert Manifest.read(manifest_path(task.dst)).encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast"}
+        write_video(tmp_path / "in" / f"in{i}.mp4", frames=4)
+    result = subprocess.run([sys.executable, "-m", "redact", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                             "--jobs", "2", "--crf", "30", "--preset", "ultrafast", "--detect", "none", "-q"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    for i in range(2):
+        manifest = Manifest.read(manifest_path(tmp_path / "out" / f"in{i}.mp4"))
+        assert manifest.encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast"}
