@@ -266,7 +266,7 @@ def _flagged(manifest: dict) -> list:
 
 def stretches(flagged: list) -> list:
     """``(first frame, last frame, reason)`` of each run of consecutive output frames
-    flagged for one reason, longest first.
+    flagged for one reason (``flagged``: `redact.record.manifest.FlaggedFrame` entries), longest first.
 
     >>> stretches([FlaggedFrame(3, "a"), FlaggedFrame(4, "a"), FlaggedFrame(9, "a")])
     [(3, 4, 'a'), (9, 9, 'a')]
