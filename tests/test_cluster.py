@@ -222,6 +222,17 @@ def test_resume_skips_complete_files(cluster, tmp_path, config):
 
 
 @needs_dask
+def test_the_run_options_reach_the_workers(cluster, tmp_path, config):
+    """`redact.jobs.options.JobOptions` pickled to the workers: their outputs are encoded as asked."""
+    src, out = clips(tmp_path / "in", 2), tmp_path / "out"
+    result = run_cli(src, "-o", out, "--cluster", cluster.address, "--crf", "30", "--preset", "ultrafast", *NO_DETECT)
+    assert result.returncode == 0, result.stderr
+    for name in ("c0.mp4", "c1.mp4"):
+        encoder = json.loads(manifest_path(out / name).read_text())["encoder"]
+        assert encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast"}
+
+
+@needs_dask
 def test_a_bad_input_is_reported_once(cluster, tmp_path, config):
     src, out = clips(tmp_path / "in", 2), tmp_path / "out"
     (src / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 definitely not video")

@@ -199,3 +199,10 @@ def test_legend_lists_flagged_stretches_with_the_time_to_anchor_at():
     lines = review._legend(Path("c.mp4"), manifest, 70, "video", "")
     assert "  frames 10-19: subject identity not re-established; anchor at 3.45 s of the input" in lines
     assert "  frames 40-40: subject lost; anchor at 6.00 s of the input" in lines
+
+
+@pytest.mark.parametrize("kept", [{"first": 1.5}, ["1.5", "x"], [10**400, 2.0]])
+def test_legend_of_a_window_without_two_numbers_says_the_whole_clip(kept):
+    manifest = {"incident": {"window": {"kept_seconds": kept}}, "flagged_frames": [{"frame": 3, "reason": "x"}]}
+    lines = review._legend(Path("c.mp4"), manifest, 20, "video", "")
+    assert "window kept: the whole clip" in lines

@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from redact.core.policy import Policy
-from redact.record.manifest import Manifest, manifest_path
+from redact.record.manifest import Count, FlaggedFrame, Manifest, manifest_path
 from redact.record.signing import (
     KeyFileError,
     device_key,
@@ -242,3 +242,33 @@ def test_people_are_counted_as_the_most_seen_at_once_not_as_track_fragments():
     assert "people (whole bodies) obscured in 3 of 3 frames (at most 3 at once, 10 tracks)" in _count_lines(data)
     assert _incident_lines({"bystanders_obscured": 10}, counts) == [
         "other people obscured whole: up to 3 at once, 10 tracks"]
+
+
+def test_a_manifest_reads_its_counts_and_flagged_frames_as_typed_entries(tmp_path):
+    """The typed entries read a written manifest as it was made, and a received one field by
+    field: a field of the wrong type is None, an entry that is no object is left out, and a
+    flagged frame without a reason counts as not analysed (the safe side, as `verify` says it)."""
+    path = tmp_path / "m.json"
+    _write(path, _manifest_dict(b"clip"))
+    manifest = Manifest.read(path)
+    assert manifest.counted()["face"] == Count(detections=70, tracks=3, frames=57)
+    assert manifest.counted()["face"].found == 3 and manifest.counted()["other"].found == 0
+    assert manifest.flagged() == [FlaggedFrame(10, "detector failed"), FlaggedFrame(11, "detector failed")]
+    received = Manifest(kind="video", tool_version="0.1.0", policy={},
+                        counts={"face": {"tracks": True, "frames": "57", "at_once": 2}, "plate": 3},
+                        flagged_frames=[{"frame": True}, "junk", {"frame": 4, "reason": 7}])
+    assert received.counted() == {"face": Count(at_once=2)}
+    assert received.flagged() == [FlaggedFrame(None, None), FlaggedFrame(4, "7")]
+    assert [f.unanalysed for f in received.flagged()] == [True, False]
+
+
+@pytest.mark.parametrize("kept", [{"first": 1.5}, [10**400, 9.5]], ids=["an object", "an int beyond float"])
+def test_a_window_without_two_numbers_is_shown_as_given_not_a_crash(clip, kept):
+    """A sender's window record whose kept seconds are no two numbers (indexing an object
+    raised KeyError, a 401-digit int OverflowError) is shown as written, and the clip checked."""
+    window = {"kept_seconds": kept, "frames_kept": 81}
+    _write(manifest_path(clip), sign_manifest(_manifest_dict(clip.read_bytes(), incident={"window": window}),
+                                              device_key()))
+    result = verify_clip(clip)
+    assert result.ok, result.problems
+    assert any(line.startswith("incident window: ") and "kept_seconds" in line for line in result.summary)

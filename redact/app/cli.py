@@ -379,6 +379,7 @@ def _main_redact(argv) -> int:
     from ..detectors import detectors_for
     from ..detectors.models import ModelMissingError
     from ..jobs import tasks
+    from ..jobs.options import JobOptions
     from ..media.paths import default_output
     from ..media.safeio import UsageError
     from ..media.video.writer import check_encoder
@@ -424,9 +425,9 @@ def _main_redact(argv) -> int:
         args.cluster = dataclasses.replace(args.cluster, workers=_processes(args.cluster.workers, len(plan.tasks),
                                                                            "--cluster", "local:"))
     show = not args.quiet and sys.stderr.isatty()
-    options = {"crf": args.crf, "preset": args.preset, "overwrite": args.overwrite, "models_dir": args.models_dir}
-    if args.jobs == 1 and detectors is not None:  # one process: load the models once for every file
-        options["detectors"] = detectors
+    options = JobOptions(overwrite=args.overwrite, crf=args.crf, preset=args.preset, models_dir=args.models_dir)
+    if args.jobs > 1:  # worker processes load their own models; one process loads them once for every file
+        detectors = None
     level = args.log_level or ("debug" if args.verbose else "warning" if args.quiet else "info")
     with _logging_to_stderr(level.upper(), bars=show):
         for path in plan.skipped_other:
@@ -435,7 +436,7 @@ def _main_redact(argv) -> int:
             log.debug("%s -> %s", task.src, task.dst)
         started = time.monotonic()
         try:
-            outcomes = _run_with_progress(plan, policy, options, args, show)
+            outcomes = _run_with_progress(plan, policy, options, detectors, args, show)
         except UsageError as exc:  # the cluster could not be reached: nothing was written
             _err(str(exc))
             return EXIT_USAGE
@@ -504,7 +505,7 @@ def _write_reviews(outputs, out_png=None, *, overwrite: bool) -> int:
     return code
 
 
-def _run_with_progress(plan, policy, options, args, show):
+def _run_with_progress(plan, policy, options, detectors, args, show):
     from tqdm import tqdm
 
     overall = tqdm(total=len(plan.tasks), unit="file", desc="redact", disable=not show, position=0)
@@ -535,7 +536,7 @@ def _run_with_progress(plan, policy, options, args, show):
         from ..jobs import batch
 
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
-                         progress_factory=per_file if show and args.jobs == 1 else None)
+                         progress_factory=per_file if show and args.jobs == 1 else None, detectors=detectors)
     finally:
         overall.close()
 

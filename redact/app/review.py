@@ -29,6 +29,7 @@ from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from ..core.profile import Profile
 from ..core.safetext import shown
 from ..media.safeio import check_paths, partial_path
+from ..record.manifest import Count, FlaggedFrame, KeptWindow
 
 #: Most tiles on one sheet: subjects, then flagged stretches, then time samples.
 MAX_TILES = 12
@@ -139,8 +140,7 @@ def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES
                 if box:
                     outlines.setdefault(frame, []).append(Outline(box, "subject", "subject"))
     flagged: dict = {}
-    items = [f for f in manifest.get("flagged_frames") or ()
-             if isinstance(f, dict) and _frame(f.get("frame")) is not None and f["frame"] < frames]
+    items = [f for f in _flagged(manifest) if f.frame is not None and 0 <= f.frame < frames]
     for first, last, reason in stretches(items)[:MAX_FLAGGED]:
         flagged.setdefault((first + last) // 2, reason if first == last else f"{reason} (frames {first}-{last})")
     samples = {round(k * (frames - 1) / max(1, min(SAMPLES, frames) - 1)) for k in range(min(SAMPLES, frames))}
@@ -213,20 +213,21 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
     recorded = manifest.get("output_sha256")
     if recorded and clip_sha and recorded != clip_sha:
         lines.append("WARNING: this clip's sha256 differs from the manifest's: the outlines may not belong to it")
-    counts = manifest.get("counts") or {}
+    counts = manifest.get("counts")
     parts = []
     for key, noun in (("face", "faces"), ("plate", "plates"), ("person", "people"), ("other", "zones/whole frames")):
-        c = counts.get(key) or {}
-        if c.get("frames"):
-            tracks = f"{c.get('tracks', 0)} tracks, " if key != "other" else ""
-            parts.append(f"{noun} ({tracks}{c['frames']} frames)")
+        c = Count.from_json(counts.get(key)) if isinstance(counts, dict) else None
+        if c is not None and c.frames:
+            tracks = f"{c.tracks or 0} tracks, " if key != "other" else ""
+            parts.append(f"{noun} ({tracks}{c.frames} frames)")
     lines.append("obscured: " + (", ".join(parts) or "nothing"))
     incident = manifest.get("incident") or {}
-    window = incident.get("window")
-    if isinstance(window, dict) and window.get("kept_seconds"):
-        first, last = window["kept_seconds"]
-        lines.append(f"window kept: {first:.2f}-{last:.2f} s of the input ({window.get('frames_kept', '?')} frames; "
-                     f"{window.get('frames_cut_before', 0)} cut before)")
+    window = KeptWindow.from_json(incident.get("window"))
+    if window is not None and window.kept_seconds is not None:
+        first, last = window.kept_seconds
+        frames_kept = "?" if window.frames_kept is None else window.frames_kept
+        lines.append(f"window kept: {first:.2f}-{last:.2f} s of the input ({frames_kept} frames; "
+                     f"{window.frames_cut_before or 0} cut before)")
     elif incident:
         lines.append("window kept: the whole clip")
     kept = [s for s in incident.get("subjects_kept") or () if isinstance(s, dict)]
@@ -235,13 +236,13 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
                          f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
         lines.append(f"subjects kept: {len(kept)} ({each}); bystanders obscured: "
                      f"{incident.get('bystanders_obscured', 0)}")
-    flagged = [f for f in manifest.get("flagged_frames") or () if isinstance(f, dict)]
+    flagged = _flagged(manifest)
     if flagged:
         reasons: dict = {}
         for f in flagged:
-            reasons[str(f.get("reason"))] = reasons.get(str(f.get("reason")), 0) + 1
+            reasons[str(f.reason)] = reasons.get(str(f.reason), 0) + 1
         listed = ", ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda rn: -rn[1]))
-        shown = min(len({f.get('frame') for f in flagged}), MAX_FLAGGED)
+        shown = min(len({f.frame for f in flagged}), MAX_FLAGGED)
         lines.append(f"frames flagged: {len(flagged)} ({listed}); the first {shown} lead the sheet")
         lines += _stretch_lines(flagged, fps, window)
     else:
@@ -257,16 +258,22 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
 MAX_STRETCHES = 5
 
 
+def _flagged(manifest: dict) -> list:
+    """The manifest's flagged frames as `redact.record.manifest.FlaggedFrame` entries; an
+    entry that is no JSON object is left out."""
+    return [f for f in map(FlaggedFrame.from_json, manifest.get("flagged_frames") or ()) if f is not None]
+
+
 def stretches(flagged: list) -> list:
     """``(first frame, last frame, reason)`` of each run of consecutive output frames
-    flagged for one reason, longest first.
+    flagged for one reason (``flagged``: `redact.record.manifest.FlaggedFrame` entries), longest first.
 
-    >>> stretches([{"frame": 3, "reason": "a"}, {"frame": 4, "reason": "a"}, {"frame": 9, "reason": "a"}])
+    >>> stretches([FlaggedFrame(3, "a"), FlaggedFrame(4, "a"), FlaggedFrame(9, "a")])
     [(3, 4, 'a'), (9, 9, 'a')]
     """
     runs: list = []
-    for item in sorted((f for f in flagged if isinstance(f.get("frame"), int)), key=lambda f: f["frame"]):
-        frame, reason = item["frame"], str(item.get("reason"))
+    for item in sorted((f for f in flagged if f.frame is not None), key=lambda f: f.frame):
+        frame, reason = item.frame, str(item.reason)
         if runs and runs[-1][2] == reason and runs[-1][1] == frame - 1:
             runs[-1][1] = frame
         else:
@@ -274,7 +281,7 @@ def stretches(flagged: list) -> list:
     return [tuple(r) for r in sorted(runs, key=lambda r: (r[0] - r[1], r[0]))]
 
 
-def _stretch_lines(flagged: list, fps, window) -> list:
+def _stretch_lines(flagged: list, fps, window: KeptWindow | None) -> list:
     """The longest flagged stretches, with the input time in their middle: where the subject
     is hidden for its identity, another anchor there (``--keep N@T+M@T2``, numbers from
     ``redact pick --at T2``) re-joins it."""
@@ -282,7 +289,7 @@ def _stretch_lines(flagged: list, fps, window) -> list:
         rate = float(Fraction(str(fps))) if fps else None
     except (ValueError, ZeroDivisionError):
         rate = None
-    offset = float(window["kept_seconds"][0]) if isinstance(window, dict) and window.get("kept_seconds") else 0.0
+    offset = window.kept_seconds[0] if window is not None and window.kept_seconds is not None else 0.0
     lines = []
     for first, last, reason in stretches(flagged)[:MAX_STRETCHES]:
         middle = offset + (first + last) / 2 / rate if rate else None

@@ -5,6 +5,7 @@ import os
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 
+from .options import JobOptions
 from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
 #: In a worker process: whether a file is being redacted now (decides what SIGTERM does).
@@ -30,7 +31,7 @@ def _worker_terminate(signum, frame):
     os._exit(128 + signum)  # idle: nothing to clean, and no further task may start
 
 
-def _run_in_worker(task: Task, policy, options: dict, force: bool) -> Outcome:
+def _run_in_worker(task: Task, policy, options: JobOptions, force: bool) -> Outcome:
     """One file in a ``--jobs`` worker process, with the detectors it built for its first file."""
     from ..detectors import WORKER_CACHE
 
@@ -38,10 +39,10 @@ def _run_in_worker(task: Task, policy, options: dict, force: bool) -> Outcome:
     _worker_busy = True
     try:
         try:
-            detectors = WORKER_CACHE.get(policy, options.get("models_dir"))
+            detectors = WORKER_CACHE.get(policy, options.models_dir)
         except Exception as exc:  # a missing model fails the file with its fix
             return Outcome(task.src, task.dst, "failed", one_line(exc))
-        return run_one(task, policy, {**options, "detectors": detectors}, force)
+        return run_one(task, policy, options, force, detectors=detectors)
     except KeyboardInterrupt:
         os._exit(143)  # cleaned up on the way here; take no queued task after a stop
     finally:
@@ -74,14 +75,15 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="redact-parent-watch", daemon=True).start()
 
 
-def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool = False,
-        on_done=None, progress_factory=None) -> list[Outcome]:
+def run(plan_: BatchPlan, policy, *, options: JobOptions, jobs: int = 1, force: bool = False,
+        on_done=None, progress_factory=None, detectors=None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
 
     Outputs already complete (output and manifest matching this input and these settings)
-    are skipped unless ``force``. ``options`` go to `redact.jobs.files.redact_file` (``overwrite``,
-    ``crf``, ...). ``progress_factory(task)`` returns a per-file callable with a ``close()``
-    (one process only). An interrupt (Ctrl-C, SIGTERM) cancels the files not yet started
+    are skipped unless ``force``. ``options`` go to `redact.jobs.files.redact_file`.
+    ``progress_factory(task)`` returns a per-file callable with a ``close()``, and
+    ``detectors``, built here, serve every file (one process only; worker processes build
+    their own). An interrupt (Ctrl-C, SIGTERM) cancels the files not yet started
     and stops the running ones, which delete their temporaries. ``jobs`` processes at most:
     fewer when `process_limit` says so. `redact.jobs.cluster.run` does the same on a Dask cluster.
     """
@@ -89,7 +91,7 @@ def run(plan_: BatchPlan, policy, *, options: dict, jobs: int = 1, force: bool =
     if jobs <= 1:
         outcomes = []
         for task in plan_.tasks:
-            outcomes.append(run_one(task, policy, options, force, progress_factory))
+            outcomes.append(run_one(task, policy, options, force, progress_factory, detectors=detectors))
             if on_done:
                 on_done(outcomes[-1])
         return outcomes

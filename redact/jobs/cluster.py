@@ -37,6 +37,7 @@ from ..detectors import WORKER_CACHE
 from ..media.safeio import OutputBusyError, UsageError, sha256_file
 from ..record.manifest import own_record
 from ..record.signing import KeyFileError, device_key
+from .options import JobOptions
 from .seal import HandOff, seal_handed_off
 from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
@@ -185,8 +186,8 @@ def _client_security(address: str, tls: TLSFiles):
     return security
 
 
-def _redact_on_worker(task: Task, policy, options: dict, force: bool, version: str) -> Outcome:
-    """One file on a worker: the local batch's `_run_one` with this worker's cached detectors;
+def _redact_on_worker(task: Task, policy, options: JobOptions, force: bool, version: str) -> Outcome:
+    """One file on a worker: `redact.jobs.tasks.run_one`, as in the local batch, with this worker's cached detectors;
     a finished output is handed off unsigned (status `HANDED_OFF`), for the client to seal."""
     host = socket.gethostname()
     if version != __version__:
@@ -198,11 +199,11 @@ def _redact_on_worker(task: Task, policy, options: dict, force: bool, version: s
         return Outcome(task.src, task.dst, "failed", f"{task.src} is not a file on worker {host}: inputs and "
                        "outputs must be on a file system every worker reaches at the same path")
     try:
-        detectors = WORKER_CACHE.get(policy, options.get("models_dir"))
+        detectors = WORKER_CACHE.get(policy, options.models_dir)
     except Exception as exc:  # a missing model fails the file with its fix, as in the local batch
         return Outcome(task.src, task.dst, "failed", f"on worker {host}: {one_line(exc)}")
     hand_off = HandOff()
-    outcome = run_one(task, policy, {**options, "detectors": detectors, "seal": hand_off}, force)
+    outcome = run_one(task, policy, options, force, detectors=detectors, seal=hand_off)
     if outcome.status == "redacted":
         return dataclasses.replace(outcome, status=HANDED_OFF, pending=hand_off.pending, record=hand_off.manifest,
                                    input_sha256=hand_off.input_sha256)
@@ -244,7 +245,7 @@ def connect(spec: ClusterSpec | str):
         yield client
 
 
-def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, force: bool = False,
+def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: JobOptions, force: bool = False,
         on_done=None) -> list[Outcome]:
     """Redact every task of ``plan_`` on the cluster at ``address``; one `Outcome` per task.
 
@@ -278,7 +279,7 @@ def run(plan_: BatchPlan, policy, *, address: ClusterSpec | str, options: dict, 
         try:
             for future in as_completed(futures):
                 task, given = futures[future]
-                outcomes.append(_sealed(_outcome(future, given), task, policy, bool(options.get("overwrite"))))
+                outcomes.append(_sealed(_outcome(future, given), task, policy, options.overwrite))
                 if on_done:
                     on_done(outcomes[-1])
         except BaseException:

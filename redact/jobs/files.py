@@ -14,7 +14,7 @@ from ..media.paths import check_output_suffix, is_image
 from ..media.safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials, sha256_file
 from ..media.video.writer import check_encoder
 from ..pipeline.redactor import Redactor
-from ..record.manifest import UNANALYSED, Manifest, manifest_path, own_record, settings_record, tag_groups
+from ..record.manifest import FlaggedFrame, Manifest, manifest_path, own_record, settings_record, tag_groups
 from ..record.sharelog import logged_delivery
 from ..record.signing import device_key
 from .first_pass import analyse_clip, analyse_frames
@@ -209,12 +209,12 @@ def video_encoder(crf: int, preset: str) -> dict:
 def _check_flagged(src, redactor: Redactor) -> None:
     """Fail the file when too many frames could not be analysed: they went out obscured
     whole, so nothing leaked, but such an output is not the redaction that was asked for."""
-    flagged = [f for f in redactor.stats.flagged if f["reason"].startswith(UNANALYSED)]
+    flagged = [f for f in map(FlaggedFrame.from_json, redactor.stats.flagged) if f is not None and f.unanalysed]
     frames = max(1, redactor.stats.frames_out)
     if flagged and len(flagged) > FLAGGED_LIMIT * frames:
         first = flagged[0]
         raise RedactionIncomplete(f"{src}: {len(flagged)} of {frames} frames could not be analysed and "
-                                  f"were obscured whole (first, frame {first['frame']}: {first['reason']})")
+                                  f"were obscured whole (first, frame {first.frame}: {first.reason})")
 
 
 def _side_channels(info, policy: Policy, audio_kept: bool) -> dict:

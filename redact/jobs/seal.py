@@ -21,7 +21,8 @@ class RedactionIncomplete(RuntimeError):
 def incident_record(incident, manifest: Manifest, window: dict | None, subjects, redactor: Redactor) -> dict:
     """The incident as applied, for the manifest: no names of people, no pixels; each
     subject's frames as the redactor really showed them (`Redactor.subjects_shown`)."""
-    people = manifest.counts.get("person", {}).get("tracks", 0)
+    person = manifest.counted().get("person")
+    people = (person.tracks or 0) if person is not None else 0
     return {
         "window": window,
         "subjects_asked": len(incident.subjects),

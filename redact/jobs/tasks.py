@@ -13,9 +13,10 @@ from ..media.images import ImageError
 from ..media.paths import check_output_suffix, is_image, is_video, output_name
 from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file
 from ..media.video.reader import VideoError
-from ..record.manifest import MANIFEST_SUFFIX, UNANALYSED, Manifest, manifest_path
+from ..record.manifest import MANIFEST_SUFFIX, Manifest, manifest_path
 from .files import RedactionIncomplete, redact_file
 from .memory import available_bytes
+from .options import JobOptions
 
 
 @dataclass(frozen=True)
@@ -160,19 +161,26 @@ def _refuse_inputs_as_outputs(tasks) -> None:
                                  "output folder outside the input folders")
 
 
-def run_one(task: Task, policy, options: dict, force: bool, progress_factory=None) -> Outcome:
-    """Redact one task here and say how it went; every failure becomes a failed `Outcome`."""
+def run_one(task: Task, policy, options: JobOptions, force: bool, progress_factory=None, *, detectors=None,
+            seal=None) -> Outcome:
+    """Redact one task here and say how it went; every failure becomes a failed `Outcome`.
+
+    ``detectors`` (built in this process, default: built for the file) and ``seal`` (a
+    `redact.jobs.seal.HandOff` on a cluster worker) go to `redact.jobs.files.redact_file` with ``options``.
+    """
     progress = None
     started = time.perf_counter()
     try:
         if progress_factory is not None and is_video(task.src):
             progress = progress_factory(task)
-        done = redact_file(task.src, task.dst, policy, skip_complete=not force, **options,
-                           **({"progress": progress} if progress else {}))
+        done = redact_file(task.src, task.dst, policy, skip_complete=not force, overwrite=options.overwrite,
+                           crf=options.crf, preset=options.preset, models_dir=options.models_dir,
+                           detectors=detectors, seal=seal, progress=progress)
         if done is None:
             return Outcome(task.src, task.dst, "complete")
-        whole = sum(f["reason"].startswith(UNANALYSED) for f in done.flagged_frames)
-        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(done.flagged_frames) - whole,
+        flagged = done.flagged()
+        whole = sum(f.unanalysed for f in flagged)
+        return Outcome(task.src, task.dst, "redacted", flagged=whole, uncertain=len(flagged) - whole,
                        frames=done.frames_out, found=found(done), seconds=time.perf_counter() - started)
     except OutputBusyError as exc:
         return Outcome(task.src, task.dst, "busy", str(exc))
@@ -188,12 +196,7 @@ def found(manifest: Manifest) -> dict:
     at once in a frame (a tracker breaks and repeats one object, so its tracks overcount),
     or its boxes where it followed none (an image). Zones and unreadable frames (kind
     ``other``) are not finds."""
-    counts = {}
-    for kind, c in manifest.counts.items():
-        number = c.get("at_once") or c.get("tracks") or c.get("detections") or 0
-        if number and kind != "other":
-            counts[kind] = number
-    return counts
+    return {kind: count.found for kind, count in manifest.counted().items() if count.found and kind != "other"}
 
 
 def one_line(exc: BaseException) -> str:

@@ -63,6 +63,119 @@ def _plain(value):
     return value
 
 
+def whole_number(value) -> int | None:
+    """A JSON whole number as it is, else None (true and false are not numbers here)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Count:
+    """One kind's entry in a manifest's ``counts``, read field by field: a field that is
+    missing or not a whole number is None (a received manifest is the sender's JSON).
+
+    Attributes
+    ----------
+    detections : int or None
+        Boxes found over the clip.
+    tracks : int or None
+        Objects followed (a tracker breaks and repeats one object, so these overcount).
+    frames : int or None
+        Frames where this kind was obscured.
+    at_once : int or None
+        The most detected in one frame.
+    """
+
+    detections: int | None = None
+    tracks: int | None = None
+    frames: int | None = None
+    at_once: int | None = None
+
+    @classmethod
+    def from_json(cls, entry) -> "Count | None":
+        """The entry's fields, or None when ``entry`` is not a JSON object.
+
+        >>> Count.from_json({"tracks": 9, "at_once": 3, "frames": "lots"})
+        Count(detections=None, tracks=9, frames=None, at_once=3)
+        """
+        if not isinstance(entry, dict):
+            return None
+        return cls(*(whole_number(entry.get(f.name)) for f in dataclasses.fields(cls)))
+
+    @property
+    def found(self) -> int:
+        """How many were found: the most at once, else the tracks, else the boxes (an image)."""
+        return self.at_once or self.tracks or self.detections or 0
+
+
+@dataclass(frozen=True)
+class FlaggedFrame:
+    """One entry of a manifest's ``flagged_frames``: an output frame that went out obscured
+    whole (not analysed) or with its subject hidden (identity uncertain).
+
+    Attributes
+    ----------
+    frame : int or None
+        The output frame's index; None when the entry gives no whole number.
+    reason : str or None
+        Why, as text; None when the entry gives none (read as not analysed: the safe side).
+    """
+
+    frame: int | None
+    reason: str | None
+
+    @classmethod
+    def from_json(cls, entry) -> "FlaggedFrame | None":
+        """The entry's fields, or None when ``entry`` is not a JSON object.
+
+        >>> FlaggedFrame.from_json({"frame": 12, "reason": UNANALYSED}).unanalysed
+        True
+        """
+        if not isinstance(entry, dict):
+            return None
+        return cls(whole_number(entry.get("frame")), str(entry["reason"]) if "reason" in entry else None)
+
+    @property
+    def unanalysed(self) -> bool:
+        """Whether the frame was not analysed, and so went out obscured whole."""
+        return self.reason is None or self.reason.startswith(UNANALYSED)
+
+
+@dataclass(frozen=True)
+class KeptWindow:
+    """An incident's window as applied: a manifest's ``incident["window"]``
+    (`redact.media.video.window.WindowCut.record`), read field by field.
+
+    Attributes
+    ----------
+    kept_seconds : (float, float) or None
+        The input's seconds kept, first and last; None when the record gives no two numbers.
+    frames_kept, frames_cut_before : int or None
+        Frames inside the window, and before it; None when not a whole number.
+    """
+
+    kept_seconds: tuple[float, float] | None
+    frames_kept: int | None = None
+    frames_cut_before: int | None = None
+
+    @classmethod
+    def from_json(cls, window) -> "KeptWindow | None":
+        """The window's fields, or None when ``window`` is not a JSON object.
+
+        >>> KeptWindow.from_json({"kept_seconds": [1.5, "9.5"], "frames_kept": 81})
+        KeptWindow(kept_seconds=(1.5, 9.5), frames_kept=81, frames_cut_before=None)
+        >>> KeptWindow.from_json({"kept_seconds": {"first": 1}}).kept_seconds is None
+        True
+        """
+        if not isinstance(window, dict):
+            return None
+        kept = window.get("kept_seconds") or [None, None]
+        try:
+            seconds: tuple[float, float] | None = (float(kept[0]), float(kept[1]))
+        except (TypeError, ValueError, LookupError, OverflowError):  # no list, no numbers, an int beyond float
+            seconds = None
+        return cls(seconds, whole_number(window.get("frames_kept")), whole_number(window.get("frames_cut_before")))
+
+
 @dataclass
 class Manifest:
     """What one redaction run did. ``to_json`` gives the file written beside the output."""
@@ -76,13 +189,21 @@ class Manifest:
     frames_in: int | None = 0  # None when a window was cut: the recording's length would link its clips
     frames_out: int = 0
     timing: dict = field(default_factory=dict)
-    counts: dict = field(default_factory=dict)  # kind -> {"detections", "tracks", "frames"}
+    counts: dict = field(default_factory=dict)  # kind -> {"detections", "tracks", "frames", "at_once"}: `Count`
     tracks: list = field(default_factory=list)  # [{"id", "kind", "first_frame", "last_frame"}]
-    flagged_frames: list = field(default_factory=list)  # [{"frame", "reason"}]
+    flagged_frames: list = field(default_factory=list)  # [{"frame", "reason"}]: `FlaggedFrame`
     side_channels: dict = field(default_factory=dict)
     encoder: dict = field(default_factory=dict)  # {"codec", "crf", "preset", "max_bitrate"} for video
     incident: dict = field(default_factory=dict)  # the incident as applied (see jobs.incident_record)
     schema: str = SCHEMA
+
+    def counted(self) -> dict[str, Count]:
+        """``counts`` as `Count` entries, by kind."""
+        return {kind: count for kind, entry in self.counts.items() if (count := Count.from_json(entry)) is not None}
+
+    def flagged(self) -> list[FlaggedFrame]:
+        """``flagged_frames`` as `FlaggedFrame` entries, in order."""
+        return [f for f in map(FlaggedFrame.from_json, self.flagged_frames) if f is not None]
 
     def to_json(self) -> str:
         return json.dumps(_plain(dataclasses.asdict(self)), indent=2, sort_keys=True) + "\n"

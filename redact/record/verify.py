@@ -18,8 +18,9 @@ from pathlib import Path
 from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from ..core.safetext import shown as _text  # manifest strings come from the sender
 from ..media.safeio import sha256_file
-from .manifest import SCHEMA, UNANALYSED
+from .manifest import SCHEMA, Count, FlaggedFrame, KeptWindow
 from .manifest import manifest_path as _manifest_path
+from .manifest import whole_number as _int
 from .signing import SignatureError, device_key, fingerprint, input_tag, verify_manifest
 from .signing import expected_key as _expected_key
 
@@ -216,10 +217,6 @@ def _noun(kind) -> str:
     return _NOUNS.get(kind, _text(kind)) if isinstance(kind, str) else _text(kind)
 
 
-def _int(value):
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _header(data: dict) -> str:
     kind = _text(data.get("kind") or "clip")
     version = _text(data.get("tool_version") or "an unknown version")
@@ -270,13 +267,13 @@ def _count_lines(data: dict) -> list:
     always = [k for k in _ALWAYS if not isinstance(sought, list) or k in sought]
     lines = []
     for key in (*_NOUNS, *(k for k in counts if k not in _NOUNS)):
-        entry = counts.get(key)
+        count = Count.from_json(counts.get(key))
         noun = _noun(key)
-        if not isinstance(entry, dict):
+        if count is None:
             if key in always and counts:
                 lines.append(f"no {noun} found")
             continue
-        frames, tracks, found, at_once = (_int(entry.get(k)) for k in ("frames", "tracks", "detections", "at_once"))
+        frames, tracks, found, at_once = count.frames, count.tracks, count.detections, count.at_once
         if not frames and not found:
             if key in always:
                 lines.append(f"no {noun} found")
@@ -341,15 +338,15 @@ def _flagged_lines(flagged) -> list:
         return []
     if not flagged:
         return ["no frames flagged for review"]
-    entries = [f for f in flagged if isinstance(f, dict)]
-    whole = [f for f in entries if str(f.get("reason", UNANALYSED)).startswith(UNANALYSED)]
-    subject = [f for f in entries if f not in whole]
+    entries = [f for f in map(FlaggedFrame.from_json, flagged) if f is not None]
+    whole = [f for f in entries if f.unanalysed]
+    subject = [f for f in entries if not f.unanalysed]
     lines = []
     for group, what in ((whole, "could not be analysed: obscured whole"),
                         (subject, "subject hidden where its identity was uncertain; the scene is shown")):
         if not group:
             continue
-        frames = [f for f in (_int(f.get("frame")) for f in group) if f is not None]
+        frames = [f.frame for f in group if f.frame is not None]
         listed = ", ".join(str(f) for f in frames[:_MAX_LISTED]) + (", …" if len(frames) > _MAX_LISTED else "")
         noun = "frame" if len(group) == 1 else "frames"
         where = f"{'frame' if len(frames) == 1 else 'frames'} {listed}; " if frames else ""
@@ -363,14 +360,13 @@ def _incident_lines(incident, counts=None) -> list:
         return []
     lines = []
     window = incident.get("window")
-    if isinstance(window, dict):
-        kept = window.get("kept_seconds") or [None, None]
-        try:
-            lines.append(f"only the incident's time kept: {float(kept[0]):.2f} s to {float(kept[1]):.2f} s of the "
-                         f"input ({_int(window.get('frames_kept'))} frames; "
-                         f"{_int(window.get('frames_cut_before'))} cut before, the rest cut after)")
-        except (TypeError, ValueError, IndexError):
-            lines.append(f"incident window: {_value(window)}")
+    kept = KeptWindow.from_json(window)
+    if kept is not None and kept.kept_seconds is not None:
+        first, last = kept.kept_seconds
+        lines.append(f"only the incident's time kept: {first:.2f} s to {last:.2f} s of the input "
+                     f"({kept.frames_kept} frames; {kept.frames_cut_before} cut before, the rest cut after)")
+    elif kept is not None:
+        lines.append(f"incident window: {_value(window)}")
     subjects = incident.get("subjects_kept")
     if isinstance(subjects, list) and subjects:
         for s in subjects:
@@ -383,8 +379,8 @@ def _incident_lines(incident, counts=None) -> list:
                              + (f" and covered in {covered} (privacy or keep zones, people in front)"
                                 if covered else ""))
     if incident.get("bystanders_obscured") is not None:
-        people = counts.get("person") if isinstance(counts, dict) else None
-        at_once = _int(people.get("at_once")) if isinstance(people, dict) else None
+        people = Count.from_json(counts.get("person")) if isinstance(counts, dict) else None
+        at_once = people.at_once if people is not None else None
         once = f"up to {at_once} at once, " if at_once else ""
         lines.append(f"other people obscured whole: {once}{_int(incident['bystanders_obscured'])} tracks")
     for key, label in (("keep_zones", "keep zones (outside obscured)"), ("privacy_zones", "incident privacy zones")):
