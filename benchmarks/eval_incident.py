@@ -100,6 +100,93 @@ def iou_xyxy(a, b) -> float:
     return float(iou_matrix([a], [b])[0, 0])
 
 
+#: Causes `why_hidden` tells apart, in the order the table prints them.
+CAUSES = ("not shown: no subject row", "not shown: identity", "shown: bystander body", "shown: subject duplicate",
+          "shown: subject part", "shown: group box", "shown: other body", "shown: held body",
+          "shown: face in subject head", "shown: face of bystander", "shown: face elsewhere", "shown: plate",
+          "shown: mask (held carve / zone)", "shown: faulted")
+
+
+DEBUG_ROWS = None
+
+
+def _box_xyxy(xywh) -> np.ndarray:
+    x, y, bw, bh = xywh
+    return np.array([x, y, x + bw, y + bh], np.float64)
+
+
+def _inside_share(box, other) -> float:
+    """Share of ``box``'s area inside ``other``."""
+    ix = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
+    iy = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
+    return ix * iy / max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _cause_of_row(regions: Regions, row: int, observed, subject: np.ndarray, others: list) -> str:
+    """Which kind of obscured row this is, seen from the subject's ground-truth box."""
+    kind, box = int(regions.kind[row]), regions.xyxy[row].astype(np.float64)
+    if kind == Kind.PLATE:
+        return "shown: plate"
+    if kind == Kind.FACE:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        sx0, sy0, sx1, sy1 = subject
+        if sx0 <= cx <= sx1 and sy0 <= cy <= sy0 + 0.3 * (sy1 - sy0):
+            return "shown: face in subject head"
+        if any(o[0] <= cx <= o[2] and o[1] <= cy <= o[1] + 0.3 * (o[3] - o[1]) for o in others):
+            return "shown: face of bystander"
+        return "shown: face elsewhere"
+    if int(regions.track_id[row]) not in observed:
+        return "shown: held body"
+    mine = iou_xyxy(box, subject)
+    theirs = max((iou_xyxy(box, o) for o in others), default=0.0)
+    if theirs >= 0.3 and theirs >= mine:
+        return "shown: bystander body"
+    if mine >= 0.3:
+        return "shown: subject duplicate"
+    if _inside_share(box, subject) >= 0.7:
+        return "shown: subject part"
+    if _inside_share(subject, box) >= 0.7:
+        return "shown: group box"
+    if any(_inside_share(box, o) >= 0.7 for o in others):
+        return "shown: bystander body"
+    return "shown: other body"
+
+
+def why_hidden(record, final: Regions, mask, shown: bool, reason: str | None, subject: np.ndarray, others: list,
+               width: int, height: int, padding: float = 0.1) -> tuple[str, dict]:
+    """The main cause of a subject frame not being visible, and each cause's share of the
+    subject's box (the obscured rows of ``final`` grouped by `_cause_of_row`, each group's
+    padded boxes alone): the cause covering most of it is the main one."""
+    if not shown:
+        return (f"not shown: identity ({reason})" if reason else "not shown: no subject row"), {}
+    from redact.geometry import pad_boxes, pixel_boxes
+
+    x0, y0, x1, y1 = pixel_boxes(subject[None], width, height)[0]
+    if x1 <= x0 or y1 <= y0:
+        return "shown: other body", {}
+    regions = record.regions
+    groups: dict = {}
+    # ``final`` holds record rows (subset, same boxes), then zones and the faulted frame.
+    for r in range(len(final)):
+        same = np.flatnonzero((regions.track_id == final.track_id[r]) & (regions.kind == final.kind[r])
+                              & np.all(regions.xyxy == final.xyxy[r], axis=1))
+        cause = ("shown: faulted" if not len(same) else _cause_of_row(regions, int(same[0]), record.observed,
+                                                                       subject, others))
+        groups.setdefault(cause, []).append(final.xyxy[r])
+        if DEBUG_ROWS is not None and len(same):
+            DEBUG_ROWS.append((cause, int(final.kind[r]), int(final.track_id[r]), [int(v) for v in final.xyxy[r]]))
+    shares = {}
+    for cause, boxes in groups.items():
+        covered = np.zeros((y1 - y0, x1 - x0), bool)
+        for bx0, by0, bx1, by1 in pixel_boxes(pad_boxes(np.array(boxes), padding), width, height):
+            covered[max(by0, y0) - y0:max(min(by1, y1) - y0, 0), max(bx0, x0) - x0:max(min(bx1, x1) - x0, 0)] = True
+        shares[cause] = float(covered.mean())
+    if mask is not None:
+        shares["shown: mask (held carve / zone)"] = float(mask[y0:y1, x0:x1].mean())
+    main = max(shares, key=shares.get) if shares else "shown: other body"
+    return main, shares
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dataset", type=Path)
@@ -108,6 +195,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", type=Profile, default=Profile.BALANCED)
     p.add_argument("--models-dir", type=Path)
     p.add_argument("--oracle", action="store_true", help="ground-truth boxes and ids as the detections")
+    p.add_argument("--why", action="store_true", help="for every subject frame not visible, the main cause "
+                   "(not shown, or what covers it), tallied over all subjects")
     p.add_argument("--cache", type=Path, help="keep the analysis here (pickle) and reuse it: the policy "
                    "stage and the subject logic can then be re-measured without detecting again")
     args = p.parse_args(argv)
@@ -150,6 +239,8 @@ def main(argv=None) -> int:
           f"{'swaps':>5}")
     sums = np.zeros(5)
     misses = []
+    why_main: dict = {}
+    why_alone: dict = {}
     for track, (start, gap) in picks.items():
         box = next(b for t, b in truth[start] if t == track)
         subject = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
@@ -175,6 +266,17 @@ def main(argv=None) -> int:
                 if t == track:
                     seen += 1
                     visible += c < VISIBLE_BELOW
+                    if args.why and c >= VISIBLE_BELOW:
+                        others_xyxy = [_box_xyxy(ob) for ot, ob in truth[i] if ot != track]
+                        main_cause, shares = why_hidden(record, final, mask, bool(plan.frames.get(i)),
+                                                        plan.review.get(i), _box_xyxy(b), others_xyxy, w, h)
+                        why_main[main_cause] = why_main.get(main_cause, 0) + 1
+                        per_track = why_main.setdefault(("track", track), {})
+                        per_track[main_cause] = per_track.get(main_cause, 0) + 1
+                        # Which causes alone already hide it (>= 20% of its box).
+                        for cause, share in shares.items():
+                            if share >= VISIBLE_BELOW:
+                                why_alone[cause] = why_alone.get(cause, 0) + 1
                 else:
                     others += 1
                     hidden += c >= HIDDEN_FROM
@@ -196,6 +298,17 @@ def main(argv=None) -> int:
     seen, visible, others, hidden, swaps = sums
     print(f"{'all':>5} {'':>5} {int(seen):>6} {visible / max(seen, 1):>8.3f} {hidden / max(others, 1):>18.4f} "
           f"{'':>7} {int(swaps):>5}")
+    if args.why:
+        hidden_frames = int(seen - visible)
+        print(f"why the subject is not visible ({hidden_frames} subject frames): main cause (covers most of "
+              "its box), and frames where that cause alone covers >= 20% of it")
+        for cause in CAUSES[:1] + tuple(sorted(c for c in why_main if str(c).startswith("not shown: identity ("))) + CAUSES[2:]:
+            if why_main.get(cause) or why_alone.get(cause):
+                print(f"  {cause:<58} {why_main.get(cause, 0):>5} ({why_main.get(cause, 0) / max(seen, 1):6.1%} of "
+                      f"subject frames)   alone {why_alone.get(cause, 0):>5}")
+    if args.why:
+        for key in [k for k in why_main if isinstance(k, tuple)]:
+            print(f"  subject {key[1]}: {sorted(why_main[key].items(), key=lambda kv: -kv[1])}")
     print(f"bystander person-frames not obscured: {len(misses)} of {int(others)}; first few "
           f"(subject, frame, person, share obscured): {misses[:10]}")
     return 0

@@ -14,6 +14,7 @@ Where a bystander overlaps the subject, the bystander's box is obscured, subject
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,14 @@ VEHICLE_LOOKALIKE_IOU = 0.5
 #: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
 #: area, is a part joining the subject to its surroundings (see `group_parts`).
 GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
+#: A silhouette has no pixel in a person box of its frame grown by this share of its sides
+#: (`redact.detectors.persons.PersonPlan.cover_pad`: the person map's pixels there are the
+#: box's) ...
+SILHOUETTE_CLEAR_PAD = 0.1
+#: ... except map pixels only partly inside that: the map is at most 1024 px wide, so up to
+#: 4K frames a map pixel spans at most this many frame pixels. The subject's box, grown by
+#: `SILHOUETTE_CLEAR_PAD` and shrunk by this, is carved out of its frame's silhouettes.
+SILHOUETTE_EDGE_PX = 4.0
 
 
 @dataclass(frozen=True)
@@ -140,15 +149,23 @@ def keep_zone_mask(polygons, width: int, height: int) -> np.ndarray | None:
     return inside == 0
 
 
-def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, observed, width: int,
-                   height: int, padding: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """Held predictions and group parts over a shown subject, as a mask with the subject's
-    box cut out.
+def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, detected_boxes: np.ndarray,
+            observed, width: int, height: int, padding: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows over a shown subject that give way inside its box, and the mask that obscures
+    them there instead (their padded boxes with the subject's box cut out).
 
-    A track the detectors lost is obscured at its predicted, growing box; left as it is,
-    a lost fragment's box soon buries the subject it passed. Likewise a mask part holding
-    the subject and its surroundings. Inside a shown subject's box these give way; every
-    other detected person still covers it (a bystander overlapping the subject wins).
+    Two kinds of rows:
+
+    - held predictions of bodies: a track the detectors lost is obscured at its predicted,
+      growing box; left as it is, a lost fragment's box soon buries the subject it passed.
+      Likewise a mask part holding the subject and its surroundings.
+    - silhouettes detected on this frame over a subject's box detected on it: a silhouette
+      is the person map's pixels outside every person box of its frame (padded), so none of
+      its pixels lies in the subject's box (grown by `SILHOUETTE_CLEAR_PAD`); its bounding box
+      (around a group, a shadow, the subject's arm) covers the subject only as a rectangle.
+      Cut out of it is that grown box, shrunk by `SILHOUETTE_EDGE_PX`.
+
+    Every other detected person still covers it (a bystander overlapping the subject wins).
     """
     from .geometry import pad_boxes, pixel_boxes
 
@@ -160,14 +177,28 @@ def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarr
     # it: that one stays obscured. Lost fragments and lost groups give way.
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
-    if not ghosts.any():
-        return ghosts, None
+    # This frame's own silhouettes: detected (its id observed and a score; rows the
+    # two-sided hold draws back carry score 0). They still cover everything outside the box.
+    inner = pad_boxes(detected_boxes, SILHOUETTE_CLEAR_PAD) + [SILHOUETTE_EDGE_PX, SILHOUETTE_EDGE_PX,
+                                                                   -SILHOUETTE_EDGE_PX, -SILHOUETTE_EDGE_PX]
+    inner = inner[(inner[:, 2] > inner[:, 0]) & (inner[:, 3] > inner[:, 1])]
+    silhouettes = (hidden & (regions.kind == Kind.SILHOUETTE) & np.isin(regions.track_id, list(observed))
+                   & (regions.score > 0) & _overlaps(regions.xyxy, inner))
+    carved = ghosts | silhouettes
+    if not carved.any():
+        return carved, None
     mask = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy[ghosts], padding), width, height):
-        mask[y0:y1, x0:x1] = True
-    for x0, y0, x1, y1 in pixel_boxes(subject_boxes, width, height):
-        mask[y0:y1, x0:x1] = False
-    return ghosts, mask
+    for rows, holes in ((ghosts, subject_boxes), (silhouettes, inner)):
+        if not rows.any():
+            continue
+        part = np.zeros((height, width), bool)
+        for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy[rows], padding), width, height):
+            part[y0:y1, x0:x1] = True
+        # Only whole pixels inside a hole are shown: rounded inward.
+        for x0, y0, x1, y1 in holes:
+            part[max(0, math.ceil(y0)):max(0, math.floor(y1)), max(0, math.ceil(x0)):max(0, math.floor(x1))] = False
+        mask |= part
+    return carved, mask
 
 
 def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
@@ -218,7 +249,8 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
         The frame could not be analysed: obscure all of it.
     observed : set of int, optional
         Track ids detected in this frame. With subjects shown, held predictions of other
-        tracks give way inside a subject's box (see `_carved_ghosts`); without it they do not.
+        tracks and this frame's silhouettes give way inside a subject's box (see `_carved`);
+        without it they do not.
     padding : float
         Padding of the style, for those carved predictions.
 
@@ -231,8 +263,10 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
     hidden = ~shown
     mask = keep_zone_mask(keep_zones, width, height)
     if subjects and subjects.people and observed is not None:
-        bodies = regions.xyxy[shown & (regions.kind == Kind.PERSON) & np.isin(regions.track_id, list(subjects.people))]
-        carved, ghost_mask = _carved_ghosts(regions, hidden, bodies, observed, width, height, padding)
+        body = shown & (regions.kind == Kind.PERSON) & np.isin(regions.track_id, list(subjects.people))
+        detected = body & np.isin(regions.track_id, list(observed)) & (regions.score > 0)
+        carved, ghost_mask = _carved(regions, hidden, regions.xyxy[body], regions.xyxy[detected], observed, width,
+                                     height, padding)
         if ghost_mask is not None:
             hidden &= ~carved
             mask = ghost_mask if mask is None else mask | ghost_mask

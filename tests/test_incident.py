@@ -494,3 +494,46 @@ def test_an_incident_that_keeps_a_subject_detects_every_frame():
     assert Policy().detect_every == 3 and Policy(incident=Incident()).detect_every == 3
     assert Policy(incident=keep).detect_every == 1
     assert Policy(incident=keep, detect_every=2).detect_every == 2
+
+
+def _painted(final, mask, width, height):
+    """Pixels the default style obscures fully (white fill through the library's kernels)."""
+    from redact.ops import obscure
+    from redact.policy import Method, Style
+
+    style = dataclasses.replace(Style(), method=Method.FILL, color=(255, 255, 255))
+    return obscure(np.zeros((height, width, 3), np.uint8), final, style, mask=mask)[:, :, 0] == 255
+
+
+def test_a_silhouette_around_the_subject_gives_way_inside_its_box_but_hides_its_own_pixels():
+    """The person map joins the subject to someone the boxes missed (PETS09: one silhouette
+    box around a whole group buried the subject shown inside it). The silhouette, made by
+    the detector's own `unboxed_parts`, has no pixel in the subject's box: its rectangle gives
+    way there, and every mask pixel of it stays obscured. Over a subject not detected on
+    this frame (its box a prediction) the silhouette stays whole."""
+    from redact.detectors.persons import PLANS, unboxed_parts
+    from redact.policy import Profile
+
+    width, height = 320, 240
+    prob = np.zeros((height, width), np.float32)
+    prob[60:200, 100:140] = 0.9  # the subject
+    prob[80:200, 140:190] = 0.9  # someone beside it the box networks missed, joined to it
+    prob[150:200, 60:100] = 0.9  # and its shadow on the other side
+    subject_box = np.array([[100, 60, 140, 200]], np.float32)
+    parts, score = unboxed_parts(prob, 1.0, subject_box, PLANS[Profile.BALANCED])
+    assert len(parts) == 2  # the missed person and the shadow: the subject's box splits them
+    silhouette = Regions.from_boxes(np.array([[parts[:, 0].min(), parts[:, 1].min(), parts[:, 2].max(),
+                                               parts[:, 3].max()]], np.float32), kind=Kind.SILHOUETTE)
+    group = Regions(silhouette.xyxy, np.array([0.9], np.float32), silhouette.kind, np.array([7]))
+    regions = Regions.concat([Regions(subject_box, np.ones(1, np.float32), np.array([Kind.PERSON]), np.array([1])),
+                              group])
+    shown = FrameSubjects(frozenset({1}))
+    final, mask = compose(regions, width, height, subjects=shown, observed=frozenset({1, 7}))
+    painted = _painted(final, mask, width, height)
+    inner = painted[64:196, 104:136]
+    assert not inner.any(), f"{inner.mean():.0%} of the subject's box obscured"
+    outside = prob > 0.5
+    outside[60:200, 100:140] = False
+    assert painted[outside].all()  # every pixel of the missed person and the shadow
+    final, mask = compose(regions, width, height, subjects=shown, observed=frozenset({7}))
+    assert _painted(final, mask, width, height)[80:200, 100:140].all()  # where the silhouette's box lies
