@@ -159,11 +159,13 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     - held predictions of bodies: a track the detectors lost is obscured at its predicted,
       growing box; left as it is, a lost fragment's box soon buries the subject it passed.
       Likewise a mask part holding the subject and its surroundings.
-    - silhouettes detected on this frame over a subject's box detected on it: a silhouette
-      is the person map's pixels outside every person box of its frame (padded), so none of
-      its pixels lies in the subject's box (grown by `SILHOUETTE_CLEAR_PAD`); its bounding box
-      (around a group, a shadow, the subject's arm) covers the subject only as a rectangle.
-      Cut out of it is that grown box, shrunk by `SILHOUETTE_EDGE_PX`.
+    - silhouettes over a subject's box detected on this frame: a silhouette is the person
+      map's pixels outside every person box of its frame (padded), so a silhouette of this
+      frame has no pixel in the subject's box (grown by `SILHOUETTE_CLEAR_PAD`); its bounding
+      box (around a group, a shadow, the subject's arm) covers the subject only as a
+      rectangle. A silhouette held or drawn back from another frame is that frame's mask:
+      this frame's mask gives the subject's grown box to the subject. Cut out of them is that
+      grown box, shrunk by `SILHOUETTE_EDGE_PX`.
 
     Every other detected person still covers it (a bystander overlapping the subject wins).
     """
@@ -177,13 +179,11 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     # it: that one stays obscured. Lost fragments and lost groups give way.
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
-    # This frame's own silhouettes: detected (its id observed and a score; rows the
-    # two-sided hold draws back carry score 0). They still cover everything outside the box.
+    # Silhouettes still cover everything outside the subject's grown box.
     inner = pad_boxes(detected_boxes, SILHOUETTE_CLEAR_PAD) + [SILHOUETTE_EDGE_PX, SILHOUETTE_EDGE_PX,
                                                                    -SILHOUETTE_EDGE_PX, -SILHOUETTE_EDGE_PX]
     inner = inner[(inner[:, 2] > inner[:, 0]) & (inner[:, 3] > inner[:, 1])]
-    silhouettes = (hidden & (regions.kind == Kind.SILHOUETTE) & np.isin(regions.track_id, list(observed))
-                   & (regions.score > 0) & _overlaps(regions.xyxy, inner))
+    silhouettes = hidden & (regions.kind == Kind.SILHOUETTE) & _overlaps(regions.xyxy, inner)
     carved = ghosts | silhouettes
     if not carved.any():
         return carved, None
