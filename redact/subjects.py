@@ -384,7 +384,7 @@ def _verdict(mine: float, theirs: float, margin: float) -> bool | None:
     return None
 
 
-def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list) -> bool | None:
+def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list, strict: bool = False) -> bool | None:
     """Whether a person coming out of a crossing is the subject: True, False, or None
     where the evidence is split.
 
@@ -394,7 +394,8 @@ def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list
     others, not with a fixed threshold, holds while every look drifts. A clear look decides
     unless motion even leans the other way; clear motion decides unless looks disagree.
     Where a person crossed was never seen before the crossing, a yes also needs a look
-    that matches the subject's outright.
+    that matches the subject's outright. With ``strict`` (someone crossed is nowhere to be
+    seen, so cannot be asked in turn) a yes needs both cues to say so clearly.
     """
     known = [p for p in partners if p is not None]
     height = max(1.0, float(box[3] - box[1]))
@@ -404,6 +405,8 @@ def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list
     if path is not None and known:
         mine, theirs = path.miss(frame, box), min(p.miss(frame, box) for p in known)
         motion, lean = _verdict(mine, theirs, MOTION_MARGIN * height), _verdict(mine, theirs, LEAN_MARGIN * height)
+    if strict:
+        return True if looks is True and motion is True else (False if looks is False or motion is False else None)
     # Looks decide unless motion even leans the other way; motion decides unless looks do.
     if (looks is True and lean is not False) or (motion is True and looks is not False):
         if len(known) < len(partners) and not (look is not None and _looks_like(views, look)):
@@ -418,22 +421,30 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     """The track the subject is on after a crossing, or None while that is not certain.
 
     Every person it crossed must be detected apart from it (a partner found as one box with
-    the subject, or lost, leaves the crossing open); then each person coming out, the
+    the subject, or held, leaves the crossing open); then each person coming out, the
     subject's own track and the partners', is asked `_is_subject`, and exactly one must
     answer yes. A tracker that swapped the two ids is thereby undone: the subject is
     followed on the track it came out on.
+
+    A partner whose track has ended (no row at all: its hold ran out) cannot come out
+    under its id; on PETS09 such partners (people of a group whose tracks broke and went
+    on under new ids) kept the subject hidden for the rest of the clip. It no longer blocks,
+    but it is still compared with (its path and looks before the crossing), and, as it
+    could be anywhere, even on the subject's track, a yes then needs look and motion both.
     """
     record = records[i]
     regions = record.regions
-    if not all(_clear_of(record, row, tid) for tid in partners):
+    live = [tid for tid in partners if (regions.track_id == tid).any()]
+    if not all(_clear_of(record, row, tid) for tid in live):
         return None
     path = _Path.of(list(reversed(trail)))
     candidates = {current: row}
-    for tid in partners:
+    for tid in live:
         candidates[tid] = int(np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))[0])
     crossed = list(partners.values())
+    strict = len(live) < len(partners)
     yes = [tid for tid, r in candidates.items()
-           if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed)]
+           if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed, strict)]
     return yes[0] if len(yes) == 1 else None
 
 

@@ -509,8 +509,9 @@ def test_a_silhouette_around_the_subject_gives_way_inside_its_box_but_hides_its_
     """The person map joins the subject to someone the boxes missed (PETS09: one silhouette
     box around a whole group buried the subject shown inside it). The silhouette, made by
     the detector's own `unboxed_parts`, has no pixel in the subject's box: its rectangle gives
-    way there, and every mask pixel of it stays obscured. Over a subject not detected on
-    this frame (its box a prediction) the silhouette stays whole."""
+    way there, and every mask pixel of it stays obscured; so does a silhouette held from an
+    earlier frame (this frame's mask gives the subject's box to the subject). Over a subject
+    not detected on this frame (its box a prediction) the silhouette stays whole."""
     from redact.detectors.persons import PLANS, unboxed_parts
     from redact.policy import Profile
 
@@ -535,5 +536,41 @@ def test_a_silhouette_around_the_subject_gives_way_inside_its_box_but_hides_its_
     outside = prob > 0.5
     outside[60:200, 100:140] = False
     assert painted[outside].all()  # every pixel of the missed person and the shadow
+    final, mask = compose(regions, width, height, subjects=shown, observed=frozenset({1}))
+    assert not _painted(final, mask, width, height)[64:196, 104:136].any()
     final, mask = compose(regions, width, height, subjects=shown, observed=frozenset({7}))
     assert _painted(final, mask, width, height)[80:200, 100:140].all()  # where the silhouette's box lies
+
+
+def _crossed_by_one_who_is_lost(swap: bool):
+    """The red subject (track 1) walks right; a blue bystander (track 2) walks left through
+    it at frames 4-6, its track lost there for good (it comes back as track 3 further left).
+    With ``swap`` track 1 carries the blue bystander after the crossing instead."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    records = []
+    for i in range(16):
+        subject, bystander = [100 + 10 * i, 100, 140 + 10 * i, 200], [220 - 10 * i, 100, 260 - 10 * i, 200]
+        rows, looks = [(Kind.PERSON, 1, bystander if swap and i > 6 else subject)], {1: blue if swap and i > 6 else red}
+        if i < 6:
+            rows.append((Kind.PERSON, 2, bystander))
+            looks[2] = blue
+        elif i > 9 and not swap:
+            rows.append((Kind.PERSON, 3, bystander))
+            looks[3] = blue
+        regions = _regions(rows)
+        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+    return records
+
+
+def test_a_subject_crossed_by_someone_whose_track_ended_is_shown_again_when_look_and_motion_agree():
+    """PETS09: people of a group whose tracks broke inside it kept the subject crossed with
+    them hidden for the rest of the clip (their tracks never came out apart from it). A
+    partner that is nowhere no longer blocks; look and motion must both say it is the subject."""
+    states = follow(_crossed_by_one_who_is_lost(swap=False), 0, 1)
+    assert any(states[i][0] != "shown" for i in range(4, 8))
+    assert all(states[i] == ("shown", 1) for i in range(11, 16)), [states[i] for i in range(16)]
+
+
+def test_a_subject_track_left_with_the_lost_partners_look_and_path_stays_hidden():
+    states = follow(_crossed_by_one_who_is_lost(swap=True), 0, 1)
+    assert all(states[i][0] != "shown" for i in range(7, 16)), [states[i] for i in range(16)]
