@@ -18,6 +18,12 @@ Reported per subject and in total:
     python benchmarks/eval_incident.py ../shared/data/people/pets09_s2l1 \\
         ../shared/data/videos/opencv_vtest_pedestrians.avi [--frames N] [--profile P] [--oracle]
 
+``--why`` tallies, for every subject frame not visible, its main cause (`why_hidden`): not
+shown (no row of the subject's track on the frame, or its identity in doubt, with the
+reason), or shown and covered by what covers most of its box (a bystander's body, a
+duplicate or part of the subject, a box around a group, a held prediction, a face, a
+plate, the carved mask...), with, per cause, the frames where it alone covers >= 20%.
+
 ``--oracle`` replaces the detectors with the ground truth (one box per person, the true
 track ids, every frame detected): what the subject logic and the policy stage reach when
 detection and tracking are perfect, so the gap to the target can be placed.
@@ -29,6 +35,7 @@ import json
 import pickle
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,10 +111,7 @@ def iou_xyxy(a, b) -> float:
 CAUSES = ("not shown: no subject row", "not shown: identity", "shown: bystander body", "shown: subject duplicate",
           "shown: subject part", "shown: group box", "shown: other body", "shown: held body",
           "shown: face in subject head", "shown: face of bystander", "shown: face elsewhere", "shown: plate",
-          "shown: mask (held carve / zone)", "shown: faulted")
-
-
-DEBUG_ROWS = None
+          "shown: mask (held carve / zone)", "shown: zone or faulted frame")
 
 
 def _box_xyxy(xywh) -> np.ndarray:
@@ -170,11 +174,9 @@ def why_hidden(record, final: Regions, mask, shown: bool, reason: str | None, su
     for r in range(len(final)):
         same = np.flatnonzero((regions.track_id == final.track_id[r]) & (regions.kind == final.kind[r])
                               & np.all(regions.xyxy == final.xyxy[r], axis=1))
-        cause = ("shown: faulted" if not len(same) else _cause_of_row(regions, int(same[0]), record.observed,
-                                                                       subject, others))
+        cause = (_cause_of_row(regions, int(same[0]), record.observed, subject, others) if len(same)
+                 else "shown: zone or faulted frame")
         groups.setdefault(cause, []).append(final.xyxy[r])
-        if DEBUG_ROWS is not None and len(same):
-            DEBUG_ROWS.append((cause, int(final.kind[r]), int(final.track_id[r]), [int(v) for v in final.xyxy[r]]))
     shares = {}
     for cause, boxes in groups.items():
         covered = np.zeros((y1 - y0, x1 - x0), bool)
@@ -239,8 +241,9 @@ def main(argv=None) -> int:
           f"{'swaps':>5}")
     sums = np.zeros(5)
     misses = []
-    why_main: dict = {}
-    why_alone: dict = {}
+    why_main: Counter = Counter()  # main cause -> subject frames, over all subjects
+    why_alone: Counter = Counter()  # cause -> subject frames where it alone hides the subject
+    why_per_subject: dict = {}  # track -> Counter of main causes
     for track, (start, gap) in picks.items():
         box = next(b for t, b in truth[start] if t == track)
         subject = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
@@ -270,13 +273,12 @@ def main(argv=None) -> int:
                         others_xyxy = [_box_xyxy(ob) for ot, ob in truth[i] if ot != track]
                         main_cause, shares = why_hidden(record, final, mask, bool(plan.frames.get(i)),
                                                         plan.review.get(i), _box_xyxy(b), others_xyxy, w, h)
-                        why_main[main_cause] = why_main.get(main_cause, 0) + 1
-                        per_track = why_main.setdefault(("track", track), {})
-                        per_track[main_cause] = per_track.get(main_cause, 0) + 1
+                        why_main[main_cause] += 1
+                        why_per_subject.setdefault(track, Counter())[main_cause] += 1
                         # Which causes alone already hide it (>= 20% of its box).
                         for cause, share in shares.items():
                             if share >= VISIBLE_BELOW:
-                                why_alone[cause] = why_alone.get(cause, 0) + 1
+                                why_alone[cause] += 1
                 else:
                     others += 1
                     hidden += c >= HIDDEN_FROM
@@ -302,13 +304,14 @@ def main(argv=None) -> int:
         hidden_frames = int(seen - visible)
         print(f"why the subject is not visible ({hidden_frames} subject frames): main cause (covers most of "
               "its box), and frames where that cause alone covers >= 20% of it")
-        for cause in CAUSES[:1] + tuple(sorted(c for c in why_main if str(c).startswith("not shown: identity ("))) + CAUSES[2:]:
-            if why_main.get(cause) or why_alone.get(cause):
-                print(f"  {cause:<58} {why_main.get(cause, 0):>5} ({why_main.get(cause, 0) / max(seen, 1):6.1%} of "
-                      f"subject frames)   alone {why_alone.get(cause, 0):>5}")
+        identity = tuple(sorted(c for c in why_main if c.startswith(CAUSES[1])))
+        for cause in CAUSES[:1] + identity + CAUSES[2:]:
+            if why_main[cause] or why_alone[cause]:
+                print(f"  {cause:<58} {why_main[cause]:>5} ({why_main[cause] / max(seen, 1):6.1%} of "
+                      f"subject frames)   alone {why_alone[cause]:>5}")
     if args.why:
-        for key in [k for k in why_main if isinstance(k, tuple)]:
-            print(f"  subject {key[1]}: {sorted(why_main[key].items(), key=lambda kv: -kv[1])}")
+        for track, causes in why_per_subject.items():
+            print(f"  subject {track}: " + ", ".join(f"{c} {n}" for c, n in causes.most_common()))
     print(f"bystander person-frames not obscured: {len(misses)} of {int(others)}; first few "
           f"(subject, frame, person, share obscured): {misses[:10]}")
     return 0
