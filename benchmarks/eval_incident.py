@@ -110,7 +110,7 @@ def iou_xyxy(a, b) -> float:
 #: Causes `why_hidden` tells apart, in the order the table prints them.
 CAUSES = ("not shown: no subject row", "not shown: identity", "shown: bystander body", "shown: subject duplicate",
           "shown: subject part", "shown: group box", "shown: other body", "shown: held body",
-          "shown: face in subject head", "shown: face of bystander", "shown: face elsewhere", "shown: plate",
+          "shown: face in subject head", "shown: face of bystander", "shown: face elsewhere", "shown: plate or text",
           "shown: mask (held carve / zone)", "shown: zone or faulted frame")
 
 
@@ -129,8 +129,8 @@ def _inside_share(box, other) -> float:
 def _cause_of_row(regions: Regions, row: int, observed, subject: np.ndarray, others: list) -> str:
     """Which kind of obscured row this is, seen from the subject's ground-truth box."""
     kind, box = int(regions.kind[row]), regions.xyxy[row].astype(np.float64)
-    if kind == Kind.PLATE:
-        return "shown: plate"
+    if kind in (Kind.PLATE, Kind.TEXT):
+        return "shown: plate or text"
     if kind == Kind.FACE:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         sx0, sy0, sx1, sy1 = subject

@@ -35,14 +35,14 @@ VEHICLE_LOOKALIKE_IOU = 0.5
 #: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
 #: area, is a part joining the subject to its surroundings (see `group_parts`).
 GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
-#: A silhouette has no pixel in a person box of its frame grown by this share of its sides
-#: (`redact.detectors.persons.PersonPlan.cover_pad`: the person map's pixels there are the
-#: box's) ...
-SILHOUETTE_CLEAR_PAD = 0.1
-#: ... except map pixels only partly inside that: the map is at most 1024 px wide, so up to
-#: 4K frames a map pixel spans at most this many frame pixels. The subject's box, grown by
-#: `SILHOUETTE_CLEAR_PAD` and shrunk by this, is carved out of its frame's silhouettes.
-SILHOUETTE_EDGE_PX = 4.0
+#: A silhouette has no pixel in a person box of its frame (nor in the box's padding,
+#: `redact.detectors.persons.PersonPlan.cover_pad`: the person map's pixels there go with the
+#: box, which a shown subject's padding does not obscure, so that ring is not carved), except
+#: map pixels only partly inside: the map's longest side is at most `PERSON_MAP_SIDE`
+#: (`PersonPlan.mask_side`), so a map pixel spans ``ceil(longest frame side /
+#: PERSON_MAP_SIDE)`` frame pixels at most. The subject's box, shrunk by that, is carved out
+#: of its frame's silhouettes (`_carved`). ``SILHOUETTE_CLEAR_PAD`` is ``cover_pad``.
+SILHOUETTE_CLEAR_PAD, PERSON_MAP_SIDE = 0.1, 1024
 
 
 @dataclass(frozen=True)
@@ -161,11 +161,12 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
       Likewise a mask part holding the subject and its surroundings.
     - silhouettes over a subject's box detected on this frame: a silhouette is the person
       map's pixels outside every person box of its frame (padded), so a silhouette of this
-      frame has no pixel in the subject's box (grown by `SILHOUETTE_CLEAR_PAD`); its bounding
-      box (around a group, a shadow, the subject's arm) covers the subject only as a
-      rectangle. A silhouette held or drawn back from another frame is that frame's mask:
-      this frame's mask gives the subject's grown box to the subject. Cut out of them is that
-      grown box, shrunk by `SILHOUETTE_EDGE_PX`.
+      frame has no pixel in the subject's box; its bounding box (around a group, a shadow,
+      the subject's arm) covers the subject only as a rectangle. A silhouette held or drawn
+      back from another frame is that frame's mask: this frame's mask gives the subject's
+      box to the subject. Cut out of them is that box, shrunk by a map pixel
+      (`PERSON_MAP_SIDE`). Mask pixels in the padding around the box, which a silhouette
+      leaves to the box, stay under the silhouette's rectangle: they may be a bystander's.
 
     Every other detected person still covers it (a bystander overlapping the subject wins).
     """
@@ -180,15 +181,17 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
     # Silhouettes still cover everything outside the subject's grown box.
-    inner = pad_boxes(detected_boxes, SILHOUETTE_CLEAR_PAD) + [SILHOUETTE_EDGE_PX, SILHOUETTE_EDGE_PX,
-                                                                   -SILHOUETTE_EDGE_PX, -SILHOUETTE_EDGE_PX]
+    edge = math.ceil(max(width, height) / PERSON_MAP_SIDE)
+    inner = np.asarray(detected_boxes, np.float64).reshape(-1, 4) + [edge, edge, -edge, -edge]
     inner = inner[(inner[:, 2] > inner[:, 0]) & (inner[:, 3] > inner[:, 1])]
     silhouettes = hidden & (regions.kind == Kind.SILHOUETTE) & _overlaps(regions.xyxy, inner)
     carved = ghosts | silhouettes
     if not carved.any():
         return carved, None
     mask = np.zeros((height, width), bool)
-    for rows, holes in ((ghosts, subject_boxes), (silhouettes, inner)):
+    # A row of both kinds gives way wherever either rule lets it.
+    for rows, holes in ((ghosts & ~silhouettes, subject_boxes), (silhouettes & ~ghosts, inner),
+                        (ghosts & silhouettes, np.concatenate([subject_boxes, inner]))):
         if not rows.any():
             continue
         part = np.zeros((height, width), bool)

@@ -505,6 +505,16 @@ def _painted(final, mask, width, height):
     return obscure(np.zeros((height, width, 3), np.uint8), final, style, mask=mask)[:, :, 0] == 255
 
 
+def test_the_silhouette_carve_uses_the_person_detectors_own_padding_and_map_size():
+    """`compose` carves a subject's box out of silhouettes on what `unboxed_parts` guarantees:
+    no map pixel within the plan's ``cover_pad`` of a person box, a map no larger than its
+    ``mask_side``. A plan that changed either would let the carve show mask pixels."""
+    from redact.compose import PERSON_MAP_SIDE, SILHOUETTE_CLEAR_PAD
+    from redact.detectors.persons import PLANS
+
+    assert {(plan.cover_pad, plan.mask_side) for plan in PLANS.values()} == {(SILHOUETTE_CLEAR_PAD, PERSON_MAP_SIDE)}
+
+
 def test_a_silhouette_around_the_subject_gives_way_inside_its_box_but_hides_its_own_pixels():
     """The person map joins the subject to someone the boxes missed (PETS09: one silhouette
     box around a whole group buried the subject shown inside it). The silhouette, made by
