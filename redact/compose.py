@@ -53,6 +53,9 @@ class FrameSubjects:
     hide_face: frozenset = frozenset()  # of ``people``, those whose face stays obscured
     plates: frozenset = frozenset()  # plate tracks of vehicle subjects
     vehicles: frozenset = frozenset()  # vehicle tracks kept (shown when vehicles are obscured)
+    # Face tracks that are a shown subject's own face (`redact.subjects.own_faces`): their
+    # predictions (held, or drawn back before the face was found) over its box are shown.
+    faces: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.people or self.plates or self.vehicles)
@@ -109,6 +112,13 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
         in_other = _centres_in(centres, regions.xyxy[others]).any(axis=1)
         # Inside a bystander's box as well, a face may be the bystander's: it stays hidden.
         shown[faces] = in_subject & ~in_other
+    if subjects.faces and subject_body.any() and observed is not None:
+        # A prediction of the subject's own face track (detected only ever as its face), where
+        # it still touches the subject's box: the face detector lost the face for a frame or
+        # two, and its drifting box buried the head it had found (PETS09: just above the box).
+        predicted = (kind == Kind.FACE) & np.isin(ids, list(subjects.faces)) & ~np.isin(ids, list(observed))
+        face_owners = subject_body & ~np.isin(ids, list(subjects.hide_face))
+        shown |= predicted & _overlaps(regions.xyxy, regions.xyxy[face_owners])
     shown |= (kind == Kind.PLATE) & np.isin(ids, list(subjects.plates)) & (ids >= 0)
     kept_vehicles = (kind == Kind.VEHICLE) & np.isin(ids, list(subjects.vehicles)) & (ids >= 0)
     shown |= kept_vehicles

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compose import FrameSubjects, group_parts
+from .compose import FrameSubjects, group_parts, shown_rows
 from .geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
 from .incident import Incident, IncidentError, Subject
 from .policy import Profile
@@ -642,12 +642,44 @@ def _agreed(followed: list) -> dict:
     return states
 
 
+def own_faces(records: list, shown: dict) -> dict:
+    """Frame index -> face track ids that are the subject's own face, for the frames in
+    ``shown`` (frame index -> the subject's track id there).
+
+    A face track is the subject's own when every frame it was detected on shows the subject
+    and that detection is shown as the subject's face (`redact.compose.shown_rows`: in the
+    top of its box, in no one else's). Its predictions between and around those detections
+    are then the subject's face too (`redact.compose.FrameSubjects.faces`). One detection
+    anywhere else, or on a frame where the subject's identity was in doubt, and it is not.
+    """
+    owned: dict = {}
+    for i, record in enumerate(records):
+        regions = record.regions
+        faces = np.flatnonzero((regions.kind == Kind.FACE) & (regions.track_id >= 0)
+                               & np.isin(regions.track_id, list(record.observed)))
+        if not len(faces):
+            continue
+        mine = (shown_rows(regions, FrameSubjects(frozenset({shown[i]})), record.observed) if i in shown
+                else np.zeros(len(regions), bool))
+        for row in faces:
+            tid = int(regions.track_id[row])
+            owned[tid] = owned.get(tid, True) and bool(mine[row])
+    faces_owned = frozenset(tid for tid, yes in owned.items() if yes)
+    out: dict = {}
+    for i in shown:
+        here = faces_owned & {int(t) for t in records[i].regions.track_id}
+        if here:
+            out[i] = here
+    return out
+
+
 def plan_subjects(records: list, incident: Incident, width: int, height: int) -> SubjectPlan:
     """Pick every subject of ``incident`` and decide, frame by frame, whether it is shown."""
     people: dict = {}
     hide: dict = {}
     plates: dict = {}
     vehicles: dict = {}
+    faces: dict = {}
     review: dict = {}
     picked = []
     shown_per_subject = []
@@ -689,6 +721,9 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
             people.setdefault(i, set()).add(tid)
             if subject.hide_face:
                 hide.setdefault(i, set()).add(tid)
+        if not subject.hide_face:
+            for i, owned in own_faces(records, shown).items():
+                faces.setdefault(i, set()).update(owned)
         for i, (state, _) in states.items():
             if state != "shown":
                 review.setdefault(i, state)
@@ -698,5 +733,6 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
     shown_in: dict = {}
     for i in set(people) | set(plates) | set(vehicles):
         shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
-                                  frozenset(plates.get(i, ())), frozenset(vehicles.get(i, ())))
+                                  frozenset(plates.get(i, ())), frozenset(vehicles.get(i, ())),
+                                  frozenset(faces.get(i, ())))
     return SubjectPlan(shown_in, review, picked, shown_per_subject)
