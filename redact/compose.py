@@ -190,7 +190,7 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     # it: that one stays obscured. Lost fragments and lost groups give way.
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
-    # Silhouettes still cover everything outside the subject's grown box.
+    # Silhouettes still cover everything outside the subject's box.
     edge = math.ceil(max(width, height) / PERSON_MAP_SIDE)
     inner = np.asarray(detected_boxes, np.float64).reshape(-1, 4) + [edge, edge, -edge, -edge]
     inner = inner[(inner[:, 2] > inner[:, 0]) & (inner[:, 3] > inner[:, 1])]
