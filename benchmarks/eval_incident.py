@@ -18,6 +18,12 @@ Reported per subject and in total:
     python benchmarks/eval_incident.py ../shared/data/people/pets09_s2l1 \\
         ../shared/data/videos/opencv_vtest_pedestrians.avi [--frames N] [--profile P] [--oracle]
 
+``--why`` tallies, for every subject frame not visible, its main cause (`why_hidden`): not
+shown (no row of the subject's track on the frame, or its identity in doubt, with the
+reason), or shown and covered by what covers most of its box (a bystander's body, a
+duplicate or part of the subject, a box around a group, a held prediction, a face, a
+plate, the carved mask...), with, per cause, the frames where it alone covers >= 20%.
+
 ``--oracle`` replaces the detectors with the ground truth (one box per person, the true
 track ids, every frame detected): what the subject logic and the policy stage reach when
 detection and tracking are perfect, so the gap to the target can be placed.
@@ -29,6 +35,7 @@ import json
 import pickle
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,6 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_detect import covered_fraction, redaction_masks  # noqa: E402
+from redact.jobs.files.first_pass import analyse_frames  # noqa: E402
+from redact.pipeline.redactor.compose import compose  # noqa: E402
+from redact.pipeline.redactor.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
 
 from redact.core.geometry import iou_matrix  # noqa: E402
 from redact.core.incident import Incident, Subject  # noqa: E402
@@ -45,9 +55,6 @@ from redact.core.policy import Policy  # noqa: E402
 from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import Kind, Regions  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
-from redact.jobs.first_pass import analyse_frames  # noqa: E402
-from redact.pipeline.compose import compose  # noqa: E402
-from redact.pipeline.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
 
 VISIBLE_BELOW = 0.2
 HIDDEN_FROM = 0.8
@@ -101,6 +108,88 @@ def iou_xyxy(a, b) -> float:
     return float(iou_matrix([a], [b])[0, 0])
 
 
+#: Causes `why_hidden` tells apart, in the order the table prints them.
+CAUSES = ("not shown: no subject row", "not shown: identity", "shown: bystander body", "shown: subject duplicate",
+          "shown: subject part", "shown: group box", "shown: other body", "shown: held body",
+          "shown: face in subject head", "shown: face of bystander", "shown: face elsewhere", "shown: plate or text",
+          "shown: mask (held carve / zone)", "shown: zone or faulted frame")
+
+
+def _box_xyxy(xywh) -> np.ndarray:
+    x, y, bw, bh = xywh
+    return np.array([x, y, x + bw, y + bh], np.float64)
+
+
+def _inside_share(box, other) -> float:
+    """Share of ``box``'s area inside ``other``."""
+    ix = max(0.0, min(box[2], other[2]) - max(box[0], other[0]))
+    iy = max(0.0, min(box[3], other[3]) - max(box[1], other[1]))
+    return ix * iy / max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _cause_of_row(regions: Regions, row: int, observed, subject: np.ndarray, others: list) -> str:
+    """Which kind of obscured row this is, seen from the subject's ground-truth box."""
+    kind, box = int(regions.kind[row]), regions.xyxy[row].astype(np.float64)
+    if kind in (Kind.PLATE, Kind.TEXT):
+        return "shown: plate or text"
+    if kind == Kind.FACE:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        sx0, sy0, sx1, sy1 = subject
+        if sx0 <= cx <= sx1 and sy0 <= cy <= sy0 + 0.3 * (sy1 - sy0):
+            return "shown: face in subject head"
+        if any(o[0] <= cx <= o[2] and o[1] <= cy <= o[1] + 0.3 * (o[3] - o[1]) for o in others):
+            return "shown: face of bystander"
+        return "shown: face elsewhere"
+    if int(regions.track_id[row]) not in observed:
+        return "shown: held body"
+    mine = iou_xyxy(box, subject)
+    theirs = max((iou_xyxy(box, o) for o in others), default=0.0)
+    if theirs >= 0.3 and theirs >= mine:
+        return "shown: bystander body"
+    if mine >= 0.3:
+        return "shown: subject duplicate"
+    if _inside_share(box, subject) >= 0.7:
+        return "shown: subject part"
+    if _inside_share(subject, box) >= 0.7:
+        return "shown: group box"
+    if any(_inside_share(box, o) >= 0.7 for o in others):
+        return "shown: bystander body"
+    return "shown: other body"
+
+
+def why_hidden(record, final: Regions, mask, shown: bool, reason: str | None, subject: np.ndarray, others: list,
+               width: int, height: int, padding: float = 0.1) -> tuple[str, dict]:
+    """The main cause of a subject frame not being visible, and each cause's share of the
+    subject's box (the obscured rows of ``final`` grouped by `_cause_of_row`, each group's
+    padded boxes alone): the cause covering most of it is the main one."""
+    if not shown:
+        return (f"not shown: identity ({reason})" if reason else "not shown: no subject row"), {}
+    from redact.core.geometry import pad_boxes, pixel_boxes
+
+    x0, y0, x1, y1 = pixel_boxes(subject[None], width, height)[0]
+    if x1 <= x0 or y1 <= y0:
+        return "shown: other body", {}
+    regions = record.regions
+    groups: dict = {}
+    # ``final`` holds record rows (subset, same boxes), then zones and the faulted frame.
+    for r in range(len(final)):
+        same = np.flatnonzero((regions.track_id == final.track_id[r]) & (regions.kind == final.kind[r])
+                              & np.all(regions.xyxy == final.xyxy[r], axis=1))
+        cause = (_cause_of_row(regions, int(same[0]), record.observed, subject, others) if len(same)
+                 else "shown: zone or faulted frame")
+        groups.setdefault(cause, []).append(final.xyxy[r])
+    shares = {}
+    for cause, boxes in groups.items():
+        covered = np.zeros((y1 - y0, x1 - x0), bool)
+        for bx0, by0, bx1, by1 in pixel_boxes(pad_boxes(np.array(boxes), padding), width, height):
+            covered[max(by0, y0) - y0:max(min(by1, y1) - y0, 0), max(bx0, x0) - x0:max(min(bx1, x1) - x0, 0)] = True
+        shares[cause] = float(covered.mean())
+    if mask is not None:
+        shares["shown: mask (held carve / zone)"] = float(mask[y0:y1, x0:x1].mean())
+    main = max(shares, key=shares.get) if shares else "shown: other body"
+    return main, shares
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dataset", type=Path)
@@ -109,6 +198,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", type=Profile, default=Profile.BALANCED)
     p.add_argument("--models-dir", type=Path)
     p.add_argument("--oracle", action="store_true", help="ground-truth boxes and ids as the detections")
+    p.add_argument("--why", action="store_true", help="for every subject frame not visible, the main cause "
+                   "(not shown, or what covers it), tallied over all subjects")
     p.add_argument("--cache", type=Path, help="keep the analysis here (pickle) and reuse it: the policy "
                    "stage and the subject logic can then be re-measured without detecting again")
     args = p.parse_args(argv)
@@ -151,6 +242,9 @@ def main(argv=None) -> int:
           f"{'swaps':>5}")
     sums = np.zeros(5)
     misses = []
+    why_main: Counter = Counter()  # main cause -> subject frames, over all subjects
+    why_alone: Counter = Counter()  # cause -> subject frames where it alone hides the subject
+    why_per_subject: dict = {}  # track -> Counter of main causes
     for track, (start, gap) in picks.items():
         box = next(b for t, b in truth[start] if t == track)
         subject = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
@@ -176,6 +270,16 @@ def main(argv=None) -> int:
                 if t == track:
                     seen += 1
                     visible += c < VISIBLE_BELOW
+                    if args.why and c >= VISIBLE_BELOW:
+                        others_xyxy = [_box_xyxy(ob) for ot, ob in truth[i] if ot != track]
+                        main_cause, shares = why_hidden(record, final, mask, bool(plan.frames.get(i)),
+                                                        plan.review.get(i), _box_xyxy(b), others_xyxy, w, h)
+                        why_main[main_cause] += 1
+                        why_per_subject.setdefault(track, Counter())[main_cause] += 1
+                        # Which causes alone already hide it (>= 20% of its box).
+                        for cause, share in shares.items():
+                            if share >= VISIBLE_BELOW:
+                                why_alone[cause] += 1
                 else:
                     others += 1
                     hidden += c >= HIDDEN_FROM
@@ -197,6 +301,18 @@ def main(argv=None) -> int:
     seen, visible, others, hidden, swaps = sums
     print(f"{'all':>5} {'':>5} {int(seen):>6} {visible / max(seen, 1):>8.3f} {hidden / max(others, 1):>18.4f} "
           f"{'':>7} {int(swaps):>5}")
+    if args.why:
+        hidden_frames = int(seen - visible)
+        print(f"why the subject is not visible ({hidden_frames} subject frames): main cause (covers most of "
+              "its box), and frames where that cause alone covers >= 20% of it")
+        identity = tuple(sorted(c for c in why_main if c.startswith(CAUSES[1])))
+        for cause in CAUSES[:1] + identity + CAUSES[2:]:
+            if why_main[cause] or why_alone[cause]:
+                print(f"  {cause:<58} {why_main[cause]:>5} ({why_main[cause] / max(seen, 1):6.1%} of "
+                      f"subject frames)   alone {why_alone[cause]:>5}")
+    if args.why:
+        for track, causes in why_per_subject.items():
+            print(f"  subject {track}: " + ", ".join(f"{c} {n}" for c, n in causes.most_common()))
     print(f"bystander person-frames not obscured: {len(misses)} of {int(others)}; first few "
           f"(subject, frame, person, share obscured): {misses[:10]}")
     return 0

@@ -14,6 +14,7 @@ Where a bystander overlaps the subject, the bystander's box is obscured, subject
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,16 +35,27 @@ VEHICLE_LOOKALIKE_IOU = 0.5
 #: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
 #: area, is a part joining the subject to its surroundings (see `group_parts`).
 GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
+#: A silhouette has no pixel in a person box of its frame (nor in the box's padding,
+#: `redact.detectors.persons.PersonPlan.cover_pad`: the person map's pixels there go with the
+#: box, which a shown subject's padding does not obscure, so that ring is not carved), except
+#: map pixels only partly inside: the map's longest side is at most `PERSON_MAP_SIDE`
+#: (`PersonPlan.mask_side`), so a map pixel spans ``ceil(longest frame side /
+#: PERSON_MAP_SIDE)`` frame pixels at most. The subject's box, shrunk by that, is carved out
+#: of its frame's silhouettes (`_carved`). ``SILHOUETTE_CLEAR_PAD`` is ``cover_pad``.
+SILHOUETTE_CLEAR_PAD, PERSON_MAP_SIDE = 0.1, 1024
 
 
 @dataclass(frozen=True)
 class FrameSubjects:
-    """The subjects shown in one frame, by track id (see `redact.pipeline.subjects`)."""
+    """The subjects shown in one frame, by track id (see `redact.pipeline.redactor.subjects`)."""
 
     people: frozenset = frozenset()
     hide_face: frozenset = frozenset()  # of ``people``, those whose face stays obscured
     plates: frozenset = frozenset()  # plate tracks of vehicle subjects
     vehicles: frozenset = frozenset()  # vehicle tracks kept (shown when vehicles are obscured)
+    # Face tracks that are a shown subject's own face (`redact.pipeline.subjects.own_faces`): their
+    # predictions (held, or drawn back before the face was found) over its box are shown.
+    faces: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.people or self.plates or self.vehicles)
@@ -100,6 +112,13 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
         in_other = _centres_in(centres, regions.xyxy[others]).any(axis=1)
         # Inside a bystander's box as well, a face may be the bystander's: it stays hidden.
         shown[faces] = in_subject & ~in_other
+    if subjects.faces and subject_body.any() and observed is not None:
+        # A prediction of the subject's own face track (detected only ever as its face), where
+        # it still touches the subject's box: the face detector lost the face for a frame or
+        # two, and its drifting box buried the head it had found (PETS09: just above the box).
+        predicted = (kind == Kind.FACE) & np.isin(ids, list(subjects.faces)) & ~np.isin(ids, list(observed))
+        face_owners = subject_body & ~np.isin(ids, list(subjects.hide_face))
+        shown |= predicted & _overlaps(regions.xyxy, regions.xyxy[face_owners])
     shown |= (kind == Kind.PLATE) & np.isin(ids, list(subjects.plates)) & (ids >= 0)
     kept_vehicles = (kind == Kind.VEHICLE) & np.isin(ids, list(subjects.vehicles)) & (ids >= 0)
     shown |= kept_vehicles
@@ -140,15 +159,26 @@ def keep_zone_mask(polygons, width: int, height: int) -> np.ndarray | None:
     return inside == 0
 
 
-def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, observed, width: int,
-                   height: int, padding: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """Held predictions and group parts over a shown subject, as a mask with the subject's
-    box cut out.
+def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, detected_boxes: np.ndarray,
+            observed, width: int, height: int, padding: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows over a shown subject that give way inside its box, and the mask that obscures
+    them there instead (their padded boxes with the subject's box cut out).
 
-    A track the detectors lost is obscured at its predicted, growing box; left as it is,
-    a lost fragment's box soon buries the subject it passed. Likewise a mask part holding
-    the subject and its surroundings. Inside a shown subject's box these give way; every
-    other detected person still covers it (a bystander overlapping the subject wins).
+    Two kinds of rows:
+
+    - held predictions of bodies: a track the detectors lost is obscured at its predicted,
+      growing box; left as it is, a lost fragment's box soon buries the subject it passed.
+      Likewise a mask part holding the subject and its surroundings.
+    - silhouettes over a subject's box detected on this frame: a silhouette is the person
+      map's pixels outside every person box of its frame (padded), so a silhouette of this
+      frame has no pixel in the subject's box; its bounding box (around a group, a shadow,
+      the subject's arm) covers the subject only as a rectangle. A silhouette held or drawn
+      back from another frame is that frame's mask: this frame's mask gives the subject's
+      box to the subject. Cut out of them is that box, shrunk by a map pixel
+      (`PERSON_MAP_SIDE`). Mask pixels in the padding around the box, which a silhouette
+      leaves to the box, stay under the silhouette's rectangle: they may be a bystander's.
+
+    Every other detected person still covers it (a bystander overlapping the subject wins).
     """
     from ..core.geometry import pad_boxes, pixel_boxes
 
@@ -160,14 +190,28 @@ def _carved_ghosts(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarr
     # it: that one stays obscured. Lost fragments and lost groups give way.
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
-    if not ghosts.any():
-        return ghosts, None
+    # Silhouettes still cover everything outside the subject's box.
+    edge = math.ceil(max(width, height) / PERSON_MAP_SIDE)
+    inner = np.asarray(detected_boxes, np.float64).reshape(-1, 4) + [edge, edge, -edge, -edge]
+    inner = inner[(inner[:, 2] > inner[:, 0]) & (inner[:, 3] > inner[:, 1])]
+    silhouettes = hidden & (regions.kind == Kind.SILHOUETTE) & _overlaps(regions.xyxy, inner)
+    carved = ghosts | silhouettes
+    if not carved.any():
+        return carved, None
     mask = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy[ghosts], padding), width, height):
-        mask[y0:y1, x0:x1] = True
-    for x0, y0, x1, y1 in pixel_boxes(subject_boxes, width, height):
-        mask[y0:y1, x0:x1] = False
-    return ghosts, mask
+    # A row of both kinds gives way wherever either rule lets it.
+    for rows, holes in ((ghosts & ~silhouettes, subject_boxes), (silhouettes & ~ghosts, inner),
+                        (ghosts & silhouettes, np.concatenate([subject_boxes, inner]))):
+        if not rows.any():
+            continue
+        part = np.zeros((height, width), bool)
+        for x0, y0, x1, y1 in pixel_boxes(pad_boxes(regions.xyxy[rows], padding), width, height):
+            part[y0:y1, x0:x1] = True
+        # Only whole pixels inside a hole are shown: rounded inward.
+        for x0, y0, x1, y1 in holes:
+            part[max(0, math.ceil(y0)):max(0, math.floor(y1)), max(0, math.ceil(x0)):max(0, math.floor(x1))] = False
+        mask |= part
+    return carved, mask
 
 
 def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
@@ -218,7 +262,8 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
         The frame could not be analysed: obscure all of it.
     observed : set of int, optional
         Track ids detected in this frame. With subjects shown, held predictions of other
-        tracks give way inside a subject's box (see `_carved_ghosts`); without it they do not.
+        tracks and this frame's silhouettes give way inside a subject's box (see `_carved`);
+        without it they do not.
     padding : float
         Padding of the style, for those carved predictions.
 
@@ -231,8 +276,10 @@ def compose(regions: Regions, width: int, height: int, *, zones=(), subjects: Fr
     hidden = ~shown
     mask = keep_zone_mask(keep_zones, width, height)
     if subjects and subjects.people and observed is not None:
-        bodies = regions.xyxy[shown & (regions.kind == Kind.PERSON) & np.isin(regions.track_id, list(subjects.people))]
-        carved, ghost_mask = _carved_ghosts(regions, hidden, bodies, observed, width, height, padding)
+        body = shown & (regions.kind == Kind.PERSON) & np.isin(regions.track_id, list(subjects.people))
+        detected = body & np.isin(regions.track_id, list(observed)) & (regions.score > 0)
+        carved, ghost_mask = _carved(regions, hidden, regions.xyxy[body], regions.xyxy[detected], observed, width,
+                                     height, padding)
         if ghost_mask is not None:
             hidden &= ~carved
             mask = ghost_mask if mask is None else mask | ghost_mask

@@ -19,10 +19,10 @@ from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
 from ..core.incident import Incident, IncidentError, Subject
 from ..core.profile import Profile
 from ..core.types import Kind, Regions
-from .compose import FrameSubjects, group_parts
+from .compose import FrameSubjects, group_parts, shown_rows
 
 #: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
-#: may match one's detection to the other's track (`redact.pipeline.tracking.Tracker`'s ``iou_match``).
+#: may match one's detection to the other's track (`redact.pipeline.redactor.tracking.Tracker`'s ``iou_match``).
 CONFUSABLE_IOU = 0.2
 #: ... and its assignment is unambiguous while each box continues its own predicted box by
 #: this much more IoU than the other's; people have come apart below `APART_IOU`.
@@ -185,7 +185,7 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
         # boxes) numbers other people, and the number would keep a bystander.
         if subject.drawn is None:
             raise IncidentError(f"{subject.describe()}: not resolved to the box `redact pick` drew "
-                                "(redact.pipeline.subjects.resolve_numbers)")
+                                "(redact.pipeline.redactor.subjects.resolve_numbers)")
         target: tuple | None = subject.drawn
     else:
         target = subject.target_px(incident.units, width, height)
@@ -384,7 +384,7 @@ def _verdict(mine: float, theirs: float, margin: float) -> bool | None:
     return None
 
 
-def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list) -> bool | None:
+def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list, strict: bool = False) -> bool | None:
     """Whether a person coming out of a crossing is the subject: True, False, or None
     where the evidence is split.
 
@@ -394,7 +394,8 @@ def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list
     others, not with a fixed threshold, holds while every look drifts. A clear look decides
     unless motion even leans the other way; clear motion decides unless looks disagree.
     Where a person crossed was never seen before the crossing, a yes also needs a look
-    that matches the subject's outright.
+    that matches the subject's outright. With ``strict`` (someone crossed is nowhere to be
+    seen, so cannot be asked in turn) a yes needs both cues to say so clearly.
     """
     known = [p for p in partners if p is not None]
     height = max(1.0, float(box[3] - box[1]))
@@ -404,6 +405,8 @@ def _is_subject(frame: int, box, look, views, path: _Path | None, partners: list
     if path is not None and known:
         mine, theirs = path.miss(frame, box), min(p.miss(frame, box) for p in known)
         motion, lean = _verdict(mine, theirs, MOTION_MARGIN * height), _verdict(mine, theirs, LEAN_MARGIN * height)
+    if strict:
+        return True if looks is True and motion is True else (False if looks is False or motion is False else None)
     # Looks decide unless motion even leans the other way; motion decides unless looks do.
     if (looks is True and lean is not False) or (motion is True and looks is not False):
         if len(known) < len(partners) and not (look is not None and _looks_like(views, look)):
@@ -418,22 +421,30 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     """The track the subject is on after a crossing, or None while that is not certain.
 
     Every person it crossed must be detected apart from it (a partner found as one box with
-    the subject, or lost, leaves the crossing open); then each person coming out, the
+    the subject, or held, leaves the crossing open); then each person coming out, the
     subject's own track and the partners', is asked `_is_subject`, and exactly one must
     answer yes. A tracker that swapped the two ids is thereby undone: the subject is
     followed on the track it came out on.
+
+    A partner whose track has ended (no row at all: its hold ran out) cannot come out
+    under its id; on PETS09 such partners (people of a group whose tracks broke and went
+    on under new ids) kept the subject hidden for the rest of the clip. It no longer blocks,
+    but it is still compared with (its path and looks before the crossing), and, as it
+    could be anywhere, even on the subject's track, a yes then needs look and motion both.
     """
     record = records[i]
     regions = record.regions
-    if not all(_clear_of(record, row, tid) for tid in partners):
+    live = [tid for tid in partners if (regions.track_id == tid).any()]
+    if not all(_clear_of(record, row, tid) for tid in live):
         return None
     path = _Path.of(list(reversed(trail)))
     candidates = {current: row}
-    for tid in partners:
+    for tid in live:
         candidates[tid] = int(np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))[0])
     crossed = list(partners.values())
+    strict = len(live) < len(partners)
     yes = [tid for tid, r in candidates.items()
-           if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed)]
+           if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed, strict)]
     return yes[0] if len(yes) == 1 else None
 
 
@@ -631,12 +642,44 @@ def _agreed(followed: list) -> dict:
     return states
 
 
+def own_faces(records: list, shown: dict) -> dict:
+    """Frame index -> face track ids that are the subject's own face, for the frames in
+    ``shown`` (frame index -> the subject's track id there).
+
+    A face track is the subject's own when every frame it was detected on shows the subject
+    and that detection is shown as the subject's face (`redact.pipeline.compose.shown_rows`: in the
+    top of its box, in no one else's). Its predictions between and around those detections
+    are then the subject's face too (`redact.pipeline.compose.FrameSubjects.faces`). One detection
+    anywhere else, or on a frame where the subject's identity was in doubt, and it is not.
+    """
+    owned: dict = {}
+    for i, record in enumerate(records):
+        regions = record.regions
+        faces = np.flatnonzero((regions.kind == Kind.FACE) & (regions.track_id >= 0)
+                               & np.isin(regions.track_id, list(record.observed)))
+        if not len(faces):
+            continue
+        mine = (shown_rows(regions, FrameSubjects(frozenset({shown[i]})), record.observed) if i in shown
+                else np.zeros(len(regions), bool))
+        for row in faces:
+            tid = int(regions.track_id[row])
+            owned[tid] = owned.get(tid, True) and bool(mine[row])
+    faces_owned = frozenset(tid for tid, yes in owned.items() if yes)
+    out: dict = {}
+    for i in shown:
+        here = faces_owned & {int(t) for t in records[i].regions.track_id}
+        if here:
+            out[i] = here
+    return out
+
+
 def plan_subjects(records: list, incident: Incident, width: int, height: int) -> SubjectPlan:
     """Pick every subject of ``incident`` and decide, frame by frame, whether it is shown."""
     people: dict = {}
     hide: dict = {}
     plates: dict = {}
     vehicles: dict = {}
+    faces: dict = {}
     review: dict = {}
     picked = []
     shown_per_subject = []
@@ -678,6 +721,9 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
             people.setdefault(i, set()).add(tid)
             if subject.hide_face:
                 hide.setdefault(i, set()).add(tid)
+        if not subject.hide_face:
+            for i, owned in own_faces(records, shown).items():
+                faces.setdefault(i, set()).update(owned)
         for i, (state, _) in states.items():
             if state != "shown":
                 review.setdefault(i, state)
@@ -687,5 +733,6 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
     shown_in: dict = {}
     for i in set(people) | set(plates) | set(vehicles):
         shown_in[i] = FrameSubjects(frozenset(people.get(i, ())), frozenset(hide.get(i, ())),
-                                  frozenset(plates.get(i, ())), frozenset(vehicles.get(i, ())))
+                                  frozenset(plates.get(i, ())), frozenset(vehicles.get(i, ())),
+                                  frozenset(faces.get(i, ())))
     return SubjectPlan(shown_in, review, picked, shown_per_subject)
