@@ -45,9 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_detect import covered_fraction, redaction_masks  # noqa: E402
-from redact.jobs.files.first_pass import analyse_frames  # noqa: E402
-from redact.pipeline.redactor.compose import compose  # noqa: E402
-from redact.pipeline.redactor.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
 
 from redact.core.geometry import iou_matrix  # noqa: E402
 from redact.core.incident import Incident, Subject  # noqa: E402
@@ -55,6 +52,9 @@ from redact.core.policy import Policy  # noqa: E402
 from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import Kind, Regions  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
+from redact.jobs.first_pass import analyse_frames  # noqa: E402
+from redact.pipeline.compose import compose  # noqa: E402
+from redact.pipeline.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
 
 VISIBLE_BELOW = 0.2
 HIDDEN_FROM = 0.8

@@ -7,14 +7,14 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from media import read_video, write_video
-from redact.jobs.files.files import redact_image, redact_video
-from redact.pipeline.redactor.compose import FrameSubjects, compose, keep_zone_mask
-from redact.pipeline.redactor.subjects import FrameRecord, follow, pick
 
 from redact.core.incident import Incident, IncidentError, Subject, Window, subject_from_text
 from redact.core.policy import Policy
 from redact.core.types import Kind, Regions
 from redact.core.zones import Units
+from redact.jobs.files import redact_image, redact_video
+from redact.pipeline.compose import FrameSubjects, compose, keep_zone_mask
+from redact.pipeline.subjects import FrameRecord, follow, pick
 from redact.record.manifest import manifest_path
 
 EXAMPLE = {"units": "px",
@@ -345,7 +345,7 @@ def test_a_subject_whose_look_drifts_stays_shown(company):
 def test_a_look_drifting_into_the_neighbours_is_not_a_trusted_view():
     """Views decide who comes out of a crossing: one that looks like the person beside the
     subject (green, as the subject turns green) would let looks mistake one for the other."""
-    from redact.pipeline.redactor.subjects import _trusted_view
+    from redact.pipeline.subjects import _trusted_view
 
     records = _turning(company=(30, 200, 30))
     views = [records[0].looks[1]]
@@ -356,7 +356,7 @@ def test_a_look_drifting_into_the_neighbours_is_not_a_trusted_view():
 
 def test_pick_numbers_one_object_once():
     """Two views of one plate (IoU >= 0.7) get one number; a plate beside it its own."""
-    from redact.pipeline.redactor.subjects import numbered
+    from redact.pipeline.subjects import numbered
 
     regions = Regions.from_boxes(np.array([[460, 280, 608, 330], [462, 282, 606, 326], [100, 280, 200, 320]],
                                           np.float32), kind=Kind.PLATE, score=np.array([0.6, 0.9, 0.8], np.float32))
@@ -367,7 +367,7 @@ def test_pick_numbers_a_plate_seen_whole_and_tighter_once_but_nested_people_twic
     """theaiguys at 4 s: the whole-frame pass and the search on the car find one plate at
     IoU 0.64, one box inside the other: one number. A child in front of an adult nests
     too, and keeps a number of its own."""
-    from redact.pipeline.redactor.subjects import numbered
+    from redact.pipeline.subjects import numbered
 
     plates = Regions.from_boxes(np.array([[566, 465, 780, 562], [585, 474, 760, 550], [1239, 268, 1284, 286]],
                                          np.float32), kind=Kind.PLATE, score=np.array([0.98, 0.97, 0.9], np.float32))
@@ -396,7 +396,7 @@ def test_a_crossing_is_resolved_by_who_comes_out_where_not_by_looks_alone():
 
 def _plan(records, *anchors):
     """plan_subjects for one subject given at several (frame, box) anchors."""
-    from redact.pipeline.redactor.subjects import plan_subjects
+    from redact.pipeline.subjects import plan_subjects
 
     (t0, b0), *more = anchors
     subject = Subject(t=t0 / 10, box=(b0[0], b0[1], b0[2] - b0[0], b0[3] - b0[1]),
@@ -457,7 +457,7 @@ def _street(crossing: bool = False):
 def test_a_vehicle_subject_keeps_its_own_plate_and_hides_the_rest():
     """Kept by a point on its bonnet: car 10 and its plate 20 are shown; the other car's
     plate and the driver inside the kept car stay obscured."""
-    from redact.pipeline.redactor.subjects import plan_subjects
+    from redact.pipeline.subjects import plan_subjects
 
     records = _street()
     plan = plan_subjects(records, Incident(subjects=(Subject(t=0.3, point=(250, 240)),)), 640, 480)
@@ -470,7 +470,7 @@ def test_a_vehicle_subject_keeps_its_own_plate_and_hides_the_rest():
 
 
 def test_a_vehicle_crossed_by_another_is_hidden_from_there_on():
-    from redact.pipeline.redactor.subjects import plan_subjects
+    from redact.pipeline.subjects import plan_subjects
 
     plan = plan_subjects(_street(crossing=True), Incident(subjects=(Subject(t=0.0, point=(240, 240)),)), 640, 480)
     assert set(plan.shown[0]) == set(range(6))

@@ -47,7 +47,7 @@ SILHOUETTE_CLEAR_PAD, PERSON_MAP_SIDE = 0.1, 1024
 
 @dataclass(frozen=True)
 class FrameSubjects:
-    """The subjects shown in one frame, by track id (see `redact.pipeline.redactor.subjects`)."""
+    """The subjects shown in one frame, by track id (see `redact.pipeline.subjects`)."""
 
     people: frozenset = frozenset()
     hide_face: frozenset = frozenset()  # of ``people``, those whose face stays obscured

@@ -22,7 +22,7 @@ from ..core.types import Kind, Regions
 from .compose import FrameSubjects, group_parts, shown_rows
 
 #: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
-#: may match one's detection to the other's track (`redact.pipeline.redactor.tracking.Tracker`'s ``iou_match``).
+#: may match one's detection to the other's track (`redact.pipeline.tracking.Tracker`'s ``iou_match``).
 CONFUSABLE_IOU = 0.2
 #: ... and its assignment is unambiguous while each box continues its own predicted box by
 #: this much more IoU than the other's; people have come apart below `APART_IOU`.
@@ -185,7 +185,7 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
         # boxes) numbers other people, and the number would keep a bystander.
         if subject.drawn is None:
             raise IncidentError(f"{subject.describe()}: not resolved to the box `redact pick` drew "
-                                "(redact.pipeline.redactor.subjects.resolve_numbers)")
+                                "(redact.pipeline.subjects.resolve_numbers)")
         target: tuple | None = subject.drawn
     else:
         target = subject.target_px(incident.units, width, height)
