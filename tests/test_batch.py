@@ -57,4 +57,4 @@ def test_job_options_reach_files_redacted_in_worker_processes(tmp_path, config):
     assert result.returncode == 0, result.stderr
     for i in range(2):
         manifest = Manifest.read(manifest_path(tmp_path / "out" / f"in{i}.mp4"))
-        assert manifest.encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast"}
+        assert manifest.encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast", "max_bitrate": "the input's"}

@@ -229,7 +229,7 @@ def test_the_run_options_reach_the_workers(cluster, tmp_path, config):
     assert result.returncode == 0, result.stderr
     for name in ("c0.mp4", "c1.mp4"):
         encoder = json.loads(manifest_path(out / name).read_text())["encoder"]
-        assert encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast"}
+        assert encoder == {"codec": "libx264", "crf": 30, "preset": "ultrafast", "max_bitrate": "the input's"}
 
 
 @needs_dask
