@@ -14,7 +14,7 @@ from redact.core.types import Kind, Regions
 from redact.core.zones import Units
 from redact.jobs.files import redact_image, redact_video
 from redact.pipeline.compose import FrameSubjects, compose, keep_zone_mask
-from redact.pipeline.subjects import FrameRecord, follow, pick
+from redact.pipeline.subjects import AMONG_OTHERS, FrameRecord, follow, pick
 from redact.record.manifest import manifest_path
 
 EXAMPLE = {"units": "px",
@@ -414,6 +414,19 @@ def test_a_second_anchor_rejoins_a_subject_lost_for_good():
     assert all(both.shown[0].get(i) == 1 for i in range(5))
     assert all(both.shown[0].get(i) == 7 for i in range(6, 12)), both.shown[0]
     assert 8 not in both.shown[0].values()  # the other red person is never shown
+
+
+def test_a_subject_lost_among_others_is_flagged_for_review_and_one_that_left_is_not():
+    """The subject's track ends at frame 5 and two red people come on where it was (no
+    single successor): it may be either, so it stays hidden, and those frames go to review
+    (where an anchor can re-join it). Walking off with nobody near, it is simply gone."""
+    among = _plan(_broken_track(twins=True), (0, [100, 100, 140, 200]))
+    assert max(among.shown[0]) == 4
+    assert all(among.review.get(i) == AMONG_OTHERS for i in range(5, 12)), among.review
+    alone = [FrameRecord(r.regions.select(r.regions.track_id == 9) if i > 4 else r.regions, r.time, None,
+                         r.observed, r.looks) for i, r in enumerate(_broken_track())]
+    gone = _plan(alone, (0, [100, 100, 140, 200]))
+    assert max(gone.shown[0]) == 4 and not gone.review
 
 
 def test_anchors_that_disagree_about_who_the_subject_is_hide_it():

@@ -55,6 +55,9 @@ MOTION_MARGIN, LEAN_MARGIN, PATH_FRAMES, PATH_REACH = 0.5, 0.1, 8, 10
 #: A lost subject may be carried on by a new track found within this many frames, its centre
 #: within this many box sides (per frame of the gap) of where the subject was last seen.
 REFIND_FRAMES, REFIND_REACH = 10, 0.5
+#: Where a subject's track ended and nobody carries it on, the frames while people are still
+#: near are flagged with this reason (`_still_about`); the reach grows for this many frames.
+AMONG_OTHERS, AMONG_OTHERS_GROWTH = "subject lost among others", 3
 #: Least IoU between a subject's box (given, or drawn by `redact pick` for its number) and
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
@@ -448,6 +451,31 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     return yes[0] if len(yes) == 1 else None
 
 
+def _still_about(records: list, i: int, step: int, last_box: np.ndarray) -> list:
+    """Frames from ``i`` on (in ``step``'s direction) where someone is near where a subject
+    was last seen, up to the last of them before nobody has been near for `REFIND_FRAMES`.
+
+    Near: a person row centred within `REFIND_REACH` times the subject's size of its last
+    box, growing like `_successor`'s reach over the first frames (people walk on), then fixed.
+    """
+    x0, y0, x1, y1 = last_box
+    size = max(x1 - x0, y1 - y0)
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    about: list = []
+    k, quiet = i, 0
+    while 0 <= k < len(records) and quiet < REFIND_FRAMES:
+        regions = records[k].regions
+        boxes = regions.xyxy[regions.kind == Kind.PERSON].astype(np.float64)
+        reach = REFIND_REACH * (1 + min(abs(k - i), AMONG_OTHERS_GROWTH)) * size
+        if len(boxes) and (np.hypot(*(0.5 * (boxes[:, :2] + boxes[:, 2:]) - centre).T) <= reach).any():
+            about.extend(range(i, k + step, step)[len(about):])
+            quiet = 0
+        else:
+            quiet += 1
+        k += step
+    return about
+
+
 def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set) -> tuple | None:
     """``(frame, track id)`` of the one new person track that carries on a lost subject.
 
@@ -525,6 +553,11 @@ def follow(records: list, start: int, track_id: int) -> dict:
                 if last_box is not None:
                     carried = _successor(records, i, step, last_box, views, companions)
                 if carried is None:
+                    # Nobody carries it on; where people are still about, it may be among them,
+                    # hidden: those frames go to review, where an anchor can re-join it.
+                    if last_box is not None:
+                        for k in _still_about(records, i, step, last_box):
+                            states.setdefault(k, (AMONG_OTHERS, current))
                     break
                 j, current = carried
                 for k in range(i, j, step):
