@@ -390,10 +390,10 @@ def _err(message: str) -> None:
 
 
 def _main_redact(argv) -> int:
-    from ..jobs import tasks  # signing's cryptography: kept out of --help
-
     parser = redact_parser()
     args = parser.parse_args(argv)
+    from ..jobs import tasks  # cryptography (signing): after parsing, so --help stays fast
+
     try:
         policy = _policy(args)
         check_encoder(args.crf, args.preset)
@@ -480,7 +480,7 @@ def _logging_to_stderr(level: str, *, bars: bool):
 def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
     """``requested`` processes as the machine and the file count allow (`redact.jobs.tasks.process_limit`);
     a lowered count is said on one line."""
-    from ..jobs.tasks import process_limit  # signing's cryptography: kept out of --help
+    from ..jobs.tasks import process_limit  # cryptography (signing): loaded only once the command runs
 
     allowed, why = process_limit(requested, files)
     if allowed < requested and files:
@@ -490,14 +490,14 @@ def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
 
 def _cluster(args):
     """The checked `redact.jobs.cluster.ClusterSpec` of ``--cluster`` and its flags."""
-    from ..jobs.cluster import TLSFiles, cluster_spec  # signing's cryptography: kept out of --help
+    from ..jobs.cluster import TLSFiles, cluster_spec  # cryptography (signing): loaded only once the command runs
 
     return cluster_spec(args.cluster, tls=TLSFiles(args.tls_ca_file, args.tls_cert, args.tls_key),
                         insecure=args.insecure_cluster)
 
 
 def _write_reviews(outputs, out_png=None, *, overwrite: bool) -> int:
-    from .review import review_sheet  # signing's cryptography: kept out of --help
+    from .review import review_sheet  # cryptography (signing): loaded only once the command runs
 
     code = EXIT_OK
     for output in outputs:
@@ -536,11 +536,11 @@ def _run_with_progress(plan, policy, options, detectors, args, show):
 
     try:
         if args.cluster is not None:  # the executor: Dask workers, or processes here
-            from ..jobs import cluster  # signing's cryptography: kept out of --help
+            from ..jobs import cluster  # cryptography (signing): loaded only once the command runs
 
             return cluster.run(plan, policy, address=args.cluster, options=options, force=args.force,
                                on_done=on_done)
-        from ..jobs import batch  # signing's cryptography: kept out of --help
+        from ..jobs import batch  # cryptography (signing): loaded only once the command runs
 
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
                          progress_factory=per_file if show and args.jobs == 1 else None, detectors=detectors)
@@ -624,19 +624,19 @@ def _main_models(argv) -> int:
 
 
 def _main_demo(argv) -> int:
-    from .demo import run_demo  # signing's cryptography: kept out of --help
-
     p = demo_parser()
     args = p.parse_args(argv)
+    from .demo import run_demo  # cryptography (signing): after parsing, so --help stays fast
+
     return EXIT_OK if run_demo(args.output) else EXIT_FAILED
 
 
 def _main_verify(argv) -> int:
-    from ..record.signing import KeyFileError  # cryptography: kept out of --help
-    from ..record.verify import verify_clip
-
     p = verify_parser()
     args = p.parse_args(argv)
+    from ..record.signing import KeyFileError  # cryptography: after parsing, so --help stays fast
+    from ..record.verify import verify_clip
+
     try:
         result = verify_clip(args.clip, args.manifest, args.key, original=args.original)
     except KeyFileError as exc:
@@ -683,7 +683,9 @@ def _main_log(argv) -> int:
 
 
 def _main_key(argv) -> int:
-    from ..record.signing import (  # cryptography: kept out of --help
+    p = key_parser()
+    args = p.parse_args(argv)
+    from ..record.signing import (  # cryptography: after parsing, so --help stays fast
         KEY_FILE,
         KeyFileError,
         config_dir,
@@ -694,8 +696,6 @@ def _main_key(argv) -> int:
         public_key_text,
     )
 
-    p = key_parser()
-    args = p.parse_args(argv)
     try:
         if args.new:
             key, earlier = new_device_key()
@@ -723,10 +723,10 @@ def _main_review(argv) -> int:
 
 
 def _main_pick(argv) -> int:
-    from .review import keep_prefix, pick_frame  # signing's cryptography: kept out of --help
-
     p = pick_parser()
     args = p.parse_args(argv)
+    from .review import keep_prefix, pick_frame  # cryptography (signing): after parsing, so --help stays fast
+
     try:
         at = seconds_from_text(args.at)
         path, numbered = pick_frame(args.clip, at, args.output, profile=args.profile, models_dir=args.models_dir,
@@ -748,7 +748,7 @@ def _main_pick(argv) -> int:
 
 
 def _main_bench(argv) -> int:
-    from .bench import main as bench  # signing's cryptography: kept out of --help
+    from .bench import main as bench  # cryptography (signing): loaded only once the command runs
 
     return bench(argv)
 
@@ -758,7 +758,7 @@ def completion_parser() -> argparse.ArgumentParser:
     options, then each subcommand's (the command line itself dispatches on the first word)."""
     import shtab
 
-    from .bench import bench_parser  # signing's cryptography: kept out of --help
+    from .bench import bench_parser  # cryptography (signing): loaded only once the command runs
 
     p = redact_parser()
     # The first word is a file to redact or a command's name: bash is offered both.
