@@ -36,6 +36,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..core.policy import Policy
+from ..core.profile import Profile
+from ..detectors import detectors_for
+from ..detectors.models import ModelMissingError, cache_root
+from ..jobs.files import redact_video
+from ..media.video import VideoReader, VideoWriter
+from ..media.video.reader import VideoError
+from . import demo
+from .terminal import OneLineParser, elapsed_text
+
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 DEFACE = "deface==1.5.0"
 #: The drawn clips' label, and what a reader of their figures must know.
@@ -55,8 +65,6 @@ def draw_clip(path: Path, size: tuple, seconds: float, fps: int = 30, models_dir
     import cv2
     import numpy as np
 
-    from . import demo
-
     astronaut, faces = demo.load_assets(models_dir)
     street = demo._street(*demo.SIZE)
     with av.open(str(path), "w") as out:
@@ -75,8 +83,6 @@ def draw_clip(path: Path, size: tuple, seconds: float, fps: int = 30, models_dir
 
 def ceiling(src: Path, dst: Path) -> dict:
     """Decode + encode alone with redact's encoder settings: frames, and frames per second."""
-    from ..media.video import VideoReader, VideoWriter
-
     started = time.perf_counter()
     with VideoReader(src) as reader:
         info = reader.info
@@ -91,11 +97,6 @@ def ceiling(src: Path, dst: Path) -> dict:
 def _child(src: str, dst: str, profile: str, every: int, models_dir: str | None) -> None:
     """In a fresh process: one redaction, printed as JSON (fps, stages, peak memory)."""
     import resource
-
-    from ..core.policy import Policy
-    from ..core.profile import Profile
-    from ..detectors import detectors_for
-    from ..jobs.files import redact_video
 
     policy = Policy(profile=Profile(profile), detect_every=every)
     detectors = detectors_for(policy, models_dir)
@@ -146,8 +147,6 @@ def deface_venv(allow_install: bool) -> Path | None:
     """A virtual environment under redact's cache with deface 1.5.0 and its faster backend
     (ONNX Runtime, which also needs ``onnx``), made on first use when ``allow_install``;
     None when it is not there. Its own environment: deface pins other OpenCV and NumPy."""
-    from ..detectors.models import cache_root
-
     venv = cache_root() / "bench" / "deface-venv"
     if not (venv / "bin" / "deface").exists() and allow_install:
         for cmd in ([sys.executable, "-m", "venv", str(venv)],
@@ -250,8 +249,6 @@ def verdict(clip: str, rate: float, runs: list) -> str:
     verdict 720p (30 fps): keeps up with a 30 fps camera with fast, every 3 (36.0 fps, 1.20x real time);
     a minute of footage takes 50.0 s (balanced, every 1: 5 min 00 s)
     """
-    from .terminal import elapsed_text
-
     runs = [r for r in runs if r[2].get("fps")]
     if not runs or not rate:
         return f"verdict {clip}: no run finished"
@@ -275,9 +272,6 @@ def verdict(clip: str, rate: float, runs: list) -> str:
 
 def bench_parser():
     """`redact bench`'s options."""
-    from ..core.profile import Profile
-    from .terminal import OneLineParser
-
     p = OneLineParser(prog="redact bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--clip", type=Path, action="append", help="a clip of your own (repeatable); default: "
                    "the demo scene drawn at 720p and 1080p")
@@ -319,10 +313,6 @@ def main(argv=None) -> int:
 
 def _bench(args) -> int:
     """The measurements `main` parsed the options for; prints them and returns the exit status."""
-    from ..core.profile import Profile
-    from ..detectors.models import ModelMissingError
-    from ..media.video.reader import VideoError
-
     deface = None
     if not args.no_deface:
         try:

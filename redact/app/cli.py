@@ -25,10 +25,28 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..core.incident import (
+    Incident,
+    IncidentError,
+    polygon_from_text,
+    seconds_from_text,
+    subject_from_text,
+    window_from_text,
+)
 from ..core.policy import Method, Policy, Shape, Style
 from ..core.profile import Profile
+from ..core.safetext import shown
 from ..core.types import Kind
 from ..core.zones import Zone
+from ..detectors import detectors_for, models, plugin_names
+from ..detectors.models import ModelMissingError
+from ..jobs.options import JobOptions
+from ..media.paths import default_output
+from ..media.safeio import UsageError
+from ..media.video import VideoReader
+from ..media.video.reader import VideoError
+from ..media.video.writer import check_encoder
+from ..record.sharelog import ShareLogError, read_shares
 from .terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, elapsed_text
 
 #: What a run says as it goes (one line per finished file); stderr, set up by `_main_redact`.
@@ -39,8 +57,6 @@ def _kinds(text: str) -> tuple:
     """``face,plate,NAME`` -> (kinds, plugin names). Only the literal ``none`` turns
     detection off: an empty list (``--detect ""``, an unset shell variable) is a mistake,
     not a wish to show every face."""
-    from ..detectors import plugin_names
-
     # Silhouettes come with persons and text with plates; zones and unreadable frames are not detected.
     valid = {k.name.lower(): k for k in Kind if k not in (Kind.OTHER, Kind.SILHOUETTE, Kind.TEXT)}
     names = [t.strip() for t in text.split(",")]
@@ -328,8 +344,6 @@ def _incident(args):
     """The incident from --incident and the incident flags (flags add to or replace the file's)."""
     import dataclasses
 
-    from ..core.incident import Incident, polygon_from_text, subject_from_text, window_from_text
-
     flags = (args.window, args.keep, args.keep_zone, args.request, args.recipient, args.purpose)
     if args.margin and not args.window:
         raise ValueError("--margin widens --window; give --window START,END with it (an incident file's window "
@@ -376,16 +390,10 @@ def _err(message: str) -> None:
 
 
 def _main_redact(argv) -> int:
-    from ..detectors import detectors_for
-    from ..detectors.models import ModelMissingError
-    from ..jobs import tasks
-    from ..jobs.options import JobOptions
-    from ..media.paths import default_output
-    from ..media.safeio import UsageError
-    from ..media.video.writer import check_encoder
-
     parser = redact_parser()
     args = parser.parse_args(argv)
+    from ..jobs import tasks  # cryptography (signing): after parsing, so --help stays fast
+
     try:
         policy = _policy(args)
         check_encoder(args.crf, args.preset)
@@ -472,7 +480,7 @@ def _logging_to_stderr(level: str, *, bars: bool):
 def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
     """``requested`` processes as the machine and the file count allow (`redact.jobs.tasks.process_limit`);
     a lowered count is said on one line."""
-    from ..jobs.tasks import process_limit
+    from ..jobs.tasks import process_limit  # cryptography (signing): loaded only once the command runs
 
     allowed, why = process_limit(requested, files)
     if allowed < requested and files:
@@ -482,15 +490,14 @@ def _processes(requested: int, files: int, flag: str, prefix: str = "") -> int:
 
 def _cluster(args):
     """The checked `redact.jobs.cluster.ClusterSpec` of ``--cluster`` and its flags."""
-    from ..jobs.cluster import TLSFiles, cluster_spec
+    from ..jobs.cluster import TLSFiles, cluster_spec  # cryptography (signing): loaded only once the command runs
 
     return cluster_spec(args.cluster, tls=TLSFiles(args.tls_ca_file, args.tls_cert, args.tls_key),
                         insecure=args.insecure_cluster)
 
 
 def _write_reviews(outputs, out_png=None, *, overwrite: bool) -> int:
-    from ..media.safeio import UsageError
-    from .review import review_sheet
+    from .review import review_sheet  # cryptography (signing): loaded only once the command runs
 
     code = EXIT_OK
     for output in outputs:
@@ -529,11 +536,11 @@ def _run_with_progress(plan, policy, options, detectors, args, show):
 
     try:
         if args.cluster is not None:  # the executor: Dask workers, or processes here
-            from ..jobs import cluster
+            from ..jobs import cluster  # cryptography (signing): loaded only once the command runs
 
             return cluster.run(plan, policy, address=args.cluster, options=options, force=args.force,
                                on_done=on_done)
-        from ..jobs import batch
+        from ..jobs import batch  # cryptography (signing): loaded only once the command runs
 
         return batch.run(plan, policy, options=options, jobs=args.jobs, force=args.force, on_done=on_done,
                          progress_factory=per_file if show and args.jobs == 1 else None, detectors=detectors)
@@ -544,9 +551,6 @@ def _run_with_progress(plan, policy, options, detectors, args, show):
 def _expected_frames(src: Path, policy) -> int | None:
     """The frames ``src`` will give, as its container declares them (the window's share of
     them for an incident), for a progress bar's total and its time left; None when unknown."""
-    from ..media.video import VideoReader
-    from ..media.video.reader import VideoError
-
     try:
         with VideoReader(src) as reader:
             info = reader.info
@@ -603,8 +607,6 @@ def _summarise(outcomes, plan, output: Path, seconds: float, *, as_json: bool) -
 
 
 def _main_models(argv) -> int:
-    from ..detectors import models
-
     args = models_parser().parse_args(argv)
     if args.action == "list":
         print(f"models folder: {models.models_dir(args.models_dir)}")
@@ -622,19 +624,19 @@ def _main_models(argv) -> int:
 
 
 def _main_demo(argv) -> int:
-    from .demo import run_demo
-
     p = demo_parser()
     args = p.parse_args(argv)
+    from .demo import run_demo  # cryptography (signing): after parsing, so --help stays fast
+
     return EXIT_OK if run_demo(args.output) else EXIT_FAILED
 
 
 def _main_verify(argv) -> int:
-    from ..record.signing import KeyFileError
-    from ..record.verify import verify_clip
-
     p = verify_parser()
     args = p.parse_args(argv)
+    from ..record.signing import KeyFileError  # cryptography: after parsing, so --help stays fast
+    from ..record.verify import verify_clip
+
     try:
         result = verify_clip(args.clip, args.manifest, args.key, original=args.original)
     except KeyFileError as exc:
@@ -652,9 +654,6 @@ def _main_verify(argv) -> int:
 
 
 def _main_log(argv) -> int:
-    from ..core.safetext import shown
-    from ..record.sharelog import ShareLogError, read_shares
-
     p = log_parser()
     args = p.parse_args(argv)
     try:
@@ -684,7 +683,9 @@ def _main_log(argv) -> int:
 
 
 def _main_key(argv) -> int:
-    from ..record.signing import (
+    p = key_parser()
+    args = p.parse_args(argv)
+    from ..record.signing import (  # cryptography: after parsing, so --help stays fast
         KEY_FILE,
         KeyFileError,
         config_dir,
@@ -695,8 +696,6 @@ def _main_key(argv) -> int:
         public_key_text,
     )
 
-    p = key_parser()
-    args = p.parse_args(argv)
     try:
         if args.new:
             key, earlier = new_device_key()
@@ -724,12 +723,10 @@ def _main_review(argv) -> int:
 
 
 def _main_pick(argv) -> int:
-    from ..core.incident import IncidentError, seconds_from_text
-    from ..media.safeio import UsageError
-    from .review import keep_prefix, pick_frame
-
     p = pick_parser()
     args = p.parse_args(argv)
+    from .review import keep_prefix, pick_frame  # cryptography (signing): after parsing, so --help stays fast
+
     try:
         at = seconds_from_text(args.at)
         path, numbered = pick_frame(args.clip, at, args.output, profile=args.profile, models_dir=args.models_dir,
@@ -751,7 +748,7 @@ def _main_pick(argv) -> int:
 
 
 def _main_bench(argv) -> int:
-    from .bench import main as bench
+    from .bench import main as bench  # cryptography (signing): loaded only once the command runs
 
     return bench(argv)
 
@@ -761,7 +758,7 @@ def completion_parser() -> argparse.ArgumentParser:
     options, then each subcommand's (the command line itself dispatches on the first word)."""
     import shtab
 
-    from .bench import bench_parser
+    from .bench import bench_parser  # cryptography (signing): loaded only once the command runs
 
     p = redact_parser()
     # The first word is a file to redact or a command's name: bash is offered both.

@@ -19,6 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.incident import Incident, Subject, Window
+from ..core.policy import Policy
+from ..detectors.models import ModelMissingError, model_path
+from ..jobs.files import redact_video
+from ..media.images import read_image
+from ..media.video import VideoReader
+from ..record.manifest import manifest_path
+from ..record.verify import verify_clip
+from .review import review_sheet
+
 DEMO_TAGS = {"location": "+51.5007-000.1246/", "creation_time": "2026-11-28T08:15:00.000000Z",
              "com.apple.quicktime.make": "DemoCam", "com.apple.quicktime.model": "Doorbell 2"}
 SIZE = (640, 360)
@@ -126,9 +136,6 @@ def load_assets(models_dir=None) -> tuple:
     """
     import cv2
 
-    from ..detectors.models import model_path
-    from ..media.images import read_image
-
     photo = read_image(model_path("demo_astronaut", models_dir))
     h, w = photo.shape[:2]
     x0, y0, x1, y1 = ASTRONAUT_CROP
@@ -188,8 +195,6 @@ def make_clip(path, models_dir=None) -> None:
 
 def demo_incident():
     """The incident the demo asks for: window, the astronaut by her box at `PICK_AT`, the zone."""
-    from ..core.incident import Incident, Subject, Window
-
     x0, y0, x1, y1 = astronaut_box(round(PICK_AT * FPS))
     return Incident(units="px", window=Window(*WINDOW), subjects=(Subject(PICK_AT, box=(x0, y0, x1 - x0, y1 - y0)),),
                     privacy_zones=(PRIVACY_ZONE,), request="demo request 0001", recipient="Demo Insurance",
@@ -210,8 +215,6 @@ CHANGED_ABOVE = 20.0
 def compare(src, dst, skip: int) -> dict:
     """Per output frame: differences of the subject's face, the bystanders' faces and the
     privacy zone between input (from frame ``skip``) and output. Decodes both once, in step."""
-    from ..media.video import VideoReader
-
     x, y, w, h = PRIVACY_ZONE
     zone = (x, y, x + w, y + h)
     found: dict = {"subject_face": [], "bystander_faces": [], "privacy_zone": [], "frames": 0}
@@ -245,13 +248,6 @@ def run_demo(folder, *, models_dir=None) -> bool:
         True when every check passes.
     """
     import av
-
-    from ..core.policy import Policy
-    from ..detectors.models import ModelMissingError
-    from ..jobs.files import redact_video
-    from ..record.manifest import manifest_path
-    from ..record.verify import verify_clip
-    from .review import review_sheet
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,14 @@ import numpy as np
 from ..core.jsonfile import MANIFEST_LIMIT, JsonFileError, read_json
 from ..core.profile import Profile
 from ..core.safetext import shown
-from ..media.safeio import check_paths, partial_path
-from ..record.manifest import Count, FlaggedFrame, KeptWindow
+from ..core.types import Kind
+from ..detectors import build_detectors
+from ..media.images import read_image
+from ..media.paths import is_image
+from ..media.safeio import check_paths, partial_path, sha256_file
+from ..media.video import VideoReader
+from ..pipeline.subjects import numbered_boxes
+from ..record.manifest import Count, FlaggedFrame, KeptWindow, Manifest, manifest_path
 
 #: Most tiles on one sheet: subjects, then flagged stretches, then time samples.
 MAX_TILES = 12
@@ -73,8 +79,6 @@ class Tile:
 
 def _load_manifest(clip: Path, manifest) -> dict | None:
     """The manifest as a dict: given as a dict, a `Manifest`, a path, or found beside ``clip``."""
-    from ..record.manifest import Manifest, manifest_path
-
     if isinstance(manifest, dict):
         return manifest
     if isinstance(manifest, Manifest):
@@ -309,12 +313,8 @@ def _thumb(rgb: np.ndarray, width: int) -> np.ndarray:
 def _collect(clip: Path, wanted: set, image: bool, width: int) -> tuple:
     """Thumbnails of the ``wanted`` frames, their times (s), and the frame size; one pass."""
     if image:
-        from ..media.images import read_image
-
         rgb = read_image(clip)
         return {0: _thumb(rgb, width)}, {0: 0.0}, rgb.shape[:2]
-    from ..media.video import VideoReader
-
     thumbs, times, size = {}, {}, None
     with VideoReader(clip) as reader:
         origin: int | None = None
@@ -427,9 +427,6 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 2, thumb_w
     redact.media.safeio.UsageError
         When ``out_png`` is the clip, or exists and ``overwrite`` is false.
     """
-    from ..media.paths import is_image
-    from ..media.safeio import sha256_file
-
     for name, value, low in (("columns", columns, 1), ("thumb_width", thumb_width, 32)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise ValueError(f"review_sheet: {name} must be a whole number >= {low}, got {value!r}")
@@ -446,8 +443,6 @@ def review_sheet(clip, out_png=None, *, manifest=None, columns: int = 2, thumb_w
     elif data and _frame(data.get("frames_out")):
         frames = int(data["frames_out"])
     else:
-        from ..media.video import VideoReader
-
         with VideoReader(clip) as reader:
             frames = reader.info.declared_frames or sum(1 for _ in reader)
     tiles = plan_tiles(data, frames)
@@ -478,8 +473,6 @@ def _check_seconds(at_seconds) -> float:
 
 def _frame_at(clip: Path, at: float) -> tuple:
     """``(rgb, seconds)`` of the input frame nearest to ``at`` s of its own timeline."""
-    from ..media.video import VideoReader
-
     best, best_t = None, float("inf")
     last_t = 0.0
     with VideoReader(clip) as reader:
@@ -549,11 +542,6 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     """
     import cv2
 
-    from ..core.types import Kind
-    from ..detectors import build_detectors
-    from ..media.paths import is_image
-    from ..pipeline.subjects import numbered_boxes
-
     at = _check_seconds(at_seconds)
     clip = Path(clip)
     if not clip.is_file():
@@ -562,8 +550,6 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     check_paths(clip, out, overwrite=overwrite)
     build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)  # a missing model stops us before decoding
     if is_image(clip):
-        from ..media.images import read_image
-
         if at > 0:
             raise ValueError(f"pick: {clip} is an image, it has one frame; use the time 0")
         rgb, seconds = read_image(clip), 0.0

@@ -149,8 +149,6 @@ class Policy:
     def __post_init__(self):
         kinds = frozenset(Kind(k) for k in self.kinds)
         if self.incident is not None:
-            from .incident import Incident
-
             if not isinstance(self.incident, Incident):
                 raise ValueError(f"Policy.incident: expected an Incident, got {type(self.incident).__name__}")
             if self.incident.subjects:

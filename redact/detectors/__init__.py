@@ -28,7 +28,13 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..core.profile import Profile
+from ..core.threads import apply_opencv
 from ..core.types import Kind, Regions
+from .faces import FaceDetector
+from .models import REGISTRY
+from .objects import ObjectDetector
+from .persons import HEAD_PROFILES, HeadDetector, PersonDetector
+from .plates import PLANS, PlateDetector
 
 #: Entry-point group where other packages register detector factories.
 PLUGIN_GROUP = "redact.detectors"
@@ -45,26 +51,18 @@ class Detector(Protocol):
 
 
 def _face(profile, models_dir):
-    from .faces import FaceDetector
-
     return FaceDetector(profile, models_dir)
 
 
 def _plate(profile, models_dir):
-    from .plates import PlateDetector
-
     return PlateDetector(profile, models_dir)
 
 
 def _person(profile, models_dir):
-    from .persons import PersonDetector
-
     return PersonDetector(profile, models_dir)
 
 
 def _vehicle(profile, models_dir):
-    from .objects import ObjectDetector
-
     return ObjectDetector(profile, models_dir, kinds=(Kind.VEHICLE,))
 
 
@@ -84,14 +82,10 @@ def build_detectors(kinds, profile: Profile = Profile.BALANCED, models_dir=None,
     the named ``plugins`` (see `PLUGIN_GROUP`); each must satisfy `Detector`."""
     from importlib.metadata import entry_points
 
-    from ..core.threads import apply_opencv
-
     apply_opencv()  # cv2.dnn's networks run on the process's share of the cores
     kinds = {Kind(k) for k in ([kinds] if isinstance(kinds, (Kind, int)) else kinds)}
     profile = Profile(profile)
     detectors = [BUILT_IN[k](profile, models_dir) for k in (Kind.FACE, Kind.PLATE) if k in kinds]
-    from .persons import HEAD_PROFILES, HeadDetector, PersonDetector
-
     # One pass of the box networks gives people, their heads and vehicles: the vehicles come
     # from the detector that runs it anyway. Plates are looked for on vehicles, so plates need
     # them too (obscured only when asked for: `redact.pipeline.compose.obscured`).
@@ -122,8 +116,6 @@ def detectors_for(policy, models_dir=None) -> list:
     detectors = build_detectors(policy.kinds, policy.profile, models_dir, policy.plugins)
     if policy.plates_only and Kind.PLATE in policy.kinds:
         import dataclasses
-
-        from .plates import PLANS, PlateDetector
 
         plan = dataclasses.replace(PLANS[policy.profile.detectors], vehicles_only=True)
         detectors = [PlateDetector(policy.profile, models_dir, plan=plan) if isinstance(d, PlateDetector) else d
@@ -188,8 +180,6 @@ def describe_models(detectors) -> list:
     A detector's own ``model_specs`` win; other names come from the registry. A name known
     to neither is recorded with ``sha256`` None rather than failing after the work is done.
     """
-    from .models import REGISTRY
-
     found = {}
     for detector in detectors:
         for spec in getattr(detector, "model_specs", None) or ():

@@ -25,6 +25,7 @@ from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
 from .resize import resize
+from .runtime import CV2_DNN, ONNXRUNTIME, OnnxNet, onnxruntime_available
 
 
 @dataclass(frozen=True)
@@ -230,8 +231,7 @@ class FaceDetector:
                  runtime: str | None = None):
         import cv2
 
-        from .._kernels.anchors import anchor_centers
-        from .runtime import CV2_DNN, ONNXRUNTIME, onnxruntime_available
+        from .._kernels.anchors import anchor_centers  # numba (~1 s): on first detection only
 
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
@@ -266,7 +266,7 @@ class FaceDetector:
             Kind `Kind.FACE`, float boxes in frame pixels (they may reach past the frame's
             edges), scores in [0, 1], ``track_id`` -1.
         """
-        from .._kernels.anchors import weighted_nms
+        from .._kernels.anchors import weighted_nms  # numba (~1 s): on first detection only
 
         frame = check_frame(frame)
         parts: list = []
@@ -312,7 +312,7 @@ class FaceDetector:
         """Candidates of BlazeFace full-range on one rectangle of the frame, letterboxed."""
         import cv2
 
-        from .._kernels.anchors import decode_blazeface
+        from .._kernels.anchors import decode_blazeface  # numba (~1 s): on first detection only
 
         size = BLAZEFACE_FULL_RANGE.input_size
         x0, y0, x1, y1 = view
@@ -342,8 +342,6 @@ class FaceDetector:
         per shape, the last few kept: a ``cv2.dnn`` ONNX network keeps the buffers of the
         first input shape it ran and returns garbage for another (OpenCV 4.14).
         """
-        from .runtime import ONNXRUNTIME, OnnxNet
-
         if self._center_runtime == ONNXRUNTIME:
             shape = (0, 0)
         net = self._center.pop(shape, None)
@@ -358,7 +356,7 @@ class FaceDetector:
         """Candidates of one CenterFace view of the frame."""
         import cv2
 
-        from .._kernels.anchors import decode_centerface
+        from .._kernels.anchors import decode_centerface  # numba (~1 s): on first detection only
 
         h, w = frame.shape[:2]
         width, height = view.size(w, h)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..media.safeio import sha256_file
+from .tfjs_onnx import convert_files
 
 #: Environment variable that overrides the cache folder.
 MODELS_DIR_ENV = "REDACT_MODELS_DIR"
@@ -79,8 +80,6 @@ def _tfjs_to_onnx(model_json: bytes, *weights: bytes) -> bytes:
         raise ModelMissingError("converting a TensorFlow.js model to ONNX needs the onnx package. Fix: pip install "
                                 "onnx and fetch again, or fetch the model on another machine and pass the .onnx "
                                 "file it made here with --from.") from None
-    from .tfjs_onnx import convert_files
-
     return convert_files(model_json, *weights, name="nanodet")
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..core.types import Kind
 from .models import model_path
 from .resize import resize
+from .runtime import ONNXRUNTIME, OnnxNet
 
 #: Registry name of the converted network.
 NANODET_MODEL = "nanodet_g_416"
@@ -114,8 +115,6 @@ class NanoDetNet:
     model = NANODET_MODEL
 
     def __init__(self, models_dir=None, kinds=(Kind.PERSON, Kind.VEHICLE)):
-        from .runtime import ONNXRUNTIME, OnnxNet
-
         columns, column_kind = [], []
         for kind in kinds:
             columns += KIND_CLASSES[Kind(kind)]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,9 +30,7 @@ from ..core.types import Kind, Regions, check_frame
 from .models import model_path
 from .nanodet import NANODET_MODEL, NanoDetNet
 from .resize import resize
-
-if TYPE_CHECKING:
-    from .runtime import TfliteNet
+from .runtime import LITERT, TfliteNet
 
 #: Registry names of the network and its class names.
 SSD_MODEL, LABEL_MODEL = "ssd_mobilenetv2_oidv4", "ssd_oidv4_labelmap"
@@ -406,8 +403,6 @@ class ObjectDetector:
             self.runtimes[NANODET_MODEL] = self._nanodet.runtime
 
     def _load_ssd(self, models_dir) -> None:
-        from .runtime import LITERT, TfliteNet
-
         labels = _labels(model_path(LABEL_MODEL, models_dir))
         columns, column_kind = [], []
         for kind in self.kinds:

@@ -32,6 +32,7 @@ from ..core.geometry import centres_inside, pad_boxes, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
+from .objects import ObjectDetector
 from .resize import resize
 
 #: Registry name of the segmentation network.
@@ -217,7 +218,7 @@ def _parts(mask: np.ndarray, prob: np.ndarray) -> tuple:
     """Boxes (int map pixels) and mean probabilities of the 8-connected parts of ``mask``."""
     import cv2
 
-    from .._kernels.components import component_stats
+    from .._kernels.components import component_stats  # numba (~1 s): on first detection only
 
     n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     box = np.zeros((n, 4), np.int32)
@@ -261,7 +262,7 @@ def person_instances(prob, scale: float, seeds: np.ndarray, seed_score: np.ndarr
     """
     import cv2
 
-    from .._kernels.components import split_components
+    from .._kernels.components import split_components  # numba (~1 s): on first detection only
 
     seeds = np.asarray(seeds, np.float32).reshape(-1, 4)
     seed_score = np.asarray(seed_score, np.float32).reshape(-1)
@@ -461,8 +462,6 @@ class PersonDetector:
             self._net = cv2.dnn.readNetFromTFLite(str(model_path(SEGMENT_MODEL, models_dir)))
         self._objects: Any = None  # an ObjectDetector when the plan takes instances from its networks
         if self.plan.instances or vehicles:
-            from .objects import ObjectDetector
-
             kinds = ((Kind.PERSON,) if self.plan.instances else ()) + ((Kind.VEHICLE,) if vehicles else ())
             self._objects = ObjectDetector(self.profile, models_dir, kinds=kinds, plan=objects)
             self.models += self._objects.models

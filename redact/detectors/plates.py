@@ -40,6 +40,7 @@ from ..core.types import Kind, Regions, check_frame
 from .models import model_path
 from .plate_check import PlateCheck
 from .resize import resize
+from .runtime import OnnxNet, onnxruntime_available
 from .text_reader import REC_MODEL
 
 #: Registry name of the text detector.
@@ -434,8 +435,6 @@ class PlateDetector:
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
                  plan: PlatePlan | None = None, runtime: str | None = None):
-        from .runtime import OnnxNet, onnxruntime_available
-
         self.profile = Profile(profile)
         self.plan = PLANS[self.profile.detectors] if plan is None else plan
         self._net = OnnxNet(model_path(TEXT_MODEL, models_dir), runtime)
@@ -572,7 +571,7 @@ class PlateDetector:
         map's pixels (float32), from a text probability map (DB's decoding)."""
         import cv2
 
-        from .._kernels.components import component_stats
+        from .._kernels.components import component_stats  # numba (~1 s): on first detection only
 
         plan = self.plan
         n_labels, labels = cv2.connectedComponents((prob > plan.threshold).view(np.uint8), connectivity=8,

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.geometry import pixel_boxes
 from .models import model_path
 from .resize import resize
+from .runtime import ONNXRUNTIME, OnnxNet
 
 #: Registry names of the recogniser and its character list.
 REC_MODEL, REC_KEYS = "ppocr_rec_v4", "ppocr_keys_v1"
@@ -56,8 +57,6 @@ class TextReader:
     models = (REC_MODEL, REC_KEYS)
 
     def __init__(self, models_dir=None):
-        from .runtime import ONNXRUNTIME, OnnxNet
-
         # Index 0 is CTC's blank; PaddleOCR appends the space after the file's characters.
         self._chars = ["", *model_path(REC_KEYS, models_dir).read_text(encoding="utf-8").splitlines(), " "]
         self._net = OnnxNet(model_path(REC_MODEL, models_dir), ONNXRUNTIME)

@@ -5,6 +5,8 @@ import os
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 
+from ..core.threads import set_processes
+from ..detectors import WORKER_CACHE
 from .options import JobOptions
 from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
@@ -16,8 +18,6 @@ def _worker_init(jobs: int = 1) -> None:
     """In each worker process: die with the parent, unwind (deleting temporaries) on SIGTERM,
     and take one of ``jobs`` shares of the cores (`redact.core.threads`)."""
     import signal
-
-    from ..core.threads import set_processes
 
     set_processes(jobs)
     signal.signal(signal.SIGTERM, _worker_terminate)
@@ -33,8 +33,6 @@ def _worker_terminate(signum, frame):
 
 def _run_in_worker(task: Task, policy, options: JobOptions, force: bool) -> Outcome:
     """One file in a ``--jobs`` worker process, with the detectors it built for its first file."""
-    from ..detectors import WORKER_CACHE
-
     global _worker_busy
     _worker_busy = True
     try:

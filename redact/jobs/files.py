@@ -8,10 +8,12 @@ from pathlib import Path
 
 from ..core.incident import IncidentError
 from ..core.policy import Policy
-from ..detectors import detectors_for, for_stills
+from ..detectors import describe_models, detectors_for, for_stills
 from ..media.images import encode_image, read_image
 from ..media.paths import check_output_suffix, is_image
 from ..media.safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials, sha256_file
+from ..media.video import VideoReader, VideoWriter
+from ..media.video.window import WindowCut
 from ..media.video.writer import check_encoder
 from ..pipeline.redactor import Redactor
 from ..record.manifest import FlaggedFrame, Manifest, manifest_path, own_record, settings_record, tag_groups
@@ -78,8 +80,6 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
 
 def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detectors, seed, progress, timings,
                   seal=None):
-    from ..media.video import VideoReader
-
     src, dst = check_paths(src, dst, overwrite=overwrite)
     if detectors is None:
         detectors = detectors_for(policy, models_dir)
@@ -90,9 +90,6 @@ def _redact_video(src, dst, policy, *, overwrite, crf, preset, models_dir, detec
 
 def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed, progress, models_dir=None,
                        timings=None, seal=None):
-    from ..media.video import VideoWriter
-    from ..media.video.window import WindowCut
-
     incident = policy.incident
     window = incident.window if incident is not None else None
     info = reader.info
@@ -301,8 +298,6 @@ def redact_file(src, dst, policy: Policy = Policy(), *, skip_complete: bool = Fa
     >>> redact.redact_file(folder / "in.png", folder / "out.png", policy, skip_complete=True) is None
     True
     """
-    from ..detectors import describe_models
-
     src, dst = Path(src), Path(dst)
     check_encoder(crf, preset)
     check_output_suffix(src, dst)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 
 from ..core.policy import Policy
+from ..core.types import Kind, check_frame
+from ..media.video import VideoReader
+from ..media.video.window import WindowCut
+from ..pipeline.redactor import Analyser, Analysis
+from ..pipeline.subjects import FrameRecord, appearance, plan_subjects, resolve_numbers
 
 
 def analyse_clip(src, policy: Policy, info, detectors, models_dir):
     """First pass of a clip whose incident names subjects (see `analyse_frames`)."""
-    from ..media.video import VideoReader
-    from ..media.video.window import WindowCut
-
     incident = policy.incident
     if incident is None:
         raise ValueError("_analyse: the policy has no incident")
@@ -29,10 +31,6 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     where a subject is given by number, for `redact.pipeline.subjects.resolve_numbers`), then pick and
     follow each subject of ``policy.incident``. Returns the `Analysis` a second pass redacts
     from (`Redactor` with ``replay``) and the per-frame `SubjectPlan`."""
-    from ..core.types import Kind, check_frame
-    from ..pipeline.redactor import Analyser, Analysis
-    from ..pipeline.subjects import FrameRecord, appearance, plan_subjects, resolve_numbers
-
     incident = policy.incident
     if incident is None:
         raise ValueError("analyse_frames: the policy has no incident to pick subjects from")

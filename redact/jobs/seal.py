@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import __version__
 from ..core.policy import Policy
-from ..media.safeio import atomic_pair, check_paths, output_lock, sha256_file
+from ..media.safeio import OutputBusyError, atomic_pair, check_paths, is_partial_of, output_lock, sha256_file
 from ..pipeline.redactor import Redactor
 from ..record.manifest import Manifest, manifest_path, own_record
 from ..record.sharelog import Share, logged_delivery
@@ -91,9 +92,6 @@ def seal_handed_off(src, dst, pending, manifest: Manifest, *, policy: Policy, in
     """
     import os
     import stat
-
-    from .. import __version__
-    from ..media.safeio import OutputBusyError, is_partial_of
 
     dst, pending = Path(dst), Path(pending)
     if not is_partial_of(dst, pending):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.geometry import box_areas, iou_matrix, overlap_areas
+from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes, pixel_boxes
 from ..core.types import BODIES, Kind, Regions
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
@@ -180,8 +180,6 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
 
     Every other detected person still covers it (a bystander overlapping the subject wins).
     """
-    from ..core.geometry import pad_boxes, pixel_boxes
-
     # People only: a lost face or plate is a face or plate, wherever it is predicted.
     ghosts = hidden & np.isin(regions.kind, BODIES) & ~np.isin(regions.track_id, list(observed))
     ghosts &= regions.track_id >= 0

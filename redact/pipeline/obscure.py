@@ -144,7 +144,7 @@ def obscure(frame, regions, style=Style(), *, mask=None, seed: int = 0, out=None
     >>> int(result[7, 7, 0]), int(result[0, 0, 0]), int(frame[7, 7, 0])
     (0, 200, 200)
     """
-    from .._kernels import obscure as k
+    from .._kernels import obscure as k  # numba (~1 s): on the first obscured frame only
 
     frame = check_frame(frame)
     regions = _as_regions(regions)

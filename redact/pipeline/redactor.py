@@ -16,12 +16,16 @@ from fractions import Fraction
 import numpy as np
 
 from .. import __version__
+from ..core.geometry import pixel_boxes
 from ..core.policy import Policy
-from ..core.types import Kind, Regions
+from ..core.types import Kind, Regions, check_frame
 from ..detectors import describe_models, detect_all, detectors_for
 from ..record.manifest import UNANALYSED, Manifest
 from .compose import compose, obscured
 from .motion import MotionGate, SceneCuts
+from .obscure import obscure
+from .tracking import Tracker, TwoSidedHold
+from .vehicles import PlateRides
 
 #: The stages timed, in the order frames pass them (see `Redactor.seconds`).
 STAGES = ("decode", "detect", "track", "policy", "obscure", "encode")
@@ -99,9 +103,6 @@ class Analyser:
     """
 
     def __init__(self, policy: Policy, fps, detectors):
-        from .tracking import Tracker, TwoSidedHold
-        from .vehicles import PlateRides
-
         self.policy = policy
         self.hold_frames, self.lookahead_frames = policy.in_frames(Fraction(fps))
         self.detectors = detectors
@@ -293,8 +294,6 @@ class Redactor:
         The frame is copied while it waits in the look-ahead: camera apps reuse their
         buffers, and a buffer overwritten by a later frame must never be what gets obscured.
         """
-        from ..core.types import check_frame
-
         if self._flushed:
             raise RuntimeError("push after flush(): the stream has ended; use a new Redactor for a new stream")
         rgb = check_frame(rgb)
@@ -335,8 +334,6 @@ class Redactor:
         return [self._finish(p, r) for p, r in self._analyser.flush()]
 
     def _finish(self, pending: _Pending, regions: Regions) -> RedactedFrame:
-        from .obscure import obscure
-
         height, width = pending.rgb.shape[:2]
         shown = review = None
         if self._subjects is not None:
@@ -364,8 +361,6 @@ class Redactor:
         """Record the subjects a frame really shows: a privacy zone, a keep zone's outside or
         a bystander in front can hide a subject the plan shows, and the manifest must not say
         "shown" then. Judged on the pixels: the share of its box left as it was."""
-        from ..core.geometry import pixel_boxes
-
         height, width = out.shape[:2]
         for tid in shown.people | shown.plates | shown.vehicles:
             rows = np.flatnonzero(regions.track_id == tid)

@@ -19,6 +19,7 @@ from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
 from ..core.incident import Incident, IncidentError, Subject
 from ..core.profile import Profile
 from ..core.types import Kind, Regions
+from ..detectors import build_detectors, detect_all
 from .compose import FrameSubjects, group_parts, shown_rows
 
 #: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
@@ -138,8 +139,6 @@ def numbered(regions: Regions, observed=None) -> list:
 def numbered_boxes(rgb: np.ndarray, profile, models_dir=None) -> list:
     """``(kind, (x0, y0, x1, y1))`` per person, plate and vehicle, in the order `redact pick`
     numbers them, as `redact pick --profile profile` finds them on one frame (no tracking)."""
-    from ..detectors import build_detectors, detect_all
-
     detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)
     regions = detect_all(detectors, rgb)
     return [(Kind(int(regions.kind[row])), tuple(float(v) for v in regions.xyxy[row])) for row in numbered(regions)]

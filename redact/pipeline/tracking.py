@@ -172,7 +172,7 @@ class Tracker:
         if not detected and len(detections):
             raise ValueError(f"detections: expected none on a frame with detected=False, got "
                              f"{len(detections)}; pass Regions.empty() or detected=True")
-        from .._kernels import track as kernels
+        from .._kernels import track as kernels  # numba (~1 s): on the first tracked frame only
 
         self._age += 1
         core = np.empty_like(self._box)
@@ -261,7 +261,7 @@ class Tracker:
         while its new track covered it already. Bodies are left out: a person's identity
         decides who an incident shows, and two passers-by at one size are common.
         """
-        from .._kernels import track as kernels
+        from .._kernels import track as kernels  # numba (~1 s): on the first tracked frame only
 
         free_dets = det_track < 0
         free_tracks = ~np.isin(np.arange(len(self._id)), det_track)

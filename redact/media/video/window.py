@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
+from ...core.incident import Window
 from .reader import DecodedFrame
-
-if TYPE_CHECKING:
-    from ...core.incident import Window
 
 
 @dataclass
