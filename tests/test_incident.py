@@ -307,7 +307,9 @@ def test_a_broken_track_is_carried_on_by_the_one_track_that_looks_like_the_subje
 def test_a_broken_track_is_not_carried_on_when_it_is_ambiguous_or_someone_else():
     for records in (_broken_track(twins=True), _broken_track(companion=True)):
         states = follow(records, 0, 1)
-        assert max(states) == 4  # nobody after the break: the subject stays obscured
+        # Nobody after the break: the subject stays obscured (those frames flagged, not shown).
+        assert max(i for i, (state, _) in states.items() if state == "shown") == 4
+        assert all(state == AMONG_OTHERS for i, (state, _) in states.items() if i > 4)
 
 
 def _turning(company: tuple | None):

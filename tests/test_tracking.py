@@ -661,3 +661,15 @@ def test_a_detection_is_not_taken_for_a_lost_object_it_may_not_be(kind, box):
         tracker.update(Regions.empty())
     out = tracker.update(Regions.from_boxes([box], kind=kind))
     assert out.track_id.tolist() == [1, 0]  # a new track, and the lost one still held
+
+
+def test_a_face_found_twice_keeps_no_hold_growing_beside_its_one_track():
+    # Two views find one face a few pixels apart: two tracks. Next time one box comes, the
+    # other track is lost on top of it; it must not be held (its box grew to 700 px on
+    # Hamilton). A lost face elsewhere is still held.
+    tracker = Tracker(hold_frames=15)
+    for _ in range(2):
+        tracker.update(Regions.from_boxes([[240, 74, 438, 416], [287, 52, 484, 428], [0, 0, 40, 50]],
+                                          kind=Kind.FACE))
+    out = tracker.update(Regions.from_boxes([[292, 57, 465, 427]], kind=Kind.FACE))
+    assert out.track_id.tolist() == [1, 2]  # the detection on track 1, and the face elsewhere held

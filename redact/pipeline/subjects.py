@@ -524,8 +524,9 @@ def follow(records: list, start: int, track_id: int) -> dict:
     while. A crossing ends when everyone it crossed is detected apart from it and exactly
     one of the people coming out is the subject by look and motion (`_comes_out`); other
     losses when its look matches again. Where its track ends, a new track may carry it on
-    (`_successor`); the frames between are "subject lost". Frames where it is nowhere are
-    not in the result.
+    (`_successor`); the frames between are "subject lost". Where nobody does, the frames
+    while people are still near where it was are `AMONG_OTHERS` (`_still_about`); frames
+    where it is nowhere are not in the result.
     """
     reference = records[start].looks.get(track_id)
     sightings = Counter(tid for record in records for tid in record.observed)

@@ -43,6 +43,9 @@ PART_SHARE = 0.6
 #: A detection continues a lost track (`Tracker._found_again`) when their areas are within
 #: this factor of each other.
 FOUND_AGAIN_SIZE = 2.0
+#: A lost track whose predicted box overlaps a detection another track took by this IoU is
+#: that object, seen by the other track (`Tracker._seen_by_another`): it is not held.
+DUPLICATE_IOU = 0.5
 #: Share of its width and height by which an entering object's first box grows on every
 #: side when it is drawn on earlier frames: it was moving and only partly visible there.
 ENTRY_MARGIN = 0.25
@@ -232,7 +235,7 @@ class Tracker:
 
         lost = np.ones(n_tracks, np.bool_)
         lost[rows] = False
-        held = lost & (self._age <= self._hold_frames)
+        held = lost & (self._age <= self._hold_frames) & ~self._seen_by_another(core, lost, detections, matched)
         output = Regions.concat([
             Regions(detections.xyxy, detections.score, detections.kind, ids),
             Regions(_float32_outward(grown[held]), self._score[held], self._kind[held],
@@ -249,6 +252,25 @@ class Tracker:
         self._id = np.concatenate([self._id[keep], ids[new]])
         return output
 
+
+    def _seen_by_another(self, core: np.ndarray, lost: np.ndarray, detections: Regions,
+                         matched: np.ndarray) -> np.ndarray:
+        """Which lost tracks are the object another track detected on this frame: their
+        predicted box overlaps that detection by `DUPLICATE_IOU`, kind for kind.
+
+        One face found twice (two views, a few pixels apart) starts two tracks; when only one
+        box comes next, the other track is lost and its hold grows over the frame, on an object
+        the first one covers. Bodies are left out, as in `_found_again`.
+        """
+        seen = np.zeros(len(lost), np.bool_)
+        others = np.flatnonzero(matched & ~np.isin(detections.kind, BODIES))
+        candidates = np.flatnonzero(lost & ~np.isin(self._kind, BODIES))
+        if not len(others) or not len(candidates):
+            return seen
+        overlap = iou_matrix(core[candidates], detections.xyxy[others])
+        same_kind = self._kind[candidates][:, None] == detections.kind[others][None, :]
+        seen[candidates] = ((overlap >= DUPLICATE_IOU) & same_kind).any(axis=1)
+        return seen
 
     def _found_again(self, grown: np.ndarray, detections: Regions, det_track: np.ndarray) -> np.ndarray:
         """For each detection no track took, the unmatched track whose object it is found
