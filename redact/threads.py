@@ -8,9 +8,16 @@ a dozen threads wanting the CPU whenever the stages overlap, and each pool's thr
 the slowest of them, which the others have preempted.
 
 The budget gives each its share instead. Detection is most of the work (80-95% of a frame's
-busy time in every profile, `redact bench`) and its network calls run one after another in
-the detect thread, so one call may use every core; OpenCV's pool serves the same thread (its
-``cv2.dnn`` networks and resizes), so it gets the same count. The decoder takes one thread: a
+busy time in every profile, `redact bench`). Its detectors run in two *lanes* where there are
+two cores to a process (`redact.detectors.detect_all`: the face detector beside the people and
+vehicle detector and the plate search that reads its vehicles), each network call on one
+thread: measured on ``balanced`` at 720p (people walking at the camera, 105 frames), network
+calls on two intra-op threads each took the whole run 1.19x the wall time of one thread each
+(three pairs, cpu 1.09x): every operator of a call waits for the slower of its two threads,
+which the decoder, the encoder or another process has preempted, so one call never kept both
+cores busy (the run used one core on average). Two lanes of one thread each keep both busy
+without that wait. OpenCV's pool serves the lanes' threads too (its ``cv2.dnn`` networks and
+resizes), so it gets the networks' count. The decoder takes one thread: a
 single core decodes faster than any profile detects, and FFmpeg's own pool (one per core plus
 one) only crowds out the network that holds everyone up. The encoder keeps x264's own threads:
 measured on ``fast`` at 720p (people walking at the camera, 105 frames, three pairs against the
@@ -41,6 +48,9 @@ class ThreadBudget:
     ----------
     networks : int
         Threads of one network call (ONNX Runtime intra-op, LiteRT) and of OpenCV's pool.
+    lanes : int
+        Detectors running side by side on one frame (`redact.detectors.detect_all`), each
+        network call of theirs on ``networks`` threads.
     decoder : int
         Threads of the video decoder.
     encoder : int
@@ -48,17 +58,23 @@ class ThreadBudget:
     """
 
     networks: int
+    lanes: int = 1
     decoder: int = 1
     encoder: int = 0
 
     @classmethod
     def for_cores(cls, cores: int, processes: int = 1) -> "ThreadBudget":
-        """The budget of one of ``processes`` redactions sharing ``cores`` (``--jobs``).
+        """The budget of one of ``processes`` redactions sharing ``cores`` (``--jobs``): two
+        lanes where the share is two cores or more, the share split between them.
 
-        >>> ThreadBudget.for_cores(2), ThreadBudget.for_cores(8, processes=3)
-        (ThreadBudget(networks=2, decoder=1, encoder=0), ThreadBudget(networks=2, decoder=1, encoder=0))
+        >>> [(b.networks, b.lanes) for b in (ThreadBudget.for_cores(2), ThreadBudget.for_cores(1))]
+        [(1, 2), (1, 1)]
+        >>> [(b.networks, b.lanes) for b in (ThreadBudget.for_cores(4), ThreadBudget.for_cores(8, processes=3))]
+        [(2, 2), (1, 2)]
         """
-        return cls(networks=max(1, cores // max(1, processes)))
+        share = max(1, cores // max(1, processes))
+        lanes = min(2, share)
+        return cls(networks=max(1, share // lanes), lanes=lanes)
 
 
 _budget: ThreadBudget | None = None
