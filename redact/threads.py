@@ -11,15 +11,17 @@ The budget gives each its share instead. Detection is most of the work (80-95% o
 busy time in every profile, `redact bench`). Its detectors run in two *lanes* where there are
 two cores to a process (`redact.detectors.detect_all`: the face detector beside the people and
 vehicle detector and the plate search that reads its vehicles), each network call on one
-thread: measured on ``balanced`` at 720p (people walking at the camera, 105 frames), network
-calls on two intra-op threads each took the whole run 1.19x the wall time of one thread each
-(three pairs, cpu 1.09x): every operator of a call waits for the slower of its two threads,
-which the decoder, the encoder or another process has preempted, so one call never kept both
-cores busy (the run used one core on average). Two lanes of one thread each keep both busy
-without that wait. OpenCV's pool serves the lanes' threads too (its ``cv2.dnn`` networks and
-resizes), so it gets the networks' count. The decoder takes one thread: a
-single core decodes faster than any profile detects, and FFmpeg's own pool (one per core plus
-one) only crowds out the network that holds everyone up. The encoder keeps x264's own threads:
+thread. A call on two intra-op threads waits, operator by operator, for whichever of them the
+decoder, the encoder or another process has preempted. Measured on ``balanced`` at 720p
+(people walking at the camera, 105 frames, three pairs in one run, the machine shared with
+another agent's load of 6-8): networks on one thread each in two lanes against two threads
+in one lane, 0.93x the CPU time and 0.98x the wall time (0.84-1.08); one thread against
+two, both in one lane, 0.92x the CPU time. A loaded machine has no idle core for the second
+lane, so its wall-time gain there is nil; the CPU saved is what holds. OpenCV's pool
+serves the lanes' threads too (its ``cv2.dnn`` networks and resizes), so it gets the
+networks' count. The decoder takes one thread: a single core decodes faster than any
+profile detects, and FFmpeg's own pool (one per core plus one) only crowds out the network
+that holds everyone up. The encoder keeps x264's own threads:
 measured on ``fast`` at 720p (people walking at the camera, 105 frames, three pairs against the
 library defaults in one run), x264 on one thread made the whole run 1.08x slower (two runs),
 while the decoder on one thread and x264's own pool made it 0.86x (cpu 0.88x): x264's frame
