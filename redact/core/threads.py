@@ -8,11 +8,20 @@ a dozen threads wanting the CPU whenever the stages overlap, and each pool's thr
 the slowest of them, which the others have preempted.
 
 The budget gives each its share instead. Detection is most of the work (80-95% of a frame's
-busy time in every profile, `redact bench`) and its network calls run one after another in
-the detect thread, so one call may use every core; OpenCV's pool serves the same thread (its
-``cv2.dnn`` networks and resizes), so it gets the same count. The decoder takes one thread: a
-single core decodes faster than any profile detects, and FFmpeg's own pool (one per core plus
-one) only crowds out the network that holds everyone up. The encoder keeps x264's own threads:
+busy time in every profile, `redact bench`). Its detectors run in two *lanes* where there are
+two cores to a process (`redact.detectors.detect_all`: the face detector beside the people and
+vehicle detector and the plate search that reads its vehicles), each network call on one
+thread. A call on two intra-op threads waits, operator by operator, for whichever of them the
+decoder, the encoder or another process has preempted. Measured on ``balanced`` at 720p
+(people walking at the camera, 105 frames, three pairs in one run, the machine shared with
+another agent's load of 6-8): networks on one thread each in two lanes against two threads
+in one lane, 0.93x the CPU time and 0.98x the wall time (0.84-1.08); one thread against
+two, both in one lane, 0.92x the CPU time. A loaded machine has no idle core for the second
+lane, so its wall-time gain there is nil; the CPU saved is what holds. OpenCV's pool
+serves the lanes' threads too (its ``cv2.dnn`` networks and resizes), so it gets the
+networks' count. The decoder takes one thread: a single core decodes faster than any
+profile detects, and FFmpeg's own pool (one per core plus one) only crowds out the network
+that holds everyone up. The encoder keeps x264's own threads:
 measured on ``fast`` at 720p (people walking at the camera, 105 frames, three pairs against the
 library defaults in one run), x264 on one thread made the whole run 1.08x slower (two runs),
 while the decoder on one thread and x264's own pool made it 0.86x (cpu 0.88x): x264's frame
@@ -41,6 +50,9 @@ class ThreadBudget:
     ----------
     networks : int
         Threads of one network call (ONNX Runtime intra-op, LiteRT) and of OpenCV's pool.
+    lanes : int
+        Detectors running side by side on one frame (`redact.detectors.detect_all`), each
+        network call of theirs on ``networks`` threads.
     decoder : int
         Threads of the video decoder.
     encoder : int
@@ -48,17 +60,23 @@ class ThreadBudget:
     """
 
     networks: int
+    lanes: int = 1
     decoder: int = 1
     encoder: int = 0
 
     @classmethod
     def for_cores(cls, cores: int, processes: int = 1) -> "ThreadBudget":
-        """The budget of one of ``processes`` redactions sharing ``cores`` (``--jobs``).
+        """The budget of one of ``processes`` redactions sharing ``cores`` (``--jobs``): two
+        lanes where the share is two cores or more, the share split between them.
 
-        >>> ThreadBudget.for_cores(2), ThreadBudget.for_cores(8, processes=3)
-        (ThreadBudget(networks=2, decoder=1, encoder=0), ThreadBudget(networks=2, decoder=1, encoder=0))
+        >>> [(b.networks, b.lanes) for b in (ThreadBudget.for_cores(2), ThreadBudget.for_cores(1))]
+        [(1, 2), (1, 1)]
+        >>> [(b.networks, b.lanes) for b in (ThreadBudget.for_cores(4), ThreadBudget.for_cores(8, processes=3))]
+        [(2, 2), (1, 2)]
         """
-        return cls(networks=max(1, cores // max(1, processes)))
+        share = max(1, cores // max(1, processes))
+        lanes = min(2, share)
+        return cls(networks=max(1, share // lanes), lanes=lanes)
 
 
 _budget: ThreadBudget | None = None

@@ -650,8 +650,6 @@ class HeadDetector:
     """
 
     kinds: tuple = (Kind.FACE,)
-    #: Runs after the face detector and sees its faces (`redact.detectors.detect_all`).
-    uses: tuple = (Kind.FACE,)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *, plan: PersonPlan | None = None,
                  vehicles: bool = False):
@@ -664,19 +662,18 @@ class HeadDetector:
         if vehicles:
             self.kinds = (Kind.FACE, Kind.VEHICLE)
 
-    def detect(self, frame: np.ndarray, context: Regions | None = None) -> Regions:
-        """Head boxes (`Kind.FACE`) of the people in one RGB frame, then the vehicles when asked.
-
-        ``context`` holds the faces other detectors found on the frame (`uses`): a head whose
-        face is among them is left to that face's box (`found_as_faces`).
-        """
+    def detect(self, frame: np.ndarray) -> Regions:
+        """Head boxes (`Kind.FACE`) of the people in one RGB frame, then the vehicles when asked."""
         found = self._people.detect(frame)
         height = found.xyxy[:, 3] - found.xyxy[:, 1]
         near = (found.kind == Kind.FACE) & (height > MAX_HEAD_SHARE * frame.shape[0])
-        found = found.select(((found.kind == Kind.FACE) & ~near) | (found.kind == Kind.VEHICLE))
-        if context is None:
-            return found
-        faces = context.xyxy[context.kind == Kind.FACE]
-        heads = np.flatnonzero(found.kind == Kind.FACE)
-        drop = heads[found_as_faces(found.xyxy[heads], faces)]
-        return found.select(~np.isin(np.arange(len(found)), drop))
+        return found.select(((found.kind == Kind.FACE) & ~near) | (found.kind == Kind.VEHICLE))
+
+    def settle(self, own: Regions, others: Regions) -> Regions:
+        """``own`` (this detector's regions on a frame) without the heads whose face another
+        detector found on it (`found_as_faces`): that face's box hides it. Called by
+        `redact.detectors.detect_all` once every detector has run, so the heads' network can
+        run beside the face detector."""
+        heads = np.flatnonzero(own.kind == Kind.FACE)
+        drop = heads[found_as_faces(own.xyxy[heads], others.xyxy[others.kind == Kind.FACE])]
+        return own.select(~np.isin(np.arange(len(own)), drop))

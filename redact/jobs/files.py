@@ -25,8 +25,20 @@ from .seal import RedactionIncomplete, incident_record
 from .seal import seal as seal_output
 from .stages import END, Stage, get, put
 
-#: Frames buffered between decode, processing and encode (bounded: constant memory).
+#: Frames buffered between decode, processing and encode (bounded: constant memory)...
 QUEUE_FRAMES = 8
+#: ...and at most this many bytes of them: decoding outruns detection, so its queue is full
+#: whatever its length, and at 1080p eight frames a queue are 100 MB (issue 25: peak memory).
+QUEUE_BYTES = 24 << 20
+
+
+def queue_frames(width: int, height: int) -> int:
+    """Frames each queue between the stages holds for frames of this size (RGB).
+
+    >>> queue_frames(1280, 720), queue_frames(1920, 1080), queue_frames(3840, 2160)
+    (8, 4, 2)
+    """
+    return max(2, min(QUEUE_FRAMES, QUEUE_BYTES // (width * height * 3)))
 
 #: Share of a file's frames that may fail analysis (each is obscured whole and flagged)
 #: before the file counts as not redacted: a glitch in a long clip is tolerated (one frame
@@ -96,8 +108,9 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
     if window is not None and info.declared_seconds and window.first >= info.declared_seconds:
         raise IncidentError(f"window starts at {window.first:g} s but {src} lasts {info.declared_seconds:.2f} s")
     _, lookahead = policy.in_frames(info.fps)
+    queued = queue_frames(info.width, info.height)
     try:
-        check_memory(info.width, info.height, lookahead + 2 * QUEUE_FRAMES, lookahead)
+        check_memory(info.width, info.height, lookahead + 2 * queued, lookahead)
     except MemoryError as exc:
         raise RedactionIncomplete(f"{src}: {exc}") from None
     replay = subjects = None
@@ -108,8 +121,8 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
     cut = WindowCut(window, info.time_base, audio.time_base if audio is not None else None)
     remove_stale_partials(dst)
     stop = threading.Event()
-    decoded: queue.Queue = queue.Queue(QUEUE_FRAMES)
-    finished: queue.Queue = queue.Queue(QUEUE_FRAMES)
+    decoded: queue.Queue = queue.Queue(queued)
+    finished: queue.Queue = queue.Queue(queued)
     clock = {"decode": 0.0, "encode": 0.0}  # busy time, not time spent waiting on a queue
 
     def decode():
