@@ -362,6 +362,17 @@ def test_default_kinds_add_heads_in_balanced_and_thorough_only():
     assert HeadDetector not in [type(d) for d in build_detectors({Kind.FACE, Kind.PERSON})]
 
 
+def test_a_face_found_in_an_arms_out_head_box_is_its_face():
+    """A person with arms out (box 2.5x as wide as their shoulders): their found face is a
+    fifth of the head box's width, and the head box (a full-width slab) is left to it. A face
+    a tenth of the width is one of several people, and a head that holds none stays."""
+    from redact.detectors.persons import found_as_faces
+
+    heads = head_boxes(np.array([[0, 0, 100, 160], [0, 0, 200, 160], [300, 0, 380, 200]], np.float32), 0.25)
+    faces = np.array([[40, 5, 60, 30], [90, 5, 110, 30]], np.float32)   # 0.2 and 0.1 of their heads
+    assert found_as_faces(heads, faces).tolist() == [True, False, False]
+
+
 def test_head_detector_hides_pets_heads_and_not_bodies(people_dir):
     """Every 50th of the first 400 PETS09 frames (people 64-128 px tall, seen from above and
     behind): with the head detector beside the face detector, most heads are hidden (the face

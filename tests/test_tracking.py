@@ -294,6 +294,60 @@ def test_skipped_frames_never_end_a_track():
     assert len(tracker.update(Regions.empty())) == 0  # detection ran and missed it
 
 
+def held_lengths(tracker, sightings, kind=Kind.FACE, score=0.2, every=3, frames=12):
+    """Rows out of ``tracker`` per frame for one box seen on the first ``sightings`` analysed
+    frames (detection every ``every`` frames), then missed."""
+    lengths = []
+    for t in range(frames):
+        detected = t % every == 0
+        seen = detected and t // every < sightings
+        dets = one(kind, [10 + t, 10, 30 + t, 30], score) if seen else Regions.empty()
+        lengths.append(len(tracker.update(dets, detected=detected)))
+    return lengths
+
+
+def test_unconfirmed_face_is_held_only_until_the_next_analysed_frame():
+    # Seen once at a low score: covered on its frame and the skipped frames after it, and
+    # dropped by the next analysed frame that misses it (the look-ahead covers a later return).
+    assert held_lengths(Tracker(hold_frames=15, unconfirmed_hold=0), 1) == [1, 1, 1] + [0] * 9
+    assert held_lengths(Tracker(hold_frames=15, unconfirmed_hold=4), 1) == [1] * 6 + [0] * 6
+    # Confirmed (seen twice, or a confident score) or not a face: the whole hold.
+    full = [1] * 12
+    assert held_lengths(Tracker(hold_frames=15, unconfirmed_hold=0), 2) == full
+    assert held_lengths(Tracker(hold_frames=15, unconfirmed_hold=0), 1, score=0.9) == full
+    assert held_lengths(Tracker(hold_frames=15, unconfirmed_hold=0), 1, kind=Kind.PLATE) == full
+    assert held_lengths(Tracker(hold_frames=15), 1) == full  # default: the whole hold
+
+
+class LowScoreFace:
+    """A detector (plugin-shaped) that finds one low-score face on the first frame only."""
+
+    kinds = (Kind.FACE,)
+    models = ()
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        if self.calls > 1:
+            return Regions.empty()
+        return Regions.from_boxes([[40, 40, 60, 60]], kind=Kind.FACE, score=0.2)
+
+
+@pytest.mark.parametrize("lookahead, held", [(15, 0), (0, 15)])
+def test_analyser_holds_an_unconfirmed_face_only_with_a_lookahead(lookahead, held):
+    from redact import Policy
+    from redact.pipeline.redactor import Analyser
+
+    policy = Policy(kinds=frozenset({Kind.FACE}), hold_frames=15, lookahead_frames=lookahead, detect_every=1)
+    analyser = Analyser(policy, 30, [LowScoreFace()])
+    frame = np.full((120, 160, 3), 128, np.uint8)
+    out = [r for t in range(30) for _, r in analyser.push(frame.copy())] + [r for _, r in analyser.flush()]
+    faces = [int((r.kind == Kind.FACE).sum()) for r in out]
+    assert faces[0] == 1 and faces[1:held + 1] == [1] * held and faces[held + 1:] == [0] * (29 - held)
+
+
 def test_reset_forgets_tracks_but_never_reuses_ids():
     tracker = Tracker()
     tracker.update(one(Kind.FACE, [0, 0, 10, 10]))

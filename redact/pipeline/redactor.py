@@ -106,7 +106,11 @@ class Analyser:
         self.policy = policy
         self.hold_frames, self.lookahead_frames = policy.in_frames(Fraction(fps))
         self.detectors = detectors
-        self._tracker = Tracker(hold_frames=self.hold_frames)
+        # An unconfirmed face (`redact.pipeline.tracking.CONFIRM_SCORE`) is held only until the
+        # next analysed frame: found again later, the look-ahead draws it back over the gap.
+        # Without a look-ahead (live) nothing would, so it keeps the whole hold.
+        self._tracker = Tracker(hold_frames=self.hold_frames,
+                                unconfirmed_hold=0 if self.lookahead_frames else None)
         self._gate = MotionGate() if policy.detect_every > 1 else None
         self._followed = Regions.empty()
         self._hold = TwoSidedHold(self.lookahead_frames)

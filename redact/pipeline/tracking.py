@@ -49,6 +49,12 @@ DUPLICATE_IOU = 0.5
 #: Share of its width and height by which an entering object's first box grows on every
 #: side when it is drawn on earlier frames: it was moving and only partly visible there.
 ENTRY_MARGIN = 0.25
+#: A face track seen on one analysed frame only, with a score under this, is unconfirmed.
+#: Low scores are often texture (WIDER val, balanced: of the face boxes scoring 0.1-0.2, 59%
+#: overlap no annotated face; 0.2-0.3 39%, 0.3-0.5 22%, above 1.4%), and held for the whole
+#: hold, growing, they became slabs in video. Real faces score higher or are found again,
+#: which confirms them.
+CONFIRM_SCORE = 0.5
 
 
 def _float32_outward(boxes: np.ndarray) -> np.ndarray:
@@ -109,6 +115,11 @@ class Tracker:
     growth : float, default 0.05
         Share of its width and height by which a lost track's box grows on every side for
         each frame since its last detection.
+    unconfirmed_hold : int, optional
+        Frames an unconfirmed face track (found on one analysed frame, score under
+        `CONFIRM_SCORE`) is held instead of ``hold_frames``; default ``hold_frames``. It is
+        still output on its own frame and on every skipped frame until the next analysed
+        one (fail closed); a `TwoSidedHold` covers the frames before the face is found again.
 
     Examples
     --------
@@ -122,8 +133,11 @@ class Tracker:
     [[11.0, -1.0, 33.0, 21.0]]
     """
 
-    def __init__(self, hold_frames: int = 15, iou_match: float = 0.2, growth: float = 0.05):
+    def __init__(self, hold_frames: int = 15, iou_match: float = 0.2, growth: float = 0.05, *,
+                 unconfirmed_hold: int | None = None):
         self._hold_frames = _checked_count("hold_frames", hold_frames)
+        self._unconfirmed_hold = (self._hold_frames if unconfirmed_hold is None
+                                  else min(_checked_count("unconfirmed_hold", unconfirmed_hold), self._hold_frames))
         if not _is_number(iou_match) or not 0 < iou_match <= 1:
             raise ValueError(f"iou_match: expected a number in (0, 1], got {iou_match!r}")
         if not _is_number(growth) or not 0 <= growth < math.inf:
@@ -235,7 +249,9 @@ class Tracker:
 
         lost = np.ones(n_tracks, np.bool_)
         lost[rows] = False
-        held = lost & (self._age <= self._hold_frames) & ~self._seen_by_another(core, lost, detections, matched)
+        unconfirmed = ~self._has_velocity & (self._score < CONFIRM_SCORE) & (self._kind == Kind.FACE)
+        held = (lost & (self._age <= np.where(unconfirmed, self._unconfirmed_hold, self._hold_frames))
+                & ~self._seen_by_another(core, lost, detections, matched))
         output = Regions.concat([
             Regions(detections.xyxy, detections.score, detections.kind, ids),
             Regions(_float32_outward(grown[held]), self._score[held], self._kind[held],
