@@ -23,9 +23,10 @@ import numpy as np
 from ..core.geometry import tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
+from . import runtime as net_runtime
 from .models import model_path
 from .resize import resize
-from .runtime import CV2_DNN, ONNXRUNTIME, OnnxNet, onnxruntime_available
+from .runtime import CV2_DNN, ONNXRUNTIME, OnnxNet
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ class FaceDetector:
         self.runtimes: dict = {}
         if "centerface" in self.models:
             self._center_path = str(model_path("centerface", models_dir))
-            self._center_runtime = runtime or (ONNXRUNTIME if onnxruntime_available() else CV2_DNN)
+            self._center_runtime = runtime or (ONNXRUNTIME if net_runtime.onnxruntime_available() else CV2_DNN)
             self.runtimes["centerface"] = self._center_runtime
             # Load one network now so an unreadable file fails here, not on the first frame.
             self._center_net((CENTERFACE_ALIGN, CENTERFACE_ALIGN))

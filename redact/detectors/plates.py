@@ -37,10 +37,11 @@ import numpy as np
 from ..core.geometry import box_areas, on_vehicle, overlap_areas, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
+from . import runtime as net_runtime
 from .models import model_path
 from .plate_check import PlateCheck
 from .resize import resize
-from .runtime import OnnxNet, onnxruntime_available
+from .runtime import OnnxNet
 from .text_reader import REC_MODEL
 
 #: Registry name of the text detector.
@@ -441,7 +442,9 @@ class PlateDetector:
         self.runtimes = {TEXT_MODEL: self._net.runtime}
         # Without ONNX Runtime (no wheel for this machine) the recogniser cannot run: every
         # text box is kept, which obscures more, never less; the manifest lists no recogniser.
-        self._check = PlateCheck(self.plan, models_dir) if self.plan.read_check and onnxruntime_available() else None
+        # Looked up on the module at each build, so a test can take ONNX Runtime away.
+        checked = self.plan.read_check and net_runtime.onnxruntime_available()
+        self._check = PlateCheck(self.plan, models_dir) if checked else None
         self.models = (TEXT_MODEL, *(self._check.models if self._check else ()))
         if self._check is not None:
             self.runtimes[REC_MODEL] = self._check.runtime
