@@ -9,6 +9,7 @@
     redact log                              the clips shared with an incident (the share log)
     redact key [--export FILE]              this device's signing key
     redact bench [--clip FILE]              frames per second and stage times on this device
+    redact completion bash|zsh|tcsh         the shell completion script
 """
 from __future__ import annotations
 
