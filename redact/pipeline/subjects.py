@@ -450,29 +450,33 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     return yes[0] if len(yes) == 1 else None
 
 
+def _near_last(boxes: np.ndarray, last_box: np.ndarray, gap: int) -> np.ndarray:
+    """Which ``boxes`` are centred within `REFIND_REACH` times a lost subject's size (per frame
+    of the ``gap`` since it was lost, plus one) of its ``last_box``: where it can have got to."""
+    x0, y0, x1, y1 = last_box
+    reach = REFIND_REACH * (1 + gap) * max(x1 - x0, y1 - y0)
+    centres = 0.5 * (boxes[:, :2] + boxes[:, 2:]).astype(np.float64)
+    return np.hypot(*(centres - [(x0 + x1) / 2, (y0 + y1) / 2]).T) <= reach
+
+
 def _still_about(records: list, i: int, step: int, last_box: np.ndarray) -> list:
     """Frames from ``i`` on (in ``step``'s direction) where someone is near where a subject
     was last seen, up to the last of them before nobody has been near for `REFIND_FRAMES`.
 
-    Near: a person row centred within `REFIND_REACH` times the subject's size of its last
-    box, growing like `_successor`'s reach over the first frames (people walk on), then fixed.
+    Near: `_near_last`, its reach growing like `_successor`'s over the first
+    `AMONG_OTHERS_GROWTH` frames (people walk on), then fixed.
     """
-    x0, y0, x1, y1 = last_box
-    size = max(x1 - x0, y1 - y0)
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    about: list = []
+    last_near = None
     k, quiet = i, 0
     while 0 <= k < len(records) and quiet < REFIND_FRAMES:
         regions = records[k].regions
-        boxes = regions.xyxy[regions.kind == Kind.PERSON].astype(np.float64)
-        reach = REFIND_REACH * (1 + min(abs(k - i), AMONG_OTHERS_GROWTH)) * size
-        if len(boxes) and (np.hypot(*(0.5 * (boxes[:, :2] + boxes[:, 2:]) - centre).T) <= reach).any():
-            about.extend(range(i, k + step, step)[len(about):])
-            quiet = 0
+        people = regions.xyxy[regions.kind == Kind.PERSON]
+        if _near_last(people, last_box, min(abs(k - i), AMONG_OTHERS_GROWTH)).any():
+            last_near, quiet = k, 0
         else:
             quiet += 1
         k += step
-    return about
+    return [] if last_near is None else list(range(i, last_near + step, step))
 
 
 def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set) -> tuple | None:
@@ -488,7 +492,6 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
         return None
     x0, y0, x1, y1 = last_box
     area = max(1e-6, (x1 - x0) * (y1 - y0))
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     for gap in range(REFIND_FRAMES):
         j = i + step * gap
         if not 0 <= j < len(records):
@@ -496,6 +499,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
         record = records[j]
         regions = record.regions
         found = set()
+        near = _near_last(regions.xyxy, last_box, gap)
         for row in np.flatnonzero(regions.kind == Kind.PERSON):
             tid = int(regions.track_id[row])
             look = record.looks.get(tid)
@@ -503,8 +507,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
                 continue
             b = regions.xyxy[row]
             b_area = (b[2] - b[0]) * (b[3] - b[1])
-            near = np.hypot(*(0.5 * (b[:2] + b[2:]) - centre)) <= REFIND_REACH * (1 + gap) * max(y1 - y0, x1 - x0)
-            if near and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look):
+            if near[row] and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look):
                 found.add(tid)
         if len(found) == 1:
             return j, found.pop()
