@@ -766,8 +766,9 @@ def completion_parser() -> argparse.ArgumentParser:
     inputs = next(a for a in p._actions if a.dest == "inputs")
     inputs.complete = {**shtab.FILE, "bash": "_redact_first_word"}  # type: ignore[attr-defined]
     sub = p.add_subparsers(dest="command", title="commands")
-    for name, factory in {**_COMMAND_PARSERS, "bench": bench_parser}.items():
-        made = factory()
+    parsers = {**_COMMAND_PARSERS, "bench": bench_parser}
+    for name in _COMMANDS:  # a command without a parser here is a KeyError the completion test meets
+        made = parsers[name]()
         sub.add_parser(name, parents=[made], add_help=False, help=made.description)
     return p
 
@@ -784,14 +785,14 @@ def _main_completion(argv) -> int:
     import shtab
 
     args = completion_command_parser().parse_args(argv)
-    names = " ".join([*_COMMAND_PARSERS, "bench"])
+    names = " ".join(_COMMANDS)
     first_word = f'_redact_first_word() {{ compgen -W "{names}" -- "$1"; compgen -f -- "$1"; }}'
     print(shtab.complete(completion_parser(), shell=args.shell, preamble=first_word if args.shell == "bash" else ""))
     return EXIT_OK
 
 
-#: The commands beside the redaction itself, by the parser of their options (bench's,
-#: `redact.app.bench.bench_parser`, is loaded only when completing or benchmarking).
+#: The parser of each command's options (`_COMMANDS`; bench's, `redact.app.bench.bench_parser`,
+#: is loaded only when completing or benchmarking).
 _COMMAND_PARSERS = {"models": models_parser, "demo": demo_parser, "verify": verify_parser, "log": log_parser,
                     "key": key_parser, "review": review_parser, "pick": pick_parser,
                     "completion": completion_command_parser}
@@ -834,20 +835,24 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+#: The commands beside the redaction itself: the first word that names one runs it (the
+#: dispatch in `main`, and the names a completion script offers).
+_COMMANDS = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
+             "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench,
+             "completion": _main_completion}
+
+
 def main(argv=None) -> int:
     # OpenCV's own warnings (a damaged file it half-read) would reach the user beside our one
     # line; the damage is reported by redact itself.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     argv = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _terminate)
-    commands = {"models": _main_models, "demo": _main_demo, "verify": _main_verify, "log": _main_log,
-                "key": _main_key, "review": _main_review, "pick": _main_pick, "bench": _main_bench,
-                "completion": _main_completion}
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
     try:
-        if argv and argv[0] in commands and not Path(argv[0]).exists():
-            return commands[argv[0]](argv[1:])
+        if argv and argv[0] in _COMMANDS and not Path(argv[0]).exists():
+            return _COMMANDS[argv[0]](argv[1:])
         return _main_redact(argv)
     except KeyboardInterrupt:
         _err("interrupted; no partial output was left under a final name")
