@@ -54,7 +54,8 @@ from redact.core.types import Kind, Regions  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
 from redact.jobs.first_pass import analyse_frames  # noqa: E402
 from redact.pipeline.compose import compose  # noqa: E402
-from redact.pipeline.subjects import FrameRecord, appearance, plan_subjects  # noqa: E402
+from redact.pipeline.looks import appearance  # noqa: E402
+from redact.pipeline.subjects import FrameRecord, plan_subjects  # noqa: E402
 
 VISIBLE_BELOW = 0.2
 HIDDEN_FROM = 0.8

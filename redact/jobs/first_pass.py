@@ -8,8 +8,9 @@ from ..core.policy import Policy
 from ..core.types import Kind, check_frame
 from ..media.video import VideoReader
 from ..media.video.window import WindowCut
+from ..pipeline.looks import appearance
 from ..pipeline.redactor import Analyser, Analysis
-from ..pipeline.subjects import FrameRecord, appearance, plan_subjects, resolve_numbers
+from ..pipeline.subjects import FrameRecord, plan_subjects, resolve_numbers
 
 
 def analyse_clip(src, policy: Policy, info, detectors, models_dir):

@@ -21,6 +21,7 @@ from ..core.profile import Profile
 from ..core.types import Kind, Regions
 from ..detectors import build_detectors, detect_all
 from .compose import FrameSubjects, group_parts, shown_rows
+from .looks import look_distance
 
 #: Two people are confusable when their boxes overlap this much (IoU): from here the tracker
 #: may match one's detection to the other's track (`redact.pipeline.tracking.Tracker`'s ``iou_match``).
@@ -77,29 +78,6 @@ class FrameRecord:
     flagged: str | None = None
     observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
     looks: dict = field(default_factory=dict)  # person track id -> colour histogram
-
-
-def appearance(rgb: np.ndarray, box) -> np.ndarray | None:
-    """A colour histogram of a person's torso (the middle of the box), or None if too small."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    x0, y0, x1, y1 = box
-    bw, bh = x1 - x0, y1 - y0
-    # Torso: clothes carry the colour; head and feet change with pose and background.
-    cx0, cx1 = int(max(0, x0 + 0.2 * bw)), int(min(w, x1 - 0.2 * bw))
-    cy0, cy1 = int(max(0, y0 + 0.2 * bh)), int(min(h, y0 + 0.7 * bh))
-    if cx1 - cx0 < 4 or cy1 - cy0 < 4:
-        return None
-    hsv = cv2.cvtColor(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2HSV)
-    hist = cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256])
-    return (hist / max(float(np.linalg.norm(hist)), 1e-12)).flatten()  # L2-normalised, as cv2.normalize
-
-
-def _distance(a, b) -> float:
-    import cv2
-
-    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
 def _same_object(box: np.ndarray, others: np.ndarray, nested: bool) -> bool:
@@ -314,7 +292,7 @@ def _neighbours(regions: Regions, row: int) -> list:
 
 def _nearest(views, look) -> float:
     """Distance from ``look`` to the closest of ``views`` (inf when there are none)."""
-    return min((_distance(v, look) for v in views), default=float("inf"))
+    return min((look_distance(v, look) for v in views), default=float("inf"))
 
 
 def _looks_like(views, look) -> bool:
@@ -332,7 +310,7 @@ def _trusted_view(record: FrameRecord, row: int, look, views) -> bool:
         return False
     for tid in _neighbours(record.regions, row):
         theirs = record.looks.get(tid) if tid in record.observed else None
-        if theirs is None or mine + LOOK_MARGIN > _distance(theirs, look):
+        if theirs is None or mine + LOOK_MARGIN > look_distance(theirs, look):
             return False
     return True
 
