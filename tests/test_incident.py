@@ -645,3 +645,18 @@ def test_a_face_track_once_found_on_someone_else_stays_hidden_over_the_subject()
     for i in (4, 5):
         final, _ = compose(records[i].regions, 640, 480, subjects=plan.frames[i], observed=records[i].observed)
         assert 5 in _obscured_ids(final)
+
+
+@pytest.mark.parametrize("subject_observed", [True, False])
+def test_a_background_silhouette_over_the_subjects_head_leaves_its_face_shown(subject_observed):
+    """PETS09 frame 177: a mask part around a group behind the subject (300x106 px) reached
+    over the subject's head, and its face (the head end of its own box) was hidden."""
+    subject = (Kind.PERSON, 1, [384, 209, 415, 294])
+    head = (Kind.FACE, 4, [384, 209, 415, 230])
+    silhouette = (Kind.SILHOUETTE, 7, [299, 161, 601, 267])
+    observed = {4, 7} | ({1} if subject_observed else set())
+    final, _ = compose(_regions([subject, head, silhouette]), 768, 576, subjects=FrameSubjects(frozenset({1})),
+                       observed=frozenset(observed))
+    # This frame's silhouette has no pixel in the subject's detected box; a subject row that
+    # is only predicted is no detected box of this frame, and there the face stays hidden.
+    assert (4 not in _obscured_ids(final)) == subject_observed
