@@ -660,3 +660,25 @@ def test_a_background_silhouette_over_the_subjects_head_leaves_its_face_shown(su
     # This frame's silhouette has no pixel in the subject's detected box; a subject row that
     # is only predicted is no detected box of this frame, and there the face stays hidden.
     assert (4 not in _obscured_ids(final)) == subject_observed
+
+
+def test_a_new_track_where_a_companion_was_last_seen_does_not_carry_the_subject_on():
+    """PETS09, whole clip: a walker (red) left the frame; a red bystander standing near it
+    lost its track, which restarted under a new id, and that new track was taken for the
+    subject. A new track nearer where a companion was last seen than where the subject was
+    may be the companion: it carries nobody on."""
+    red = _look((200, 30, 30))
+    records = []
+    for i in range(12):
+        x = 100 + 10 * i
+        rows, looks = [], {}
+        if i <= 4:
+            rows += [(Kind.PERSON, 1, [x, 100, x + 40, 200]), (Kind.PERSON, 5, [60, 110, 100, 210])]
+            looks.update({1: red, 5: red})
+        elif i >= 6:
+            rows.append((Kind.PERSON, 7, [66, 108, 106, 208]))  # where the companion stood
+            looks[7] = red
+        regions = _regions(rows)
+        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+    states = follow(records, 0, 1)
+    assert all(tid != 7 for state, tid in states.values() if state == "shown")

@@ -464,12 +464,17 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
     a new id. Within `REFIND_FRAMES` of the loss, near where it was last seen, a detected
     person of about its size whose look matches the subject's (`_looks_like`) carries it on, when
     exactly one does (two that look alike: nobody is shown). Tracks detected beside the
-    subject (``companions``) are other people, never the subject.
+    subject (``companions``) are other people, never the subject; and a new track nearer
+    where one of them was last seen (`_companions_last_seen`) than where the subject was
+    may be that companion under a new id: it does not carry the subject on either. (PETS09,
+    whole clip: a walker left the frame at its right edge; 150 px inwards a bystander's
+    track broke and restarted, looking alike, and was shown as the subject for 170 frames.)
     """
     if not views:
         return None
     x0, y0, x1, y1 = last_box
     area = max(1e-6, (x1 - x0) * (y1 - y0))
+    subject_centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     for gap in range(REFIND_FRAMES):
         j = i + step * gap
         if not 0 <= j < len(records):
@@ -478,6 +483,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
         regions = record.regions
         found = set()
         near = _near_last(regions.xyxy, last_box, gap)
+        others = None
         for row in np.flatnonzero(regions.kind == Kind.PERSON):
             tid = int(regions.track_id[row])
             look = record.looks.get(tid)
@@ -485,13 +491,38 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
                 continue
             b = regions.xyxy[row]
             b_area = (b[2] - b[0]) * (b[3] - b[1])
-            if near[row] and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look):
+            if not (near[row] and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look)):
+                continue
+            if others is None:
+                others = _companions_last_seen(records, j, step, i - step * REFIND_FRAMES, companions)
+            centre = 0.5 * (b[:2] + b[2:]).astype(np.float64)
+            mine = float(np.hypot(*(centre - subject_centre)))
+            if len(others) and float(np.hypot(*(others - centre).T).min()) <= mine:
+                found.add(-1)  # as near someone else: it may be them
+            else:
                 found.add(tid)
+        if found == {-1}:
+            return None
         if len(found) == 1:
             return j, found.pop()
         if found:
             return None  # ambiguous: never guess who the subject is
     return None
+
+
+def _companions_last_seen(records: list, j: int, step: int, since: int, companions: set) -> np.ndarray:
+    """Centres (K, 2) where each of ``companions`` was last detected, looking back from
+    frame ``j`` (against ``step``) to frame ``since``."""
+    seen: dict = {}
+    k = j
+    while 0 <= k < len(records) and (k - since) * step >= 0:
+        regions = records[k].regions
+        for row in np.flatnonzero(regions.kind == Kind.PERSON):
+            tid = int(regions.track_id[row])
+            if tid in companions and tid in records[k].observed and tid not in seen:
+                seen[tid] = 0.5 * (regions.xyxy[row, :2] + regions.xyxy[row, 2:]).astype(np.float64)
+        k -= step
+    return np.array(list(seen.values()), np.float64).reshape(-1, 2)
 
 
 def follow(records: list, start: int, track_id: int) -> dict:
