@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import pickle
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +37,9 @@ from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import Kind  # noqa: E402
 from redact.detectors import build_detectors  # noqa: E402
 from redact.media.video import VideoReader  # noqa: E402
+from redact.pipeline.looks import appearance  # noqa: E402
 from redact.pipeline.redactor import Analyser, Analysis  # noqa: E402
-from redact.pipeline.subjects import FrameRecord, appearance  # noqa: E402
+from redact.pipeline.subjects import FrameRecord  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 VIDEO = DATA / "videos" / "opencv_vtest_pedestrians.avi"
@@ -70,7 +71,7 @@ def detect(out: Path, frames: int, profile: Profile) -> None:
     print(f"{len(found)} frames detected with {[type(d).__name__ for d in detectors]} -> {out}")
 
 
-def replay(cache: Path, analysis_out: Path | None) -> None:
+def replay(cache: Path, analysis_out: Path | None, why: bool = False) -> None:
     data = pickle.loads(cache.read_bytes())
     found, profile = data["found"], Profile(data["profile"])
     per_detector = [[f[k] for f in found] for k in range(len(found[0]))]
@@ -112,11 +113,43 @@ def replay(cache: Path, analysis_out: Path | None) -> None:
         for k, (person, _) in enumerate(truth[i]):
             best = int(np.argmax(iou[k]))
             if iou[k, best] >= 0.5:
-                carried[person].append(int(regions.track_id[rows[best]]))
-    tracks = [len(set(ids)) for ids in carried.values()]
-    switches = [sum(a != b for a, b in zip(ids, ids[1:])) for ids in carried.values()]
+                carried[person].append((i, int(regions.track_id[rows[best]])))
+    tracks = [len({tid for _, tid in seen}) for seen in carried.values()]
+    switches = [sum(a != b for (_, a), (_, b) in zip(seen, seen[1:])) for seen in carried.values()]
     print(f"{len(records)} frames, {len(carried)} people ({profile.value}): tracks per person "
           f"{np.mean(tracks):.2f}, switches per person {np.mean(switches):.2f}")
+    if why:
+        print("switches by cause:")
+        for cause, n in Counter(_switch_causes(records, carried)).most_common():
+            print(f"  {cause:<60} {n}")
+
+
+def _switch_causes(records: list, carried: dict) -> list:
+    """Why the track carrying a person changed, one cause per switch: a new track after the
+    old one went unseen for a while (its gap in frames), a new track beside a live one (a
+    second box of the person), or a track that already existed (another person's: a swap,
+    or the person's own earlier track found again)."""
+    born: dict = {}
+    for i, record in enumerate(records):
+        for tid in record.observed:
+            born.setdefault(tid, i)
+    causes = []
+    for seen in carried.values():
+        own = set()
+        for (i0, a), (i1, b) in zip(seen, seen[1:]):
+            own.add(a)
+            if a == b:
+                continue
+            alive = (records[i1].regions.track_id == a).any()
+            if born.get(b) == i1:
+                gap = i1 - i0 - 1
+                causes.append(f"new track, the old one {'still output' if alive else 'ended'}, "
+                              f"{'no gap' if gap == 0 else 'gap 1-5' if gap <= 5 else 'gap > 5'}")
+            elif b in own:
+                causes.append("back to its own earlier track")
+            else:
+                causes.append("another track that existed already")
+    return causes
 
 
 def main(argv=None) -> int:
@@ -129,11 +162,12 @@ def main(argv=None) -> int:
     r = sub.add_parser("replay")
     r.add_argument("cache", type=Path)
     r.add_argument("--analysis", type=Path, help="write the analysis for eval_incident.py --cache")
+    r.add_argument("--why", action="store_true", help="tally the switches by cause")
     args = p.parse_args(argv)
     if args.verb == "detect":
         detect(args.cache, args.frames, args.profile)
     else:
-        replay(args.cache, args.analysis)
+        replay(args.cache, args.analysis, args.why)
     return 0
 
 
