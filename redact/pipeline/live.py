@@ -37,11 +37,14 @@ A detector that raises obscures its frame whole and flags it, as in `Redactor`.
 
 Latency
 -------
-A frame comes out at the first `push` (or `poll`) at which it is analysed, or has waited
-``max_latency`` seconds, or ``max_latency_frames`` frames were pushed after it. With a camera
-pushing at ``fps``, that is at most ``latency`` frames (``ceil(max_latency * fps)``), plus that
-push's own time; `flush` releases the rest at the end. Measured with
-``benchmarks/live_latency.py`` (docs/measurements.md, "Live frames").
+A frame comes out at the first `push` (or `poll`) at which it has waited ``max_latency``
+seconds or ``max_latency_frames`` pushes (fail closed if it is not analysed by then), or
+earlier once analysed: up to `EARLY_RELEASES` such frames a push, so the frames a detection
+held back come out over the next pushes, not all in one. With a camera pushing at ``fps``, a
+frame waits at most ``latency`` frames (``ceil(max_latency * fps)``): ``max_latency`` plus one
+frame interval, plus that push's own time (obscuring the frames it returns). `flush` returns
+the rest at the end. Measured with ``benchmarks/live_latency.py`` (docs/measurements.md,
+"Live frames").
 """
 from __future__ import annotations
 
@@ -64,6 +67,9 @@ from .redactor import Analyser, RedactedFrame, Redactor, _Pending
 LATE = "live: over the latency budget before its detection"
 #: Flag of a frame that moved while the detectors were busy with an earlier one.
 MISSED = "live: moved while the detectors were busy"
+#: Frames a push returns before their time is up besides those due: the frames a detection
+#: held come out over the next pushes, not all in one (obscuring is a push's main cost).
+EARLY_RELEASES = 2
 #: How a flagged frame is covered (appended to the flag).
 MOVED_COVER, WHOLE_COVER = "predicted tracks and moved areas obscured", "whole frame obscured"
 
@@ -237,7 +243,7 @@ class LiveRedactor(Redactor):
                 analyser.seconds["detect"] += time.perf_counter() - started
                 continue
             # Where it moved, asked before tracking it: against the tracks the motion check saw.
-            moved = analyser.moved(frame.rgb) if wanted and not frame.released else None
+            moved = analyser.moved() if wanted and not frame.released else None
             [(pending, regions)] = analyser.track(frame.rgb, frame.item, detected=False)
             if wanted and not frame.released:
                 frame.done = self._fail_closed(pending, regions, moved, MISSED)
@@ -259,14 +265,18 @@ class LiveRedactor(Redactor):
         return pending, regions
 
     def _release(self, final: bool) -> list[RedactedFrame]:
-        """The frames at the head of the line that are analysed or over the budget, in order."""
+        """The frames at the head of the line that are over the budget, and up to
+        `EARLY_RELEASES` more that are analysed, in order."""
         out = []
         now = time.perf_counter()
+        early = 0
         while self._waiting:
             frame = self._waiting[0]
-            if frame.done is None:
-                if not (final or self._over_budget(frame, now)):
+            if not (final or self._over_budget(frame, now)):
+                if frame.done is None or early == EARLY_RELEASES:
                     break
+                early += 1
+            if frame.done is None:
                 pending = _Pending(frame.rgb, frame.index, frame.item, None)
                 frame.done = self._fail_closed(pending, self._analyser.predicted(frame.index),
                                                self._analyser.moved(frame.rgb), LATE)

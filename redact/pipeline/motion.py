@@ -51,26 +51,33 @@ class MotionGate:
     def __init__(self):
         self._reference = None  # thumbnail of the frame the detectors last analysed
         self._now = None  # thumbnail of the latest frame given to needs_detection
+        self._scale = 1.0  # its scale
 
     def needs_detection(self, rgb: np.ndarray, tracked: Regions, scheduled: bool = False) -> bool:
         """Whether this frame needs the detectors: ``scheduled`` ones always do, others when
         pixels changed outside ``tracked`` since the last analysed frame."""
-        self._now, scale = _thumbnail(rgb)
+        self._now, self._scale = _thumbnail(rgb)
         if scheduled:
             return True
-        changed = self._unexplained(self._now, scale, tracked)
+        changed = self._unexplained(self._now, self._scale, tracked)
         return changed is None or changed.mean() > CHANGED_SHARE
 
-    def moved_boxes(self, rgb: np.ndarray, tracked: Regions) -> np.ndarray | None:
+    def moved_boxes(self, tracked: Regions, rgb: np.ndarray | None = None) -> np.ndarray | None:
         """Where the motion is that would make `needs_detection` ask for the detectors on
-        ``rgb``: (N, 4) boxes in frame pixels, empty when it would not ask (no motion outside
-        ``tracked``), None when it cannot tell (nothing analysed yet, or a failed detection
-        since: the whole frame is unknown). Read-only: for a frame whose detection did not
-        run in time (`redact.pipeline.live`), which must then be obscured there.
+        ``rgb`` (default: the frame last given to it): (N, 4) boxes in frame pixels, empty when
+        it would not ask (no motion outside ``tracked``), None when it cannot tell (nothing
+        analysed yet, or a failed detection since: the whole frame is unknown). Read-only:
+        for a frame whose detection did not run in time (`redact.pipeline.live`), which must
+        then be obscured there.
         """
         import cv2
 
-        now, scale = _thumbnail(rgb)
+        if rgb is None:
+            now, scale = self._now, self._scale
+        else:
+            now, scale = _thumbnail(rgb)
+        if now is None:
+            return None
         changed = self._unexplained(now, scale, tracked)
         if changed is None:
             return None
@@ -79,9 +86,8 @@ class MotionGate:
         _, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
         x, y, w, h = (stats[1:, i].astype(np.float64) for i in range(4))
         grow_x, grow_y = MOVED_GROWTH * w + MOVED_MARGIN, MOVED_GROWTH * h + MOVED_MARGIN
-        boxes = np.stack([x - grow_x, y - grow_y, x + w + grow_x, y + h + grow_y], axis=1) / scale
-        height, width = rgb.shape[:2]
-        return np.clip(boxes, 0, [width, height, width, height])
+        # May reach past the frame's far edges (obscuring clips to the frame).
+        return np.maximum(np.stack([x - grow_x, y - grow_y, x + w + grow_x, y + h + grow_y], axis=1) / scale, 0)
 
     def _unexplained(self, now: np.ndarray, scale: float, tracked: Regions) -> np.ndarray | None:
         """Thumbnail pixels changed since the reference outside ``tracked`` (grown, see

@@ -216,10 +216,11 @@ class Analyser:
         plates their vehicles carry. Read-only."""
         return self._rides.carried(self._tracker.predicted(index - self.index + 1))
 
-    def moved(self, rgb: np.ndarray) -> np.ndarray | None:
-        """`MotionGate.moved_boxes` of a frame after the last analysed one, against the tracks
-        followed there; None without the motion check (``watch_motion``) or a reference."""
-        return None if self._gate is None else self._gate.moved_boxes(rgb, self._followed)
+    def moved(self, rgb: np.ndarray | None = None) -> np.ndarray | None:
+        """`MotionGate.moved_boxes` of ``rgb``, a frame after the last analysed one (default:
+        the one last planned), against the tracks followed there; None without the motion
+        check (``watch_motion``) or a reference."""
+        return None if self._gate is None else self._gate.moved_boxes(self._followed, rgb)
 
     def flush(self) -> list:
         return self._hold.flush()
