@@ -122,9 +122,8 @@ def paced(start: float, index: int, fps: Fraction, realtime: bool) -> None:
             time.sleep(delay)
 
 
-def run_sync(frames, fps, policy, detectors, realtime) -> Run:
-    run = Run("synchronous Redactor")
-    redactor = redact.Redactor(policy, fps=fps, detectors=detectors, seed=1)
+def drive(redactor, run: Run, frames, fps, realtime: bool, sync: Run | None = None) -> Run:
+    """Push the clip through ``redactor``, then flush it, recording into ``run``."""
     start = time.perf_counter()
     pushed_at = {}
     for i, frame in enumerate(frames):
@@ -133,27 +132,9 @@ def run_sync(frames, fps, policy, detectors, realtime) -> Run:
         done = redactor.push(frame, i)
         now = time.perf_counter()
         run.push_ms.append((now - pushed_at[i]) * 1000)
-        run.took(done, frames, pushed_at, i + 1, now)
-    run.took(redactor.flush(), frames, pushed_at, len(frames), time.perf_counter(), flushed=True)
+        run.took(done, frames, pushed_at, i + 1, now, sync)
+    run.took(redactor.flush(), frames, pushed_at, len(frames), time.perf_counter(), sync, flushed=True)
     run.frames_detected = redactor.frames_detected
-    return run
-
-
-def run_live(frames, fps, policy, detectors, budget, realtime, sync) -> Run:
-    run = Run(f"LiveRedactor, max_latency {budget} s")
-    start = time.perf_counter()
-    pushed_at = {}
-    with LiveRedactor(policy, fps=fps, max_latency=budget, detectors=detectors, seed=1) as live:
-        for i, frame in enumerate(frames):
-            paced(start, i, fps, realtime)
-            pushed_at[i] = time.perf_counter()
-            done = live.push(frame, i)
-            now = time.perf_counter()
-            run.push_ms.append((now - pushed_at[i]) * 1000)
-            run.took(done, frames, pushed_at, i + 1, now, sync)
-        run.took(live.flush(), frames, pushed_at, len(frames), time.perf_counter(), sync, flushed=True)
-        run.frames_detected = live.frames_detected
-        run.name += f" (declared latency {live.latency} frames)"
     return run
 
 
@@ -175,10 +156,13 @@ def main() -> None:
     warm = redact.Redactor(policy, fps=fps, detectors=detectors)
     for frame in frames[:3]:
         warm.push(frame)
-    sync = run_sync(frames, fps, policy, detectors, args.realtime)
+    sync = drive(redact.Redactor(policy, fps=fps, detectors=detectors, seed=1), Run("synchronous Redactor"),
+                 frames, fps, args.realtime)
     sync.report()
     for budget in args.budgets:
-        run_live(frames, fps, policy, detectors, budget, args.realtime, sync).report(sync)
+        with LiveRedactor(policy, fps=fps, max_latency=budget, detectors=detectors, seed=1) as live:
+            run = Run(f"LiveRedactor, max_latency {budget} s (declared latency {live.latency} frames)")
+            drive(live, run, frames, fps, args.realtime, sync).report(sync)
 
 
 if __name__ == "__main__":

@@ -202,6 +202,25 @@ def test_flush_returns_every_frame_in_order_and_stops_the_thread():
         live.push(walker_scene(10, ()))
 
 
+def test_a_stalled_detector_does_not_keep_the_frames_already_out():
+    """Frames out before their analysis wait for it only as counts: memory stays a few frames
+    however long the detector stalls (here 120 frames of 0.7 MB)."""
+    import tracemalloc
+
+    detector = Held(PatchDetector())
+    detector.free.clear()
+    with LiveRedactor(POLICY, fps=30, max_latency=0, detectors=[detector]) as live:
+        tracemalloc.start()
+        try:
+            for i in range(120):
+                live.push(walker_scene(i, ()))
+            kept, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        detector.free.set()
+    assert kept < 8 * walker_scene(0, ()).nbytes, kept
+
+
 def test_close_stops_the_thread_and_a_closed_stream_takes_no_frames():
     detector = Held(PatchDetector())
     with LiveRedactor(POLICY, fps=30, max_latency=None, max_latency_frames=4, detectors=[detector]) as live:

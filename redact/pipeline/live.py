@@ -76,7 +76,7 @@ MOVED_COVER, WHOLE_COVER = "predicted tracks and moved areas obscured", "whole f
 
 @dataclass
 class _Frame:
-    rgb: np.ndarray
+    rgb: np.ndarray | None  # None once out and no longer the newest: nobody will look at it
     index: int
     item: object
     pushed: float  # time.perf_counter() when pushed
@@ -180,6 +180,8 @@ class LiveRedactor(Redactor):
         if frame.cut:
             self._cuts.append(frame.index)
         self._index += 1
+        if self._unanalysed and self._unanalysed[-1].released:
+            self._unanalysed[-1].rgb = None  # out, and no longer the newest: only counted from now
         self._waiting.append(frame)
         self._unanalysed.append(frame)
         self._advance(final=False)
@@ -237,9 +239,10 @@ class LiveRedactor(Redactor):
                 return
             frame = self._unanalysed.popleft()
             started = time.perf_counter()
-            _, wanted = analyser.plan(frame.rgb, cut=frame.cut)  # no look-ahead: a cut releases nothing
-            if wanted and (frame.index == self._index - 1 or (final and not frame.released)):
-                self._detecting = (frame, self._worker.submit(_timed, analyser.detect, frame.rgb))
+            rgb = frame.rgb
+            _, wanted = analyser.plan(rgb, cut=frame.cut)  # no look-ahead: a cut releases nothing
+            if wanted and rgb is not None and (frame.index == self._index - 1 or (final and not frame.released)):
+                self._detecting = (frame, self._worker.submit(_timed, analyser.detect, rgb))
                 analyser.seconds["detect"] += time.perf_counter() - started
                 continue
             # Where it moved, asked before tracking it: against the tracks the motion check saw.
@@ -277,6 +280,7 @@ class LiveRedactor(Redactor):
                     break
                 early += 1
             if frame.done is None:
+                assert frame.rgb is not None  # dropped only once out
                 pending = _Pending(frame.rgb, frame.index, frame.item, None)
                 frame.done = self._fail_closed(pending, self._analyser.predicted(frame.index),
                                                self._analyser.moved(frame.rgb), LATE)
@@ -284,6 +288,11 @@ class LiveRedactor(Redactor):
             frame.released = True
             pending, regions = frame.done
             out.append(self._finish(pending, regions))
+            # Frames out but not yet analysed wait for a stalled detector: without their
+            # pixels, however long it stalls (the newest may still be detected).
+            frame.done = None
+            if frame.index != self._index - 1:
+                frame.rgb = None
         return out
 
     def _over_budget(self, frame: _Frame, now: float) -> bool:

@@ -27,6 +27,8 @@ from .obscure import obscure
 from .tracking import Tracker, TwoSidedHold
 from .vehicles import PlateRides
 
+#: The pixels of a frame only counted, never shown (`Analyser.plan` without a frame).
+_NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
 #: The stages timed, in the order frames pass them (see `Redactor.seconds`).
 STAGES = ("decode", "detect", "track", "policy", "obscure", "encode")
 
@@ -153,13 +155,15 @@ class Analyser:
         """Whether ``rgb``, the frame after the last one asked about, starts a new shot."""
         return self._cuts.is_cut(rgb)
 
-    def plan(self, rgb: np.ndarray, *, force: bool = False, cut: bool | None = None) -> tuple[list, bool]:
+    def plan(self, rgb: np.ndarray | None, *, force: bool = False, cut: bool | None = None) -> tuple[list, bool]:
         """The first step of `push`: ``(frames released, whether the detectors must run on rgb)``.
 
-        ``cut`` is `is_cut`'s answer for ``rgb`` when the caller asked it already.
+        ``cut`` is `is_cut`'s answer for ``rgb`` when the caller asked it already. Without
+        ``rgb`` (a live frame already out, which nobody will look at) the frame only counts:
+        its cut and its step in the tracks, no detection.
         """
         released = []
-        if self.is_cut(rgb) if cut is None else cut:
+        if self.is_cut(rgb) if cut is None and rgb is not None else cut:
             # A new shot: the old one's tracks are not in it, and its entrants were never in
             # the old one. Holds end at the cut on both sides; the new shot is analysed now.
             released = self._hold.flush()
@@ -168,12 +172,14 @@ class Analyser:
             self._followed = Regions.empty()
             self.scene_cuts += 1
             force = True
+        if rgb is None:
+            return released, False
         scheduled = force or self.index % self.policy.detect_every == 0
         detect_now = (scheduled if self._gate is None
                       else self._gate.needs_detection(rgb, self._followed, scheduled))
         return released, detect_now
 
-    def track(self, rgb: np.ndarray, item, *, detected: bool, found: Regions | None = None,
+    def track(self, rgb: np.ndarray | None, item, *, detected: bool, found: Regions | None = None,
               flagged: str | None = None) -> list:
         """The last step of `push`: track ``found`` (``detect``'s answer; none when the
         detectors did not run, ``detected`` False), hold, and return the frames released."""
@@ -193,7 +199,7 @@ class Analyser:
         observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
         # Plates linked to their vehicles, and carried on them where not detected (additive).
         tracked = self._rides.update(tracked, observed)
-        pending = _Pending(rgb, self.index, item, flagged, observed)
+        pending = _Pending(_NO_PIXELS if rgb is None else rgb, self.index, item, flagged, observed)
         self.index += 1
         return self._hold.push(pending, tracked)
 
