@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from media import pattern
+from media import pattern, write_video
 from scenes import PatchDetector, shows_face, walker_scene
 
 from redact.core.policy import Policy
@@ -269,3 +269,25 @@ def test_frames_held_until_their_detection_come_out_as_the_synchronous_redactor_
 def test_bad_settings_are_refused_with_the_fix(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LiveRedactor(**{"policy": POLICY, **kwargs}, detectors=[])
+
+
+def test_the_latency_benchmark_runs_on_a_clip(tmp_path):
+    """`benchmarks/live_latency.py` as its docstring runs it, on a short clip (figures not checked)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import PLATE_MODELS, require_models
+
+    require_models("blazeface_full_range", "blazeface_back", "centerface", *PLATE_MODELS)
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, frames=8, size=(160, 96))
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "live_latency.py"
+    done = subprocess.run([sys.executable, str(script), str(clip), "--realtime", "--budgets", "0", "0.1"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("synchronous Redactor: push ms (median / p99 / max) ")
+    assert [line.split(":")[0] for line in lines if line.startswith("LiveRedactor")] == [
+        "LiveRedactor, max_latency 0.0 s (declared latency 0 frames)",
+        "LiveRedactor, max_latency 0.1 s (declared latency 3 frames)"]
