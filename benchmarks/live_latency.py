@@ -8,7 +8,8 @@ push returns its frame, so its latency is the push time), then through `LiveReda
 budget in ``--budgets`` (seconds). ``--realtime`` pushes each frame at its time in the clip, as
 a camera would; without it frames follow each other as fast as pushes return. Printed per run:
 push time (median, p99, max), release latency (frames pushed meanwhile and ms, median, p99,
-max) of the frames released by pushes (those `flush` returns at the end are counted apart),
+max; from the frame's time in the clip with ``--realtime``, so a push falling behind the camera
+counts) of the frames released by pushes (those `flush` returns at the end are counted apart),
 frames flagged (over the budget, moved while the detector was busy; covered by moved areas
 or whole), the share of pixels obscured, and, against the synchronous output, boxes it
 obscured (faces, plates) that the live output leaves visible (`VISIBLE_SHARE` of the box
@@ -86,13 +87,14 @@ class Run:
         self.regions: dict = {}  # frame index -> the regions obscured
         self.visible = {"analysed": 0, "flagged": 0}  # sync boxes left visible, by the frame's kind
         self.frames_detected = 0
+        self.behind_ms = 0.0  # most a push started after its frame's time in the clip
 
-    def took(self, done, frames, pushed_at, pushes, now, sync=None, flushed=False) -> None:
+    def took(self, done, frames, shot_at, pushes, now, sync=None, flushed=False) -> None:
         for d in done:
             if flushed:
                 self.at_flush += 1
             else:
-                self.wait_ms.append((now - pushed_at[d.index]) * 1000)
+                self.wait_ms.append((now - shot_at[d.index]) * 1000)
                 self.wait_frames.append(pushes - 1 - d.index)
             if d.flagged:
                 self.flags[d.flagged] = self.flags.get(d.flagged, 0) + 1
@@ -105,7 +107,8 @@ class Run:
     def report(self, sync=None) -> None:
         print(f"{self.name}: push ms (median / p99 / max) {stats(self.push_ms)}; release latency frames "
               f"{stats(self.wait_frames)}, ms {stats(self.wait_ms)}; {self.at_flush} frames left to flush; "
-              f"{self.frames_detected} frames detected; {np.mean(self.shares):.1%} of pixels obscured")
+              f"{self.frames_detected} frames detected; {np.mean(self.shares):.1%} of pixels obscured; pushes "
+              f"behind the clip's time by up to {self.behind_ms:.0f} ms")
         for flag, count in sorted(self.flags.items()):
             print(f"    {count:4d} flagged: {flag}")
         if sync is not None:
@@ -123,17 +126,21 @@ def paced(start: float, index: int, fps: Fraction, realtime: bool) -> None:
 
 
 def drive(redactor, run: Run, frames, fps, realtime: bool, sync: Run | None = None) -> Run:
-    """Push the clip through ``redactor``, then flush it, recording into ``run``."""
+    """Push the clip through ``redactor``, then flush it, recording into ``run``. With
+    ``realtime`` a frame's latency counts from its time in the clip (when a camera would have
+    delivered it), so pushes that fall behind the camera count too."""
     start = time.perf_counter()
-    pushed_at = {}
+    shot_at = {}
     for i, frame in enumerate(frames):
         paced(start, i, fps, realtime)
-        pushed_at[i] = time.perf_counter()
+        pushed = time.perf_counter()
+        run.behind_ms = max(run.behind_ms, (pushed - start - float(i / fps)) * 1000) if realtime else 0.0
+        shot_at[i] = start + float(i / fps) if realtime else pushed
         done = redactor.push(frame, i)
         now = time.perf_counter()
-        run.push_ms.append((now - pushed_at[i]) * 1000)
-        run.took(done, frames, pushed_at, i + 1, now, sync)
-    run.took(redactor.flush(), frames, pushed_at, len(frames), time.perf_counter(), sync, flushed=True)
+        run.push_ms.append((now - pushed) * 1000)
+        run.took(done, frames, shot_at, i + 1, now, sync)
+    run.took(redactor.flush(), frames, shot_at, len(frames), time.perf_counter(), sync, flushed=True)
     run.frames_detected = redactor.frames_detected
     return run
 
