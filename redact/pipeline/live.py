@@ -30,7 +30,8 @@ result is in. A frame then comes out
    `Redactor` run the detectors, so a face entering between detections is covered where it
    moved); and *whole* when what is known cannot be trusted: no detection has succeeded yet,
    the last one failed, it is more than the hold (``hold_frames``) before the frame, or a scene
-   cut lies between. These frames are flagged (`LATE`, `MISSED`), except one skipped with
+   cut lies between; whole too when the moved areas add up to `MOVED_WHOLE` of the frame
+   (as safe, and cheaper to obscure). These frames are flagged (`LATE`, `MISSED`), except one skipped with
    nothing moving outside its tracks, whose detection only the schedule asked for.
 
 A detector that raises obscures its frame whole and flags it, as in `Redactor`.
@@ -60,6 +61,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.geometry import box_areas, pixel_boxes
 from ..core.policy import Policy
 from ..core.profile import Profile
 from ..core.types import Kind, Regions
@@ -72,6 +74,9 @@ MISSED = "live: moved while the detectors were busy"
 #: Frames a push returns before their time is up besides those due: the frames a detection
 #: held come out over the next pushes, not all in one (obscuring is a push's main cost).
 EARLY_RELEASES = 2
+#: Moved areas adding up to this share of the frame cover it whole: as safe, and cheaper to
+#: obscure than the many boxes of a crowd moving.
+MOVED_WHOLE = 0.5
 #: How a flagged frame is covered (appended to the flag).
 MOVED_COVER, WHOLE_COVER = "predicted tracks and moved areas obscured", "whole frame obscured"
 
@@ -262,12 +267,21 @@ class LiveRedactor(Redactor):
         at = self._analyser.detected_at
         index = pending.index
         if (moved is None or at is None or index - at > self.hold_frames
-                or any(at < c <= index for c in self._cuts)):
+                or any(at < c <= index for c in self._cuts) or self._mostly(moved)):
             pending.flagged, pending.faulted = f"{reason}, {WHOLE_COVER}", True
+            # The whole frame is the cover: boxes under it would only add obscuring time
+            # (80 boxes cost 6-10 times the whole frame's).
+            regions = Regions.empty()
         elif len(moved) or reason == LATE:
             pending.flagged, pending.faulted = f"{reason}, {MOVED_COVER}", False
             regions = Regions.concat([regions, Regions.from_boxes(moved, kind=Kind.OTHER)])
         return pending, regions
+
+    def _mostly(self, boxes: np.ndarray) -> bool:
+        """Whether ``boxes`` add up to `MOVED_WHOLE` of the frame (overlaps counted twice)."""
+        assert self._frame_size is not None  # set by the first push
+        height, width = self._frame_size
+        return float(box_areas(pixel_boxes(boxes, width, height)).sum()) >= MOVED_WHOLE * width * height
 
     def _release(self, final: bool) -> list[RedactedFrame]:
         """The frames at the head of the line that are over the budget, and up to
