@@ -45,9 +45,10 @@ held back come out over the next pushes, not all in one. With a camera pushing a
 frame waits at most ``latency`` frames (``ceil(max_latency * fps)``): ``max_latency`` plus one
 frame interval, plus that push's own time (obscuring the frames it returns). `flush` returns
 the rest at the end. Measured with ``benchmarks/live_latency.py`` (docs/measurements.md,
-"Live frames with a latency budget"): ``fast``, 0.25 s, a 1080p 25 fps clip on a loaded 2-core
-machine, at most 6 of the 7 frames declared, but up to 1.8 s of wall time after the push,
-where pushes obscuring many frames fell behind the camera.
+"Live frames with a latency budget"): ``fast``, 0.25 s, a loaded 2-core machine: on a 1080p
+25 fps clip at most 6 of the 7 frames declared, but up to 1.8 s of wall time after the push;
+on a 640x360 30 fps clip up to 2.7 s after the frame's time, the pushes (obscuring the frames
+that came due together) having fallen 2.5 s behind the camera (the synchronous `Redactor`: 50 s).
 """
 from __future__ import annotations
 
