@@ -20,7 +20,7 @@ _PUBLIC = {
     "Zone": "core.zones", "Units": "core.zones",
     "Incident": "core.incident", "Subject": "core.incident", "Window": "core.incident",
     "obscure": "pipeline.obscure",
-    "Redactor": "pipeline.redactor",
+    "Redactor": "pipeline.redactor", "LiveRedactor": "pipeline.live",
     "redact_file": "jobs.files", "redact_video": "jobs.files", "redact_image": "jobs.files",
     "Detector": "detectors", "build_detectors": "detectors", "detectors_for": "detectors",
     "verify_clip": "record.verify",

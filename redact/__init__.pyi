@@ -19,6 +19,7 @@ from .detectors import detectors_for as detectors_for
 from .jobs.files import redact_file as redact_file
 from .jobs.files import redact_image as redact_image
 from .jobs.files import redact_video as redact_video
+from .pipeline.live import LiveRedactor as LiveRedactor
 from .pipeline.obscure import obscure as obscure
 from .pipeline.redactor import Redactor as Redactor
 from .record.verify import verify_clip as verify_clip

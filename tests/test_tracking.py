@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from scenes import PatchDetector, walker_scene
 
 from redact._kernels import track as kernels
 from redact._kernels.boxes import iou
@@ -506,37 +507,6 @@ def test_motion_gate_forces_detection_for_newcomers_only():
     assert gate.needs_detection(newcomer, face)
 
 
-class PatchDetector:
-    """A real-time stand-in for a face detector: pure red pixels are the face."""
-
-    kinds = (Kind.FACE,)
-    models = ()
-
-    def __init__(self, fail_on=()):
-        self.fail_on = set(fail_on)
-        self.calls = []
-
-    def detect(self, rgb):
-        self.calls.append(int(rgb[0, 0, 1]))  # the frame's index is written in its corner
-        if self.calls[-1] in self.fail_on:
-            raise RuntimeError("detector fault")
-        ys, xs = np.nonzero((rgb[..., 0] == 255) & (rgb[..., 1] == 0))
-        if not len(xs):
-            return Regions.empty()
-        return Regions.from_boxes([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], kind=Kind.FACE)
-
-
-def _walker_scene(i, face_frames, speed=10):
-    """A 640x360 frame: a body walks right; on ``face_frames`` its face shows (red)."""
-    frame = np.full((360, 640, 3), 90, np.uint8)
-    x = 60 + speed * i
-    frame[150:330, x:x + 40] = 200
-    if i in face_frames:
-        frame[100:140, x + 2:x + 38] = (255, 0, 0)
-    frame[0, 0] = (0, i, 0)
-    return frame
-
-
 @pytest.mark.parametrize("face_frames", [{7, 8}, set(range(6, 30))], ids=["glance", "turns-and-stays"])
 @pytest.mark.parametrize("lookahead", [0, 15])
 def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_frames, lookahead):
@@ -550,7 +520,7 @@ def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_fra
     redactor = Redactor(policy, fps=30, detectors=[detector], seed=1)
     done = []
     for i in range(30):
-        done += redactor.push(_walker_scene(i, face_frames))
+        done += redactor.push(walker_scene(i, face_frames))
     done += redactor.flush()
     for frame in done:
         if frame.index in face_frames:
@@ -568,7 +538,7 @@ def test_failed_detection_is_not_a_reference_for_the_motion_check():
     detector = PatchDetector(fail_on={5})
     redactor = Redactor(Policy(kinds=(), detect_every=5, lookahead_frames=0), fps=30, detectors=[detector])
     done = []
-    still = _walker_scene(0, {0}, speed=0)  # a face that does not move
+    still = walker_scene(0, {0}, speed=0)  # a face that does not move
     for i in range(8):
         frame = still.copy()
         frame[0, 0] = (0, i, 0)
@@ -591,7 +561,7 @@ def test_detector_fault_never_ends_a_hold():
     # Every frame detected, so the faulted calls are those frames.
     redactor = Redactor(Policy(kinds=(), hold_frames=2, lookahead_frames=0, detect_every=1), fps=30,
                         detectors=[detector])
-    still = _walker_scene(0, {0}, speed=0)  # a face at x 62..98, y 100..140 that does not move
+    still = walker_scene(0, {0}, speed=0)  # a face at x 62..98, y 100..140 that does not move
     done = []
     for i in range(8):
         frame = still.copy()

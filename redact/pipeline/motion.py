@@ -28,33 +28,76 @@ CHANGED_SHARE = 0.002
 FACE_BODY = (1.5, 0.5, 7.0)
 
 
+#: Motion left unanalysed (`MotionGate.moved_boxes`) is covered by each changed patch's box
+#: grown by `MOVED_GROWTH` of its own size and `MOVED_MARGIN` thumbnail pixels on every side:
+#: a newcomer that resembles the background changes only some of its pixels.
+MOVED_GROWTH, MOVED_MARGIN = 0.5, 2.0
+
+
+def _thumbnail(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """The small grey copy the gate compares, and its scale (thumbnail pixels per frame pixel)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    scale = min(1.0, THUMB_WIDTH / w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA), scale
+
+
 class MotionGate:
     """Decide, frame by frame, whether motion outside tracked regions needs the detectors."""
 
     def __init__(self):
         self._reference = None  # thumbnail of the frame the detectors last analysed
         self._now = None  # thumbnail of the latest frame given to needs_detection
-        self._scale = 1.0
-
-    def _thumb(self, rgb: np.ndarray) -> np.ndarray:
-        import cv2
-
-        h, w = rgb.shape[:2]
-        self._scale = min(1.0, THUMB_WIDTH / w)
-        size = (max(1, round(w * self._scale)), max(1, round(h * self._scale)))
-        grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        self._scale = 1.0  # its scale
 
     def needs_detection(self, rgb: np.ndarray, tracked: Regions, scheduled: bool = False) -> bool:
         """Whether this frame needs the detectors: ``scheduled`` ones always do, others when
         pixels changed outside ``tracked`` since the last analysed frame."""
-        self._now = self._thumb(rgb)
-        if scheduled or self._reference is None or self._now.shape != self._reference.shape:
+        self._now, self._scale = _thumbnail(rgb)
+        if scheduled:
             return True
-        changed = np.abs(self._now.astype(np.int16) - self._reference) > DIFF_LEVEL
+        changed = self._unexplained(self._now, self._scale, tracked)
+        return changed is None or changed.mean() > CHANGED_SHARE
+
+    def moved_boxes(self, tracked: Regions, rgb: np.ndarray | None = None) -> np.ndarray | None:
+        """Where the motion is that would make `needs_detection` ask for the detectors on
+        ``rgb`` (default: the frame last given to it): (N, 4) boxes in frame pixels, empty when
+        it would not ask (no motion outside ``tracked``), None when it cannot tell (nothing
+        analysed yet, or a failed detection since: the whole frame is unknown). Read-only:
+        for a frame whose detection did not run in time (`redact.pipeline.live`), which must
+        then be obscured there.
+        """
+        import cv2
+
+        if rgb is None:
+            now, scale = self._now, self._scale
+        else:
+            now, scale = _thumbnail(rgb)
+        if now is None:
+            return None
+        changed = self._unexplained(now, scale, tracked)
+        if changed is None:
+            return None
+        if changed.mean() <= CHANGED_SHARE:
+            return np.zeros((0, 4), np.float64)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+        x, y, w, h = (stats[1:, i].astype(np.float64) for i in range(4))
+        grow_x, grow_y = MOVED_GROWTH * w + MOVED_MARGIN, MOVED_GROWTH * h + MOVED_MARGIN
+        # May reach past the frame's far edges (obscuring clips to the frame).
+        return np.maximum(np.stack([x - grow_x, y - grow_y, x + w + grow_x, y + h + grow_y], axis=1) / scale, 0)
+
+    def _unexplained(self, now: np.ndarray, scale: float, tracked: Regions) -> np.ndarray | None:
+        """Thumbnail pixels changed since the reference outside ``tracked`` (grown, see
+        `FACE_BODY`); None without a reference of this size."""
+        if self._reference is None or now.shape != self._reference.shape:
+            return None
+        changed = np.abs(now.astype(np.int16) - self._reference) > DIFF_LEVEL
         height, width = changed.shape
         # float64: growing a huge float32 box must not overflow to inf.
-        for (x0, y0, x1, y1), kind in zip(tracked.xyxy.astype(np.float64) * self._scale, tracked.kind):
+        for (x0, y0, x1, y1), kind in zip(tracked.xyxy.astype(np.float64) * scale, tracked.kind):
             w, h = x1 - x0, y1 - y0
             side, above, below = FACE_BODY if kind == Kind.FACE else (0.5, 0.5, 0.5)
             x0, x1, y0, y1 = x0 - side * w, x1 + side * w, y0 - above * h, y1 + below * h
@@ -65,7 +108,7 @@ class MotionGate:
             c0, c1 = _span(x0, x1, width)
             if r1 > r0 and c1 > c0:
                 changed[r0:r1, c0:c1] = False
-        return changed.mean() > CHANGED_SHARE
+        return changed
 
     def detected(self, trusted: bool = True) -> None:
         """Record that the frame last given to `needs_detection` went through the detectors.

@@ -27,6 +27,8 @@ from .obscure import obscure
 from .tracking import Tracker, TwoSidedHold
 from .vehicles import PlateRides
 
+#: The pixels of a frame only counted, never shown (`Analyser.plan` without a frame).
+_NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
 #: The stages timed, in the order frames pass them (see `Redactor.seconds`).
 STAGES = ("decode", "detect", "track", "policy", "obscure", "encode")
 
@@ -50,6 +52,7 @@ class _Pending:
     item: object
     flagged: str | None
     observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
+    faulted: bool | None = None  # obscure the whole frame; None: whenever it is flagged
 
 
 @dataclass
@@ -99,10 +102,19 @@ VISIBLE_SHARE = 0.1
 class Analyser:
     """Detect -> track -> two-sided hold, one frame at a time: the first half of `Redactor`.
 
-    `push` returns ``(pending, regions)`` pairs as they leave the look-ahead, in order.
+    `push` returns ``(pending, regions)`` pairs as they leave the look-ahead, in order. It is
+    `plan` (scene cut, schedule, motion check), `detect` when planned, then `track`; live
+    redaction (`redact.pipeline.live`) calls the three itself, with `detect` in a worker thread.
+
+    Parameters
+    ----------
+    watch_motion : bool
+        Run the motion check whatever ``policy.detect_every`` (at 1 it asks for every frame):
+        live redaction covers a frame whose detection did not run in time where it moved
+        (`moved`).
     """
 
-    def __init__(self, policy: Policy, fps, detectors):
+    def __init__(self, policy: Policy, fps, detectors, *, watch_motion: bool = False):
         self.policy = policy
         self.hold_frames, self.lookahead_frames = policy.in_frames(Fraction(fps))
         self.detectors = detectors
@@ -111,18 +123,23 @@ class Analyser:
         # Without a look-ahead (live) nothing would, so it keeps the whole hold.
         self._tracker = Tracker(hold_frames=self.hold_frames,
                                 unconfirmed_hold=0 if self.lookahead_frames else None)
-        self._gate = MotionGate() if policy.detect_every > 1 else None
+        self._gate = MotionGate() if policy.detect_every > 1 or watch_motion else None
         self._followed = Regions.empty()
         self._hold = TwoSidedHold(self.lookahead_frames)
         self._rides = PlateRides()
         self._cuts = SceneCuts()
         self.scene_cuts = 0
         self.frames_detected = 0
+        #: The last frame the detectors analysed without a fault (the motion check's
+        #: reference), None before any or after a fault.
+        self.detected_at: int | None = None
         self.detections: dict = {}
         self.index = 0
         self.seconds = {"detect": 0.0, "track": 0.0}  # busy time per stage
 
-    def _detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
+    def detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
+        """The detectors' regions on ``rgb``, and None; or no regions and the reason when a
+        detector failed (fail closed: the frame is then obscured whole and flagged)."""
         try:
             found = detect_all(self.detectors, rgb)
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
@@ -134,11 +151,19 @@ class Analyser:
             self.detections[int(k)] = self.detections.get(int(k), 0) + 1
         return found, None
 
-    def push(self, rgb: np.ndarray, item=None, *, force: bool = False) -> list:
-        """Analyse the next frame (already checked and, with a look-ahead, copied);
-        ``force`` runs the detectors whatever the schedule."""
+    def is_cut(self, rgb: np.ndarray) -> bool:
+        """Whether ``rgb``, the frame after the last one asked about, starts a new shot."""
+        return self._cuts.is_cut(rgb)
+
+    def plan(self, rgb: np.ndarray | None, *, force: bool = False, cut: bool | None = None) -> tuple[list, bool]:
+        """The first step of `push`: ``(frames released, whether the detectors must run on rgb)``.
+
+        ``cut`` is `is_cut`'s answer for ``rgb`` when the caller asked it already. Without
+        ``rgb`` (a live frame already out, which nobody will look at) the frame only counts:
+        its cut and its step in the tracks, no detection.
+        """
         released = []
-        if self._cuts.is_cut(rgb):
+        if self.is_cut(rgb) if cut is None and rgb is not None else cut:
             # A new shot: the old one's tracks are not in it, and its entrants were never in
             # the old one. Holds end at the cut on both sides; the new shot is analysed now.
             released = self._hold.flush()
@@ -147,20 +172,26 @@ class Analyser:
             self._followed = Regions.empty()
             self.scene_cuts += 1
             force = True
+        if rgb is None:
+            return released, False
         scheduled = force or self.index % self.policy.detect_every == 0
         detect_now = (scheduled if self._gate is None
                       else self._gate.needs_detection(rgb, self._followed, scheduled))
-        found, flagged = Regions.empty(), None
-        started = time.perf_counter()
-        if detect_now:
-            found, flagged = self._detect(rgb)
+        return released, detect_now
+
+    def track(self, rgb: np.ndarray | None, item, *, detected: bool, found: Regions | None = None,
+              flagged: str | None = None) -> list:
+        """The last step of `push`: track ``found`` (``detect``'s answer; none when the
+        detectors did not run, ``detected`` False), hold, and return the frames released."""
+        found = Regions.empty() if found is None else found
+        if detected:
             if self._gate is not None:
                 self._gate.detected(trusted=flagged is None)
+            self.detected_at = self.index if flagged is None else None
             self.frames_detected += 1
-        detected = time.perf_counter()
         # A faulted frame was not looked at: like a skipped one, it must not count as a miss
         # (holds would end on a frame nobody saw).
-        tracked = self._tracker.update(found, detected=detect_now and flagged is None)
+        tracked = self._tracker.update(found, detected=detected and flagged is None)
         if self._gate is not None:
             # The motion check trusts only tracks that can follow their object between detections.
             self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))
@@ -168,13 +199,34 @@ class Analyser:
         observed = frozenset(int(t) for t in tracked.track_id[:len(found)])
         # Plates linked to their vehicles, and carried on them where not detected (additive).
         tracked = self._rides.update(tracked, observed)
-        pending = _Pending(rgb, self.index, item, flagged, observed)
+        pending = _Pending(_NO_PIXELS if rgb is None else rgb, self.index, item, flagged, observed)
         self.index += 1
-        out = released + self._hold.push(pending, tracked)
+        return self._hold.push(pending, tracked)
+
+    def push(self, rgb: np.ndarray, item=None, *, force: bool = False) -> list:
+        """Analyse the next frame (already checked and, with a look-ahead, copied);
+        ``force`` runs the detectors whatever the schedule."""
+        started = time.perf_counter()
+        released, detect_now = self.plan(rgb, force=force)
+        found, flagged = self.detect(rgb) if detect_now else (Regions.empty(), None)
+        detected = time.perf_counter()
+        out = released + self.track(rgb, item, detected=detect_now, found=found, flagged=flagged)
         # The motion check counts as detection: it is what decides not to detect.
         self.seconds["detect"] += detected - started
         self.seconds["track"] += time.perf_counter() - detected
         return out
+
+    def predicted(self, index: int) -> Regions:
+        """What is known now of frame ``index``, not analysed yet: every live track at its
+        predicted box on that frame, grown by the frames since its last detection, and the
+        plates their vehicles carry. Read-only."""
+        return self._rides.carried(self._tracker.predicted(index - self.index + 1))
+
+    def moved(self, rgb: np.ndarray | None = None) -> np.ndarray | None:
+        """`MotionGate.moved_boxes` of ``rgb``, a frame after the last analysed one (default:
+        the one last planned), against the tracks followed there; None without the motion
+        check (``watch_motion``) or a reference."""
+        return None if self._gate is None else self._gate.moved_boxes(self._followed, rgb)
 
     def flush(self) -> list:
         return self._hold.flush()
@@ -298,6 +350,22 @@ class Redactor:
         The frame is copied while it waits in the look-ahead: camera apps reuse their
         buffers, and a buffer overwritten by a later frame must never be what gets obscured.
         """
+        rgb = self._accept(rgb)
+        if self._replay is not None:
+            if self._index >= len(self._replay.records):
+                raise RuntimeError(f"frame {self._index} was not in the analysis of {len(self._replay.records)} "
+                                   "frames: the file changed while it was redacted")
+            record = self._replay.records[self._index]
+            pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
+            self._index += 1
+            return [self._finish(pending, record.regions)]
+        if self.lookahead_frames:
+            rgb = rgb.copy()
+        self._index += 1
+        return [self._finish(p, r) for p, r in self._analyser.push(rgb, item)]
+
+    def _accept(self, rgb: np.ndarray) -> np.ndarray:
+        """The next frame checked (see `check_frame`) against the stream: its size, the zones."""
         if self._flushed:
             raise RuntimeError("push after flush(): the stream has ended; use a new Redactor for a new stream")
         rgb = check_frame(rgb)
@@ -317,18 +385,7 @@ class Redactor:
                 incident.check_frame(width, height)
                 self._keep_zones = incident.keep_polygons_px(width, height)
             self._frame_size = rgb.shape[:2]
-        if self._replay is not None:
-            if self._index >= len(self._replay.records):
-                raise RuntimeError(f"frame {self._index} was not in the analysis of {len(self._replay.records)} "
-                                   "frames: the file changed while it was redacted")
-            record = self._replay.records[self._index]
-            pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
-            self._index += 1
-            return [self._finish(pending, record.regions)]
-        if self.lookahead_frames:
-            rgb = rgb.copy()
-        self._index += 1
-        return [self._finish(p, r) for p, r in self._analyser.push(rgb, item)]
+        return rgb
 
     def flush(self) -> list[RedactedFrame]:
         """Finish every buffered frame (end of stream); a later `push` is refused."""
@@ -345,7 +402,8 @@ class Redactor:
             review = self._subjects.review.get(pending.index)
         started = time.perf_counter()
         final, mask = compose(regions, width, height, zones=self._zones(), subjects=shown,
-                              keep_zones=self._keep_zones or (), faulted=bool(pending.flagged),
+                              keep_zones=self._keep_zones or (),
+                              faulted=bool(pending.flagged) if pending.faulted is None else pending.faulted,
                               observed=pending.observed, padding=self._person_style.padding)
         # Vehicles found for the plates (and kept subjects) take part in the policy stage;
         # they are obscured whole only when asked for.

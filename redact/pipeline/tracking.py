@@ -165,6 +165,30 @@ class Tracker:
         """
         return self._id[self._has_velocity].copy()
 
+    def predicted(self, ahead: int = 1) -> Regions:
+        """The regions `update` would return on the ``ahead``-th frame from now if detection
+        were skipped until then: every live track at its predicted box, grown by the frames
+        since its last detection. Read-only: the tracker does not advance.
+
+        Live redaction (`redact.pipeline.live`) covers a frame with this while its
+        detection is still running.
+        """
+        _, grown = self._predict(self._age + _checked_count("ahead", ahead))
+        return self._held(grown)
+
+    def _predict(self, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(core, grown) boxes of every live track ``age`` frames after its last detection."""
+        from .._kernels import track as kernels  # numba (~1 s): on the first tracked frame only
+
+        core = np.empty_like(self._box)
+        grown = np.empty_like(self._box)
+        kernels.predict(self._box, self._velocity, age, self._growth, core, grown)
+        return core, grown
+
+    def _held(self, grown: np.ndarray) -> Regions:
+        # Copies: Regions freezes the arrays it is given, and these are live state.
+        return Regions(_float32_outward(grown), self._score.copy(), self._kind.copy(), self._id.copy())
+
     def update(self, detections: Regions, *, detected: bool = True) -> Regions:
         """Advance one frame and return the regions to cover on it.
 
@@ -189,16 +213,12 @@ class Tracker:
         if not detected and len(detections):
             raise ValueError(f"detections: expected none on a frame with detected=False, got "
                              f"{len(detections)}; pass Regions.empty() or detected=True")
-        from .._kernels import track as kernels  # numba (~1 s): on the first tracked frame only
-
         self._age += 1
-        core = np.empty_like(self._box)
-        grown = np.empty_like(self._box)
-        kernels.predict(self._box, self._velocity, self._age, self._growth, core, grown)
+        core, grown = self._predict(self._age)
         if not detected:
-            # Copies: Regions freezes the arrays it is given, and these are live state.
-            return Regions(_float32_outward(grown), self._score.copy(), self._kind.copy(),
-                           self._id.copy())
+            return self._held(grown)
+        from .._kernels import track as kernels
+
 
         n_tracks, n_dets = len(self._id), len(detections)
         dets = detections.xyxy.astype(np.float64)

@@ -75,15 +75,23 @@ class PlateRides:
     def update(self, regions: Regions, observed) -> Regions:
         """``regions`` linked to their vehicles, plus the carried plates of this frame."""
         regions = link_to_vehicles(regions)
-        vehicles = {int(t): regions.xyxy[i].astype(np.float64)
-                    for i, t in enumerate(regions.track_id)
-                    if regions.kind[i] == Kind.VEHICLE and t >= 0}
+        vehicles = _vehicle_boxes(regions)
         for i in np.flatnonzero((regions.kind == Kind.PLATE) & (regions.vehicle >= 0) & (regions.track_id >= 0)):
             plate, vehicle = int(regions.track_id[i]), int(regions.vehicle[i])
             if plate in observed and vehicle in vehicles:
                 self._rides[plate] = (vehicle, _relative(regions.xyxy[i], vehicles[vehicle]), float(regions.score[i]))
         self._rides = {p: r for p, r in self._rides.items() if r[0] in vehicles}
-        carried = [(p, r) for p, r in self._rides.items() if p not in observed]
+        return self._carry(regions, vehicles, observed)
+
+    def carried(self, regions: Regions) -> Regions:
+        """``regions`` of a frame nothing was detected on, linked to their vehicles, plus the
+        plates those vehicles carry. Read-only: no ride starts or ends (live redaction covers
+        a frame with this while its detection is still running)."""
+        regions = link_to_vehicles(regions)
+        return self._carry(regions, _vehicle_boxes(regions), observed=frozenset())
+
+    def _carry(self, regions: Regions, vehicles: dict, observed) -> Regions:
+        carried = [(p, r) for p, r in self._rides.items() if p not in observed and r[0] in vehicles]
         if not carried:
             return regions
         boxes = np.array([_placed(rel, vehicles[vehicle]) for _, (vehicle, rel, _) in carried]).reshape(-1, 4)
@@ -91,6 +99,12 @@ class PlateRides:
             boxes, kind=Kind.PLATE, score=np.array([r[2] for _, r in carried], np.float32),
             track_id=np.array([p for p, _ in carried], np.int64),
             vehicle=np.array([r[0] for _, r in carried], np.int64))])
+
+
+def _vehicle_boxes(regions: Regions) -> dict:
+    """Track id -> box (float64) of each tracked vehicle row."""
+    return {int(t): regions.xyxy[i].astype(np.float64)
+            for i, t in enumerate(regions.track_id) if regions.kind[i] == Kind.VEHICLE and t >= 0}
 
 
 def _relative(box: np.ndarray, vehicle: np.ndarray) -> np.ndarray:
