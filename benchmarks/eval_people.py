@@ -32,7 +32,8 @@ Figures, per set and GT box height bucket:
   over tracks (1.0: the subject of an incident keeps one id whenever matched).
 * **vehicles** (``vehicles/coco_val2017``, the same photos): a GT vehicle (car, bus, truck,
   bicycle) counts as found when a `Kind.VEHICLE` row has IoU >= 0.5 with it, by width
-  (< 40 px, >= 40 px);
+  (< 40 px, >= 40 px); and the VEHICLE rows per photo with vehicles, false ones and
+  duplicates (`VehicleScore`). Vehicles on traffic video: ``benchmarks/eval_vehicles.py``;
 * **heads in the default mode** (``--default-heads N``: every N-th PETS frame): the head
   test above for the FACE rows of the detectors ``redact IN -o OUT`` runs for faces
   (`redact.detectors.build_detectors` with `Kind.FACE`: the face detector and, in
@@ -63,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_detect import BUCKETS, COVERED, covered_fraction, redaction_masks  # noqa: E402
 
 from redact import Kind, Regions  # noqa: E402
-from redact.core.geometry import iou_matrix  # noqa: E402
+from redact.core.geometry import box_areas, iou_matrix, overlap_areas  # noqa: E402
 from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import BODIES  # noqa: E402
 
@@ -206,30 +207,54 @@ class Identity:
 
 
 class VehicleScore:
-    """Vehicle recall (IoU >= 0.5) by width, and VEHICLE rows per photo."""
+    """Vehicle recall (IoU >= 0.5) by width, and VEHICLE rows per image: false ones and duplicates.
+
+    A GT vehicle is found when some VEHICLE row has IoU >= 0.5 with it. For precision the rows
+    are matched one to one to the GT vehicles (`greedy_match`); a row left over is a
+    *duplicate* when it still has IoU >= 0.5 with a GT vehicle (a second box on a found one),
+    *excused* when it has IoU >= 0.5 with an ignored vehicle or lies at least half inside one,
+    and *false* otherwise.
+    """
 
     def __init__(self):
         self.hits = np.zeros(2, np.int64)     # [< VEHICLE_WIDE, >= VEHICLE_WIDE]
         self.total = np.zeros(2, np.int64)
         self.rows = 0
+        self.false = 0
+        self.duplicates = 0
         self.images = 0
 
-    def add(self, gt_xywh: np.ndarray, regions) -> None:
+    def add(self, gt_xyxy: np.ndarray, regions, ignore_xyxy=None) -> np.ndarray:
+        """Score one image's VEHICLE rows; returns which GT vehicles were found."""
         cars = regions.of_kind(Kind.VEHICLE)
-        iou = iou_matrix(xywh_to_xyxy(gt_xywh), cars.xyxy)
-        hit = iou.max(axis=1) >= IOU_FOUND if iou.shape[1] else np.zeros(len(gt_xywh), bool)
-        wide = (gt_xywh[:, 2] >= VEHICLE_WIDE).astype(np.int64)
+        gt = np.asarray(gt_xyxy, np.float64).reshape(-1, 4)
+        iou = iou_matrix(gt, cars.xyxy)
+        hit = iou.max(axis=1) >= IOU_FOUND if iou.shape[1] else np.zeros(len(gt), bool)
+        wide = ((gt[:, 2] - gt[:, 0]) >= VEHICLE_WIDE).astype(np.int64)
         np.add.at(self.total, wide, 1)
         np.add.at(self.hits, wide, hit.astype(np.int64))
+        left = greedy_match(iou.T) < 0
+        duplicate = left & (iou.max(axis=0) >= IOU_FOUND if len(gt) else np.zeros(len(cars), bool))
+        ignore = np.asarray(ignore_xyxy if ignore_xyxy is not None else np.zeros((0, 4)), np.float64).reshape(-1, 4)
+        excused = np.zeros(len(cars), bool)
+        if len(ignore) and len(cars):
+            inside = np.stack([overlap_areas(cars.xyxy, box) for box in ignore], axis=1)
+            inside /= np.maximum(box_areas(cars.xyxy), 1e-9)[:, None]
+            excused = np.any((iou_matrix(cars.xyxy, ignore) >= IOU_FOUND) | (inside >= 0.5), axis=1)
+        self.false += int(np.sum(left & ~duplicate & ~excused))
+        self.duplicates += int(np.sum(duplicate))
         self.rows += len(cars)
         self.images += 1
+        return hit
 
     def line(self) -> str:
         def r(h, n):
             return f"{h / n:.3f} ({h}/{n})" if n else "-"
+        n = max(self.images, 1)
         return (f"vehicles (IoU>=0.5): >= {VEHICLE_WIDE} px wide {r(self.hits[1], self.total[1])}, "
                 f"narrower {r(self.hits[0], self.total[0])}, all {r(self.hits.sum(), self.total.sum())}; "
-                f"{self.rows / max(self.images, 1):.2f} VEHICLE rows per photo")
+                f"per image {self.rows / n:.2f} VEHICLE rows, {self.false / n:.2f} false, "
+                f"{self.duplicates / n:.2f} duplicates")
 
 
 def gt_arrays(entry: dict, labels=("person",)) -> tuple:
@@ -237,6 +262,12 @@ def gt_arrays(entry: dict, labels=("person",)) -> tuple:
     xywh = np.array([b["bbox"] for b in boxes], np.float64).reshape(-1, 4)
     ids = np.array([b.get("track_id", -1) for b in boxes], np.int64)
     return xywh, ids
+
+
+def ignored_arrays(entry: dict, labels=("person",)) -> np.ndarray:
+    """``x, y, w, h`` of the boxes of those labels marked ``ignore``."""
+    boxes = [b["bbox"] for b in entry["boxes"] if b["label"] in labels and b.get("ignore", False)]
+    return np.array(boxes, np.float64).reshape(-1, 4)
 
 
 #: COCO's vehicle classes in ``vehicles/coco_val2017`` (motorcycle, train, boat have none there).
@@ -262,7 +293,8 @@ def eval_coco(root: Path, detector, limit, vehicles_root: Path | None = None) ->
         xywh, _ = gt_arrays(images[rel])
         score.add(xywh, regions, frame.shape[0], frame.shape[1])
         if rel in vehicle_gt:
-            cars.add(gt_arrays(vehicle_gt[rel], VEHICLE_LABELS)[0], regions)
+            cars.add(xywh_to_xyxy(gt_arrays(vehicle_gt[rel], VEHICLE_LABELS)[0]), regions,
+                     xywh_to_xyxy(ignored_arrays(vehicle_gt[rel], VEHICLE_LABELS)))
     return score, cars
 
 
