@@ -35,6 +35,9 @@ class MotionGate:
         self._reference = None  # thumbnail of the frame the detectors last analysed
         self._now = None  # thumbnail of the latest frame given to needs_detection
         self._scale = 1.0
+        #: Whether the frame last given to `needs_detection` changed outside the tracked
+        #: regions since the last analysed one (also on a scheduled frame).
+        self.moved = True
 
     def _thumb(self, rgb: np.ndarray) -> np.ndarray:
         import cv2
@@ -47,9 +50,15 @@ class MotionGate:
 
     def needs_detection(self, rgb: np.ndarray, tracked: Regions, scheduled: bool = False) -> bool:
         """Whether this frame needs the detectors: ``scheduled`` ones always do, others when
-        pixels changed outside ``tracked`` since the last analysed frame."""
+        pixels changed outside ``tracked`` since the last analysed frame (`moved` says
+        whether they did, scheduled or not)."""
         self._now = self._thumb(rgb)
-        if scheduled or self._reference is None or self._now.shape != self._reference.shape:
+        self.moved = self._reference is None or self._now.shape != self._reference.shape or self._moved(tracked)
+        return scheduled or self.moved
+
+    def _moved(self, tracked: Regions) -> bool:
+        """Whether pixels changed outside ``tracked`` between the reference and now."""
+        if self._reference is None or self._now is None:
             return True
         changed = np.abs(self._now.astype(np.int16) - self._reference) > DIFF_LEVEL
         height, width = changed.shape
