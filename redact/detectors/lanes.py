@@ -8,10 +8,13 @@ longest piece left as it frees up (list scheduling, longest first: within a thir
 split). How long a piece takes is what it took on the last frame (`Durations`); a piece
 never timed goes first.
 
-Measured on ``balanced`` at 720p (people walking at the camera): face detector ~165 ms,
-text at 960 px ~147, the people/vehicle network ~69, text at 480 px ~37 a frame. Two fixed
-lanes (faces beside the people network and the whole plate search) waited on the longer
-one, 280 ms; longest first, 216-222. On ``fast``, 207 ms against ~121.
+The pieces of ``balanced`` at 720p (people walking at the camera), each timed alone on one
+thread: face detector ~165 ms, text at 960 px ~147, the people/vehicle network ~69, text at
+480 px ~37. The two fixed lanes before (faces; the people network, then the whole plate
+search) put 280 ms of them in one lane; longest first, no lane holds more than ~222. On
+``fast`` (face ~55, text at 736 px ~84, vehicles ~58, text at 480 px ~37), 207 against ~121.
+That is the work's split; the wall time gained depends on a second core being free (the
+decoder, the encoder and other processes share them).
 
 Pieces of one *group* (one detector: its networks may not be thread-safe) never run at
 once, so each detector still runs from one thread at a time.
