@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_face_runs_beside_the_box_network_and_the_plate_search():
     face, heads, plates = detectors(threading.Barrier(2, timeout=10))
     found = detect_all([face, heads, plates], np.zeros((64, 64, 3), np.uint8), lanes=2)
     assert face.threads != heads.threads  # met at the barrier: both ran at once
-    assert heads.threads == plates.threads == {threading.get_ident()}
+    assert plates.threads == {threading.get_ident()}  # after the vehicles, in the caller's thread
     [context] = plates.seen
     assert context.kind.tolist() == [Kind.VEHICLE] and context.xyxy.tolist() == [[20, 20, 60, 50]]
     assert found.kind.tolist() == [Kind.FACE, Kind.FACE, Kind.VEHICLE, Kind.PLATE]
@@ -87,3 +88,71 @@ def test_real_detectors_find_the_same_in_two_lanes():
     assert Kind.PLATE in one.kind.tolist()
     np.testing.assert_array_equal(one.xyxy, two.xyxy)
     assert one.kind.tolist() == two.kind.tolist()
+
+
+class EarlyPlates(Boxes):
+    """A plate detector with whole-frame passes that read no vehicles (`early`), each meeting
+    the vehicle network at ``barrier`` when given."""
+
+    def __init__(self, barrier=None, passes=2):
+        super().__init__((Kind.PLATE,), [(Kind.PLATE, (30, 40, 40, 45))], uses=(Kind.VEHICLE,))
+        self.pass_barrier, self.passes = barrier, passes
+        self.early_threads: set = set()
+        self.running = 0
+        self.overlapped = False
+        self.given: list = []
+
+    def early(self, frame):
+        def run(i):
+            self.early_threads.add(threading.get_ident())
+            self.running += 1
+            self.overlapped |= self.running > 1
+            if self.pass_barrier is not None and i == 0:
+                self.pass_barrier.wait()
+            time.sleep(0.02)
+            self.running -= 1
+            return f"pass {i}"
+        return [lambda i=i: run(i) for i in range(self.passes)]
+
+    def detect(self, frame, context=None, early=None):
+        self.given.append(early)
+        return super().detect(frame, context)
+
+
+def test_the_plate_passes_that_need_no_vehicles_run_beside_the_vehicle_network():
+    """The whole-frame text views wait for nothing: one runs while the box network finds the
+    vehicles, and the plate search gets their results with the vehicles afterwards."""
+    barrier = threading.Barrier(2, timeout=10)
+    face = Boxes((Kind.FACE,), [(Kind.FACE, (0, 0, 10, 10))])
+    heads = Boxes((Kind.FACE, Kind.VEHICLE), [(Kind.VEHICLE, (20, 20, 60, 50))], barrier)
+    plates = EarlyPlates(barrier)
+    found = detect_all([face, heads, plates], np.zeros((64, 64, 3), np.uint8), lanes=2)
+    assert plates.early_threads and heads.threads and not plates.early_threads & heads.threads
+    assert plates.given == [["pass 0", "pass 1"]]  # in the order of early(), whoever ran them
+    [context] = plates.seen
+    assert context.kind.tolist() == [Kind.VEHICLE]
+    assert found.kind.tolist() == [Kind.FACE, Kind.VEHICLE, Kind.PLATE]
+
+
+def test_one_detectors_pieces_never_run_at_once():
+    """Its networks need not be thread-safe: two lanes free, its passes still one at a time."""
+    plates = EarlyPlates(passes=4)
+    detect_all([Boxes((Kind.FACE,), []), plates], np.zeros((64, 64, 3), np.uint8), lanes=2)
+    assert len(plates.early_threads) >= 1 and not plates.overlapped
+
+
+def test_the_longest_piece_goes_first_once_timed():
+    """List scheduling, longest first: the slow detector is started before the quick ones,
+    so the quick ones fill the other lane meanwhile."""
+    from redact.detectors.lanes import Durations, Piece, run_pieces
+
+    started: list = []
+
+    def piece(name, seconds):
+        return Piece(name, name, lambda: started.append(name) or time.sleep(seconds))
+
+    durations = Durations()
+    for _ in range(2):
+        started.clear()
+        run_pieces([piece("quick", 0.01), piece("quicker", 0.0), piece("slow", 0.1)], 1, durations)
+    assert started == ["slow", "quick", "quicker"]

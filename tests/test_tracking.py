@@ -507,6 +507,23 @@ def test_motion_gate_forces_detection_for_newcomers_only():
     assert gate.needs_detection(newcomer, face)
 
 
+def test_motion_gate_says_whether_a_scheduled_frame_moved():
+    """The plates run on a scheduled detection of the faces when something moved outside the
+    tracked regions (what came in may be a car): the gate tells, scheduled or not."""
+    from redact.pipeline.motion import MotionGate
+
+    gate = MotionGate()
+    still = np.full((360, 640, 3), 90, np.uint8)
+    gate.needs_detection(still, Regions.empty())
+    assert gate.moved  # nothing analysed yet: anything may be there
+    gate.detected()
+    assert gate.needs_detection(still.copy(), Regions.empty(), scheduled=True) and not gate.moved
+    gate.detected()
+    newcomer = still.copy()
+    newcomer[200:320, 20:60] = 250
+    assert gate.needs_detection(newcomer, Regions.empty(), scheduled=True) and gate.moved
+
+
 @pytest.mark.parametrize("face_frames", [{7, 8}, set(range(6, 30))], ids=["glance", "turns-and-stays"])
 @pytest.mark.parametrize("lookahead", [0, 15])
 def test_detect_every_n_finds_a_face_shown_between_scheduled_detections(face_frames, lookahead):
@@ -709,3 +726,24 @@ def test_a_face_found_twice_keeps_no_hold_growing_beside_its_one_track():
                                           kind=Kind.FACE))
     out = tracker.update(Regions.from_boxes([[292, 57, 465, 427]], kind=Kind.FACE))
     assert out.track_id.tolist() == [1, 2]  # the detection on track 1, and the face elsewhere held
+
+
+def test_kinds_not_looked_for_are_carried_as_on_a_skipped_frame():
+    """The plates are searched less often than the faces: a detection of the faces alone must
+    not count as missing the plate, however long past the hold, and the plate comes out at its
+    predicted box (moving on with its speed)."""
+    tracker = Tracker(hold_frames=2)
+    face = Regions.from_boxes([[0, 0, 20, 20]], kind=Kind.FACE)
+    for x in (100, 104):
+        tracker.update(Regions.concat([face, Regions.from_boxes([[x, 50, x + 30, 60]], kind=Kind.PLATE)]))
+    for t in range(1, 6):
+        out = tracker.update(face, looked_for={Kind.FACE})
+        [plate] = out.of_kind(Kind.PLATE).xyxy
+        assert plate[0] < 104 + 4 * t < plate[2] - 30, (t, plate)
+    # Looked for and missed past the hold, it ends.
+    assert not len(tracker.update(face).of_kind(Kind.PLATE))
+
+
+def test_a_detection_of_a_kind_not_looked_for_is_refused():
+    with pytest.raises(ValueError, match="not looked for"):
+        Tracker().update(Regions.from_boxes([[0, 0, 9, 9]], kind=Kind.PLATE), looked_for={Kind.FACE})

@@ -9,10 +9,10 @@ the slowest of them, which the others have preempted.
 
 The budget gives each its share instead. Detection is most of the work (80-95% of a frame's
 busy time in every profile, `redact bench`). Its detectors run in two *lanes* where there are
-two cores to a process (`redact.detectors.detect_all`: the face detector beside the people and
-vehicle detector and the plate search that reads its vehicles), each network call on one
-thread. A call on two intra-op threads waits, operator by operator, for whichever of them the
-decoder, the encoder or another process has preempted. Measured on ``balanced`` at 720p
+two cores to a process (`redact.detectors.detect_all`: the pieces of a frame's detection that
+wait for nothing, longest first, `redact.detectors.lanes`), each network call on one thread.
+A call on two intra-op threads waits, operator by operator, for whichever of them the decoder,
+the encoder or another process has preempted. Measured on ``balanced`` at 720p
 (people walking at the camera, 105 frames, three pairs in one run, the machine shared with
 another agent's load of 6-8): networks on one thread each in two lanes against two threads
 in one lane, 0.93x the CPU time and 0.98x the wall time (0.84-1.08); one thread against

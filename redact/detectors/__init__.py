@@ -10,6 +10,9 @@ A detector is any object with
 ``uses``    optional: kinds of the other detectors' regions it reads; it then runs after
             them as ``detect(frame, context)``, ``context`` their regions of those kinds
             (the plate detector reads the vehicles: `detect_all`)
+``early``   optional, with ``uses``: ``early(frame) -> list of callables``, the part of its
+            work that reads no other detector's regions; `detect_all` runs them beside the
+            other detectors and passes their results as ``detect(frame, context, early=...)``
 
 Detectors load their models when built, so a missing model stops the run before any
 output is written (`redact.detectors.models.ModelMissingError` says how to fetch it).
@@ -21,6 +24,7 @@ names a factory ``factory(profile, models_dir) -> Detector``, and ``--detect NAM
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from typing import Protocol, runtime_checkable
@@ -31,6 +35,7 @@ from ..core.profile import Profile
 from ..core.threads import apply_opencv, budget
 from ..core.types import Kind, Regions
 from .faces import FaceDetector
+from .lanes import Piece, run_pieces
 from .models import REGISTRY
 from .objects import ObjectDetector
 from .persons import HEAD_PROFILES, HeadDetector, PersonDetector
@@ -203,73 +208,41 @@ def for_stills(detectors) -> list:
     return [d.for_stills() if hasattr(d, "for_stills") else d for d in detectors]
 
 
-def _lanes(detectors) -> tuple:
-    """The detectors of `detect_all` as ``(side, main)``: ``side`` runs in a thread of its own
-    while ``main`` runs in the caller's. A detector with ``uses`` waits for the kinds it
-    reads, so it runs in the main lane after the detectors that report those kinds; the
-    side lane takes the others (the face detector beside the box networks and the plate
-    search on their vehicles), or the first detector when every one is needed there.
-
-    >>> class D:
-    ...     def __init__(self, name, kinds, uses=()): self.name, self.kinds, self.uses = name, kinds, uses
-    >>> face, heads = D("face", (Kind.FACE,)), D("heads", (Kind.FACE, Kind.VEHICLE))
-    >>> plates = D("plates", (Kind.PLATE,), uses=(Kind.VEHICLE,))
-    >>> [[d.name for d in lane] for lane in _lanes([face, heads, plates])]
-    [['face'], ['heads', 'plates']]
-    >>> [[d.name for d in lane] for lane in _lanes([face, heads])]
-    [['face'], ['heads']]
-    """
-    read = {int(k) for d in detectors for k in getattr(d, "uses", ())}
-    first = [d for d in detectors if not getattr(d, "uses", ())]
-    side = [d for d in first if not read & {int(k) for k in getattr(d, "kinds", ())}]
-    if len(side) == len(detectors):
-        side = side[:1]
-    return side, [d for d in detectors if all(d is not s for s in side)]
-
-
 def detect_all(detectors, frame: np.ndarray, lanes: int | None = None) -> Regions:
     """Every detector's regions on one frame, concatenated (in the order of ``detectors``,
     those with ``uses`` last).
 
     A detector with ``uses`` (kinds) runs after those without, given their regions of those
     kinds as ``detect(frame, context)``: the plate detector reads every detector's vehicles,
-    whichever found them. A detector with ``settle(own, others)`` has its regions settled
-    against everyone else's once all have run: the heads leave a face the face detector found
-    to that face's box. With two ``lanes`` (default: the thread budget's,
-    `redact.core.threads.ThreadBudget.lanes`) the detectors that no other waits for run in a
-    second thread meanwhile (`_lanes`): each detector still runs from one thread at a time.
-    A detector's exception is raised here, after both lanes have finished.
+    whichever found them. Its ``early(frame)`` pieces, where it has that method (work that reads
+    no other detector's regions, as callables), run beforehand with the detectors without
+    ``uses``, and their results are passed on as ``detect(frame, context, early=results)``.
+    A detector with ``settle(own, others)`` has its regions settled against everyone else's
+    once all have run: the heads leave a face the face detector found to that face's box.
+
+    The pieces that wait for nothing run on ``lanes`` threads (default: the thread budget's,
+    `redact.core.threads.ThreadBudget.lanes`), longest first (`redact.detectors.lanes`); each
+    detector still runs from one thread at a time, and the regions are those of one lane.
+    A detector's exception is raised here, after every lane has finished.
     """
-
-    side, main = _lanes(detectors) if (budget().lanes if lanes is None else lanes) > 1 else ([], list(detectors))
-    done: dict = {}
-    worker = None
-    if side:
-        def run_side():
-            try:
-                done.update((id(d), d.detect(frame)) for d in side)
-            except BaseException as exc:  # handed to the caller's thread, raised there
-                done["error"] = exc
-
-        worker = threading.Thread(target=run_side, name="redact-detect-lane", daemon=True)
-        worker.start()
-    try:
-        for d in main:
-            if not getattr(d, "uses", ()):
-                done[id(d)] = d.detect(frame)
-        # The side lane's detectors report none of the kinds read (`_lanes`).
-        before = Regions.concat([done[id(d)] for d in main if id(d) in done])
-        for d in main:
-            uses = getattr(d, "uses", ())
-            if uses:
-                done[id(d)] = d.detect(frame, before.select(np.isin(before.kind, [int(k) for k in uses])))
-    finally:
-        if worker is not None:
-            worker.join()
-    if "error" in done:
-        raise done["error"]
     first = [d for d in detectors if not getattr(d, "uses", ())]
-    order = first + [d for d in detectors if getattr(d, "uses", ())]
+    then = [d for d in detectors if getattr(d, "uses", ())]
+    pieces = [Piece((id(d), "detect"), id(d), functools.partial(d.detect, frame)) for d in first]
+    early: dict = {}
+    for d in then:
+        if hasattr(d, "early"):
+            early[id(d)] = [Piece((id(d), "early", i), id(d), run) for i, run in enumerate(d.early(frame))]
+            pieces += early[id(d)]
+    results = run_pieces(pieces, budget().lanes if lanes is None else lanes)
+    done = {id(d): results[(id(d), "detect")] for d in first}
+    before = Regions.concat([done[id(d)] for d in first])
+    for d in then:
+        context = before.select(np.isin(before.kind, [int(k) for k in d.uses]))
+        if id(d) in early:
+            done[id(d)] = d.detect(frame, context, early=[results[p.key] for p in early[id(d)]])
+        else:
+            done[id(d)] = d.detect(frame, context)
+    order = first + then
     for d in order:
         if hasattr(d, "settle"):
             done[id(d)] = d.settle(done[id(d)], Regions.concat([done[id(o)] for o in order if o is not d]))

@@ -29,6 +29,7 @@ logos) stays obscured by default, since a house number or a street name locates 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -454,7 +455,15 @@ class PlateDetector:
         """Whether text boxes go through the plate check (off in the plan, or without ONNX Runtime)."""
         return self._check is not None
 
-    def detect(self, frame: np.ndarray, context: Regions | None = None) -> Regions:
+    def early(self, frame: np.ndarray) -> list:
+        """The whole-frame text passes of `detect`, as callables giving its parts: they read
+        no vehicles, so `redact.detectors.detect_all` runs them beside the detector that
+        finds the vehicles, and hands their results to `detect` as ``early``."""
+        frame = check_frame(frame)
+        h, w = frame.shape[:2]
+        return [functools.partial(self._rectangle, frame, rect, scale) for scale, rect in self._rectangles(w, h)]
+
+    def detect(self, frame: np.ndarray, context: Regions | None = None, early: list | None = None) -> Regions:
         """Plates and other text in one frame.
 
         Parameters
@@ -474,12 +483,14 @@ class PlateDetector:
             vehicle (`redact.core.geometry.on_vehicle`) and the plate area of each vehicle too
             small to search are `Kind.PLATE`, other text `Kind.TEXT` (none with
             ``plan.vehicles_only``).
+        early : list, optional
+            The results of `early`'s callables on this frame, run already.
         """
         frame = check_frame(frame)
         h, w = frame.shape[:2]
         plan = self.plan
         passes = self._rectangles(w, h)
-        parts = [self._rectangle(frame, rect, scale) for scale, rect in passes]
+        parts = [run() for run in self.early(frame)] if early is None else list(early)
         vehicles = None if context is None else context.of_kind(Kind.VEHICLE)
         unsearched = Regions.empty()
         if vehicles is not None and plan.vehicle_search and len(vehicles):

@@ -52,15 +52,18 @@ class MotionGate:
         self._reference = None  # thumbnail of the frame the detectors last analysed
         self._now = None  # thumbnail of the latest frame given to needs_detection
         self._scale = 1.0  # its scale
+        #: Whether the frame last given to `needs_detection` changed outside the tracked
+        #: regions since the last analysed one (also on a scheduled frame).
+        self.moved = True
 
     def needs_detection(self, rgb: np.ndarray, tracked: Regions, scheduled: bool = False) -> bool:
         """Whether this frame needs the detectors: ``scheduled`` ones always do, others when
-        pixels changed outside ``tracked`` since the last analysed frame."""
+        pixels changed outside ``tracked`` since the last analysed frame (`moved` says
+        whether they did, scheduled or not)."""
         self._now, self._scale = _thumbnail(rgb)
-        if scheduled:
-            return True
         changed = self._unexplained(self._now, self._scale, tracked)
-        return changed is None or changed.mean() > CHANGED_SHARE
+        self.moved = changed is None or changed.mean() > CHANGED_SHARE
+        return scheduled or self.moved
 
     def moved_boxes(self, tracked: Regions, rgb: np.ndarray | None = None) -> np.ndarray | None:
         """Where the motion is that would make `needs_detection` ask for the detectors on

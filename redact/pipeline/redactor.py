@@ -20,6 +20,8 @@ from ..core.geometry import pixel_boxes
 from ..core.policy import Policy
 from ..core.types import Kind, Regions, check_frame
 from ..detectors import describe_models, detect_all, detectors_for
+from ..detectors.objects import ObjectDetector
+from ..detectors.plates import PlateDetector
 from ..record.manifest import UNANALYSED, Manifest
 from .compose import compose, obscured
 from .motion import MotionGate, SceneCuts
@@ -99,6 +101,37 @@ class _Stats:
 
 #: A subject counts as shown in a frame when at least this share of its box is left as it was.
 VISIBLE_SHARE = 0.1
+
+#: Kinds a detector may report and still run at the plates' cadence (`plates_every`).
+PLATE_KINDS = frozenset({Kind.PLATE, Kind.TEXT, Kind.VEHICLE})
+
+
+def plates_every(policy: Policy, lookahead_frames: int) -> int:
+    """Frames between plate searches: ``policy.detect_every`` times the profile's
+    `redact.core.profile.Profile.plates_every`, where the look-ahead reaches back over that
+    gap (a plate first found on a search is drawn back to where it came in) and no incident
+    names subjects (a kept vehicle is followed detection by detection); else every detection.
+
+    >>> fast = Policy(profile="fast")
+    >>> plates_every(fast, 13), plates_every(fast, 5), plates_every(Policy(), 13)
+    (6, 3, 3)
+    """
+    every = policy.detect_every * policy.profile.plates_every
+    incident = policy.incident
+    if every > lookahead_frames or (incident is not None and incident.subjects):
+        return policy.detect_every
+    return every
+
+
+def _plates_only(detector, policy: Policy) -> bool:
+    """Whether a detector serves the plates alone: a built-in one (the plate search, the vehicle
+    network run for it; a plugin runs on every detection) reporting plates, text or vehicles
+    only, while vehicles are not obscured themselves (then they are found on every detection)."""
+    kinds = {Kind(k) for k in getattr(detector, "kinds", ())}
+    return (isinstance(detector, (PlateDetector, ObjectDetector)) and bool(kinds) and kinds <= PLATE_KINDS
+            and Kind.VEHICLE not in policy.kinds)
+
+
 class Analyser:
     """Detect -> track -> two-sided hold, one frame at a time: the first half of `Redactor`.
 
@@ -128,6 +161,15 @@ class Analyser:
         self._hold = TwoSidedHold(self.lookahead_frames)
         self._rides = PlateRides()
         self._cuts = SceneCuts()
+        self._every, self._slow = detectors, []
+        # Without the motion check (every frame detected) nothing says when the plates must run.
+        self.plates_every = (plates_every(policy, self.lookahead_frames) if self._gate is not None
+                             else policy.detect_every)
+        if self.plates_every > policy.detect_every:
+            self._slow = [d for d in detectors if _plates_only(d, policy)]
+            self._every = [d for d in detectors if all(d is not s for s in self._slow)]
+        self._plates_at: int | None = None  # frame index of the last plate search
+        self._plates_now = False  # whether the frame `plan` last planned searches the plates
         self.scene_cuts = 0
         self.frames_detected = 0
         #: The last frame the detectors analysed without a fault (the motion check's
@@ -138,10 +180,12 @@ class Analyser:
         self.seconds = {"detect": 0.0, "track": 0.0}  # busy time per stage
 
     def detect(self, rgb: np.ndarray) -> tuple[Regions, str | None]:
-        """The detectors' regions on ``rgb``, and None; or no regions and the reason when a
-        detector failed (fail closed: the frame is then obscured whole and flagged)."""
+        """The detectors' regions on ``rgb`` (the plates' too when `plan` said so), and None;
+        or no regions and the reason when a detector failed (fail closed: the frame is then
+        obscured whole and flagged)."""
+        detectors = self.detectors if self._plates_now else self._every
         try:
-            found = detect_all(self.detectors, rgb)
+            found = detect_all(detectors, rgb)
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
             # The reason names the error, not the frame's content (the manifest is content-free).
             return Regions.empty(), f"{UNANALYSED}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
@@ -170,6 +214,7 @@ class Analyser:
             self._tracker.reset()
             self._rides.reset()
             self._followed = Regions.empty()
+            self._plates_at = None
             self.scene_cuts += 1
             force = True
         if rgb is None:
@@ -177,6 +222,11 @@ class Analyser:
         scheduled = force or self.index % self.policy.detect_every == 0
         detect_now = (scheduled if self._gate is None
                       else self._gate.needs_detection(rgb, self._followed, scheduled))
+        # The plates are searched on every other detection of the faces (`plates_every`), and
+        # whenever something moved outside the tracked regions: what came in may be a car.
+        self._plates_now = detect_now and (force or not self._slow or self._plates_at is None
+                                           or self._gate is None or self._gate.moved
+                                           or self.index - self._plates_at >= self.plates_every)
         return released, detect_now
 
     def track(self, rgb: np.ndarray | None, item, *, detected: bool, found: Regions | None = None,
@@ -184,14 +234,19 @@ class Analyser:
         """The last step of `push`: track ``found`` (``detect``'s answer; none when the
         detectors did not run, ``detected`` False), hold, and return the frames released."""
         found = Regions.empty() if found is None else found
+        looked_for = None
         if detected:
             if self._gate is not None:
                 self._gate.detected(trusted=flagged is None)
             self.detected_at = self.index if flagged is None else None
             self.frames_detected += 1
+            if self._plates_now and flagged is None:
+                self._plates_at = self.index
+            if not self._plates_now:
+                looked_for = {k for d in self._every for k in d.kinds}
         # A faulted frame was not looked at: like a skipped one, it must not count as a miss
         # (holds would end on a frame nobody saw).
-        tracked = self._tracker.update(found, detected=detected and flagged is None)
+        tracked = self._tracker.update(found, detected=detected and flagged is None, looked_for=looked_for)
         if self._gate is not None:
             # The motion check trusts only tracks that can follow their object between detections.
             self._followed = tracked.select(np.isin(tracked.track_id, self._tracker.steady_ids()))

@@ -189,7 +189,7 @@ class Tracker:
         # Copies: Regions freezes the arrays it is given, and these are live state.
         return Regions(_float32_outward(grown), self._score.copy(), self._kind.copy(), self._id.copy())
 
-    def update(self, detections: Regions, *, detected: bool = True) -> Regions:
+    def update(self, detections: Regions, *, detected: bool = True, looked_for=None) -> Regions:
         """Advance one frame and return the regions to cover on it.
 
         Parameters
@@ -200,6 +200,10 @@ class Tracker:
         detected : bool, default True
             False for a frame on which detection was skipped (detect every N frames): the
             output is then every live track at its predicted box.
+        looked_for : iterable of Kind, optional
+            With ``detected``: the kinds detection looked for on this frame, when not all
+            (the plates run less often than the faces). Tracks of other kinds are carried as
+            on a skipped frame: output at their predicted box, never ended by this frame.
 
         Returns
         -------
@@ -213,12 +217,15 @@ class Tracker:
         if not detected and len(detections):
             raise ValueError(f"detections: expected none on a frame with detected=False, got "
                              f"{len(detections)}; pass Regions.empty() or detected=True")
+        looked = None if looked_for is None else [int(k) for k in looked_for]
+        if looked is not None and not np.isin(detections.kind, looked).all():
+            raise ValueError(f"detections: kinds {sorted(set(detections.kind.tolist()) - set(looked))} were not "
+                             f"looked for (looked_for={sorted(looked)})")
         self._age += 1
         core, grown = self._predict(self._age)
         if not detected:
             return self._held(grown)
-        from .._kernels import track as kernels
-
+        from .._kernels import track as kernels  # numba (~1 s): on the first tracked frame only
 
         n_tracks, n_dets = len(self._id), len(detections)
         dets = detections.xyxy.astype(np.float64)
@@ -272,6 +279,10 @@ class Tracker:
         unconfirmed = ~self._has_velocity & (self._score < CONFIRM_SCORE) & (self._kind == Kind.FACE)
         held = (lost & (self._age <= np.where(unconfirmed, self._unconfirmed_hold, self._hold_frames))
                 & ~self._seen_by_another(core, lost, detections, matched))
+        if looked is not None:
+            # Not looked for, so not missed: held as on a skipped frame (no detection of
+            # another kind can match them, `affinity_matrix` and `_found_again` being per kind).
+            held |= ~np.isin(self._kind, looked)
         output = Regions.concat([
             Regions(detections.xyxy, detections.score, detections.kind, ids),
             Regions(_float32_outward(grown[held]), self._score[held], self._kind[held],
