@@ -115,8 +115,9 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
         # the background, a shadow) often reaches over the subject's head: on PETS09 one hid
         # the subject's head on 6 of its frames. A subject row that is only predicted is no
         # detected box of this frame: there the silhouette still counts.
-        fresh = (kind == Kind.SILHOUETTE) & np.isin(ids, list(observed if observed is not None else ()))
-        detected = face_shown & np.isin(ids, list(observed if observed is not None else ()))
+        found_now = np.isin(ids, list(observed if observed is not None else ()))
+        fresh = (kind == Kind.SILHOUETTE) & found_now
+        detected = face_shown & found_now
         in_detected = _centres_in(centres, regions.xyxy[detected], FACE_IN_BODY_TOP).any(axis=1)
         in_other = (_centres_in(centres, regions.xyxy[others & ~fresh]).any(axis=1)
                     | (_centres_in(centres, regions.xyxy[others & fresh]).any(axis=1) & ~in_detected))

@@ -468,7 +468,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
     where one of them was last seen (`_companions_last_seen`) than where the subject was
     may be that companion under a new id: it does not carry the subject on either. (PETS09,
     whole clip: a walker left the frame at its right edge; 150 px inwards a bystander's
-    track broke and restarted, looking alike, and was shown as the subject for 170 frames.)
+    track broke and restarted, looking alike, and was shown as the subject on 144 frames.)
     """
     if not views:
         return None
