@@ -183,6 +183,8 @@ class Analyser:
         """The detectors' regions on ``rgb`` (the plates' too when `plan` said so), and None;
         or no regions and the reason when a detector failed (fail closed: the frame is then
         obscured whole and flagged)."""
+        # For the frame `plan` planned last: `LiveRedactor` runs this in its worker while
+        # analysis waits at that frame, so no later `plan` can change the choice meanwhile.
         detectors = self.detectors if self._plates_now else self._every
         try:
             found = detect_all(detectors, rgb)
