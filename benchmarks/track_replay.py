@@ -2,10 +2,12 @@
 
 Detection is the slow stage (seconds a frame here) and does not depend on the tracker or
 the subject logic. ``detect`` runs the library's detectors (the kinds an incident uses) over
-the first N frames and keeps their raw output; ``replay`` pushes those detections through
-the library's own analysis stage (`redact.pipeline.redactor.Analyser`: tracker, holds, scene cuts,
-plate rides) and prints, per ground-truth person, how many tracks carried it and how often
-the track carrying it changed; it also writes the analysis in the form
+the first N frames as the pipeline does (`redact.detectors.detect_all`: the plates read the
+vehicles found, the heads settle against the faces) and keeps their output; ``replay``
+pushes those detections through the library's own analysis stage
+(`redact.pipeline.redactor.Analyser`: tracker, holds, scene cuts, plate rides) and prints,
+per ground-truth person, how many tracks carried it and how often the track carrying it
+changed; it also writes the analysis in the form
 ``eval_incident.py --cache`` reads, so the incident figures follow from the same run::
 
     python benchmarks/track_replay.py detect /tmp/pets200.det --frames 200
@@ -35,7 +37,7 @@ from redact.core.geometry import iou_matrix  # noqa: E402
 from redact.core.policy import Policy  # noqa: E402
 from redact.core.profile import Profile  # noqa: E402
 from redact.core.types import Kind  # noqa: E402
-from redact.detectors import build_detectors  # noqa: E402
+from redact.detectors import build_detectors, detect_all  # noqa: E402
 from redact.media.video import VideoReader  # noqa: E402
 from redact.pipeline.looks import appearance  # noqa: E402
 from redact.pipeline.redactor import Analyser, Analysis  # noqa: E402
@@ -47,7 +49,7 @@ TRUTH = DATA / "people" / "pets09_s2l1"
 
 
 class _Cached:
-    """A detector that gives back what one detector found, frame after frame."""
+    """A detector that gives back what the detectors found together, frame after frame."""
 
     def __init__(self, found: list):
         self._found, self._next = found, 0
@@ -66,7 +68,9 @@ def detect(out: Path, frames: int, profile: Profile) -> None:
         for frame in reader:
             if frame.index >= frames:
                 break
-            found.append([d.detect(frame.rgb) for d in detectors])
+            # As the pipeline detects (`Analyser`): the plate detector reads the vehicles found,
+            # the heads settle against the faces.
+            found.append(detect_all(detectors, frame.rgb))
     out.write_bytes(pickle.dumps({"profile": profile.value, "found": found}))
     print(f"{len(found)} frames detected with {[type(d).__name__ for d in detectors]} -> {out}")
 
@@ -74,10 +78,9 @@ def detect(out: Path, frames: int, profile: Profile) -> None:
 def replay(cache: Path, analysis_out: Path | None, why: bool = False) -> None:
     data = pickle.loads(cache.read_bytes())
     found, profile = data["found"], Profile(data["profile"])
-    per_detector = [[f[k] for f in found] for k in range(len(found[0]))]
     with VideoReader(VIDEO) as reader:
         fps = reader.info.fps
-        analyser = Analyser(Policy(profile=profile), fps, [_Cached(f) for f in per_detector])
+        analyser = Analyser(Policy(profile=profile), fps, [_Cached(found)])
         records: list = []
 
         def keep(pairs):
