@@ -501,12 +501,10 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
                 found.add(-1)  # as near someone else: it may be them
             else:
                 found.add(tid)
-        if found == {-1}:
-            return None
-        if len(found) == 1:
+        if len(found) == 1 and -1 not in found:
             return j, found.pop()
         if found:
-            return None  # ambiguous: never guess who the subject is
+            return None  # ambiguous, or maybe a companion: never guess who the subject is
     return None
 
 
