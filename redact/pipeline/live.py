@@ -66,7 +66,7 @@ from ..core.geometry import box_areas, pixel_boxes
 from ..core.policy import Policy
 from ..core.profile import Profile
 from ..core.types import Kind, Regions
-from .redactor import Analyser, RedactedFrame, Redactor, _Pending
+from .redactor import RedactedFrame, Redactor, _Pending
 
 #: Flag of a frame that came out over the latency budget before its analysis.
 LATE = "live: over the latency budget before its detection"
@@ -134,6 +134,10 @@ class LiveRedactor(Redactor):
     (2, [0], True)
     """
 
+    #: The motion check runs at every cadence here: it says where a frame not analysed in
+    #: time moved.
+    _watch_motion = True
+
     def __init__(self, policy: Policy = Policy(lookahead_seconds=0, profile=Profile.FAST), *,
                  fps=Fraction(30), max_latency: float | None = 0.25, max_latency_frames: int | None = None,
                  detectors=None, models_dir=None, seed: int | None = None):
@@ -155,8 +159,6 @@ class LiveRedactor(Redactor):
         self.max_latency: float | None = None if max_latency is None else float(max_latency)
         self.max_latency_frames: int | None = None if max_latency_frames is None else int(max_latency_frames)
         self._fps: Fraction = Fraction(fps)
-        # The motion check runs at every cadence here: it says where a frame not analysed in time moved.
-        self._analyser = self._source = Analyser(policy, fps, self.detectors, watch_motion=True)
         self._waiting: deque[_Frame] = deque()  # pushed, not yet returned, in order
         self._unanalysed: deque[_Frame] = deque()  # pushed, not yet analysed, in order
         self._detecting: tuple[_Frame, Future] | None = None

@@ -350,6 +350,9 @@ class Redactor:
     (0, 0, True, True)
     """
 
+    #: Run the motion check whatever the cadence (`Analyser`'s ``watch_motion``).
+    _watch_motion = False
+
     def __init__(self, policy: Policy = Policy(), *, fps=Fraction(30), detectors=None,
                  models_dir=None, seed: int | None = None, replay: Analysis | None = None,
                  subjects=None):
@@ -362,7 +365,7 @@ class Redactor:
             raise ValueError("Redactor: an incident with subjects needs the whole clip first; use "
                              "redact.jobs.files.redact_video (or pass replay= and subjects=)")
         # Built in replay mode too (cheap, unused there), so every path has one to ask.
-        self._analyser = Analyser(policy, fps, self.detectors)
+        self._analyser = Analyser(policy, fps, self.detectors, watch_motion=self._watch_motion)
         self._source: Analysis | Analyser = replay if replay is not None else self._analyser
         self.hold_frames, self.lookahead_frames = self._source.hold_frames, self._source.lookahead_frames
         self._styles = policy.style_map
