@@ -682,3 +682,57 @@ def test_a_new_track_where_a_companion_was_last_seen_does_not_carry_the_subject_
         records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
     states = follow(records, 0, 1)
     assert all(tid != 7 for state, tid in states.values() if state == "shown")
+
+
+def _regrouped(born: int = 260, before: bool = False, leaves: bool = False):
+    """The subject (red, track 1) walks right until frame 4 (off the frame's right edge
+    with ``leaves``); its track ends, and two red people (7, 8) stand where it was on frames
+    6-11 (nobody can say which is it). From frame 12 one red person (10) is detected alone,
+    first at x ``born``; with ``before``, track 10 was a red person far off on frames 0-4.
+    A blue bystander (9) stands apart throughout. Frames are 640x480."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    records = []
+    for i in range(30):
+        x = (560 if leaves else 100) + 10 * i
+        rows, looks = [(Kind.PERSON, 9, [500, 300, 540, 400])], {9: blue}
+        if i <= 4:
+            rows.append((Kind.PERSON, 1, [x, 100, x + 40, 200]))
+            looks[1] = red
+            if before:
+                rows.append((Kind.PERSON, 10, [20, 300, 60, 400]))
+                looks[10] = red
+        elif 6 <= i <= 11:
+            rows += [(Kind.PERSON, 7, [130, 100, 170, 200]), (Kind.PERSON, 8, [175, 100, 215, 200])]
+            looks.update({7: red, 8: red})
+        elif i >= 12:
+            rows.append((Kind.PERSON, 10, [born + 2 * (i - 12), 100, born + 40 + 2 * (i - 12), 200]))
+            looks[10] = red
+        regions = _regions(rows)
+        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+    return records
+
+
+def test_a_subject_lost_among_others_is_found_again_when_one_new_track_alone_looks_like_it():
+    """PETS09's lamp-post group: trackers give people new ids as they part and join, and a
+    subject lost there stayed hidden for the rest of the clip. A track born after the loss
+    whose look is the subject's, nearer it than anyone else's, on five detections in a row
+    carries it on from the fifth; the frames before stay hidden and flagged."""
+    states = follow(_regrouped(), 0, 1, (640, 480))
+    shown = sorted(i for i, (state, _) in states.items() if state == "shown")
+    assert shown == [*range(5), *range(16, 30)], shown
+    assert all(states[i][1] == 10 for i in range(16, 30))
+    assert all(states[i][0] == AMONG_OTHERS for i in range(5, 12))
+    assert all(tid not in (7, 8, 9) for state, tid in states.values() if state == "shown")
+    assert not any(state == "shown" for state, _ in follow(_regrouped(), 0, 1).values() if _ == 10)  # frame unknown
+
+
+@pytest.mark.parametrize("case", ["born at the edge", "seen before the loss", "subject left the frame"])
+def test_a_lost_subject_is_not_found_again_in_someone_entering_known_or_after_it_left(case):
+    """Someone coming into view at the frame's edge, a track that existed while the subject
+    was still followed (a companion, or an id that carried someone else), and anyone at all
+    once the subject was last seen at the edge (it may have left) never carry it on."""
+    records = {"born at the edge": lambda: _regrouped(born=4),
+               "seen before the loss": lambda: _regrouped(before=True),
+               "subject left the frame": lambda: _regrouped(leaves=True)}[case]()
+    states = follow(records, 0, 1, (640, 480))
+    assert max(i for i, (state, _) in states.items() if state == "shown") == 4

@@ -41,9 +41,10 @@ RIVAL_SHARE = 0.25
 #: Views of the subject compared with: its look at t, then the latest ones taken while its
 #: identity was certain and its look was nearer its own than anyone's within `ALONE_MARGIN`
 #: box sides (`_trusted_view`). A person's look drifts as it turns and walks: on PETS09
-#: with true boxes, one person's torso colours 1 frame apart match 95% of the time, 60
-#: frames apart 23%; two people in one frame 1%. So a look is checked against recent ones
-#: too, and people coming out of a crossing are compared with each other, not a threshold.
+#: with true boxes, one person's torso colours (the look before the legs joined it) 1 frame
+#: apart match 95% of the time, 60 frames apart 23%; two people in one frame 1%. So a look
+#: is checked against recent ones too, and people coming out of a crossing are compared
+#: with each other, not a threshold.
 VIEWS, ALONE_MARGIN = 7, 0.25
 #: Latest looks (on certain frames) a look may match besides the trusted views: a look
 #: drifts with pose and with a neighbour's colours at its box's edge; a swap jumps.
@@ -60,6 +61,13 @@ REFIND_FRAMES, REFIND_REACH = 10, 0.5
 #: Where a subject's track ended and nobody carries it on, the frames while people are still
 #: near are flagged with this reason (`_still_about`); the reach grows for this many frames.
 AMONG_OTHERS, AMONG_OTHERS_GROWTH = "subject lost among others", 3
+#: A subject lost among others is found again (`_refind`) on a track born after the loss
+#: whose look is the subject's, and nearer it than anyone else's in the frame, on this many
+#: of its detections in a row, within `REFIND_SECONDS` of the loss.
+REFIND_SIGHTINGS, REFIND_SECONDS = 5, 10.0
+#: A box within this share of its width of the frame's edge may be leaving or entering the
+#: view: a subject lost there may have gone, a track born there come from outside.
+EDGE_SHARE = 0.5
 #: Least IoU between a subject's box (given, or drawn by `redact pick` for its number) and
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
@@ -508,6 +516,55 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
     return None
 
 
+def _at_edge(box, frame: tuple) -> bool:
+    """Whether ``box`` lies within `EDGE_SHARE` of its width of the edge of a ``frame``
+    (width, height)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    margin = EDGE_SHARE * (x1 - x0)
+    return x0 <= margin or y0 <= margin or x1 >= frame[0] - margin or y1 >= frame[1] - margin
+
+
+def _refind(records: list, i: int, step: int, views, known: set, frame: tuple) -> tuple | None:
+    """``(frame, track id)`` where a subject lost among others is found again by its look.
+
+    Trackers give people of a group new ids as they part and join (PETS09's lamp-post
+    group: three people, twelve ids in 200 frames); a subject lost there was hidden for the
+    rest of the clip. A track none of whose detections was seen before the loss (``known``:
+    every track observed on the frames walked so far, so no companion and no id that ever
+    carried someone else), first seen away from the frame's edge (`_at_edge`: someone coming
+    into view), carries it on when, on `REFIND_SIGHTINGS` of its detections in a
+    row, its look matches the subject's views and lies nearer them by `LOOK_MARGIN` than
+    the look of every other person detected on that frame. The subject is shown from the
+    last of those detections on, not before (fail closed).
+    """
+    if not views:
+        return None
+    streak: Counter = Counter()
+    entered: set = set()  # tracks first seen at the frame's edge
+    lost_at = records[i].time
+    k = i
+    while 0 <= k < len(records) and abs(records[k].time - lost_at) <= REFIND_SECONDS:
+        record = records[k]
+        regions = record.regions
+        looks = {int(t): record.looks[int(t)] for t in regions.track_id[regions.kind == Kind.PERSON]
+                 if int(t) in record.observed and int(t) in record.looks}
+        nearest = {tid: _nearest(views, look) for tid, look in looks.items()}
+        for tid, mine in nearest.items():
+            if tid not in streak and tid not in entered and _at_edge(_detected_box(record, tid), frame):
+                entered.add(tid)
+            if tid in known or tid in entered:
+                continue
+            others = [d for t, d in nearest.items() if t != tid]
+            if mine < SAME_LOOK and all(mine + LOOK_MARGIN <= d for d in others):
+                streak[tid] += 1
+                if streak[tid] >= REFIND_SIGHTINGS:
+                    return k, tid
+            else:
+                streak[tid] = 0
+        k += step
+    return None
+
+
 def _companions_last_seen(records: list, j: int, step: int, since: int, companions: set) -> np.ndarray:
     """Centres (K, 2) where each of ``companions`` was last detected, looking back from
     frame ``j`` (against ``step``) to frame ``since``."""
@@ -523,7 +580,7 @@ def _companions_last_seen(records: list, j: int, step: int, since: int, companio
     return np.array(list(seen.values()), np.float64).reshape(-1, 2)
 
 
-def follow(records: list, start: int, track_id: int) -> dict:
+def follow(records: list, start: int, track_id: int, frame: tuple | None = None) -> dict:
     """Frame index -> ``(state, track id)`` along one person from ``start``; ``state`` is
     "shown" or the reason it is not.
 
@@ -552,8 +609,10 @@ def follow(records: list, start: int, track_id: int) -> dict:
         trail: deque = deque(maxlen=PATH_FRAMES)  # (frame, box, look) while certain and detected
         partners: dict = {}  # person crossed and not yet seen apart -> its _Path before the crossing
         near: set = set()  # people confusable with the subject on the frame before
+        walked: set = set()  # every track observed on the frames walked so far
         while 0 <= i < len(records):
             record = records[i]
+            walked |= record.observed
             regions = record.regions
             person = regions.kind == Kind.PERSON
             rows = np.flatnonzero((regions.track_id == current) & person)
@@ -565,10 +624,21 @@ def follow(records: list, start: int, track_id: int) -> dict:
                 if carried is None:
                     # Nobody carries it on; where people are still about, it may be among them,
                     # hidden: those frames go to review, where an anchor can re-join it.
-                    if last_box is not None:
-                        for k in _still_about(records, i, step, last_box):
-                            states.setdefault(k, (AMONG_OTHERS, current))
-                    break
+                    about = _still_about(records, i, step, last_box) if last_box is not None else []
+                    # A subject last seen at the frame's edge may have left it: nobody is it.
+                    refound = (_refind(records, i, step, views, walked, frame)
+                               if frame is not None and last_box is not None and not _at_edge(last_box, frame)
+                               else None)
+                    for k in about:
+                        if refound is not None and (k - refound[0]) * step >= 0:
+                            break
+                        states.setdefault(k, (AMONG_OTHERS, current))
+                    if refound is None:
+                        break
+                    i, current = refound
+                    certain, missed, reason, near, partners = True, 0, "", set(), {}
+                    companions, trail = set(), deque(maxlen=PATH_FRAMES)
+                    continue
                 j, current = carried
                 for k in range(i, j, step):
                     states.setdefault(k, ("subject lost", current))
@@ -758,7 +828,7 @@ def plan_subjects(records: list, incident: Incident, width: int, height: int) ->
                            **_span(records, frames)})
             shown_per_subject.append(frames)
             continue
-        states = _agreed([follow(records, start, track) for start, _, track in picks])
+        states = _agreed([follow(records, start, track, (width, height)) for start, _, track in picks])
         shown = {i: tid for i, (state, tid) in states.items() if state == "shown"}
         for i, tid in shown.items():
             people.setdefault(i, set()).add(tid)
