@@ -702,6 +702,22 @@ def test_a_lost_face_found_again_in_its_grown_box_continues_its_track():
     assert out.track_id.tolist() == [0]
 
 
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_person_just_missed_is_found_again_beside_the_gate_only_with_nobody_else_near(beside):
+    """PETS09 at 7 fps: a walker turning moved its box 19 px in one frame, outside the IoU
+    gate; its new track was where an incident was anchored, and the subject was lost at
+    once. A person track missed for a frame continues on the one person detection its grown
+    box touches; with a second person there, neither is taken for it."""
+    tracker = Tracker(hold_frames=15)
+    for x in (0, 0, 0):
+        tracker.update(Regions.from_boxes([[x, 0, 30, 60]], kind=Kind.PERSON))
+    tracker.update(Regions.empty(), detected=True)
+    boxes = [[26, 0, 56, 60]] + ([[-28, 0, 2, 60]] if beside else [])
+    out = tracker.update(Regions.from_boxes(boxes, kind=Kind.PERSON))
+    assert (out.track_id[0] == 0) != beside
+    assert out.track_id.tolist()[:len(boxes)] == ([1, 2] if beside else [0])
+
+
 @pytest.mark.parametrize("kind, box", [
     (Kind.PERSON, [85, 5, 185, 125]),  # bodies: identity decides who an incident shows
     (Kind.FACE, [40, -60, 240, 180]),  # four times the area: another face

@@ -46,6 +46,9 @@ FOUND_AGAIN_SIZE = 2.0
 #: A lost track whose predicted box overlaps a detection another track took by this IoU is
 #: that object, seen by the other track (`Tracker._seen_by_another`): it is not held.
 DUPLICATE_IOU = 0.5
+#: Frames since its last detection up to which a person track may be found again beside
+#: the IoU gate (`Tracker._found_again`): after a longer loss someone else may have come.
+PERSON_FOUND_AGAIN_AGE = 2
 #: Share of its width and height by which an entering object's first box grows on every
 #: side when it is drawn on earlier frames: it was moving and only partly visible there.
 ENTRY_MARGIN = 0.25
@@ -327,8 +330,12 @@ class Tracker:
         in that box, of its kind and a like size, is that object seen again, and continues its
         track instead of starting one beside it. Otherwise a close-up face that turned fast
         left its old track's box growing over the frame for the whole hold (700 px on Hamilton)
-        while its new track covered it already. Bodies are left out: a person's identity
-        decides who an incident shows, and two passers-by at one size are common.
+        while its new track covered it already. Bodies are left out (a person's identity
+        decides who an incident shows, and two passers-by at one size are common), except a
+        person track whose grown box touches one person detection only, which touches no
+        other person track: nobody else is there to be confused with. (PETS09 at 7 fps: a
+        walker turning moved its box 19 px in a frame; the new track born there was where
+        its incident was anchored, and lost the subject at once.)
         """
         from .._kernels import track as kernels  # numba (~1 s): on the first tracked frame only
 
@@ -338,11 +345,16 @@ class Tracker:
             return np.full(len(det_track), -1, np.int64)
         dets = detections.xyxy.astype(np.float64)
         ratio = box_areas(dets)[None, :] / np.maximum(box_areas(self._box), 1e-9)[:, None]
-        fits = (centres_inside(dets, grown).T
-                & (self._kind[:, None] == detections.kind[None, :])
-                & ~np.isin(self._kind, BODIES)[:, None]
-                & (ratio >= 1 / FOUND_AGAIN_SIZE) & (ratio <= FOUND_AGAIN_SIZE)
-                & free_tracks[:, None] & free_dets[None, :])
+        alike = ((self._kind[:, None] == detections.kind[None, :])
+                 & (ratio >= 1 / FOUND_AGAIN_SIZE) & (ratio <= FOUND_AGAIN_SIZE)
+                 & free_tracks[:, None] & free_dets[None, :])
+        fits = centres_inside(dets, grown).T & alike & ~np.isin(self._kind, BODIES)[:, None]
+        # A person only where nobody else could be confused with it: just missed, its grown
+        # box touches this one person detection, and the detection no other person track.
+        people = (self._kind == Kind.PERSON)[:, None] & (detections.kind == Kind.PERSON)[None, :]
+        touching = people & (iou_matrix(grown, dets) > 0)
+        alone = (touching.sum(axis=1, keepdims=True) == 1) & (touching.sum(axis=0, keepdims=True) == 1)
+        fits |= touching & alone & alike & (self._age <= PERSON_FOUND_AGAIN_AGE)[:, None]
         # Nearest first: the IoU with the grown box, never 0 for a fitting pair.
         closeness = np.where(fits, np.maximum(iou_matrix(grown, dets), 1e-6), 0.0)
         found = np.full(len(det_track), -1, np.int64)
