@@ -271,6 +271,12 @@ def test_a_subject_time_with_no_frame_is_refused():
     assert pick(records, Subject(t=1.2, point=(150, 300)), inc, 640, 480)[0] == 2
 
 
+def _seen(i: int, rows, looks) -> FrameRecord:
+    """Frame ``i`` (10 fps) where every row is detected, with ``looks`` by track id."""
+    regions = _regions(rows)
+    return FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks)
+
+
 def _broken_track(twins: bool = False, companion: bool = False):
     """The subject (red) walks right; its track (1) ends at frame 4 and a new track (7)
     takes it on from frame 6. With ``twins`` a second red person (8) appears beside it; with
@@ -292,8 +298,7 @@ def _broken_track(twins: bool = False, companion: bool = False):
             if twins:
                 rows.append((Kind.PERSON, 8, [x + 45, 100, x + 85, 200]))
                 looks[8] = red
-        regions = _regions(rows)
-        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+        records.append(_seen(i, rows, looks))
     return records
 
 
@@ -331,8 +336,7 @@ def _turning(company: tuple | None):
         if company:
             rows.append((Kind.PERSON, 2, [x + 45, 100, x + 85, 200]))
             looks[2] = _look(company)
-        regions = _regions(rows)
-        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+        records.append(_seen(i, rows, looks))
     return records
 
 
@@ -583,8 +587,7 @@ def _crossed_by_one_who_is_lost(swap: bool):
         elif i > 9 and not swap:
             rows.append((Kind.PERSON, 3, bystander))
             looks[3] = blue
-        regions = _regions(rows)
-        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+        records.append(_seen(i, rows, looks))
     return records
 
 
@@ -678,8 +681,7 @@ def test_a_new_track_where_a_companion_was_last_seen_does_not_carry_the_subject_
         elif i >= 6:
             rows.append((Kind.PERSON, 7, [66, 108, 106, 208]))  # where the companion stood
             looks[7] = red
-        regions = _regions(rows)
-        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+        records.append(_seen(i, rows, looks))
     states = follow(records, 0, 1)
     assert all(tid != 7 for state, tid in states.values() if state == "shown")
 
@@ -707,8 +709,7 @@ def _regrouped(born: int = 260, before: bool = False, leaves: bool = False):
         elif i >= 12:
             rows.append((Kind.PERSON, 10, [born + 2 * (i - 12), 100, born + 40 + 2 * (i - 12), 200]))
             looks[10] = red
-        regions = _regions(rows)
-        records.append(FrameRecord(regions, i / 10, None, frozenset(int(t) for t in regions.track_id), looks))
+        records.append(_seen(i, rows, looks))
     return records
 
 
