@@ -31,8 +31,11 @@ CONFUSABLE_IOU = 0.2
 ASSOCIATION_MARGIN, APART_IOU = 0.2, 0.1
 #: Frames a track must be detected on to be someone the subject can be confused with.
 SIGHTINGS = 3
-#: Bhattacharyya distance between colour histograms under which two views are the same person.
-SAME_LOOK = 0.35
+#: Bhattacharyya distance between looks under which two views are the same person. (0.35
+#: for the torso's hue and saturation; the look with legs and brightness spreads one
+#: person's views wider: at 0.35 true boxes on PETS09 showed the subject on 54% of its
+#: frames, "does not look like itself" on most of the rest; at 0.45, 85%.)
+SAME_LOOK = 0.45
 #: Detections missed in a row after which a re-found track must prove its identity again.
 LOST_FRAMES = 3
 #: Another person can only take the subject's track if its box is at least this share of
