@@ -55,6 +55,7 @@ class _Pending:
     flagged: str | None
     observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
     faulted: bool | None = None  # obscure the whole frame; None: whenever it is flagged
+    own_pixels: bool = False  # rgb is the Redactor's own copy: obscured in place
 
 
 @dataclass
@@ -432,7 +433,15 @@ class Redactor:
         if self.lookahead_frames:
             rgb = rgb.copy()
         self._index += 1
-        return self._analyser.push(rgb, item)
+        return self._owned(self._analyser.push(rgb, item))
+
+    def _owned(self, analysed: list) -> list:
+        """``analysed`` with its frames marked as this redactor's own copies (with a
+        look-ahead, see `push`): `finish` then obscures them in place, with no second frame."""
+        if self.lookahead_frames:
+            for pending, _ in analysed:
+                pending.own_pixels = True
+        return analysed
 
     def _accept(self, rgb: np.ndarray) -> np.ndarray:
         """The next frame checked (see `check_frame`) against the stream: its size, the zones."""
@@ -466,7 +475,7 @@ class Redactor:
         self._flushed = True
         if self._replay is not None:
             return []
-        return self._analyser.flush()
+        return self._owned(self._analyser.flush())
 
     def finish(self, pending: _Pending, regions: Regions) -> RedactedFrame:
         """The second half of `push`: the policy (`compose`) and the obscuring of one frame
@@ -486,7 +495,8 @@ class Redactor:
         final = final.select(obscured(final, self.policy.kinds))
         composed = time.perf_counter()
         frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
-        out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
+        out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed,
+                      out=pending.rgb if pending.own_pixels else None)
         self._seconds["policy"] += composed - started
         self._seconds["obscure"] += time.perf_counter() - composed
         if shown:
