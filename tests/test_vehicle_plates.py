@@ -221,7 +221,7 @@ def test_the_vehicle_rows_reach_the_policy_stage_even_when_vehicles_are_not_obsc
     redactor._subjects = type("Plan", (), {"frames": {0: FrameSubjects(vehicles=frozenset({8}))}, "review": {}})()
     from redact.pipeline.redactor import _Pending
 
-    done = redactor._finish(_Pending(rgb, 0, None, None, frozenset({8, 40})), regions)
+    done = redactor.finish(_Pending(rgb, 0, None, None, frozenset({8, 40})), regions)
     assert len(done.regions) == 0  # neither the car (not asked for) nor its lookalike silhouette
 
 

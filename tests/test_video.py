@@ -1,4 +1,5 @@
 """Real files through the real codec: timing, rotation, side channels, images, safe output."""
+import threading
 from fractions import Fraction
 
 import av
@@ -226,6 +227,80 @@ def test_file_with_many_unanalysed_frames_fails_and_writes_nothing(tmp_path, fai
     dst = tmp_path / "out.mp4"
     with pytest.raises(RedactionIncomplete, match=r"frames could not be analysed.*model crashed"):
         redact_video(src, dst, Policy(kinds=()), detectors=[_Broken(fail_on)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+class _Walker:
+    """A face crossing the frame, found on most calls: tracks, holds and look-ahead get work."""
+
+    kinds = (Kind.FACE,)
+    models = ()
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        if self.calls % 7 == 3:  # missed now and then: the hold covers the gap
+            return Regions.empty()
+        x = 2.0 * self.calls
+        return Regions.from_boxes([[x, 10, x + 20, 34]], kind=Kind.FACE, score=0.9)
+
+
+def test_a_file_job_writes_the_frames_the_streaming_redactor_makes(tmp_path, monkeypatch):
+    """The file job obscures on its encoder's thread, off the detection's critical path:
+    frame for frame it writes what `Redactor.push` makes on one thread (same detections,
+    hold, look-ahead and noise), and the analysis thread never obscures."""
+    from redact.media.video import VideoReader, VideoWriter
+    from redact.pipeline import redactor as stream
+    from redact.pipeline.redactor import Redactor
+
+    src = tmp_path / "in.mkv"
+    write_video(src, frames=40, size=(96, 64), codec="ffv1", pix_fmt="yuv444p", fmt="matroska")
+    policy = Policy(kinds=(Kind.FACE,), detect_every=1, lookahead_seconds=0.2)
+    written, threads = [], set()
+    write, obscure = VideoWriter.write, stream.obscure
+
+    def spy_write(self, rgb, pts):
+        written.append(rgb.copy())
+        return write(self, rgb, pts)
+
+    def spy_obscure(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return obscure(*args, **kwargs)
+
+    monkeypatch.setattr(VideoWriter, "write", spy_write)
+    monkeypatch.setattr(stream, "obscure", spy_obscure)
+    redact_video(src, tmp_path / "out.mp4", policy, detectors=[_Walker()], seed=11)
+    assert threads == {"redact-encode"}
+
+    redactor = Redactor(policy, fps=Fraction(30), detectors=[_Walker()], seed=11)
+    with VideoReader(src) as reader:
+        expected = [done.rgb for item in reader for done in redactor.push(item.rgb)] + \
+            [done.rgb for done in redactor.flush()]
+    assert len(written) == len(expected) == 40
+    assert all(np.array_equal(a, b) for a, b in zip(written, expected))
+    assert any((a != f).any() for a, f in zip(expected, read_video(src)[0]))  # something was obscured
+
+
+def test_an_obscuring_fault_fails_the_file_and_writes_nothing(tmp_path, monkeypatch):
+    """Obscuring runs on the encoder's thread: a fault there stops the whole job (no hang),
+    is raised to the caller, and leaves no output or manifest."""
+    from redact.pipeline import redactor as stream
+
+    src = tmp_path / "in.mp4"
+    write_video(src, frames=30)
+    obscure, calls = stream.obscure, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("kernel fault")
+        return obscure(*args, **kwargs)
+
+    monkeypatch.setattr(stream, "obscure", failing)
+    with pytest.raises(RuntimeError, match="kernel fault"):
+        redact_video(src, tmp_path / "out.mp4", NO_DETECTORS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 

@@ -51,8 +51,8 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
                  progress=None, timings: dict | None = None) -> Manifest:
     """Redact one video file into an H.264 MP4 and write its manifest beside it.
 
-    Decode, processing and encode run as three stages joined by bounded queues, so memory
-    stays constant whatever the clip's length. Output frame count and timestamps equal the
+    Decode, analysis (detect, track, hold) and obscure + encode run as three stages joined
+    by bounded queues, so memory stays constant whatever the clip's length. Output frame count and timestamps equal the
     input's. The output and its manifest appear under ``dst`` only when both are complete.
 
     Parameters
@@ -144,11 +144,15 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
 
         def encode():
             while (item := get(finished, stop)) is not END:
-                started = time.perf_counter()
                 if isinstance(item, list):
+                    started = time.perf_counter()
                     writer.copy_audio(item)
                 else:
-                    writer.write(item.rgb, item.item)
+                    # The policy and the obscuring run here, not on the detection's thread:
+                    # detection is the critical path, the encoder's thread has time to spare.
+                    done = redactor.finish(*item)
+                    started = time.perf_counter()
+                    writer.write(done.rgb, done.item)
                     if progress:
                         progress(writer.frames_written)
                 clock["encode"] += time.perf_counter() - started
@@ -165,11 +169,11 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
                 if isinstance(item, list):  # audio packets pass straight through
                     put(finished, item, stop)
                     continue
-                for done in redactor.push(item.rgb, item=item.pts):
-                    put(finished, done, stop)
+                for analysed in redactor.analyse(item.rgb, item=item.pts):
+                    put(finished, analysed, stop)
             if not stop.is_set():
-                for done in redactor.flush():
-                    put(finished, done, stop)
+                for analysed in redactor.analyse_end():
+                    put(finished, analysed, stop)
             put(finished, END, stop)
         except BaseException:
             stop.set()

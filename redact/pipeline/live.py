@@ -306,7 +306,7 @@ class LiveRedactor(Redactor):
             self._waiting.popleft()
             frame.released = True
             pending, regions = frame.done
-            out.append(self._finish(pending, regions))
+            out.append(self.finish(pending, regions))
             # Frames out but not yet analysed wait for a stalled detector: without their
             # pixels, however long it stalls (the newest may still be detected).
             frame.done = None

@@ -99,16 +99,18 @@ class MotionGate:
             return None
         changed = np.abs(now.astype(np.int16) - self._reference) > DIFF_LEVEL
         height, width = changed.shape
-        # float64: growing a huge float32 box must not overflow to inf.
-        for (x0, y0, x1, y1), kind in zip(tracked.xyxy.astype(np.float64) * scale, tracked.kind):
-            w, h = x1 - x0, y1 - y0
-            side, above, below = FACE_BODY if kind == Kind.FACE else (0.5, 0.5, 0.5)
-            x0, x1, y0, y1 = x0 - side * w, x1 + side * w, y0 - above * h, y1 + below * h
-            # One thumbnail pixel of margin: a tracked object's own edges move too. Both ends
-            # are clipped to the thumbnail: a negative end would wrap around as a slice index
-            # (a box just off the top would excuse nearly the whole frame).
-            r0, r1 = _span(y0, y1, height)
-            c0, c1 = _span(x0, x1, width)
+        # float64: growing a huge float32 box must not overflow to inf. All boxes at once:
+        # a crowd is a hundred tracked boxes a frame.
+        x0, y0, x1, y1 = (tracked.xyxy.astype(np.float64) * scale).T
+        w, h = x1 - x0, y1 - y0
+        face = tracked.kind == Kind.FACE
+        side, above, below = (np.where(face, grow, 0.5) for grow in FACE_BODY)
+        # One thumbnail pixel of margin: a tracked object's own edges move too. Both ends
+        # are clipped to the thumbnail: a negative end would wrap around as a slice index
+        # (a box just off the top would excuse nearly the whole frame).
+        rows = _span(y0 - above * h, y1 + below * h, height)
+        cols = _span(x0 - side * w, x1 + side * w, width)
+        for r0, r1, c0, c1 in zip(*rows, *cols):
             if r1 > r0 and c1 > c0:
                 changed[r0:r1, c0:c1] = False
         return changed
@@ -171,9 +173,14 @@ def _shape_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum()) / norm if norm > 0 else 0.0
 
 
-def _span(lo: float, hi: float, size: int) -> tuple[int, int]:
-    """Thumbnail rows (or columns) ``[start, stop)`` of ``lo .. hi`` with one pixel of margin,
-    rounded outward and clipped to ``0 .. size``; empty (stop <= start) when off the thumbnail."""
-    start = int(np.clip(np.floor(lo) - 1, 0, size))
-    stop = int(np.clip(np.ceil(hi) + 1, 0, size))
+def _span(lo: np.ndarray, hi: np.ndarray, size: int) -> tuple[list, list]:
+    """Thumbnail rows (or columns) ``[start, stop)`` of each ``lo .. hi`` with one pixel of
+    margin, rounded outward and clipped to ``0 .. size``; empty (stop <= start) when off the
+    thumbnail.
+
+    >>> _span(np.array([-5.0, 3.2]), np.array([-2.0, 7.5]), 10)
+    ([0, 2], [0, 9])
+    """
+    start = np.clip(np.floor(lo) - 1, 0, size).astype(np.int64).tolist()
+    stop = np.clip(np.ceil(hi) + 1, 0, size).astype(np.int64).tolist()
     return start, stop

@@ -55,6 +55,7 @@ class _Pending:
     flagged: str | None
     observed: frozenset = frozenset()  # track ids detected (not predicted) in this frame
     faulted: bool | None = None  # obscure the whole frame; None: whenever it is flagged
+    own_pixels: bool = False  # rgb is the Redactor's own copy: obscured in place
 
 
 @dataclass
@@ -410,6 +411,16 @@ class Redactor:
         The frame is copied while it waits in the look-ahead: camera apps reuse their
         buffers, and a buffer overwritten by a later frame must never be what gets obscured.
         """
+        return [self.finish(pending, regions) for pending, regions in self.analyse(rgb, item)]
+
+    def analyse(self, rgb: np.ndarray, item=None) -> list[tuple[_Pending, Regions]]:
+        """The first half of `push`: ``(pending, regions)`` of the frames now final in what
+        they must obscure, not obscured yet.
+
+        Every pair goes to `finish`, in order, each exactly once; `finish` may run on another
+        thread than this one (a file job obscures on its encoder's thread, off the
+        detection's critical path), one thread at a time.
+        """
         rgb = self._accept(rgb)
         if self._replay is not None:
             if self._index >= len(self._replay.records):
@@ -418,11 +429,19 @@ class Redactor:
             record = self._replay.records[self._index]
             pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
             self._index += 1
-            return [self._finish(pending, record.regions)]
+            return [(pending, record.regions)]
         if self.lookahead_frames:
             rgb = rgb.copy()
         self._index += 1
-        return [self._finish(p, r) for p, r in self._analyser.push(rgb, item)]
+        return self._owned(self._analyser.push(rgb, item))
+
+    def _owned(self, analysed: list) -> list:
+        """``analysed`` with its frames marked as this redactor's own copies (with a
+        look-ahead, see `push`): `finish` then obscures them in place, with no second frame."""
+        if self.lookahead_frames:
+            for pending, _ in analysed:
+                pending.own_pixels = True
+        return analysed
 
     def _accept(self, rgb: np.ndarray) -> np.ndarray:
         """The next frame checked (see `check_frame`) against the stream: its size, the zones."""
@@ -449,12 +468,18 @@ class Redactor:
 
     def flush(self) -> list[RedactedFrame]:
         """Finish every buffered frame (end of stream); a later `push` is refused."""
+        return [self.finish(pending, regions) for pending, regions in self.analyse_end()]
+
+    def analyse_end(self) -> list[tuple[_Pending, Regions]]:
+        """The first half of `flush`: every buffered frame as `analyse` returns them."""
         self._flushed = True
         if self._replay is not None:
             return []
-        return [self._finish(p, r) for p, r in self._analyser.flush()]
+        return self._owned(self._analyser.flush())
 
-    def _finish(self, pending: _Pending, regions: Regions) -> RedactedFrame:
+    def finish(self, pending: _Pending, regions: Regions) -> RedactedFrame:
+        """The second half of `push`: the policy (`compose`) and the obscuring of one frame
+        `analyse` returned, counted in the manifest's figures."""
         height, width = pending.rgb.shape[:2]
         shown = review = None
         if self._subjects is not None:
@@ -470,7 +495,8 @@ class Redactor:
         final = final.select(obscured(final, self.policy.kinds))
         composed = time.perf_counter()
         frame_seed = (self._seed + pending.index * 0x9E3779B1) & ((1 << 63) - 1)
-        out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed)
+        out = obscure(pending.rgb, final, self._styles, mask=mask, seed=frame_seed,
+                      out=pending.rgb if pending.own_pixels else None)
         self._seconds["policy"] += composed - started
         self._seconds["obscure"] += time.perf_counter() - composed
         if shown:
