@@ -52,7 +52,7 @@ def box_geometry(box, style: Style, width: int, height: int):
     """``(shape, core, feather, ext)`` of one float box under one style.
 
     Padding adds ``style.padding`` times the box's width (height) on the left and right (top
-    and bottom). The feather is ``ceil(style.feather * longer padded side)`` pixels. A box's
+    and bottom). The feather is ``ceil(style.feather * shorter padded side)`` pixels. A box's
     core is rounded outward to whole pixels (floor the minimum, ceil the maximum); an
     ellipse's is the padded box itself. The extent is the core grown by the feather on every
     side, rounded outward, clipped to the frame, and empty (``x0 == x1`` or ``y0 == y1``)
@@ -61,7 +61,7 @@ def box_geometry(box, style: Style, width: int, height: int):
     x0, y0, x1, y1 = (float(v) for v in box)
     dx, dy = (x1 - x0) * style.padding, (y1 - y0) * style.padding
     x0, y0, x1, y1 = x0 - dx, y0 - dy, x1 + dx, y1 + dy
-    feather = math.ceil(style.feather * max(x1 - x0, y1 - y0))
+    feather = math.ceil(style.feather * min(x1 - x0, y1 - y0))
     if style.shape is Shape.BOX:
         core = (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
     else:

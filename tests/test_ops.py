@@ -117,6 +117,22 @@ def test_last_row_and_column_covered_at_frame_edge():
     assert (out[:4] == 255).all() and (out[:, :6] == 255).all()
 
 
+@pytest.mark.parametrize("box, rows, cols", [
+    ([100, 100, 300, 120], (96, 124), (78, 322)),  # a line of text: padded 240 x 24, feather 2 px
+    ([100, 40, 120, 160], (26, 174), (96, 124)),   # a tall face: padded 24 x 144, feather 2 px
+])
+def test_the_soft_edge_scales_with_the_shorter_side(box, rows, cols):
+    # The feather (5% by default) used to follow the longer side: 12 px above and below a
+    # 20-px line of text, each side of a tall face; it only blends, so it hid nothing more.
+    frame = np.full((200, 400, 3), 255, np.uint8)
+    out = obscure(frame, [box], Style(method=Method.FILL))
+    ys, xs = np.nonzero((out != 255).any(axis=2))
+    assert (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1) == (*rows, *cols)
+    x0, y0, x1, y1 = box
+    dx, dy = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
+    assert (out[int(y0 - dy):int(y1 + dy), int(x0 - dx):int(x1 + dx)] == 0).all()  # the padded box, hidden
+
+
 def test_mask_silhouette():
     frame = np.random.default_rng(1).integers(0, 256, (20, 20, 3), dtype=np.uint8)
     mask = np.zeros((20, 20), bool)

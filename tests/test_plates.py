@@ -285,3 +285,21 @@ def test_an_unknown_runtime_is_refused():
 
     with pytest.raises(ValueError, match="runtime must be 'onnxruntime' or 'cv2.dnn', got 'tensorrt'"):
         OnnxNet("unused.onnx", "tensorrt")
+
+
+@pytest.mark.parametrize("side, margin", [
+    ((60, 12), 0.35 * (12 + 2 * 8.0)),         # a line: its unclipped shorter side is the characters' height
+    ((80, 60), 0.35 * (80 + 2 * 27.43) / 2),   # a block of lines (a placard): half its longer side, not 114.9
+])
+def test_the_plate_margin_grows_by_the_height_of_one_line(side, margin):
+    # A text component found as one block of several lines got a margin of a share of the
+    # whole block's height: a placard's box grew far past its text (WIDER: 0.5 points of
+    # the default command's over-redaction). One line of characters is as before.
+    detector = PlateDetector.__new__(PlateDetector)
+    detector.plan = PLANS[Profile.BALANCED]
+    w, h = side
+    prob = np.zeros((200, 200), np.float32)
+    prob[50:50 + h, 40:40 + w] = 0.9
+    grown, unclipped, _ = detector._text_boxes(prob)
+    assert len(grown) == 1
+    np.testing.assert_allclose(unclipped[0, :2] - grown[0, :2], [margin, margin], rtol=1e-4)

@@ -763,3 +763,33 @@ def test_kinds_not_looked_for_are_carried_as_on_a_skipped_frame():
 def test_a_detection_of_a_kind_not_looked_for_is_refused():
     with pytest.raises(ValueError, match="not looked for"):
         Tracker().update(Regions.from_boxes([[0, 0, 9, 9]], kind=Kind.PLATE), looked_for={Kind.FACE})
+
+
+def test_a_box_that_changed_size_gives_its_track_no_speed():
+    # Hamilton, frames 20-21: a loose 0.15 box over a close face, then a box a third its size
+    # on the man's raised hand continues its track. The centres lie 60 px apart, which is
+    # no motion: predicted at 60 px a frame, the held box swept across the audience and grew
+    # to a 200 x 400 slab. Held, the box stays where it was found (growing as any hold).
+    tracker = Tracker(hold_frames=15)
+    tracker.update(Regions.from_boxes([[411, -41, 648, 311]], kind=Kind.FACE, score=0.15))
+    tracker.update(Regions.from_boxes([[408, 31, 531, 252]], kind=Kind.FACE, score=0.17))
+    for _ in range(8):
+        out = tracker.update(Regions.empty())
+    assert out.track_id.tolist() == [0]
+    x0, y0, x1, y1 = out.xyxy[0].tolist()
+    assert x0 <= 408 and y0 <= 31 and x1 >= 531 and y1 >= 252  # still around the last box
+    np.testing.assert_allclose([(x0 + x1) / 2, (y0 + y1) / 2], [469.5, 141.5], atol=1e-3)
+    assert tracker.steady_ids().tolist() == []  # no speed: nothing trusts it to follow its object
+
+
+def test_a_size_change_keeps_the_speed_measured_before():
+    # A face seen moving 4 px a frame, then a box twice its area (a looser box of it): the
+    # track keeps the 4 px a frame it had, not the jump of the centre.
+    tracker = Tracker(hold_frames=15)
+    for x in (0, 4, 8):
+        tracker.update(Regions.from_boxes([[x, 0, x + 20, 20]], kind=Kind.FACE))
+    tracker.update(Regions.from_boxes([[-8, -8, 40, 28]], kind=Kind.FACE))
+    out = tracker.update(Regions.empty())
+    x0, _, x1, _ = out.xyxy[0].tolist()
+    # Smoothed speed 4 px (kept), centre 16 of the last box plus 4: 20.
+    assert (x0 + x1) / 2 == pytest.approx(20.0, abs=1e-3)

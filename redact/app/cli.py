@@ -183,7 +183,7 @@ def redact_parser() -> argparse.ArgumentParser:
     g.add_argument("--padding", type=_fraction, default=Style.padding,
                    help="grow each box by this fraction per side (default %(default)s); more hides hair and ears")
     g.add_argument("--feather", type=_fraction, default=Style.feather,
-                   help="soft edge outside the region, fraction of its size (default %(default)s); "
+                   help="soft edge outside the region, fraction of its shorter side (default %(default)s); "
                         "never reduces coverage")
     g = p.add_argument_group("time")
     g.add_argument("--hold", type=_duration, default=("seconds", Policy.hold_seconds), metavar="TIME",

@@ -122,6 +122,24 @@ def centres_inside(a, b) -> np.ndarray:
     return (cx >= b[None, :, 0]) & (cx <= b[None, :, 2]) & (cy >= b[None, :, 1]) & (cy <= b[None, :, 3])
 
 
+def nested(xyxy, score) -> np.ndarray:
+    """Which boxes lie wholly inside another box (edges included) that scores at least as high:
+    dropping them leaves the union of the boxes, and of their padded boxes, as it is. Of two
+    equal boxes the later one is nested.
+
+    >>> nested([[0, 0, 10, 10], [2, 2, 8, 8], [5, 5, 12, 12], [2, 2, 8, 8]], [0.9, 0.3, 0.2, 0.95]).tolist()
+    [False, True, False, False]
+    """
+    a = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    s = np.asarray(score, np.float64).reshape(-1)
+    inside = ((a[:, None, 0] >= a[None, :, 0]) & (a[:, None, 1] >= a[None, :, 1])
+              & (a[:, None, 2] <= a[None, :, 2]) & (a[:, None, 3] <= a[None, :, 3]))
+    index = np.arange(len(a))
+    # Row i is covered by column j when j scores higher, or as high and comes first.
+    ranks = (s[None, :] > s[:, None]) | ((s[None, :] == s[:, None]) & (index[None, :] < index[:, None]))
+    return (inside & ranks).any(axis=1)
+
+
 #: A box lies on a vehicle when its centre is inside the vehicle's box and it is no wider than
 #: this many times the vehicle and no taller than the vehicle (a billboard behind a small car
 #: is not on it).

@@ -55,7 +55,7 @@ class Style:
         Grow each box by this fraction of its width/height on every side (detectors' boxes are
         tight; hair, ears and plate frames are identifying too).
     feather : float
-        Soft edge *outside* the padded shape, as a fraction of the box's longer side. It only
+        Soft edge *outside* the padded shape, as a fraction of the box's shorter side. It only
         ever adds coverage: the shape itself is always fully obscured.
     color : tuple of int
         RGB colour for `Method.FILL`.

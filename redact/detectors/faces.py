@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.geometry import tile_rects
+from ..core.geometry import nested, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from . import runtime as net_runtime
@@ -281,7 +281,11 @@ class FaceDetector:
         out_xyxy = np.empty_like(xyxy)
         out_score = np.empty_like(score)
         n = weighted_nms(xyxy, score, self.plan.nms_iou, out_xyxy, out_score)
-        return Regions.from_boxes(out_xyxy[:n], kind=Kind.FACE, score=out_score[:n])
+        # A box inside a face's box that scores higher (a part of a close face, a second box
+        # of it) hides nothing more here, but in video it would start a track of its own,
+        # held and moved on its own after the face's box.
+        keep = ~nested(out_xyxy[:n], out_score[:n])
+        return Regions.from_boxes(out_xyxy[:n][keep], kind=Kind.FACE, score=out_score[:n][keep])
 
     @property
     def centerface_views(self) -> tuple:

@@ -104,8 +104,9 @@ class PlatePlan:
         DB's unclip ratio: the network is trained on text shrunk inward, so each component
         is grown back by ``area * unclip / perimeter`` on every side.
     margin : float
-        Further growth on every side, as a share of the text box's shorter side (its
-        character height): the plate's frame and the small print on it.
+        Further growth on every side, as a share of the text's character height: the
+        plate's frame and the small print on it. The character height is the text box's
+        shorter side, but at most `LINE_ASPECT` times less than its longer side.
     min_side : int
         Components thinner than this many map pixels are noise.
     plate_shape : bool
@@ -203,6 +204,26 @@ PLANS = {
     Profile.BALANCED: PlatePlan(views=(PlateView(480), PlateView(960))),
     Profile.THOROUGH: PlatePlan(views=(PlateView(640), PlateView(960), PlateView(1280, min_scale=1.0))),
 }
+
+
+#: A line of text is at least this many times longer than its characters are tall (two
+#: characters side by side); a plate's line, at any tilt, at least 2.8 (three characters).
+LINE_ASPECT = 2.0
+
+
+def character_height(width, height) -> np.ndarray:
+    """The character height of text in boxes of this width and height (arrays): the shorter
+    side, but no more than the longer side over `LINE_ASPECT`. A box of one line has its
+    characters' height as its shorter side; a block of lines found as one (a placard, a
+    sign, a two-line plate) is several lines tall, and a margin of a share of that grew
+    placards' and signs' boxes far past their text (WIDER FACE, the default command: 0.5
+    points of over-redaction; OpenALPR's plates obscured as before).
+
+    >>> character_height(np.array([100.0, 60.0, 20.0]), np.array([20.0, 50.0, 20.0])).tolist()
+    [20.0, 30.0, 10.0]
+    """
+    width, height = np.asarray(width), np.asarray(height)
+    return np.minimum(np.minimum(width, height), np.maximum(width, height) / LINE_ASPECT)
 
 
 def plate_shaped(xyxy: np.ndarray, score: np.ndarray, frame_height: int, plan: PlatePlan) -> np.ndarray:
@@ -599,7 +620,7 @@ class PlateDetector:
         box, score, bw, bh = box[keep], score[keep], bw[keep], bh[keep]
         # DB's unclip of a w x h rectangle: offset = area * ratio / perimeter.
         unclip = bw * bh * plan.unclip / (2.0 * (bw + bh))
-        grow = unclip + plan.margin * (np.minimum(bw, bh) + 2.0 * unclip)
+        grow = unclip + plan.margin * character_height(bw + 2.0 * unclip, bh + 2.0 * unclip)
         sign = np.array([-1, -1, 1, 1], np.float32)
         return ((box + grow[:, None] * sign).astype(np.float32), (box + unclip[:, None] * sign).astype(np.float32),
                 score)

@@ -75,11 +75,13 @@ class _Geometry:
 def region_geometry(xyxy, style: Style, width: int, height: int):
     """Kernel geometry of boxes under one style: ``core``, ``feather`` (px), clipped ``ext``.
 
-    Pad, feather = ceil(feather x longer padded side), box cores rounded outward to whole
+    Pad, feather = ceil(feather x shorter padded side), box cores rounded outward to whole
     pixels, extent = core grown by the feather and clipped to the frame.
     """
     padded = pad_boxes(xyxy, style.padding)
-    size = np.maximum(padded[:, 2] - padded[:, 0], padded[:, 3] - padded[:, 1])
+    # The shorter side: scaled by the longer one, a line of text 10 times wider than tall got
+    # a blended band half its height again above and below, and a tall face a wide halo.
+    size = np.minimum(padded[:, 2] - padded[:, 0], padded[:, 3] - padded[:, 1])
     feather = np.ceil(style.feather * size)
     if style.shape is Shape.BOX:
         # Box cores are whole pixels, rounded outward like every other box.

@@ -269,8 +269,14 @@ class Tracker:
         # do not inflate the speed.
         measured = (_centres(dets[whole]) - _centres(self._box[updated])) / self._age[updated, None]
         smoothed = VELOCITY_SMOOTHING * measured + (1.0 - VELOCITY_SMOOTHING) * self._velocity[updated]
-        self._velocity[updated] = np.where(self._has_velocity[updated, None], smoothed, measured)
-        self._has_velocity[updated] = True
+        # A box that changed size by more than `FOUND_AGAIN_SIZE` shows another extent of its
+        # object (a face's box and a box on its hand, a loose and a tight box of one face):
+        # the shift of its centre is no motion. The track takes the box, not that speed.
+        ratio = box_areas(dets[whole]) / np.maximum(box_areas(self._box[updated]), 1e-9)
+        moves = (ratio >= 1 / FOUND_AGAIN_SIZE) & (ratio <= FOUND_AGAIN_SIZE)
+        velocity = np.where(self._has_velocity[updated, None], smoothed, measured)
+        self._velocity[updated] = np.where(moves[:, None], velocity, self._velocity[updated])
+        self._has_velocity[updated] |= moves
         self._box[updated] = dets[whole]
         self._score[updated] = detections.score[whole]
         parted = det_track[part]
