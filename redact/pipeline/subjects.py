@@ -595,8 +595,9 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
     one of the people coming out is the subject by look and motion (`_comes_out`); other
     losses when its look matches again. Where its track ends, a new track may carry it on
     (`_successor`); the frames between are "subject lost". Where nobody does, the frames
-    while people are still near where it was are `AMONG_OTHERS` (`_still_about`); frames
-    where it is nowhere are not in the result.
+    while people are still near where it was are `AMONG_OTHERS` (`_still_about`), until a
+    track born later alone looks like it (`_refind`, only with the ``frame`` size, width and
+    height, known); frames where it is nowhere are not in the result.
     """
     reference = records[start].looks.get(track_id)
     sightings = Counter(tid for record in records for tid in record.observed)
