@@ -52,8 +52,9 @@ def redact_video(src, dst, policy: Policy = Policy(), *, overwrite: bool = False
     """Redact one video file into an H.264 MP4 and write its manifest beside it.
 
     Decode, analysis (detect, track, hold) and obscure + encode run as three stages joined
-    by bounded queues, so memory stays constant whatever the clip's length. Output frame count and timestamps equal the
-    input's. The output and its manifest appear under ``dst`` only when both are complete.
+    by bounded queues, so memory stays constant whatever the clip's length. Output frame
+    count and timestamps equal the input's. The output and its manifest appear under
+    ``dst`` only when both are complete.
 
     Parameters
     ----------
