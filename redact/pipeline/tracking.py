@@ -341,8 +341,9 @@ class Tracker:
         left its old track's box growing over the frame for the whole hold (700 px on Hamilton)
         while its new track covered it already. Bodies are left out (a person's identity
         decides who an incident shows, and two passers-by at one size are common), except a
-        person track whose grown box touches one person detection only, which touches no
-        other person track: nobody else is there to be confused with. (PETS09 at 7 fps: a
+        person track missed for at most `PERSON_FOUND_AGAIN_AGE` frames whose grown box
+        touches one person detection only, which touches no other person track: nobody else
+        is there to be confused with. (PETS09 at 7 fps: a
         walker turning moved its box 19 px in a frame; the new track born there was where
         its incident was anchored, and lost the subject at once.)
         """
@@ -361,11 +362,12 @@ class Tracker:
         # A person only where nobody else could be confused with it: just missed, its grown
         # box touches this one person detection, and the detection no other person track.
         people = (self._kind == Kind.PERSON)[:, None] & (detections.kind == Kind.PERSON)[None, :]
-        touching = people & (iou_matrix(grown, dets) > 0)
+        overlap = iou_matrix(grown, dets)
+        touching = people & (overlap > 0)
         alone = (touching.sum(axis=1, keepdims=True) == 1) & (touching.sum(axis=0, keepdims=True) == 1)
         fits |= touching & alone & alike & (self._age <= PERSON_FOUND_AGAIN_AGE)[:, None]
         # Nearest first: the IoU with the grown box, never 0 for a fitting pair.
-        closeness = np.where(fits, np.maximum(iou_matrix(grown, dets), 1e-6), 0.0)
+        closeness = np.where(fits, np.maximum(overlap, 1e-6), 0.0)
         found = np.full(len(det_track), -1, np.int64)
         kernels.greedy_assign(closeness, 1e-6, found)
         return found
