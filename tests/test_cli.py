@@ -116,7 +116,8 @@ def test_missing_model_stops_before_writing(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_mid_write_leaves_no_final_file(tmp_path, sig):
     clip = tmp_path / "long.mp4"
-    write_video(clip, frames=300, size=(640, 360), codec="mpeg4")
+    # ~2 s of writing here at 300 frames, and the kill must land inside it: 600 for a slow machine.
+    write_video(clip, frames=600, size=(640, 360), codec="mpeg4")
     out = tmp_path / "out" / "long.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "redact", str(clip), "-o", str(out), *NO_DETECT],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -135,6 +136,23 @@ def test_killed_mid_write_leaves_no_final_file(tmp_path, sig):
     # A new run cleans what a SIGKILL left and completes.
     assert main([str(clip), "-o", str(out), *NO_DETECT]) == 0
     assert out.is_file() and [p.name for p in out.parent.glob(".*")] == []
+
+
+def test_a_stop_whose_exception_was_swallowed_still_commits_nothing(tmp_path):
+    """A signal handler's KeyboardInterrupt can be lost inside C code (NumPy clears errors
+    while it looks up special methods; one SIGTERM in ~60 was, and the run committed and
+    exited 0). Its flag is set first and cannot be: the same run, told to stop with no
+    exception at all, writes nothing under the final name and exits 130."""
+    clip, out = tmp_path / "in.mp4", tmp_path / "out" / "in.mp4"
+    write_video(clip, frames=10)
+    script = ("import sys; from redact.media.safeio import request_stop; from redact.app.cli import main; "
+              "request_stop(); sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", script, str(clip), "-o", str(out), *NO_DETECT],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert "interrupted" in result.stderr
+    assert not out.exists() and not manifest_path(out).exists()
+    assert not out.parent.exists() or not list(out.parent.glob(".*"))
 
 
 def test_size_change_mid_stream_fails_cleanly(tmp_path):

@@ -43,7 +43,7 @@ from ..detectors import detectors_for, models, plugin_names
 from ..detectors.models import ModelMissingError
 from ..jobs.options import JobOptions
 from ..media.paths import default_output
-from ..media.safeio import UsageError
+from ..media.safeio import UsageError, check_stop, request_stop
 from ..media.video import VideoReader
 from ..media.video.reader import VideoError
 from ..media.video.writer import check_encoder
@@ -831,7 +831,9 @@ class _ReaderMayLeave:
 
 
 def _terminate(signum, frame):
-    # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears.
+    # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears;
+    # the flag holds where C code swallows the exception (`request_stop`).
+    request_stop()
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -853,7 +855,9 @@ def main(argv=None) -> int:
     try:
         if argv and argv[0] in _COMMANDS and not Path(argv[0]).exists():
             return _COMMANDS[argv[0]](argv[1:])
-        return _main_redact(argv)
+        code = _main_redact(argv)
+        check_stop()  # a stop whose exception was swallowed still ends the run as stopped
+        return code
     except KeyboardInterrupt:
         _err("interrupted; no partial output was left under a final name")
         return 130

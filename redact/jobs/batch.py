@@ -7,6 +7,7 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 
 from ..core.threads import set_processes
 from ..detectors import WORKER_CACHE
+from ..media.safeio import request_stop
 from .options import JobOptions
 from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
@@ -27,6 +28,7 @@ def _worker_init(jobs: int = 1) -> None:
 
 def _worker_terminate(signum, frame):
     if _worker_busy:
+        request_stop()  # no commit even if C code swallows the exception below
         raise KeyboardInterrupt(f"signal {signum}")  # unwinds: the file's temporaries are deleted
     os._exit(128 + signum)  # idle: nothing to clean, and no further task may start
 

@@ -11,7 +11,15 @@ from ..core.policy import Policy
 from ..detectors import describe_models, detectors_for, for_stills
 from ..media.images import encode_image, read_image
 from ..media.paths import check_output_suffix, is_image
-from ..media.safeio import atomic_pair, check_paths, output_lock, probe_writable, remove_stale_partials, sha256_file
+from ..media.safeio import (
+    atomic_pair,
+    check_paths,
+    check_stop,
+    output_lock,
+    probe_writable,
+    remove_stale_partials,
+    sha256_file,
+)
 from ..media.video import VideoReader, VideoWriter
 from ..media.video.window import WindowCut
 from ..media.video.writer import check_encoder
@@ -167,6 +175,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
             stage.start()
         try:
             while (item := get(decoded, stop)) is not END:
+                check_stop()  # a signal's exception can be lost in C code; its flag is not
                 if isinstance(item, list):  # audio packets pass straight through
                     put(finished, item, stop)
                     continue

@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 from pathlib import Path
 
 PARTIAL_SUFFIX = ".redact-partial"
@@ -222,6 +223,25 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+#: Set once the process is told to stop (SIGTERM, Ctrl-C). The signal handlers also raise
+#: KeyboardInterrupt, but C code can swallow an exception raised while it calls back into
+#: Python (NumPy clears any error while it looks up an operand's special methods, seen here
+#: once in ~60 kills): the run then went on and committed. The flag cannot be lost.
+_stop = threading.Event()
+
+
+def request_stop() -> None:
+    """From a signal handler: no output is committed from now on, and `check_stop` raises."""
+    _stop.set()
+
+
+def check_stop() -> None:
+    """Raise KeyboardInterrupt if `request_stop` was called: the run unwinds, deleting its
+    temporaries, even when the handler's own exception was swallowed."""
+    if _stop.is_set():
+        raise KeyboardInterrupt("stop requested")
+
+
 class PendingPair:
     """An output being written (at ``path``) and the record that must land with it."""
 
@@ -239,6 +259,7 @@ class PendingPair:
         self.handed_off = True
 
     def _commit(self) -> None:
+        check_stop()
         if self.handed_off:
             _fsync(self.path)
             return
@@ -287,6 +308,7 @@ def atomic_output(final):
     try:
         yield tmp
         _fsync(tmp)
+        check_stop()
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
