@@ -665,6 +665,21 @@ def test_a_background_silhouette_over_the_subjects_head_leaves_its_face_shown(su
     assert (4 not in _obscured_ids(final)) == subject_observed
 
 
+@pytest.mark.parametrize("part_kind", [Kind.SILHOUETTE, Kind.PERSON])
+def test_a_held_silhouette_inside_the_subjects_box_leaves_its_face_shown(part_kind):
+    """PETS09 frame 14: a mask part held from another frame (9x24 px, inside the subject's
+    detected box at its head) counted as someone else, and the subject's face was hidden.
+    A held silhouette is that frame's mask: this frame's person box gives the pixels to the
+    subject. A held small *person* box there may be a small person lost for a frame: it
+    still keeps the face hidden."""
+    subject = (Kind.PERSON, 1, [444, 171, 480, 250])
+    face = (Kind.FACE, 4, [452, 172, 461, 188])
+    part = (part_kind, 97, [451, 175, 460, 199])
+    final, _ = compose(_regions([subject, face, part]), 768, 576, subjects=FrameSubjects(frozenset({1})),
+                       observed=frozenset({1, 4}))
+    assert (4 in _obscured_ids(final)) == (part_kind == Kind.PERSON)
+
+
 def test_a_new_track_where_a_companion_was_last_seen_does_not_carry_the_subject_on():
     """PETS09, whole clip: a walker (red) left the frame; a red bystander standing near it
     lost its track, which restarted under a new id, and that new track was taken for the

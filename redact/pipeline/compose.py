@@ -102,7 +102,9 @@ def shown_rows(regions: Regions, subjects: FrameSubjects | None, observed=None) 
     # For faces, a part counts as someone else: a face is shown only as the subject's own.
     others = people & ~subject_body & ~group_parts(regions.xyxy, regions.xyxy[subject_body])
     if observed is not None:
-        others &= np.isin(ids, list(observed)) | parts
+        # A held silhouette is another frame's mask (see `_carved`): inside the subject's box it
+        # is no one else's. A held person box there may be a small person lost for a frame.
+        others &= np.isin(ids, list(observed)) | (parts & (kind != Kind.SILHOUETTE))
     shown |= subject_body | parts
     faces = np.flatnonzero(kind == Kind.FACE)
     if len(faces) and subject_body.any():
