@@ -22,6 +22,7 @@ the face detector missed still has the head obscured with the face style.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -476,6 +477,19 @@ class PersonDetector:
         if self.plan.hog_upscale > 0:
             self._hog = cv2.HOGDescriptor()
             self._hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
+        self._still_twin: PersonDetector | None = None
+
+    def for_stills(self) -> "PersonDetector":
+        """This detector for still images: its box networks' stills views
+        (`redact.detectors.objects.ObjectDetector.for_stills`). Made once and kept; it shares
+        this detector's networks (use both from one thread). ``self`` when they have none."""
+        if self._objects is None or self._objects.for_stills() is self._objects:
+            return self
+        if self._still_twin is None:
+            twin = copy.copy(self)
+            twin._objects = self._objects.for_stills()
+            self._still_twin = twin
+        return self._still_twin
 
     def detect(self, frame: np.ndarray) -> Regions:
         """People in one frame, one row per person instance, plus a head box for each row.
