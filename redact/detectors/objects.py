@@ -236,6 +236,8 @@ class ObjectPlan:
 #: per person and 2-4 times the time), the SSD's whole frame beside NanoDet (adds nothing on
 #: people); for the SSD, boxes down to a score of 0.25 (0.55 of COCO's people >= 64 px
 #: against 0.38, four times the false boxes on PETS09, a person on the astronaut's flag).
+#: Photos (``still_*``) in ``balanced`` and ``thorough``: the 640 px view; ``fast`` keeps one
+#: view, as its faces do (a camera's frames, `redact.detectors.faces.PLANS`).
 PLANS = {
     Profile.FAST: ObjectPlan(ssd=False, nanodet_grid=1),
     Profile.BALANCED: ObjectPlan(ssd=False, nanodet_grid=1, still_sizes=(640,), still_stronger_stay=True),
@@ -384,6 +386,14 @@ class ObjectDetector:
     both             0.935  0.796      1.59     10/12 (<40 9)   482
     NanoDet + tiles  0.947  0.815      1.76     10/12 (<40 10)  944
     ===============  =====  =========  =======  ==============  ===
+
+    On still images (`for_stills`; ``redact IMAGE``), ``balanced`` and ``thorough`` also look
+    at the whole photo at 640 px (`ObjectPlan.still_sizes`) and keep a person box that
+    outscores the boxes it holds (``still_stronger_stay``): COCO's people >= 64 px, one PERSON
+    row each at IoU >= 0.5, 0.769 -> 0.889 in ``balanced`` (all sizes 0.575 -> 0.687), false
+    PERSON rows 0.42 -> 0.67 a photo, no duplicate rows (``benchmarks/eval_people.py
+    --skip-pets``, against ``--coco-as-video``; the other views tried are in
+    ``docs/measurements.md``, "People in photos").
 
     Parameters
     ----------
