@@ -4,7 +4,9 @@ Usage::
 
     python benchmarks/eval_people.py [DATA_DIR] [--profile balanced] [--every 1]
                                      [--pets-frames N] [--coco-limit N] [--hog]
-                                     [--default-heads N] [--time-720p N]
+                                     [--default-heads N] [--time-720p N] [--time-photos N]
+                                     [--coco-as-video]
+                                     [--still-sizes N,N|none] [--[no-]still-stronger-stay]
 
 ``DATA_DIR`` is the shared evaluation folder (default ``../shared/data`` beside the
 checkout, or ``$REDACT_DATA_DIR``); it must hold ``people/coco_val2017``,
@@ -21,7 +23,12 @@ Figures, per set and GT box height bucket:
   bystander redaction relies on); on PETS also the head (top 15% of the box, middle 60%)
   under the FACE rows;
 * **rows per frame**: PERSON rows the detector emits (and per GT person), the GT persons
-  present, and the SILHOUETTE rows (mask parts no person box took);
+  present, the false and duplicate PERSON rows (`extra_rows`: left over after matching the
+  rows one to one to the GT persons; a duplicate still has IoU >= 0.5 with one, rows on
+  ``ignore`` boxes are neither), and the SILHOUETTE rows (mask parts no person box took);
+* **photos**: COCO's photos run through the detector as ``redact IMAGE`` runs it
+  (`redact.detectors.for_stills`: the views and rules that pay off on photos only);
+  ``--coco-as-video`` runs them as video frames;
 * **identities** (PETS): every ``--every``-th frame is detected, frames in between go to
   `redact.pipeline.tracking.Tracker` with ``detected=False`` as in the pipeline. On each detected
   frame, GT boxes are matched one to one to the tracker's PERSON rows (detections and held
@@ -41,6 +48,8 @@ Figures, per set and GT box height bucket:
 * **720p time** (``--time-720p N``): the person detector (with vehicles) on N frames of
   ``videos/theaiguys_license_plate.mp4`` (1280x720), against the HOG-instance plan of
   before the SSD (`HOG_PLANS`), calls interleaved, medians;
+* **photo time** (``--time-photos N``): the person detector (with vehicles) on N COCO photos
+  as video frames and as photos (`for_stills`), calls interleaved, medians;
 * **ms/frame**: detector wall time per frame after one warm-up call (model load and JIT,
   printed apart), and tracker time per frame. 2-core machine shared with other jobs.
 
@@ -140,12 +149,15 @@ class FrameScore:
         self.coverage = Recall()
         self.heads = Recall()
         self.rows = 0
+        self.false = 0
+        self.duplicates = 0
         self.silhouettes = 0
         self.people = 0
         self.frames = 0
         self.seconds = 0.0
 
-    def add(self, gt_xywh: np.ndarray, regions, height: int, width: int, heads: bool = False) -> None:
+    def add(self, gt_xywh: np.ndarray, regions, height: int, width: int, heads: bool = False,
+            ignore_xywh=None) -> None:
         people = regions.of_kind(Kind.PERSON)
         bodies = regions.select(np.isin(regions.kind, BODIES))
         gt = xywh_to_xyxy(gt_xywh)
@@ -159,6 +171,9 @@ class FrameScore:
             head = np.stack([x + 0.2 * w, y, 0.6 * w, 0.15 * hh], axis=1)
             face_hidden, _ = redaction_masks(regions.of_kind(Kind.FACE), height, width)
             self.heads.add(h, covered_fraction(face_hidden, head) >= COVERED)
+        false, duplicate = extra_rows(gt, people.xyxy, None if ignore_xywh is None else xywh_to_xyxy(ignore_xywh))
+        self.false += int(np.sum(false))
+        self.duplicates += int(np.sum(duplicate))
         self.rows += len(people)
         self.silhouettes += len(bodies) - len(people)
         self.people += len(gt)
@@ -206,14 +221,33 @@ class Identity:
                 "matched": matched / max(sum(self.present.values()), 1)}
 
 
-class VehicleScore:
-    """Vehicle recall (IoU >= 0.5) by width, and VEHICLE rows per image: false ones and duplicates.
+def extra_rows(gt_xyxy: np.ndarray, rows_xyxy: np.ndarray, ignore_xyxy=None) -> tuple:
+    """Which rows are *false* and which *duplicates*, as two bool arrays.
 
-    A GT vehicle is found when some VEHICLE row has IoU >= 0.5 with it. For precision the rows
-    are matched one to one to the GT vehicles (`greedy_match`); a row left over is a
-    *duplicate* when it still has IoU >= 0.5 with a GT vehicle (a second box on a found one),
-    *excused* when it has IoU >= 0.5 with an ignored vehicle or lies at least half inside one,
-    and *false* otherwise.
+    The rows are matched one to one to the GT boxes (`greedy_match`, IoU >= 0.5); a row left
+    over is a duplicate when it still has IoU >= 0.5 with a GT box (a second box on a found
+    object), excused (neither) when it has IoU >= 0.5 with an ignored box or lies at least
+    half inside one, and false otherwise.
+    """
+    gt = np.asarray(gt_xyxy, np.float64).reshape(-1, 4)
+    rows = np.asarray(rows_xyxy, np.float64).reshape(-1, 4)
+    iou = iou_matrix(gt, rows)
+    left = greedy_match(iou.T) < 0
+    duplicate = left & (iou.max(axis=0) >= IOU_FOUND if len(gt) else np.zeros(len(rows), bool))
+    ignore = np.asarray(ignore_xyxy if ignore_xyxy is not None else np.zeros((0, 4)), np.float64).reshape(-1, 4)
+    excused = np.zeros(len(rows), bool)
+    if len(ignore) and len(rows):
+        inside = np.stack([overlap_areas(rows, box) for box in ignore], axis=1)
+        inside /= np.maximum(box_areas(rows), 1e-9)[:, None]
+        excused = np.any((iou_matrix(rows, ignore) >= IOU_FOUND) | (inside >= 0.5), axis=1)
+    return left & ~duplicate & ~excused, duplicate
+
+
+class VehicleScore:
+    """Vehicle recall (IoU >= 0.5) by width, and VEHICLE rows per image: false ones and
+    duplicates (`extra_rows`).
+
+    A GT vehicle is found when some VEHICLE row has IoU >= 0.5 with it.
     """
 
     def __init__(self):
@@ -233,15 +267,8 @@ class VehicleScore:
         wide = ((gt[:, 2] - gt[:, 0]) >= VEHICLE_WIDE).astype(np.int64)
         np.add.at(self.total, wide, 1)
         np.add.at(self.hits, wide, hit.astype(np.int64))
-        left = greedy_match(iou.T) < 0
-        duplicate = left & (iou.max(axis=0) >= IOU_FOUND if len(gt) else np.zeros(len(cars), bool))
-        ignore = np.asarray(ignore_xyxy if ignore_xyxy is not None else np.zeros((0, 4)), np.float64).reshape(-1, 4)
-        excused = np.zeros(len(cars), bool)
-        if len(ignore) and len(cars):
-            inside = np.stack([overlap_areas(cars.xyxy, box) for box in ignore], axis=1)
-            inside /= np.maximum(box_areas(cars.xyxy), 1e-9)[:, None]
-            excused = np.any((iou_matrix(cars.xyxy, ignore) >= IOU_FOUND) | (inside >= 0.5), axis=1)
-        self.false += int(np.sum(left & ~duplicate & ~excused))
+        false, duplicate = extra_rows(gt, cars.xyxy, ignore_xyxy)
+        self.false += int(np.sum(false))
         self.duplicates += int(np.sum(duplicate))
         self.rows += len(cars)
         self.images += 1
@@ -291,7 +318,7 @@ def eval_coco(root: Path, detector, limit, vehicles_root: Path | None = None) ->
         regions = detector.detect(frame)
         score.seconds += time.perf_counter() - start
         xywh, _ = gt_arrays(images[rel])
-        score.add(xywh, regions, frame.shape[0], frame.shape[1])
+        score.add(xywh, regions, frame.shape[0], frame.shape[1], ignore_xywh=ignored_arrays(images[rel]))
         if rel in vehicle_gt:
             cars.add(xywh_to_xyxy(gt_arrays(vehicle_gt[rel], VEHICLE_LABELS)[0]), regions,
                      xywh_to_xyxy(ignored_arrays(vehicle_gt[rel], VEHICLE_LABELS)))
@@ -335,8 +362,10 @@ OBJECT_CHOICES = {
 }
 
 
-def object_plan(profile: Profile, choice: str, nanodet_score: float | None = None):
-    """The profile's `ObjectPlan` with the ``--objects`` choice's networks."""
+def object_plan(profile: Profile, choice: str, nanodet_score: float | None = None, still_sizes=None,
+                still_stronger_stay: bool | None = None):
+    """The profile's `ObjectPlan` with the ``--objects`` choice's networks and the other
+    options given (None: the profile's)."""
     import dataclasses
 
     from redact.detectors.objects import PLANS
@@ -344,6 +373,10 @@ def object_plan(profile: Profile, choice: str, nanodet_score: float | None = Non
     changes = dict(OBJECT_CHOICES[choice])
     if nanodet_score is not None:
         changes["nanodet_score"] = nanodet_score
+    if still_sizes is not None:
+        changes["still_sizes"] = tuple(still_sizes)
+    if still_stronger_stay is not None:
+        changes["still_stronger_stay"] = still_stronger_stay
     return dataclasses.replace(PLANS[profile.detectors], **changes)
 
 
@@ -371,6 +404,26 @@ def time_720p(clip: Path, frames: int, profile: Profile, models_dir, objects=Non
                 if index:  # the first frame warms up
                     times[name].append(time.perf_counter() - start)
     return frame.shape, {k: 1000 * float(np.median(v)) for k, v in times.items()}
+
+
+def time_photos(root: Path, photos: int, detector) -> dict:
+    """Median ms per COCO photo of the detector as video frames run it and as photos do
+    (`redact.detectors.for_stills`), called in turn on each photo (order alternating)."""
+    import cv2
+
+    from redact.detectors import for_stills
+
+    still = for_stills([detector])[0]
+    images = sorted(json.loads((root / "gt_boxes.json").read_text())["images"])[:photos]
+    times: dict = {"video": [], "photo": []}
+    for index, rel in enumerate(images):
+        frame = np.ascontiguousarray(cv2.imread(str(root / rel), cv2.IMREAD_COLOR)[:, :, ::-1])
+        pair = (("video", detector), ("photo", still))
+        for name, det in pair if index % 2 else pair[::-1]:
+            start = time.perf_counter()
+            det.detect(frame)
+            times[name].append(time.perf_counter() - start)
+    return {k: 1000 * float(np.median(v)) for k, v in times.items()}
 
 
 def eval_pets(root: Path, video: Path, detector, every: int, frames: int | None) -> tuple:
@@ -402,7 +455,7 @@ def eval_pets(root: Path, video: Path, detector, every: int, frames: int | None)
             if entry is None:
                 continue
             xywh, ids = gt_arrays(entry)
-            score.add(xywh, regions, frame.shape[0], frame.shape[1], heads=True)
+            score.add(xywh, regions, frame.shape[0], frame.shape[1], heads=True, ignore_xywh=ignored_arrays(entry))
             people = tracked.of_kind(Kind.PERSON)
             identity.add(ids, xywh_to_xyxy(xywh), people.xyxy, people.track_id)
     return score, identity, track_seconds
@@ -413,13 +466,27 @@ def print_recall(name: str, score: FrameScore, heads: bool = False) -> None:
     print(f"\n{name}: {score.frames} frames, {score.people} GT persons ({sizes}); "
           f"{score.rows / max(score.frames, 1):.1f} PERSON rows/frame for "
           f"{score.people / max(score.frames, 1):.1f} persons ({score.rows / max(score.people, 1):.2f} per GT "
-          f"person), {score.silhouettes / max(score.frames, 1):.1f} SILHOUETTE rows/frame; "
+          f"person; {score.false / max(score.frames, 1):.2f} false and {score.duplicates / max(score.frames, 1):.2f} "
+          f"duplicate PERSON rows/frame), {score.silhouettes / max(score.frames, 1):.1f} SILHOUETTE rows/frame; "
           f"{1000 * score.seconds / max(score.frames, 1):.0f} ms/frame (detector)")
     print(f"{'recall':24s}" + "".join(f"{label:>8s}" for _, _, label in BUCKETS) + f"{'all':>8s}{'>=64':>8s}")
     print(f"{'instance (IoU>=0.5)':24s}{score.instance.cells()}")
     print(f"{'coverage (80% hidden)':24s}{score.coverage.cells()}")
     if heads:
         print(f"{'heads (FACE rows)':24s}{score.heads.cells()}")
+
+
+def _sizes(text: str) -> tuple:
+    """``--still-sizes``: ``none`` or comma-separated multiples of 32."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(v <= 0 or v % 32 for v in sizes):
+        raise argparse.ArgumentTypeError(f"expected 'none' or multiples of 32 such as 640,832, got {text!r}")
+    return sizes
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -437,11 +504,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also: PETS heads under the default command's face detectors, every N-th frame")
     parser.add_argument("--time-720p", type=int, metavar="N",
                         help="also: ms per 720p frame on N frames, against the HOG plan")
+    parser.add_argument("--time-photos", type=int, metavar="N",
+                        help="also: median ms per COCO photo on N photos, as video frames against as photos")
     parser.add_argument("--skip-pets", action="store_true")
     parser.add_argument("--objects", default="profile", choices=sorted(OBJECT_CHOICES),
                         help="box networks for the instances: the profile's, the SSD, NanoDet-g (whole frame or "
                              "with tiles) or both")
     parser.add_argument("--nanodet-score", type=float, help="least NanoDet class probability (default: the plan's)")
+    parser.add_argument("--still-sizes", type=_sizes, metavar="N,N|none",
+                        help="NanoDet input sides of the photos' extra whole-frame views (default: the plan's)")
+    parser.add_argument("--still-stronger-stay", action=argparse.BooleanOptionalAction, default=None,
+                        help="on photos, keep a person box that outscores the boxes it holds (default: the plan's)")
+    parser.add_argument("--coco-as-video", action="store_true",
+                        help="run the COCO photos through the video frames' detector (no stills views)")
     return parser.parse_args(argv)
 
 
@@ -456,12 +531,13 @@ def main(argv=None) -> int:
             raise SystemExit(f"{path} not found: DATA_DIR must be the shared evaluation data folder")
     import dataclasses
 
+    from redact.detectors import for_stills
     from redact.detectors.persons import PLANS, PersonDetector
 
     profile = Profile(args.profile)
     plan = (dataclasses.replace(PLANS[profile.detectors], instances=False, **HOG_PLANS[profile.detectors])
             if args.hog else None)
-    objects = object_plan(profile, args.objects, args.nanodet_score)
+    objects = object_plan(profile, args.objects, args.nanodet_score, args.still_sizes, args.still_stronger_stay)
     detector = PersonDetector(profile, args.models_dir, plan=plan, vehicles=True, objects=objects)
     start = time.perf_counter()
     detector.detect(np.zeros((576, 768, 3), np.uint8) + 90)
@@ -472,9 +548,13 @@ def main(argv=None) -> int:
           f"{1000 * warmup:.0f} ms")
     if not args.skip_coco:
         vehicles = args.data / "vehicles" / "coco_val2017"
-        coco, cars = eval_coco(people / "coco_val2017", detector, args.coco_limit,
+        # Photos, as `redact IMAGE` runs the detector (`for_stills`), unless asked as video frames.
+        still = detector if args.coco_as_video else for_stills([detector])[0]
+        if still is not detector:
+            still.detect(np.zeros((576, 768, 3), np.uint8) + 90)  # warm-up of its own networks
+        coco, cars = eval_coco(people / "coco_val2017", still, args.coco_limit,
                                vehicles if (vehicles / "gt_boxes.json").is_file() else None)
-        print_recall("people/coco_val2017", coco)
+        print_recall(f"people/coco_val2017 ({'video frames' if args.coco_as_video else 'photos'})", coco)
         print(cars.line())
     if args.default_heads:
         heads, names = eval_default_heads(people / "pets09_s2l1", video, profile, args.default_heads,
@@ -487,6 +567,10 @@ def main(argv=None) -> int:
                               args.models_dir, objects)
         print(f"\n{shape[1]}x{shape[0]}, {args.time_720p} frames, median ms/frame: person detector (SSD + mask, "
               f"with vehicles) {ms['ssd']:.0f}, HOG plan of before {ms['hog']:.0f}")
+    if args.time_photos:
+        ms = time_photos(people / "coco_val2017", args.time_photos, detector)
+        print(f"\n{args.time_photos} COCO photos, median ms per photo (person detector with vehicles, interleaved): "
+              f"as video frames {ms['video']:.0f}, as photos {ms['photo']:.0f}")
     if args.skip_pets:
         return 0
     score, identity, track_seconds = eval_pets(people / "pets09_s2l1", video, detector, args.every,

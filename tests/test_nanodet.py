@@ -292,3 +292,51 @@ def test_real_street_photo_gives_its_cars(tmp_path):
     cars = found.of_kind(Kind.VEHICLE)
     assert (iou_matrix(gt, cars.xyxy).max(axis=1) >= 0.5).all(), iou_matrix(gt, cars.xyxy).max(axis=1)
     assert len(detector.detect(np.full((300, 500, 3), 128, np.uint8))) == 0
+
+
+def test_any_size_graph_gives_the_files_outputs_at_416_and_runs_at_640():
+    """`scale_resizes`: the feature pyramid's Resize nodes scale instead of resizing to the
+    416 px maps' sizes, so the network runs on a 640 px input; at 416 nothing changes."""
+    require_models(NANODET_MODEL)
+    from redact.detectors.models import model_path
+    from redact.detectors.nanodet import RESIZE_SCALES, NanoDetNet
+    from redact.detectors.runtime import free_input_shape, scale_resizes
+
+    data = model_path(NANODET_MODEL).read_bytes()
+    fixed = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    free = ort.InferenceSession(scale_resizes(free_input_shape(data), RESIZE_SCALES),
+                                providers=["CPUExecutionProvider"])
+    name = fixed.get_inputs()[0].name
+    x = np.random.default_rng(0).standard_normal((1, 3, 416, 416)).astype(np.float32)
+    for a, b in zip(fixed.run(None, {name: x}), free.run(None, {name: x})):
+        np.testing.assert_array_equal(a, b)
+    shapes = sorted(o.shape for o in free.run(None, {name: np.zeros((1, 3, 640, 640), np.float32)}))
+    assert shapes == [(1, 400, 44), (1, 400, 80), (1, 1600, 44), (1, 1600, 80), (1, 6400, 44), (1, 6400, 80)]
+    with pytest.raises(ValueError, match="4 Resize nodes, 3 scales"):
+        scale_resizes(data, RESIZE_SCALES[:3])
+    with pytest.raises(ValueError, match="size must be 416"):
+        NanoDetNet().find(np.zeros((64, 64, 3), np.uint8), (0, 0, 64, 64), 0.3, 640)
+
+
+def test_photo_person_the_video_view_misses_is_found_once_on_the_stills_path():
+    """COCO 2431: a child at the photo's top left corner, 81x136 px. NanoDet's 416 px view of
+    the 457x640 photo (video frames) gives no person; the photo's path (`for_stills`: the
+    640 px view beside it, merged) gives that child exactly one PERSON row."""
+    require_models(NANODET_MODEL, "selfie_segmentation")
+    import cv2
+
+    from redact.core.geometry import iou_matrix
+    from redact.detectors import build_detectors, for_stills
+
+    photo = shared_data() / "people" / "coco_val2017" / "images" / "000000002431.jpg"
+    if not photo.is_file():
+        pytest.skip(f"evaluation data not found at {shared_data()} (set REDACT_DATA_DIR)")
+    rgb = np.ascontiguousarray(cv2.imread(str(photo))[:, :, ::-1])
+    child = np.array([[0.0, 0.0, 81.0, 136.0]])
+    video = build_detectors({Kind.PERSON}, "balanced")
+    still = for_stills(video)
+    for detectors, rows in ((video, 0), (still, 1)):
+        people = detectors[0].detect(rgb).of_kind(Kind.PERSON)
+        iou = iou_matrix(child, people.xyxy)[0] if len(people) else np.zeros(0)
+        assert int(np.sum(iou >= 0.5)) == rows, (rows, iou.round(2))
+    assert for_stills(video)[0] is still[0] and for_stills(still)[0] is still[0]     # made once, kept

@@ -135,6 +135,22 @@ def test_group_boxes_and_weak_squat_boxes_are_not_people():
     assert keep.tolist() == [True, True, False, False, True, False, True]
 
 
+def test_on_photos_a_sure_box_holding_others_is_a_person_in_front_of_them():
+    """COCO 4134's two front people, each boxed at 0.9 and each holding the smaller boxes of
+    people behind them (0.3-0.6) across their width: the group rule took them for group
+    boxes; ``stronger_stay`` (photos) keeps them, and still drops a group box scored below
+    its members and an upper-body box scored below its person."""
+    front = [0, 0, 100, 200]
+    behind = [[5, 40, 35, 110], [60, 40, 95, 110]]
+    a, b = [200, 0, 230, 100], [240, 0, 270, 100]
+    group = [200, 0, 270, 100]
+    upper = [202, 3, 228, 55]
+    boxes = np.array([front, *behind, a, b, group, upper], np.float32)
+    score = np.array([0.9, 0.4, 0.5, 0.6, 0.6, 0.5, 0.55])
+    assert people_only(boxes, score, 0.5).tolist() == [False, True, True, True, True, False, False]
+    assert people_only(boxes, score, 0.5, stronger_stay=True).tolist() == [True, True, True, True, True, False, False]
+
+
 @pytest.fixture(scope="module")
 def detector():
     require_models(*SSD_MODELS)

@@ -31,6 +31,11 @@ MEAN_BGR = (103.53, 116.28, 123.675)
 STD_BGR = (57.375, 57.12, 58.395)
 #: COCO class indices reported, per kind: a person; a bicycle, car, motorcycle, bus or truck.
 KIND_CLASSES = {Kind.PERSON: (0,), Kind.VEHICLE: (1, 2, 3, 5, 7)}
+#: Factors of the converted graph's four ``Resize`` nodes, in file order: its feature pyramid
+#: upsamples the 13 px map to 26 and that to 52, then downsamples 52 to 26 and 26 to 13 (at 416
+#: px; the file resizes to those fixed sizes). With these the network runs at other input
+#: sides (`NanoDetNet` ``any_size``), with the same outputs at 416.
+RESIZE_SCALES = (2.0, 2.0, 0.5, 0.5)
 
 
 def expected_distances(logits: np.ndarray, reg_max: int = REG_MAX) -> np.ndarray:
@@ -103,6 +108,9 @@ class NanoDetNet:
         Model cache (see `redact.detectors.models.models_dir`).
     kinds : iterable of Kind
         Among `Kind.PERSON` and `Kind.VEHICLE`.
+    any_size : bool
+        Accept any input side that is a multiple of 32 (`find`'s ``size``), not just
+        `INPUT_SIZE` (`RESIZE_SCALES`).
 
     Raises
     ------
@@ -114,22 +122,29 @@ class NanoDetNet:
 
     model = NANODET_MODEL
 
-    def __init__(self, models_dir=None, kinds=(Kind.PERSON, Kind.VEHICLE)):
-        columns, column_kind = [], []
+    def __init__(self, models_dir=None, kinds=(Kind.PERSON, Kind.VEHICLE), any_size: bool = False):
+        columns: list[int] = []
+        column_kind: list[int] = []
         for kind in kinds:
             columns += KIND_CLASSES[Kind(kind)]
             column_kind += [int(kind)] * len(KIND_CLASSES[Kind(kind)])
         self._columns = np.asarray(columns, np.int64)
         self._column_kind = np.asarray(column_kind, np.int8)
-        self._net = OnnxNet(model_path(NANODET_MODEL, models_dir), ONNXRUNTIME, threads=1)
+        self.any_size = any_size
+        self._net = OnnxNet(model_path(NANODET_MODEL, models_dir), ONNXRUNTIME, threads=1, any_size=any_size,
+                            resize_scales=RESIZE_SCALES if any_size else None)
         self.runtime = ONNXRUNTIME
 
-    def find(self, frame: np.ndarray, view: tuple, score: float) -> tuple:
+    def find(self, frame: np.ndarray, view: tuple, score: float, size: int = INPUT_SIZE) -> tuple:
         """Boxes (frame pixels, clipped to the view), probabilities and kinds of every cell
         and class above ``score`` in the view ``(x0, y0, x1, y1)`` of an RGB frame (not
-        merged: neighbouring cells see one object)."""
+        merged: neighbouring cells see one object), the view scaled to fit a ``size`` square
+        (`INPUT_SIZE` unless the network was loaded with ``any_size``)."""
+        if size != INPUT_SIZE and (not self.any_size or size % STRIDES[-1]):
+            raise ValueError(f"NanoDetNet.find: size must be {INPUT_SIZE}, or with any_size a multiple of "
+                             f"{STRIDES[-1]}; got {size}")
         x0, y0, x1, y1 = view
-        tensor, (sx, sy) = letterbox(frame[y0:y1, x0:x1])
+        tensor, (sx, sy) = letterbox(frame[y0:y1, x0:x1], size)
         outputs = self._net.forward_all(tensor)
         # Outputs come by shape: (1, cells, 80) probabilities and (1, cells, 44) distances.
         by_cells: dict = {}
@@ -137,12 +152,12 @@ class NanoDetNet:
             by_cells.setdefault(out.shape[1], {})[out.shape[2]] = out[0]
         boxes, scores, kinds = [], [], []
         for stride in STRIDES:
-            level = by_cells[(INPUT_SIZE // stride) ** 2]
+            level = by_cells[(size // stride) ** 2]
             prob = level[80][:, self._columns]
             rows, cols = np.nonzero(prob > score)
             if not len(rows):
                 continue
-            boxes.append(decode_level(level[4 * (REG_MAX + 1)], rows, stride))
+            boxes.append(decode_level(level[4 * (REG_MAX + 1)], rows, stride, size))
             scores.append(prob[rows, cols])
             kinds.append(self._column_kind[cols])
         if not boxes:

@@ -19,6 +19,7 @@ as the whole-frame box, or the other tile's.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from ..core.geometry import box_areas, iou_matrix, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
+from .nanodet import INPUT_SIZE as NANODET_SIZE
 from .nanodet import NANODET_MODEL, NanoDetNet
 from .resize import resize
 from .runtime import LITERT, TfliteNet
@@ -63,7 +65,7 @@ GROUP_SPAN = 0.8
 TOP_SHARE = 0.1
 
 
-def people_only(xyxy: np.ndarray, score: np.ndarray, squat_score: float) -> np.ndarray:
+def people_only(xyxy: np.ndarray, score: np.ndarray, squat_score: float, stronger_stay: bool = False) -> np.ndarray:
     """Which person boxes stand for one person: not squat and weak (see
     `ObjectPlan.squat_score`), not a box around two or more others (`GROUP_SHARE`), not the
     upper body of someone boxed whole (`TOP_SHARE`).
@@ -71,13 +73,24 @@ def people_only(xyxy: np.ndarray, score: np.ndarray, squat_score: float) -> np.n
     Nothing the dropped group and upper-body boxes held goes unboxed: the people in them
     have boxes of their own.
 
-    >>> people_only(np.array([[0, 0, 30, 100], [40, 0, 70, 100], [0, 0, 70, 100], [100, 0, 130, 30],
-    ...                       [2, 2, 28, 50]], np.float32), np.array([0.6, 0.6, 0.5, 0.4, 0.6]), 0.5).tolist()
+    With ``stronger_stay``, a box around others stays when it scores at least as high as
+    each of them, and a box inside another under the same top when it scores at least as
+    high as that one: a network scores a group's box, or a person's upper half, below the
+    person's own box, while a person close to the camera, boxed whole and surely, holds the
+    people behind them (on COCO's photos the group rule dropped such people, and the two
+    tests 9 of 108 people >= 64 px; see `ObjectPlan.still_stronger_stay`).
+
+    >>> boxes = np.array([[0, 0, 30, 100], [40, 0, 70, 100], [0, 0, 70, 100], [100, 0, 130, 30],
+    ...                   [2, 2, 28, 50]], np.float32)
+    >>> people_only(boxes, np.array([0.6, 0.6, 0.5, 0.4, 0.6]), 0.5).tolist()
     [True, True, False, False, False]
+    >>> people_only(boxes, np.array([0.6, 0.6, 0.9, 0.4, 0.7]), 0.5, stronger_stay=True).tolist()
+    [True, True, True, False, False]
     """
     xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    score = np.asarray(score, np.float64).reshape(-1)
     w, h = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
-    keep = (h >= UPRIGHT * w) | (np.asarray(score) >= squat_score)
+    keep = (h >= UPRIGHT * w) | (score >= squat_score)
     ix = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2]) - np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
     iy = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3]) - np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
     inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
@@ -86,12 +99,17 @@ def people_only(xyxy: np.ndarray, score: np.ndarray, squat_score: float) -> np.n
     np.fill_diagonal(inside, False)
     same_top = np.abs(xyxy[:, None, 1] - xyxy[None, :, 1]) <= TOP_SHARE * h[:, None]
     shorter = h[None, :] < NESTED_HEIGHT * h[:, None]
-    keep &= ~np.any(inside & same_top & shorter & keep[:, None], axis=0)
+    upper = inside & same_top & shorter & keep[:, None]      # [i, j]: j is i's upper body
+    if stronger_stay:
+        upper &= score[None, :] < score[:, None]
+    keep &= ~np.any(upper, axis=0)
     # A box around a group: it holds two or more boxes that together span its width.
     held = inter >= GROUP_SHARE * np.maximum(w * h, 1e-9)[None, :]   # [i, j]: i holds j
     np.fill_diagonal(held, False)
     held &= keep[None, :]
     for i in np.flatnonzero(keep & (held.sum(axis=1) >= 2)):
+        if stronger_stay and score[i] >= score[held[i]].max():
+            continue
         members = xyxy[held[i]]
         if members[:, 2].max() - members[:, 0].min() >= GROUP_SPAN * w[i]:
             keep[i] = False
@@ -187,6 +205,14 @@ class ObjectPlan:
         None: not at all. Its boxes and the SSD's are merged as one more view's.
     nanodet_score : float
         Least class probability of a NanoDet detection.
+    still_sizes : tuple of int
+        On still images only (`ObjectDetector.for_stills`): NanoDet's whole-frame view again
+        at each of these input sides (multiples of 32, beside its 416), for people only; the
+        views' boxes are merged as the tiles' are. A photo is one frame, and a larger input
+        finds people the 416 view misses (sitting, small, half hidden).
+    still_stronger_stay : bool
+        On still images only: `people_only`'s ``stronger_stay`` (a person box that outscores
+        the boxes it holds is a person, not a group's box).
     """
 
     tile_grid: int = 2
@@ -198,6 +224,8 @@ class ObjectPlan:
     ssd: bool = True
     nanodet_grid: int | None = None
     nanodet_score: float = 0.3
+    still_sizes: tuple = ()
+    still_stronger_stay: bool = False
 
 
 #: Plans per profile (measured figures in `ObjectDetector`): NanoDet-g on the whole frame in
@@ -208,10 +236,12 @@ class ObjectPlan:
 #: per person and 2-4 times the time), the SSD's whole frame beside NanoDet (adds nothing on
 #: people); for the SSD, boxes down to a score of 0.25 (0.55 of COCO's people >= 64 px
 #: against 0.38, four times the false boxes on PETS09, a person on the astronaut's flag).
+#: Photos (``still_*``) in ``balanced`` and ``thorough``: the 640 px view; ``fast`` keeps one
+#: view, as its faces do (a camera's frames, `redact.detectors.faces.PLANS`).
 PLANS = {
     Profile.FAST: ObjectPlan(ssd=False, nanodet_grid=1),
-    Profile.BALANCED: ObjectPlan(ssd=False, nanodet_grid=1),
-    Profile.THOROUGH: ObjectPlan(ssd=True, nanodet_grid=1),
+    Profile.BALANCED: ObjectPlan(ssd=False, nanodet_grid=1, still_sizes=(640,), still_stronger_stay=True),
+    Profile.THOROUGH: ObjectPlan(ssd=True, nanodet_grid=1, still_sizes=(640,), still_stronger_stay=True),
 }
 
 
@@ -357,6 +387,14 @@ class ObjectDetector:
     NanoDet + tiles  0.947  0.815      1.76     10/12 (<40 10)  944
     ===============  =====  =========  =======  ==============  ===
 
+    On still images (`for_stills`; ``redact IMAGE``), ``balanced`` and ``thorough`` also look
+    at the whole photo at 640 px (`ObjectPlan.still_sizes`) and keep a person box that
+    outscores the boxes it holds (``still_stronger_stay``): COCO's people >= 64 px, one PERSON
+    row each at IoU >= 0.5, 0.769 -> 0.889 in ``balanced`` (all sizes 0.575 -> 0.687), false
+    PERSON rows 0.42 -> 0.67 a photo, no duplicate rows (``benchmarks/eval_people.py
+    --skip-pets``, against ``--coco-as-video``; the other views tried are in
+    ``docs/measurements.md``, "People in photos").
+
     Parameters
     ----------
     profile : Profile or str
@@ -393,8 +431,12 @@ class ObjectDetector:
             raise ValueError("ObjectDetector: the plan runs no network (ssd False, nanodet_grid None)")
         self.models: tuple = ()
         self.runtimes: dict = {}
+        self.still = False  # video frames; see `for_stills`
+        self._models_dir = models_dir
+        self._still_twin: ObjectDetector | None = None
         self._net: TfliteNet | None = None
         self._nanodet: NanoDetNet | None = None
+        self._nanodet_any_size: NanoDetNet | None = None  # photos' larger views (`for_stills`)
         if self.plan.ssd:
             self._load_ssd(models_dir)
         if self.plan.nanodet_grid is not None:
@@ -417,6 +459,27 @@ class ObjectDetector:
         self._anchors = ssd_anchors()
         # A class probability above ``score`` is a logit above this.
         self._logit = float(np.log(self.plan.score / (1.0 - self.plan.score)))
+
+    def for_stills(self) -> "ObjectDetector":
+        """This detector for still images: the plan's ``still_sizes`` views and
+        ``still_stronger_stay`` rule apply too (``self`` when the plan has neither, or runs no
+        NanoDet, or people are not asked for).
+
+        Made once and kept: it shares this detector's networks (use both from one thread)
+        and loads NanoDet a second time, able to take any input size (`NanoDetNet`
+        ``any_size``), for the larger views only: at 416 px the file's fixed-size graph runs
+        faster (87 against 97 ms a 720p frame, interleaved, loaded machine)."""
+        plan = self.plan
+        if (self.still or self._nanodet is None or Kind.PERSON not in self.kinds
+                or not (plan.still_sizes or plan.still_stronger_stay)):
+            return self
+        if self._still_twin is None:
+            twin = copy.copy(self)
+            twin.still = True
+            if plan.still_sizes:
+                twin._nanodet_any_size = NanoDetNet(self._models_dir, (Kind.PERSON,), any_size=True)
+            self._still_twin = twin
+        return self._still_twin
 
     def detect(self, frame: np.ndarray) -> Regions:
         """People and vehicles in one frame.
@@ -442,6 +505,10 @@ class ObjectDetector:
             more = view_rects(width, height, self.plan, self.plan.nanodet_grid)
             found += [self._nanodet_view(frame, view) for view in more]
             views += more
+            if self.still:
+                for size in self.plan.still_sizes:
+                    found.append(self._nanodet_view(frame, (0, 0, width, height), size))
+                    views.append((0, 0, width, height))
         xyxy = np.concatenate([f[0] for f in found])
         score = np.concatenate([f[1] for f in found])
         kind = np.concatenate([f[2] for f in found])
@@ -450,15 +517,17 @@ class ObjectDetector:
         score, kind = score[keep], kind[keep]
         person = np.flatnonzero(kind == Kind.PERSON)
         good = np.ones(len(keep), bool)
-        good[person] = people_only(boxes[person], score[person], self.plan.squat_score)
+        good[person] = people_only(boxes[person], score[person], self.plan.squat_score,
+                                   stronger_stay=self.still and self.plan.still_stronger_stay)
         boxes, score, kind = boxes[good], score[good], kind[good]
         order = np.lexsort((-score, kind))
         return Regions(boxes[order], score[order], kind[order], np.full(len(order), -1))
 
-    def _nanodet_view(self, frame: np.ndarray, view: tuple) -> tuple:
-        """As `_view`, with NanoDet."""
-        assert self._nanodet is not None
-        xyxy, score, kind = self._nanodet.find(frame, view, self.plan.nanodet_score)
+    def _nanodet_view(self, frame: np.ndarray, view: tuple, size: int = NANODET_SIZE) -> tuple:
+        """As `_view`, with NanoDet at input side ``size`` (other than 416: people only)."""
+        net = self._nanodet if size == NANODET_SIZE else self._nanodet_any_size
+        assert net is not None
+        xyxy, score, kind = net.find(frame, view, self.plan.nanodet_score, size)
         keep, boxes = merge_views(xyxy, score, kind, np.zeros(len(score), bool), self.plan.nms_iou)
         return boxes, score[keep], kind[keep]
 

@@ -22,6 +22,7 @@ the face detector missed still has the head obscured with the face style.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -424,6 +425,8 @@ class PersonDetector:
     on the same frames), 1.37 PERSON rows per person (1.28); COCO 0.769 of the people >= 64
     px (0.315); bodies hide 0.992 of PETS's people (0.993) and 0.981 of COCO's >= 64 px
     (0.981; all sizes 0.832 against 0.810); heads with the person rows 0.974 (0.954).
+    Photos (`for_stills`) add NanoDet's 640 px view: COCO 0.889 of the people >= 64 px (see
+    `redact.detectors.objects.ObjectDetector`), bodies hide 1.000 of them (0.866 of all sizes).
 
     Parameters
     ----------
@@ -476,6 +479,19 @@ class PersonDetector:
         if self.plan.hog_upscale > 0:
             self._hog = cv2.HOGDescriptor()
             self._hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
+        self._still_twin: PersonDetector | None = None
+
+    def for_stills(self) -> "PersonDetector":
+        """This detector for still images: its box networks' stills views
+        (`redact.detectors.objects.ObjectDetector.for_stills`). Made once and kept; it shares
+        this detector's networks (use both from one thread). ``self`` when they have none."""
+        if self._objects is None or self._objects.for_stills() is self._objects:
+            return self
+        if self._still_twin is None:
+            twin = copy.copy(self)
+            twin._objects = self._objects.for_stills()
+            self._still_twin = twin
+        return self._still_twin
 
     def detect(self, frame: np.ndarray) -> Regions:
         """People in one frame, one row per person instance, plus a head box for each row.

@@ -118,6 +118,59 @@ def constant_weights(model: bytes) -> bytes:
     return _edit_first(model, (7,), drop_weight_inputs)
 
 
+def _string(number: int, text: bytes) -> bytes:
+    """One length-delimited protobuf field."""
+    return _as_varint(number << 3 | 2) + _as_varint(len(text)) + text
+
+
+def scale_resizes(model: bytes, scales) -> bytes:
+    """An ONNX model whose ``Resize`` nodes scale their input by ``scales`` (one factor per
+    node, in file order, for both axes of ``axes=[2, 3]``) where they resized to fixed sizes.
+
+    A network converted from TensorFlow.js resizes to the sizes its input size gave (NanoDet-g
+    at 416 px: its feature pyramid's maps 13, 26, 52); with scales instead, and the input's
+    declared shape dropped (`free_input_shape`), it runs at any input size that its strides
+    divide, and gives the same outputs at the old size. Only the nodes change: each loses
+    its sizes input and reads a float32 scales constant appended to the graph's initialisers
+    (ModelProto.graph (7) -> GraphProto.node (1): NodeProto.input (1), op_type (4);
+    GraphProto.initializer (5): TensorProto dims (1), data_type (2, FLOAT 1), name (8),
+    raw_data (9)).
+
+    Raises
+    ------
+    ValueError
+        When the graph has not as many ``Resize`` nodes as ``scales``.
+    """
+    scales = [float(s) for s in scales]
+
+    def is_resize(number: int, node: bytes) -> bool:
+        return number == 1 and any(n == 4 and node[p:e] == b"Resize" for n, _, p, e in _fields(node))
+
+    def edit_graph(graph: bytes) -> bytes:
+        count = sum(is_resize(number, graph[payload:end]) for number, _, payload, end in _fields(graph))
+        if count != len(scales):
+            raise ValueError(f"scale_resizes: the graph has {count} Resize nodes, {len(scales)} scales given")
+        out: list[bytes] = []
+        added: list[bytes] = []
+        for number, start, payload, end in _fields(graph):
+            node = graph[payload:end]
+            if not is_resize(number, node):
+                out.append(graph[start:end])
+                continue
+            name = f"redact/resize_scales_{len(added)}".encode()
+            inputs = [node[p:e] for n, _, p, e in _fields(node) if n == 1]
+            rest = b"".join(node[a:e] for n, a, _, e in _fields(node) if n != 1)
+            # Inputs X, roi, scales, sizes: the scales take the sizes' place.
+            new = b"".join(_string(1, text) for text in (inputs[0], b"", name)) + rest
+            out.append(_string(1, new))
+            raw = np.full(2, scales[len(added)], "<f4").tobytes()
+            added.append(_string(5, _as_varint(1 << 3) + _as_varint(2) + _as_varint(2 << 3) + _as_varint(1)
+                                 + _string(8, name) + _string(9, raw)))
+        return b"".join(out + added)
+
+    return _edit_first(model, (7,), edit_graph)
+
+
 class OnnxNet:
     """One ONNX network with a single input.
 
@@ -130,6 +183,9 @@ class OnnxNet:
     any_size : bool
         Run the network on inputs of any size under ONNX Runtime, whatever input shape the
         file declares (`free_input_shape`).
+    resize_scales : sequence of float, optional
+        With ``any_size``: the factors of the graph's ``Resize`` nodes, in file order, for a
+        graph that resizes to fixed sizes (`scale_resizes`).
     threads : int, optional
         ONNX Runtime's threads within one call (default: its own choice, one per core); 1
         leaves the other cores to the decoder, the encoder and the other networks.
@@ -139,7 +195,8 @@ class OnnxNet:
     Not thread-safe: use one per thread (as the detectors holding one are).
     """
 
-    def __init__(self, path, runtime: str | None = None, *, any_size: bool = False, threads: int | None = None):
+    def __init__(self, path, runtime: str | None = None, *, any_size: bool = False, threads: int | None = None,
+                 resize_scales=None):
         self.runtime = runtime or (ONNXRUNTIME if onnxruntime_available() else CV2_DNN)
         if self.runtime == ONNXRUNTIME:
             import onnxruntime as ort
@@ -159,7 +216,9 @@ class OnnxNet:
             # 105 frames, balanced) fell from 1046 to 931 MB. (Without the arena it rose to 1275.)
             options.enable_mem_pattern = False
             model = constant_weights(Path(path).read_bytes())
-            model = free_input_shape(model) if any_size else model
+            if any_size:
+                model = free_input_shape(model)
+                model = model if resize_scales is None else scale_resizes(model, resize_scales)
             self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             self._input = self._session.get_inputs()[0].name
         elif self.runtime == CV2_DNN:
