@@ -419,13 +419,17 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
 
     A partner whose track has ended (no row at all: its hold ran out) cannot come out
     under its id; on PETS09 such partners (people of a group whose tracks broke and went
-    on under new ids) kept the subject hidden for the rest of the clip. It no longer blocks,
-    but it is still compared with (its path and looks before the crossing), and, as it
-    could be anywhere, even on the subject's track, a yes then needs look and motion both.
+    on under new ids) kept the subject hidden for the rest of the clip. Where one new track
+    carries it on (`_carried_on`), that track is asked in its place. Otherwise it no longer
+    blocks, but it is still compared with (its path and looks before the crossing), and, as
+    it could be anywhere, even on the subject's track, a yes then needs look and motion both.
     """
     record = records[i]
     regions = record.regions
     live = [tid for tid in partners if (regions.track_id == tid).any()]
+    # An ended partner carried on by a new track (`_carried_on`) is asked under that id.
+    live += [other for tid, path in partners.items() if tid not in live and path is not None
+             and (other := _carried_on(records, i, tid, path, {current, *partners})) is not None]
     if not all(_clear_of(record, row, tid) for tid in live):
         return None
     path = _Path.of(list(reversed(trail)))
@@ -437,6 +441,39 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     yes = [tid for tid, r in candidates.items()
            if _is_subject(i, regions.xyxy[r].astype(np.float64), record.looks.get(tid), views, path, crossed, strict)]
     return yes[0] if len(yes) == 1 else None
+
+
+def _carried_on(records: list, i: int, tid: int, path: _Path, excluded: set) -> int | None:
+    """The track that carries on a crossing's partner ``tid`` whose own track has ended: the
+    one person track detected on frame ``i``, not in ``excluded``, first detected after
+    ``tid`` was last detected (walking from the crossing, `_Path.frame`, to ``i``) and then
+    near where ``tid`` was (`_near_last`); None when no track or several do.
+
+    A tracker breaks a track in a crowd and goes on under a new id (PETS09's lamp-post group:
+    a dozen ids for three people). Taken for nobody, such a partner made the subject's own
+    track the only one asked, which then needed look and motion both, and the subject stayed
+    hidden for the rest of its track (whole clip: 99 frames of one subject, 141 of another).
+    """
+    step = 1 if i >= path.frame else -1
+    walk = range(path.frame, i + step, step)
+    seen = [k for k in walk if tid in records[k].observed]
+    if not seen:
+        return None
+    last = seen[-1]
+    last_box = _detected_box(records[last], tid)
+    regions = records[i].regions
+    found = []
+    for row in np.flatnonzero(regions.kind == Kind.PERSON):
+        other = int(regions.track_id[row])
+        if other in excluded or other not in records[i].observed:
+            continue
+        first = next(k for k in walk if other in records[k].observed)
+        if (first - last) * step <= 0:  # seen while ``tid`` still was: someone else
+            continue
+        box = _detected_box(records[first], other)
+        if box is not None and _near_last(box[None], last_box, min(abs(first - last), AMONG_OTHERS_GROWTH))[0]:
+            found.append(other)
+    return found[0] if len(found) == 1 else None
 
 
 def _near_last(boxes: np.ndarray, last_box: np.ndarray, gap: int) -> np.ndarray:
