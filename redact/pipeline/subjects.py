@@ -665,9 +665,9 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
                 if carried is None:
                     # Nobody carries it on; where people are still about, it may be among them,
                     # hidden: those frames go to review, where an anchor can re-join it.
-                    about = _still_about(records, i, step, last_box) if last_box is not None else []
+                    about: list[int] = _still_about(records, i, step, last_box) if last_box is not None else []
                     # A subject last seen at the frame's edge may have left it: nobody is it.
-                    refound = (_refind(records, i, step, views, walked, frame)
+                    refound: tuple | None = (_refind(records, i, step, views, walked, frame)
                                if frame is not None and last_box is not None and not _at_edge(last_box, frame)
                                else None)
                     for k in about:
