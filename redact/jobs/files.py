@@ -6,7 +6,6 @@ import threading
 import time
 from pathlib import Path
 
-from ..core.allocator import return_large_blocks
 from ..core.incident import IncidentError
 from ..core.policy import Policy
 from ..detectors import describe_models, detectors_for, for_stills
@@ -119,7 +118,6 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
         raise IncidentError(f"window starts at {window.first:g} s but {src} lasts {info.declared_seconds:.2f} s")
     _, lookahead = policy.in_frames(info.fps)
     queued = queue_frames(info.width, info.height)
-    return_large_blocks()  # freed frames go back to the system, not to the threads' heaps
     try:
         check_memory(info.width, info.height, lookahead + 2 * queued, lookahead)
     except MemoryError as exc:
