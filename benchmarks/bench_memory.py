@@ -27,8 +27,9 @@ What it measures
        python -m redact CLIP -o OUT -q --overwrite
 
    and its peak RSS is compared with the target, 500 MB (a Raspberry Pi 4 with 2 GB runs
-   other things too). The child is started with ``python -P``, so ``PYTHONPATH`` alone says
-   which checkout's ``redact`` runs (``-c`` would put the working directory first).
+   other things too). Children are started with ``python -P``, so ``PYTHONPATH`` alone says
+   which checkout's ``redact`` runs (``-c`` would put the working directory first); without
+   it, this benchmark's checkout.
 
 How peak RSS is read
 --------------------
@@ -54,6 +55,7 @@ From the repository root (Linux only, for ``/proc``)::
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -163,8 +165,10 @@ def count_frames(path: Path) -> int:
 def run_redact(clip: Path, out: Path, args: list = REDACT_ARGS) -> tuple[float, float]:
     """Redact ``clip`` into ``out`` in a fresh process; returns (peak RSS in MiB, wall seconds)."""
     cmd = [sys.executable, "-P", "-c", _CHILD, str(clip), "-o", str(out), *args]
+    # -P: PYTHONPATH alone picks the checkout; without one, this benchmark's own.
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1])}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"redact failed on {clip} (exit {proc.returncode}):\n{proc.stderr}")
