@@ -19,6 +19,17 @@ What it measures
    imports included), frames per second, and whether the output holds exactly the input's
    frame count (video packets counted by demuxing both files). Then the ratio
    peak(longest clip) / peak(shortest clip): memory is called constant when it is below 1.15.
+4. With ``--people``: issue 25's memory target on real footage instead. The shared data's
+   ``facenet_pytorch_video.mp4`` (1080p, people walking at the camera, 105 frames) played
+   ``--loops`` times (default 3: 315 frames, x264 crf 18, into ``--workdir`` or a temporary
+   folder, never the project) is redacted by the default command, every detector loaded::
+
+       python -m redact CLIP -o OUT -q --overwrite
+
+   and its peak RSS is compared with the target, 500 MB (a Raspberry Pi 4 with 2 GB runs
+   other things too). Children are started with ``python -P``, so ``PYTHONPATH`` alone says
+   which checkout's ``redact`` runs (``-c`` would put the working directory first); without
+   it, this benchmark's checkout.
 
 How peak RSS is read
 --------------------
@@ -39,10 +50,12 @@ From the repository root (Linux only, for ``/proc``)::
 
     python benchmarks/bench_memory.py                        # 1 and 10 minute clips
     python benchmarks/bench_memory.py --minutes 0.5 2 --workdir /tmp/bench-clips
+    PYTHONPATH=$PWD python benchmarks/bench_memory.py --people --workdir /tmp/bench-clips
 """
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,6 +73,9 @@ SQUARE = 48  # side of the bouncing square, pixels
 CONSTANT_RATIO = 1.15
 REDACT_ARGS = ["--detect", "none", "--zone", "0.25,0.25,0.5,0.5", "-q", "--overwrite"]
 PEAK_MARK = "BENCH_PEAK_RSS_KIB"
+#: Issue 25's target for the default command at 1080p (`--people`).
+RSS_TARGET_MB = 500
+PEOPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "facenet_pytorch_video.mp4"
 
 # Runs `python -m redact ...` in this process, then reports the process's own VmHWM.
 _CHILD = f"""
@@ -146,11 +162,13 @@ def count_frames(path: Path) -> int:
         return sum(1 for packet in container.demux(video=0) if packet.size)
 
 
-def run_redact(clip: Path, out: Path) -> tuple[float, float]:
+def run_redact(clip: Path, out: Path, args: list = REDACT_ARGS) -> tuple[float, float]:
     """Redact ``clip`` into ``out`` in a fresh process; returns (peak RSS in MiB, wall seconds)."""
-    cmd = [sys.executable, "-c", _CHILD, str(clip), "-o", str(out), *REDACT_ARGS]
+    cmd = [sys.executable, "-P", "-c", _CHILD, str(clip), "-o", str(out), *args]
+    # -P: PYTHONPATH alone picks the checkout; without one, this benchmark's own.
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1])}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"redact failed on {clip} (exit {proc.returncode}):\n{proc.stderr}")
@@ -182,15 +200,55 @@ def print_table(results: list[Result]) -> bool:
     return constant and all(r.frames_out == r.frames for r in results)
 
 
+def measure_people(loops: int, workdir: Path, outdir: Path) -> bool:
+    """Peak RSS of the default command on the 1080p people clip (see the module); True when
+    it is within `RSS_TARGET_MB`."""
+    from speed_vs_deface import make_clip  # the speed table's clips, made the same way
+
+    if not PEOPLE.exists():
+        raise SystemExit(f"--people needs {PEOPLE} (the shared evaluation data)")
+    clip = workdir / f"people-1080p-x{loops}.mp4"
+    if clip.exists():
+        print(f"reusing {clip}", flush=True)
+    else:
+        print(f"writing {clip} ({PEOPLE.name} x{loops}) ...", flush=True)
+        partial = clip.with_name(f".{clip.name}.partial.mp4")
+        make_clip(PEOPLE, partial, loops, None)
+        partial.rename(clip)
+    frames = count_frames(clip)
+    out = outdir / "people.redacted.mp4"
+    args = ["-q", "--overwrite"]
+    print(f"redacting {clip.name} ({frames} frames): python -m redact CLIP -o OUT {' '.join(args)}", flush=True)
+    peak_mib, wall = run_redact(clip, out, args)
+    written = count_frames(out)
+    within = peak_mib <= RSS_TARGET_MB
+    print(f"\n1080p default: peak RSS {peak_mib:.0f} MiB ({'within' if within else 'OVER'} the target of "
+          f"{RSS_TARGET_MB} MB), {wall:.1f} s, {frames / wall:.2f} fps, frames out "
+          f"{'ok' if written == frames else f'MISMATCH ({written})'}")
+    return within and written == frames
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0],
                         help="clip lengths in minutes (default: 1 10)")
     parser.add_argument("--workdir", type=Path,
                         help="folder for the clips, reused across runs (default: a temporary folder)")
+    parser.add_argument("--people", action="store_true",
+                        help="instead: the default command on the 1080p people clip (issue 25's 500 MB target)")
+    parser.add_argument("--loops", type=int, default=3, help="with --people: times the clip is played (default 3)")
     args = parser.parse_args(argv)
     if any(m <= 0 for m in args.minutes):
         parser.error("--minutes: lengths must be > 0")
+    if args.loops < 1:
+        parser.error("--loops: at least 1")
+    if args.people:
+        with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
+            workdir = args.workdir or Path(tmp)
+            workdir.mkdir(parents=True, exist_ok=True)
+            outdir = Path(tmp) / "out"
+            outdir.mkdir()
+            return 0 if measure_people(args.loops, workdir, outdir) else 1
 
     print(f"clips {WIDTH}x{HEIGHT} @ {FPS} fps; per clip: python -m redact CLIP -o OUT {' '.join(REDACT_ARGS)}")
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:

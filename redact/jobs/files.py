@@ -179,7 +179,7 @@ def _redact_video_from(reader, src, dst, policy, detectors, *, crf, preset, seed
                 if isinstance(item, list):  # audio packets pass straight through
                     put(finished, item, stop)
                     continue
-                for analysed in redactor.analyse(item.rgb, item=item.pts):
+                for analysed in redactor.analyse(item.rgb, item=item.pts, owned=True):
                     put(finished, analysed, stop)
             if not stop.is_set():
                 for analysed in redactor.analyse_end():
