@@ -7,7 +7,7 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 
 from ..core.threads import set_processes
 from ..detectors import WORKER_CACHE
-from ..media.safeio import request_stop
+from ..media.safeio import request_stop, stop_requested
 from .options import JobOptions
 from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
@@ -27,6 +27,11 @@ def _worker_init(jobs: int = 1) -> None:
 
 
 def _worker_terminate(signum, frame):
+    if stop_requested():
+        # Already unwinding: a parent's death sends SIGTERM twice (the kernel's, then the
+        # watch thread's a second later). A second KeyboardInterrupt raised inside the
+        # clean-up escaped `_run_in_worker`'s exit, and the worker waited for tasks forever.
+        return
     if _worker_busy:
         request_stop()  # no commit even if C code swallows the exception below
         raise KeyboardInterrupt(f"signal {signum}")  # unwinds: the file's temporaries are deleted

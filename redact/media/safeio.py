@@ -235,6 +235,11 @@ def request_stop() -> None:
     _stop.set()
 
 
+def stop_requested() -> bool:
+    """Whether `request_stop` was called in this process."""
+    return _stop.is_set()
+
+
 def check_stop() -> None:
     """Raise KeyboardInterrupt if `request_stop` was called: the run unwinds, deleting its
     temporaries, even when the handler's own exception was swallowed."""

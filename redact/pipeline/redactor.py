@@ -433,7 +433,9 @@ class Redactor:
             pending = _Pending(rgb, self._index, item, record.flagged, record.observed)
             self._index += 1
             return [(pending, record.regions)]
-        if self.lookahead_frames and not owned:
+        # Obscured in place once released: a handed-over frame is kept as it is only when it
+        # can be (a decoder's frame of an odd width is a strided view: not C-contiguous).
+        if self.lookahead_frames and not (owned and rgb.flags.c_contiguous and rgb.flags.writeable):
             rgb = rgb.copy()
         self._index += 1
         return self._owned(self._analyser.push(rgb, item))
