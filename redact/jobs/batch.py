@@ -29,8 +29,9 @@ def _worker_init(jobs: int = 1) -> None:
 def _worker_terminate(signum, frame):
     if stop_requested():
         # Already unwinding: a parent's death sends SIGTERM twice (the kernel's, then the
-        # watch thread's a second later). A second KeyboardInterrupt raised inside the
-        # clean-up escaped `_run_in_worker`'s exit, and the worker waited for tasks forever.
+        # watch thread's a second later), and the clean-up must not be interrupted. (The
+        # second handler once ran inside the first, both in `request_stop`, when that took a
+        # lock: the worker deadlocked for good; see `redact.media.safeio.request_stop`.)
         return
     if _worker_busy:
         request_stop()  # no commit even if C code swallows the exception below

@@ -16,7 +16,6 @@ import hashlib
 import os
 import re
 import secrets
-import threading
 from pathlib import Path
 
 PARTIAL_SUFFIX = ".redact-partial"
@@ -226,24 +225,28 @@ def fsync_folder(folder: Path) -> None:
 #: Set once the process is told to stop (SIGTERM, Ctrl-C). The signal handlers also raise
 #: KeyboardInterrupt, but C code can swallow an exception raised while it calls back into
 #: Python (NumPy clears any error while it looks up an operand's special methods, seen here
-#: once in ~60 kills): the run then went on and committed. The flag cannot be lost.
-_stop = threading.Event()
+#: once in ~60 kills): the run then went on and committed. The flag cannot be lost. A plain
+#: bool, not a `threading.Event`: a handler runs on the main thread between bytecodes and
+#: may run again inside itself (a worker gets SIGTERM twice when its parent dies), and an
+#: Event's lock taken there deadlocked a worker for good.
+_stop = False
 
 
 def request_stop() -> None:
     """From a signal handler: no output is committed from now on, and `check_stop` raises."""
-    _stop.set()
+    global _stop
+    _stop = True
 
 
 def stop_requested() -> bool:
     """Whether `request_stop` was called in this process."""
-    return _stop.is_set()
+    return _stop
 
 
 def check_stop() -> None:
     """Raise KeyboardInterrupt if `request_stop` was called: the run unwinds, deleting its
     temporaries, even when the handler's own exception was swallowed."""
-    if _stop.is_set():
+    if _stop:
         raise KeyboardInterrupt("stop requested")
 
 
