@@ -455,23 +455,21 @@ def _carried_on(records: list, i: int, tid: int, path: _Path, excluded: set) -> 
     hidden for the rest of its track (whole clip: 99 frames of one subject, 141 of another).
     """
     step = 1 if i >= path.frame else -1
-    walk = range(path.frame, i + step, step)
-    seen = [k for k in walk if tid in records[k].observed]
-    if not seen:
+    latest = _history(records, i, -step, tid, 1)
+    if not latest:
         return None
-    last = seen[-1]
-    last_box = _detected_box(records[last], tid)
+    (last, last_box, _), = latest
     regions = records[i].regions
     found = []
     for row in np.flatnonzero(regions.kind == Kind.PERSON):
         other = int(regions.track_id[row])
         if other in excluded or other not in records[i].observed:
             continue
-        first = next(k for k in walk if other in records[k].observed)
+        # Its first detection walking from the crossing (there is one: it is detected on ``i``).
+        (first, box, _), = _history(records, path.frame, step, other, 1)
         if (first - last) * step <= 0:  # seen while ``tid`` still was: someone else
             continue
-        box = _detected_box(records[first], other)
-        if box is not None and _near_last(box[None], last_box, min(abs(first - last), AMONG_OTHERS_GROWTH))[0]:
+        if _near_last(box[None], last_box, min(abs(first - last), AMONG_OTHERS_GROWTH))[0]:
             found.append(other)
     return found[0] if len(found) == 1 else None
 
