@@ -3,6 +3,8 @@
 The kernels are checked against the slow NumPy references below, both compiled and as plain
 Python (``py_func``, what ``NUMBA_DISABLE_JIT=1`` runs).
 """
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -160,6 +162,47 @@ def test_greedy_assign_matches_reference(compiled, data):
     matched = det_track[det_track >= 0]
     assert len(set(matched.tolist())) == len(matched)  # a track takes one detection at most
     assert np.all(affinity[matched, np.flatnonzero(det_track >= 0)] >= threshold)
+
+
+def best_total(affinity, threshold):
+    """The largest summed affinity of any one-to-one pairing of pairs at or above the
+    threshold (brute force over every injective map of the fewer side)."""
+    a = np.where(affinity >= threshold, np.maximum(affinity, 0.0), 0.0)
+    if a.shape[0] > a.shape[1]:
+        a = a.T
+    n, m = a.shape
+    return max((sum(a[i, j] for i, j in enumerate(cols)) for cols in itertools.permutations(range(m), n)),
+               default=0.0)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
+@relaxed
+@given(data=st.data())
+def test_optimal_assign_finds_the_best_total(compiled, data):
+    n, m = data.draw(st.integers(0, 5)), data.draw(st.integers(0, 5))
+    values = st.one_of(st.sampled_from([-1.0, 0.0, 0.2, 0.5, 1.0]), st.floats(-1, 1))
+    affinity = np.array(data.draw(st.lists(values, min_size=n * m, max_size=n * m)),
+                        np.float64).reshape(n, m)
+    threshold = data.draw(st.sampled_from([0.2, 0.5, 1e-9]))
+    fn = kernel("optimal_assign", compiled)
+    det_track = np.full(m, 99, np.int64)
+    fn(affinity, threshold, det_track)
+    matched = det_track[det_track >= 0]
+    assert len(set(matched.tolist())) == len(matched)  # a track takes one detection at most
+    assert np.all(affinity[matched, np.flatnonzero(det_track >= 0)] >= threshold)
+    assert affinity[matched, np.flatnonzero(det_track >= 0)].sum() == pytest.approx(best_total(affinity, threshold))
+
+
+def test_people_side_by_side_keep_their_tracks_when_both_step_aside():
+    # Two people 9 px apart both step 7 px left. The single best pair is the left person's
+    # track with the right person's new box (IoU 0.82); taking it first left the right
+    # person's track nothing and started a new one on the left person's box.
+    tracker = Tracker()
+    a, b = [0, 0, 20, 60], [9, 0, 29, 60]
+    for _ in range(2):
+        ids = tracker.update(Regions.from_boxes([a, b], kind=Kind.PERSON)).track_id[:2].tolist()
+    moved = tracker.update(Regions.from_boxes([[-7, 0, 13, 60], [2, 0, 22, 60]], kind=Kind.PERSON))
+    assert moved.track_id[:2].tolist() == ids
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])

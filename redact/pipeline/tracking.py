@@ -89,7 +89,8 @@ class Tracker:
 
     Call `update` once per frame, in order. Each detection is matched to a live track of
     the same kind by IoU (or, for boxes under `SMALL_BOX_PX`, by centre distance) against
-    the track's predicted box, greedily, best match first; between two `Kind.PERSON` boxes
+    the track's predicted box, the pairs of largest summed affinity (`optimal_assign`: people
+    walking side by side each keep their own track); between two `Kind.PERSON` boxes
     the affinity is also scaled by how alike their sizes are (`weigh_person_shape`), so a
     mask fragment does not take over a person's track. The output holds
 
@@ -242,10 +243,10 @@ class Tracker:
             # track stole the object's next box and its own track was dropped (PETS09).
             steady = self._has_velocity
             first = np.where(steady[:, None], affinity, 0.0)
-            kernels.greedy_assign(first, self._iou_match, det_track)
+            kernels.optimal_assign(first, self._iou_match, det_track)
             left = np.where(~steady[:, None] & (det_track < 0)[None, :], affinity, 0.0)
             late = np.full(n_dets, -1, np.int64)
-            kernels.greedy_assign(left, self._iou_match, late)
+            kernels.optimal_assign(left, self._iou_match, late)
             det_track = np.where(det_track >= 0, det_track, late)
             det_track = np.where(det_track >= 0, det_track, self._found_again(grown, detections, det_track))
         matched = det_track >= 0
