@@ -167,14 +167,22 @@ def ring_controls(src, ext, i, band, segments):
 
     sums = np.zeros((4, segments, 3))
     counts = np.zeros((4, segments))
-    for side in range(4):
-        length = (x1 - x0) if side < 2 else (y1 - y0)
-        for t in range(0, length, max(1, length // RING_SAMPLES)):
-            for k in range(band):
-                x, y = [(x0 + t, y0 - 1 - k), (x0 + t, y1 + k), (x0 - 1 - k, y0 + t), (x1 + k, y0 + t)][side]
-                if usable(x, y):
-                    sums[side, t * segments // length] += src[y, x]
-                    counts[side, t * segments // length] += 1
+    gap, depth = 0, band
+    while True:  # a ring with no usable pixel: the next, twice as deep, farther out (see the kernel)
+        rx0, ry0, rx1, ry1 = x0 - gap, y0 - gap, x1 + gap, y1 + gap
+        for side in range(4):
+            length = (rx1 - rx0) if side < 2 else (ry1 - ry0)
+            for t in range(0, length, max(1, length // RING_SAMPLES)):
+                for k in range(0, depth, max(1, depth // band)):
+                    x, y = [(rx0 + t, ry0 - 1 - k), (rx0 + t, ry1 + k), (rx0 - 1 - k, ry0 + t),
+                            (rx1 + k, ry0 + t)][side]
+                    if usable(x, y):
+                        sums[side, t * segments // length] += src[y, x]
+                        counts[side, t * segments // length] += 1
+        gap += depth
+        depth *= 2
+        if counts.sum() or (x0 - gap <= 0 and y0 - gap <= 0 and x1 + gap >= w and y1 + gap >= h):
+            break
     total = sums.sum(axis=(0, 1)) / counts.sum() if counts.sum() else np.full(3, 127.5)
     return np.where(counts[..., None] > 0, sums / np.maximum(counts, 1)[..., None], total)
 

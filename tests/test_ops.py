@@ -97,6 +97,21 @@ def test_secure_methods_never_read_hidden_pixels(scene, method, shape, feather):
                                   obscure(other, regions, style, seed=seed))
 
 
+def test_a_region_walled_in_by_others_takes_the_scene_colour_not_grey():
+    # A dark scene; region A in the corner has the frame's edges on two sides and regions B
+    # and C on the other two, so its own ring holds no pixel it may read. It was filled flat
+    # mid grey (127.5), a bright slab in a dark theatre; its ring is now taken farther out.
+    frame = np.full((240, 240, 3), (30, 40, 50), np.uint8)
+    boxes = [[0, 0, 100, 100], [100, 0, 160, 100], [0, 100, 160, 160]]
+    style = Style(method=Method.SECURE_BLUR, padding=0, feather=0, noise=0)
+    out = obscure(frame, boxes, style, seed=1)
+    np.testing.assert_allclose(out[:100, :100].reshape(-1, 3).mean(axis=0), (30, 40, 50), atol=1)
+    # Still never a hidden pixel: what lies under the regions does not change the fill.
+    other = frame.copy()
+    other[:160, :160] = 250
+    np.testing.assert_array_equal(obscure(other, boxes, style, seed=1)[:160, :160], out[:160, :160])
+
+
 def test_out_parameter_in_place_and_separate():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)

@@ -217,15 +217,11 @@ def _inside_any(ext, candidates, n_candidates, x, y):
 
 
 @jit
-def ring_controls(src, ext, i, band, segments):
-    """Mean colour of ``segments`` stretches along each side of region ``i``'s outer ring.
-
-    Returns float64 (4, segments, 3) for top, bottom, left, right, filled only from pixels
-    in the frame and outside every region's extent. Stretches with no such pixel borrow the
-    mean of all usable ring pixels, or mid grey when there is none.
-    """
+def _ring_sums(src, ext, x0, y0, x1, y1, band, row_step, segments, sums, counts):
+    """Add to ``sums``/``counts`` (4, segments) the pixels of the ``band``-wide ring just
+    outside the rectangle ``x0, y0, x1, y1`` (every ``row_step``-th row of it) that lie in the
+    frame and outside every region's extent; return how many there were."""
     h, w = src.shape[0], src.shape[1]
-    x0, y0, x1, y1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
     # Only regions whose extent meets this ring can exclude a ring pixel.
     candidates = np.empty(ext.shape[0], np.int64)
     n_candidates = 0
@@ -234,8 +230,7 @@ def ring_controls(src, ext, i, band, segments):
                 and ext[j, 3] > y0 - band and ext[j, 0] < ext[j, 2] and ext[j, 1] < ext[j, 3]):
             candidates[n_candidates] = j
             n_candidates += 1
-    sums = np.zeros((4, segments, 3), np.float64)
-    counts = np.zeros((4, segments), np.float64)
+    found = 0
     bw = x1 - x0
     bh = y1 - y0
     for side in range(4):
@@ -243,7 +238,7 @@ def ring_controls(src, ext, i, band, segments):
         # A colour estimate needs a few hundred samples, not every ring pixel of a big region.
         step = max(1, length // RING_SAMPLES)
         # Rows outermost so the top and bottom strips are read along memory.
-        for k in range(band):
+        for k in range(0, band, row_step):
             for t in range(0, length, step):
                 if side == 0:
                     x, y = x0 + t, y0 - 1 - k
@@ -261,6 +256,35 @@ def ring_controls(src, ext, i, band, segments):
                 for c in range(3):
                     sums[side, seg, c] += src[y, x, c]
                 counts[side, seg] += 1.0
+                found += 1
+    return found
+
+
+@jit
+def ring_controls(src, ext, i, band, segments):
+    """Mean colour of ``segments`` stretches along each side of region ``i``'s outer ring.
+
+    Returns float64 (4, segments, 3) for top, bottom, left, right, filled only from pixels
+    in the frame and outside every region's extent. Stretches with no such pixel borrow the
+    mean of all usable ring pixels. A region whose ring has none at all (inside a cluster of
+    regions, or against the frame's edges) reads the next rings out, each twice as deep as
+    the one before it (rows sampled as sparsely as the ring's depth allows), until one has
+    some: otherwise such a region was a flat mid-grey slab in a scene of any colour (a dark
+    theatre on the Hamilton clip). Mid grey remains only when no pixel of the frame lies
+    outside every region.
+    """
+    h, w = src.shape[0], src.shape[1]
+    x0, y0, x1, y1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
+    sums = np.zeros((4, segments, 3), np.float64)
+    counts = np.zeros((4, segments), np.float64)
+    gap, depth = 0, band
+    while True:
+        found = _ring_sums(src, ext, x0 - gap, y0 - gap, x1 + gap, y1 + gap, depth, max(1, depth // band),
+                           segments, sums, counts)
+        gap += depth
+        depth *= 2
+        if found > 0 or (x0 - gap <= 0 and y0 - gap <= 0 and x1 + gap >= w and y1 + gap >= h):
+            break
     total = np.zeros(3, np.float64)
     total_count = 0.0
     for side in range(4):
