@@ -370,13 +370,16 @@ def test_a_face_found_in_an_arms_out_head_box_is_its_face():
 
     heads = head_boxes(np.array([[0, 0, 100, 160], [0, 0, 200, 160], [300, 0, 380, 200]], np.float32), 0.25)
     faces = np.array([[40, 5, 60, 30], [90, 5, 110, 30]], np.float32)   # 0.2 and 0.1 of their heads
-    assert found_as_faces(heads, faces).tolist() == [True, False, False]
+    assert found_as_faces(heads, faces, np.array([0.9, 0.9])).tolist() == [True, False, False]
+    # A face the detector half-believes (its smallest boxes on heads seen from above) leaves the head box.
+    assert found_as_faces(heads, faces, np.array([0.3, 0.3])).tolist() == [False, False, False]
 
 
 def test_head_detector_hides_pets_heads_and_not_bodies(people_dir):
     """Every 50th of the first 400 PETS09 frames (people 64-128 px tall, seen from above and
     behind): with the head detector beside the face detector, most heads are hidden (the face
-    detector alone hid 12% of them on 50 frames, with heads 80%), and no body."""
+    detector alone hid 12% of them on 50 frames, with heads 80%; 0.6 while its least sure
+    faces dropped the head boxes around them), and no body."""
     from redact.detectors import build_detectors, detect_all
 
     require_models("centerface", "blazeface_full_range")
@@ -388,7 +391,7 @@ def test_head_detector_hides_pets_heads_and_not_bodies(people_dir):
         mask = hidden(regions.xyxy, frame.shape)
         heads += [share_hidden(mask, (x + 0.2 * w, y, 0.6 * w, 0.15 * h)) >= 0.8 for x, y, w, h in gt]
         legs += [share_hidden(mask, (x, y + 0.5 * h, w, 0.5 * h)) for x, y, w, h in gt]
-    assert len(heads) > 30 and np.mean(heads) >= 0.6
+    assert len(heads) > 30 and np.mean(heads) >= 0.85, np.mean(heads)
     # The bodies stay visible: the lower half of a person is hardly covered.
     assert np.mean(legs) < 0.2
 
