@@ -175,3 +175,25 @@ def test_key_export_to_a_place_it_cannot_write_is_one_line(tmp_path, config, whe
     assert run("key").returncode == 0
     done = run("key", "--export", tmp_path / where, "--overwrite")
     assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_pick_numbers_a_photos_people_as_the_photo_is_redacted(data_dir, tmp_path, config):
+    """COCO 2431: a child at the photo's top left corner (81x136 px) whom only the photo's
+    detectors find (`redact.detectors.for_stills`: NanoDet's 640 px view beside its 416). `redact
+    pick` on the photo numbered the video path's boxes, so the child had no number; it has one,
+    and `--keep N@0` keeps that child."""
+    require_models("centerface", "selfie_segmentation", "nanodet_g_416")
+    from redact.core.geometry import iou_matrix
+
+    photo = data_dir / "people" / "coco_val2017" / "images" / "000000002431.jpg"
+    if not photo.is_file():
+        pytest.skip(f"{photo} not found (the evaluation data)")
+    child = np.array([[0.0, 0.0, 81.0, 136.0]])
+    listed = _listed(run("pick", photo, "--at", 0, "-o", tmp_path / "pick.png").stdout)
+    numbers = [n for n, box in listed if iou_matrix(child, np.array([box], float))[0, 0] >= 0.5]
+    assert len(numbers) == 1, listed
+    out = tmp_path / "out.jpg"
+    done = run(photo, "-o", out, "--keep", f"{numbers[0]}@0", "-q")
+    assert done.returncode == 0, done.stderr
+    kept = json.loads(out.with_name(out.name + ".redaction.json").read_text())["incident"]["subjects_kept"][0]
+    assert iou_matrix(child, np.array([kept["first_box"]], float))[0, 0] >= 0.5, kept

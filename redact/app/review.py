@@ -559,7 +559,7 @@ def pick_frame(clip, at_seconds, out_png=None, *, profile=Profile.BALANCED, mode
     canvas = rgb.copy()
     thick = max(2, round(max(rgb.shape[:2]) / 400))
     scale = max(0.6, max(rgb.shape[:2]) / 900)
-    for number, (kind, drawn) in enumerate(numbered_boxes(rgb, profile, models_dir), start=1):
+    for number, (kind, drawn) in enumerate(numbered_boxes(rgb, profile, models_dir, still=is_image(clip)), start=1):
         kind = kind.name.lower()
         box = tuple(round(v, 1) for v in drawn)
         found.append((number, kind, box))

@@ -279,7 +279,8 @@ def _redact_image(src, dst, policy, *, overwrite, models_dir, detectors, seed, s
     replay = subjects = None
     if policy.incident is not None and policy.incident.subjects:
         height, width = rgb.shape[:2]
-        replay, subjects = analyse_frames([(rgb, 0.0)], policy, 30, detectors, width, height, models_dir)
+        replay, subjects = analyse_frames([(rgb, 0.0)], policy, 30, detectors, width, height, models_dir,
+                                          still=True)
     redactor = Redactor(policy, detectors=detectors, seed=seed, replay=replay, subjects=subjects)
     done = redactor.push(rgb) + redactor.flush()
     _check_flagged(src, redactor)

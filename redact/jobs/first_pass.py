@@ -27,11 +27,13 @@ def analyse_clip(src, policy: Policy, info, detectors, models_dir):
     return result
 
 
-def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: int, models_dir=None):
+def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: int, models_dir=None, *,
+                   still: bool = False):
     """Detect and track every ``(rgb, seconds)`` frame (no pixels kept but those of the frames
     where a subject is given by number, for `redact.pipeline.subjects.resolve_numbers`), then pick and
     follow each subject of ``policy.incident``. Returns the `Analysis` a second pass redacts
-    from (`Redactor` with ``replay``) and the per-frame `SubjectPlan`."""
+    from (`Redactor` with ``replay``) and the per-frame `SubjectPlan`. ``still``: the one frame
+    is a photo (numbers resolve as `redact pick` numbers a photo's people)."""
     incident = policy.incident
     if incident is None:
         raise ValueError("analyse_frames: the policy has no incident to pick subjects from")
@@ -68,5 +70,5 @@ def analyse_frames(frames, policy: Policy, fps, detectors, width: int, height: i
     analysis = Analysis(records, analyser.detections, analyser.frames_detected, analyser.hold_frames,
                         analyser.lookahead_frames, dict(analyser.seconds))
     if nearest:
-        incident = resolve_numbers(incident, {s: rgb for s, (_, rgb) in nearest.items()}, models_dir)
+        incident = resolve_numbers(incident, {s: rgb for s, (_, rgb) in nearest.items()}, models_dir, still=still)
     return analysis, plan_subjects(records, incident, width, height)

@@ -19,7 +19,7 @@ from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes
 from ..core.incident import Incident, IncidentError, Subject
 from ..core.profile import Profile
 from ..core.types import Kind, Regions
-from ..detectors import build_detectors, detect_all
+from ..detectors import build_detectors, detect_all, for_stills
 from .compose import FrameSubjects, group_parts, shown_rows
 from .looks import look_distance
 
@@ -125,25 +125,29 @@ def numbered(regions: Regions, observed=None) -> list:
     return [int(i) for i in rows]
 
 
-def numbered_boxes(rgb: np.ndarray, profile, models_dir=None) -> list:
+def numbered_boxes(rgb: np.ndarray, profile, models_dir=None, *, still: bool = False) -> list:
     """``(kind, (x0, y0, x1, y1))`` per person, plate and vehicle, in the order `redact pick`
-    numbers them, as `redact pick --profile profile` finds them on one frame (no tracking)."""
+    numbers them, as `redact pick --profile profile` finds them on one frame (no tracking);
+    with ``still``, as the detectors run on a photo (`redact.detectors.for_stills`), which is
+    how ``redact PHOTO --keep N`` finds them."""
     detectors = build_detectors({Kind.PERSON, Kind.PLATE}, profile, models_dir)
+    if still:
+        detectors = for_stills(detectors)
     regions = detect_all(detectors, rgb)
     return [(Kind(int(regions.kind[row])), tuple(float(v) for v in regions.xyxy[row])) for row in numbered(regions)]
 
 
-def resolve_numbers(incident: Incident, frames: dict, models_dir=None) -> Incident:
+def resolve_numbers(incident: Incident, frames: dict, models_dir=None, *, still: bool = False) -> Incident:
     """``incident`` with each numbered subject's (and anchor's) ``drawn`` box set to what
     `redact pick` drew for its number; ``frames`` maps each such anchor (`Subject.every_anchor`)
-    to its frame's RGB pixels (the frame nearest its ``t``). A number pick did not draw is
-    refused."""
+    to its frame's RGB pixels (the frame nearest its ``t``), ``still`` when that is a photo. A
+    number pick did not draw is refused."""
     import dataclasses
 
     def resolved(anchor: Subject) -> Subject:
         if anchor.number is None or anchor.drawn is not None:
             return anchor
-        listed = numbered_boxes(frames[anchor], anchor.numbered_by, models_dir)
+        listed = numbered_boxes(frames[anchor], anchor.numbered_by, models_dir, still=still)
         if anchor.number > len(listed):
             raise IncidentError(f"{anchor.describe()}: `redact pick --profile {Profile(anchor.numbered_by).value}` "
                                 f"numbers only {len(listed)} people and plates there; run it again and use "
