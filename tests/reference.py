@@ -167,13 +167,13 @@ def ring_controls(src, ext, i, band, segments):
 
     sums = np.zeros((4, segments, 3))
     counts = np.zeros((4, segments))
-    gap, depth = 0, band
+    gap, depth = 0, max(1, band)
     while True:  # a ring with no usable pixel: the next, twice as deep, farther out (see the kernel)
         rx0, ry0, rx1, ry1 = x0 - gap, y0 - gap, x1 + gap, y1 + gap
         for side in range(4):
             length = (rx1 - rx0) if side < 2 else (ry1 - ry0)
             for t in range(0, length, max(1, length // RING_SAMPLES)):
-                for k in range(0, depth, max(1, depth // band)):
+                for k in range(0, depth, max(1, depth // max(1, band))):
                     x, y = [(rx0 + t, ry0 - 1 - k), (rx0 + t, ry1 + k), (rx0 - 1 - k, ry0 + t),
                             (rx1 + k, ry0 + t)][side]
                     if usable(x, y):

@@ -277,9 +277,9 @@ def ring_controls(src, ext, i, band, segments):
     x0, y0, x1, y1 = ext[i, 0], ext[i, 1], ext[i, 2], ext[i, 3]
     sums = np.zeros((4, segments, 3), np.float64)
     counts = np.zeros((4, segments), np.float64)
-    gap, depth = 0, band
+    gap, depth = 0, max(1, band)  # a depth of 0 would never move outwards
     while True:
-        found = _ring_sums(src, ext, x0 - gap, y0 - gap, x1 + gap, y1 + gap, depth, max(1, depth // band),
+        found = _ring_sums(src, ext, x0 - gap, y0 - gap, x1 + gap, y1 + gap, depth, max(1, depth // max(1, band)),
                            segments, sums, counts)
         gap += depth
         depth *= 2
