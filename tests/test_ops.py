@@ -112,6 +112,23 @@ def test_a_region_walled_in_by_others_takes_the_scene_colour_not_grey():
     np.testing.assert_array_equal(obscure(other, boxes, style, seed=1)[:160, :160], out[:160, :160])
 
 
+def test_ring_of_depth_zero_still_moves_outwards():
+    """The kernel itself, given a band of 0 (the pipeline gives 2 or more): its rings must
+    still move outwards to the scene; a depth of 0 never did, and looped for ever."""
+    import threading
+
+    from redact._kernels.obscure import ring_controls
+
+    src = np.full((50, 50, 3), 40, np.uint8)
+    ext = np.array([[0, 0, 30, 30], [30, 0, 40, 50], [0, 30, 30, 40]], np.int32)
+    result = []
+    worker = threading.Thread(target=lambda: result.append(ring_controls(src, ext, 0, 0, 6)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert result, "ring_controls did not return"
+    np.testing.assert_array_equal(result[0], np.full((4, 6, 3), 40.0))
+
+
 def test_out_parameter_in_place_and_separate():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
