@@ -145,23 +145,29 @@ def test_affinity_matrix_matches_reference(compiled, data):
                                rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
-@relaxed
-@given(data=st.data())
-def test_greedy_assign_matches_reference(compiled, data):
-    n, m = data.draw(st.integers(0, 6)), data.draw(st.integers(0, 6))
+def assigned(name, compiled, data, most):
+    """An affinity matrix of up to ``most`` tracks and detections, a threshold, and what the
+    assignment kernel ``name`` made of them, checked for the rules every pairing keeps."""
+    n, m = data.draw(st.integers(0, most)), data.draw(st.integers(0, most))
     # Few distinct values, so ties are common and the tie rule is exercised.
     values = st.one_of(st.sampled_from([-1.0, 0.0, 0.2, 0.5, 1.0]), st.floats(-1, 1))
     affinity = np.array(data.draw(st.lists(values, min_size=n * m, max_size=n * m)),
                         np.float64).reshape(n, m)
     threshold = data.draw(st.sampled_from([0.2, 0.5, 1e-9]))
-    fn = kernel("greedy_assign", compiled)
     det_track = np.full(m, 99, np.int64)
-    fn(affinity, threshold, det_track)
-    np.testing.assert_array_equal(det_track, ref_greedy(affinity, threshold))
+    kernel(name, compiled)(affinity, threshold, det_track)
     matched = det_track[det_track >= 0]
     assert len(set(matched.tolist())) == len(matched)  # a track takes one detection at most
     assert np.all(affinity[matched, np.flatnonzero(det_track >= 0)] >= threshold)
+    return affinity, threshold, det_track
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["jit", "python"])
+@relaxed
+@given(data=st.data())
+def test_greedy_assign_matches_reference(compiled, data):
+    affinity, threshold, det_track = assigned("greedy_assign", compiled, data, 6)
+    np.testing.assert_array_equal(det_track, ref_greedy(affinity, threshold))
 
 
 def best_total(affinity, threshold):
@@ -179,17 +185,8 @@ def best_total(affinity, threshold):
 @relaxed
 @given(data=st.data())
 def test_optimal_assign_finds_the_best_total(compiled, data):
-    n, m = data.draw(st.integers(0, 5)), data.draw(st.integers(0, 5))
-    values = st.one_of(st.sampled_from([-1.0, 0.0, 0.2, 0.5, 1.0]), st.floats(-1, 1))
-    affinity = np.array(data.draw(st.lists(values, min_size=n * m, max_size=n * m)),
-                        np.float64).reshape(n, m)
-    threshold = data.draw(st.sampled_from([0.2, 0.5, 1e-9]))
-    fn = kernel("optimal_assign", compiled)
-    det_track = np.full(m, 99, np.int64)
-    fn(affinity, threshold, det_track)
+    affinity, threshold, det_track = assigned("optimal_assign", compiled, data, 5)
     matched = det_track[det_track >= 0]
-    assert len(set(matched.tolist())) == len(matched)  # a track takes one detection at most
-    assert np.all(affinity[matched, np.flatnonzero(det_track >= 0)] >= threshold)
     assert affinity[matched, np.flatnonzero(det_track >= 0)].sum() == pytest.approx(best_total(affinity, threshold))
 
 
