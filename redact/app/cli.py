@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -43,7 +44,7 @@ from ..detectors import detectors_for, models, plugin_names
 from ..detectors.models import ModelMissingError
 from ..jobs.options import JobOptions
 from ..media.paths import default_output
-from ..media.safeio import UsageError, check_stop, request_stop
+from ..media.safeio import UsageError, check_stop, request_stop, stop_requested
 from ..media.video import VideoReader
 from ..media.video.reader import VideoError
 from ..media.video.writer import check_encoder
@@ -831,10 +832,37 @@ class _ReaderMayLeave:
 
 
 def _terminate(signum, frame):
-    # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed and no final name appears;
+    # SIGTERM and Ctrl-C unwind, so temporary outputs are removed and no final name appears;
     # the flag holds where C code swallows the exception (`request_stop`).
     request_stop()
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _quiet_lost_stop(unraisable, default=sys.__unraisablehook__):
+    """A stop's exception lost in C code that called back into Python (llvmlite's callbacks
+    as Numba loads its cache) is ours, and its flag carries it: the user sees the one
+    'interrupted' line, not an ignored-exception traceback. Any other goes to ``default``."""
+    if not (stop_requested() and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+        default(unraisable)
+
+
+@contextlib.contextmanager
+def _stops_caught():
+    """SIGTERM and Ctrl-C set the stop flag before they raise (`_terminate`) for the block; a
+    Ctrl-C the shell ignores for this process (started in the background) stays ignored.
+    The handlers and hook are put back after, for a caller of `main` in its own process."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    hook = sys.unraisablehook
+    signal.signal(signal.SIGTERM, _terminate)
+    if handlers[signal.SIGINT] is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _terminate)
+    sys.unraisablehook = functools.partial(_quiet_lost_stop, default=hook)
+    try:
+        yield
+    finally:
+        sys.unraisablehook = hook
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 #: The commands beside the redaction itself: the first word that names one runs it (the
@@ -849,21 +877,21 @@ def main(argv=None) -> int:
     # line; the damage is reported by redact itself.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     argv = list(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _terminate)
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
-    try:
-        if argv and argv[0] in _COMMANDS and not Path(argv[0]).exists():
-            return _COMMANDS[argv[0]](argv[1:])
-        code = _main_redact(argv)
-        check_stop()  # a stop whose exception was swallowed still ends the run as stopped
-        return code
-    except KeyboardInterrupt:
-        _err("interrupted; no partial output was left under a final name")
-        return 130
-    finally:
-        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
-        sys.stdout, sys.stderr = streams
+    with _stops_caught():
+        try:
+            if argv and argv[0] in _COMMANDS and not Path(argv[0]).exists():
+                return _COMMANDS[argv[0]](argv[1:])
+            code = _main_redact(argv)
+            check_stop()  # a stop whose exception was swallowed still ends the run as stopped
+            return code
+        except KeyboardInterrupt:
+            _err("interrupted; no partial output was left under a final name")
+            return 130
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
+            sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":
