@@ -175,6 +175,25 @@ def test_ctrl_c_lost_in_a_c_callback_still_stops_quietly(tmp_path):
     assert not out.exists() and not manifest_path(out).exists()
 
 
+def test_stops_after_the_first_are_ignored(tmp_path):
+    """An impatient user presses Ctrl-C again, or a supervisor sends SIGTERM after Ctrl-C,
+    while the run unwinds or just after: the clean-up is not cut short and the exit stays
+    130 with one line (a second Ctrl-C after main returned raised at shutdown: a traceback,
+    or 'terminate called without an active exception' and SIGABRT from a C++ thread)."""
+    clip, out = tmp_path / "in.mp4", tmp_path / "out" / "in.mp4"
+    write_video(clip, frames=10)
+    script = ("import os, signal, sys; from redact.media.safeio import request_stop; from redact.app.cli import main\n"
+              "request_stop(); code = main(sys.argv[1:])\n"
+              "os.kill(os.getpid(), signal.SIGINT); os.kill(os.getpid(), signal.SIGTERM); sum(range(1000))\n"
+              "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script, str(clip), "-o", str(out), *NO_DETECT],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines() == ["redact: interrupted; no partial output was left under a final "
+                                                  "name"], result.stderr
+    assert not out.exists() and not manifest_path(out).exists()
+
+
 def test_size_change_mid_stream_fails_cleanly(tmp_path):
     """Two MPEG-TS clips of different sizes back to back: the encoder stage fails mid-file,
     and the error reaches the user without a hang or a partial file."""

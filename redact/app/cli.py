@@ -834,6 +834,8 @@ class _ReaderMayLeave:
 def _terminate(signum, frame):
     # SIGTERM and Ctrl-C unwind, so temporary outputs are removed and no final name appears;
     # the flag holds where C code swallows the exception (`request_stop`).
+    if stop_requested():
+        return  # already stopping: a second Ctrl-C must not cut the clean-up short
     request_stop()
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -850,7 +852,10 @@ def _quiet_lost_stop(unraisable, default=sys.__unraisablehook__):
 def _stops_caught():
     """SIGTERM and Ctrl-C set the stop flag before they raise (`_terminate`) for the block; a
     Ctrl-C the shell ignores for this process (started in the background) stays ignored.
-    The handlers and hook are put back after, for a caller of `main` in its own process."""
+    The handlers and hook are put back after, for a caller of `main` in its own process,
+    unless the run was stopped: then the process is ending, and further stops are ignored
+    to its end (one that came as the interpreter shut down raised there: a traceback, or
+    SIGABRT from a C++ thread; or, once Python had reset its handlers, killed it)."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     hook = sys.unraisablehook
     signal.signal(signal.SIGTERM, _terminate)
@@ -860,9 +865,10 @@ def _stops_caught():
     try:
         yield
     finally:
-        sys.unraisablehook = hook
         for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if stop_requested() else handler)
+        if not stop_requested():
+            sys.unraisablehook = hook
 
 
 #: The commands beside the redaction itself: the first word that names one runs it (the
