@@ -193,6 +193,21 @@ def _truncated(tmp, faststart: bool):
     return Case([tmp / "cut.mp4", "-o", tmp / "out.mp4", *NO_DETECT])
 
 
+def truncated_mid_frame(tmp):
+    """An AVI cut inside its last frame's data: every frame the header declares is still
+    there, and MPEG-4 part 2 decodes the cut one with the missing part made up."""
+    import av
+
+    whole = tmp / "whole.avi"
+    write_video(whole, frames=12, size=(96, 64), codec="mpeg4")
+    with av.open(str(whole)) as container:
+        last = [p for p in container.demux(video=0) if p.size][-1]
+        end = last.pos + last.size // 2
+    (tmp / "cut.avi").write_bytes(whole.read_bytes()[:end])
+    whole.unlink()
+    return Case([tmp / "cut.avi", "-o", tmp / "out.mp4", *NO_DETECT])
+
+
 def truncated_image(tmp, suffix):
     import cv2
 
@@ -385,6 +400,7 @@ ROWS = [
     Row("zero-byte-file", zero_byte, 1, "cannot open", names="zero.mp4"),
     Row("truncated-index-at-end", lambda t: _truncated(t, faststart=False), 1, "cannot open", names="cut.mp4"),
     Row("truncated-faststart", lambda t: _truncated(t, faststart=True), 1, "truncated", names="cut.mp4"),
+    Row("truncated-inside-last-frame", truncated_mid_frame, 1, "truncated", names="cut.avi"),
     Row("truncated-jpeg", lambda t: truncated_image(t, ".jpg"), 1, "cannot decode", names="cut.jpg"),
     Row("truncated-png", lambda t: truncated_image(t, ".png"), 1, "cannot decode", names="cut.png"),
     Row("random-bytes-mp4", random_bytes, 1, "cannot open", names="noise.mp4"),

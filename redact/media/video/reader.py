@@ -70,6 +70,7 @@ class VideoReader:
             self._container.close()
         self._open()
         self.packets_read = 0  # video packets with data, whether or not shown (edit lists)
+        self.cut_packet: int | None = None  # the first video packet the demuxer read short (1-based)
         self._span = None  # (first, last) pts decoded
 
     def _open(self):
@@ -148,6 +149,8 @@ class VideoReader:
                     continue
                 if packet.size:
                     self.packets_read += 1
+                if packet.is_corrupt and self.cut_packet is None:
+                    self.cut_packet = self.packets_read
                 for frame in packet.decode():
                     pts = frame.pts
                     if pts is None:  # some AVI/raw streams carry no timestamps: count frames
@@ -166,8 +169,13 @@ class VideoReader:
 
         FFmpeg stops quietly at the end of a truncated file whose index sits at the front
         (``+faststart``), so the frames and duration the container declares are the only
-        sign that half of the clip is missing.
+        sign that half of the clip is missing. A file cut inside a frame's data still holds
+        every frame it declares; the demuxer marks the packet it read short, and some
+        decoders (MPEG-4 part 2 in AVI) make the missing part up without an error.
         """
+        if self.cut_packet is not None:
+            raise VideoError(f"{self.path}: video packet {self.cut_packet} is cut short (truncated or damaged file); "
+                             "nothing was written")
         # Packets, not frames: an edit list may hide a few decoded frames on purpose.
         n, declared = self.packets_read, self.info.declared_frames
         if declared and n < declared:
