@@ -316,6 +316,13 @@ def output_hardlink_to_input(tmp):
     return Case([tmp / "in.mp4", "-o", tmp / "hard.mp4", "--overwrite", *NO_DETECT])
 
 
+def output_symlink_loop(tmp):
+    write_video(tmp / "in.mp4", frames=3)
+    (tmp / "a.mp4").symlink_to(tmp / "b.mp4")
+    (tmp / "b.mp4").symlink_to(tmp / "a.mp4")
+    return Case([tmp / "in.mp4", "-o", tmp / "a.mp4", *NO_DETECT])
+
+
 def image_to_mp4(tmp):
     import cv2
 
@@ -424,6 +431,7 @@ ROWS = [
     Row("output-inside-input-folder", output_inside_input, 2, "inside the input folder"),
     Row("output-is-input-via-symlink", output_symlink_to_input, 2, "the input"),
     Row("output-is-input-via-hardlink", output_hardlink_to_input, 2, "the input"),
+    Row("output-is-a-symlink-loop", output_symlink_loop, 2, "symbolic link loop"),
     Row("image-to-mp4", image_to_mp4, 2, "x.mp4"),
     Row("video-to-jpg", video_to_jpg, 2, "x.jpg"),
     Row("two-inputs-one-output-file", two_inputs_one_file, 2, "two.jpg"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..detectors.models import ModelMissingError
 from ..media.images import ImageError
 from ..media.paths import check_output_suffix, is_image, is_video, output_name
-from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file
+from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file, real_path
 from ..media.video.reader import VideoError
 from ..record.manifest import MANIFEST_SUFFIX, Manifest, manifest_path
 from .files import RedactionIncomplete, redact_file
@@ -107,7 +107,7 @@ def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
     output = Path(output)
     for given in map(Path, inputs):
         if given.is_dir():
-            if output.resolve().is_relative_to(given.resolve()):
+            if real_path(output).is_relative_to(real_path(given)):
                 raise UsageError(f"output folder {output} is inside the input folder {given}; "
                                  "choose an output outside it so outputs are never read as inputs")
             for path in sorted(p for p in given.rglob("*") if p.is_file()):
@@ -148,11 +148,11 @@ def _identity(path: Path):
 def _refuse_inputs_as_outputs(tasks) -> None:
     """No destination (or its manifest) may be any input of the run: by real path, and by
     inode for hard links. With ``--overwrite`` it would replace an input otherwise."""
-    paths = {t.src.resolve(): t.src for t in tasks}
+    paths = {real_path(t.src): t.src for t in tasks}
     inodes = {_identity(t.src): t.src for t in tasks}
     for task in tasks:
         for dst in (task.dst, manifest_path(task.dst)):
-            real = dst.resolve()
+            real = real_path(dst)
             hit = paths.get(real) or (inodes.get(_identity(dst)) if dst.exists() else None)
             if hit == task.src:
                 raise UsageError(f"output {dst} is the input file; choose another output path")

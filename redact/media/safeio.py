@@ -95,13 +95,24 @@ def not_a_file(path) -> UsageError:
                       "first")
 
 
+def real_path(path) -> Path:
+    """``path`` with every symbolic link followed; a link loop is a `UsageError` (Python
+    3.11's ``resolve`` raises RuntimeError for one, and ``exists`` says False)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno != errno.ELOOP:
+            raise
+        raise UsageError(f"{path} is a symbolic link loop; remove it or choose another name") from None
+
+
 def check_paths(src, dst, *, overwrite: bool) -> tuple[Path, Path]:
     """Refuse an output that is the input, a folder, or exists without ``overwrite``."""
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise not_a_file(src)
     # samefile also catches hard links and other names of the same file.
-    if dst.resolve() == src.resolve() or (dst.exists() and os.path.samefile(src, dst)):
+    if real_path(dst) == real_path(src) or (dst.exists() and os.path.samefile(src, dst)):
         raise UsageError(f"output {dst} is the input file; choose another output path")
     if dst.is_dir():
         raise UsageError(f"output {dst} is a folder; give a file name")
