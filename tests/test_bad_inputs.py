@@ -635,6 +635,40 @@ def test_unwritable_destination(tmp_path, kind):
             dest.chmod(0o755)
 
 
+@pytest.mark.parametrize("limit", ["file-size-limit", "full"])
+def test_destination_full_while_writing(tmp_path, limit):
+    """Room for the start-up probe (1 MiB) but not for the output: the write fails part way.
+    The failure names the output and its folder with the reason and the fix, not a raw
+    OSError, nor the hidden temporary's name; nothing is left."""
+    import resource
+
+    src, dest = tmp_path / "noise.png", tmp_path / "dest"
+    # 2.4 MB as PNG: noise does not compress.
+    assert __import__("cv2").imwrite(str(src), np.random.default_rng(1).integers(0, 256, (800, 1000, 3), np.uint8))
+    if limit == "full":
+        _tmpfs(dest, "size=1500k")
+        setup, reason = None, "no space left"
+    else:
+        dest.mkdir()
+
+        def setup():  # in the child only: writes past 1.2 MiB fail with EFBIG (Python ignores SIGXFSZ)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1200 << 10, resource.RLIM_INFINITY))
+        reason = "file size limit"
+    try:
+        result = subprocess.run([sys.executable, "-m", "redact", src, "-o", dest / "out.png", *NO_DETECT],
+                                capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=setup, check=False)
+        report = f"exit {result.returncode}, stderr:\n{result.stderr}"
+        assert result.returncode == 1, report
+        assert not stderr_problems(result.stderr), report
+        failed = [line for line in result.stderr.splitlines() if line.startswith("redact: failed:")]
+        assert len(failed) == 1 and f"output {dest / 'out.png'}: cannot write in {dest} ({reason}" in failed[0], report
+        assert "OSError" not in failed[0] and "partial" not in failed[0], report
+        assert not list(dest.iterdir()), list(dest.iterdir())
+    finally:
+        if os.path.ismount(dest):
+            subprocess.run(["umount", str(dest)], check=False)
+
+
 def test_two_runs_at_once(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     clips = _batch(src, 3, frames=40)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..detectors.models import ModelMissingError
 from ..media.images import ImageError
 from ..media.paths import check_output_suffix, is_image, is_video, output_name
-from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file, real_path
+from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file, output_refused, real_path
 from ..media.video.reader import VideoError
 from ..record.manifest import MANIFEST_SUFFIX, Manifest, manifest_path
 from .files import RedactionIncomplete, redact_file
@@ -185,7 +185,7 @@ def run_one(task: Task, policy, options: JobOptions, force: bool, progress_facto
     except OutputBusyError as exc:
         return Outcome(task.src, task.dst, "busy", str(exc))
     except Exception as exc:  # every failure is collected and reported; none stops the batch
-        return Outcome(task.src, task.dst, "failed", one_line(exc))
+        return Outcome(task.src, task.dst, "failed", one_line(output_refused(task.dst, exc) or exc))
     finally:
         if progress is not None:
             progress.close()

@@ -73,12 +73,29 @@ def probe_writable(dst: Path) -> None:
         probe.unlink()
 
 
+#: Why a file system refuses a write, in the words the user's fix starts from.
+_REFUSED = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded",
+            errno.EFBIG: "file size limit reached", errno.EROFS: "read-only file system",
+            errno.EACCES: "permission denied", errno.EPERM: "permission denied"}
+
+
 def _unwritable(dst, folder, exc: OSError) -> UsageError:
-    reason = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded",
-              errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
-              errno.EPERM: "permission denied"}.get(exc.errno or 0, exc.strerror or "cannot write")
+    reason = _REFUSED.get(exc.errno or 0, exc.strerror or "cannot write")
     return UsageError(f"output {dst}: cannot write in {folder} ({reason}); free space or choose another "
                       "destination")
+
+
+def output_refused(dst, exc: BaseException) -> UsageError | None:
+    """`probe_writable`'s one-line error for a write beside ``dst`` that the file system
+    refused part way (it filled up, or the size limit was reached, after the probe), or None
+    when ``exc`` is anything else. A write names no file; an error naming one elsewhere is
+    not the output's."""
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return None
+    folder = Path(dst).parent
+    if exc.filename is not None and Path(os.path.abspath(exc.filename)).parent != Path(os.path.abspath(folder)):
+        return None
+    return _unwritable(dst, folder, exc)
 
 
 def not_a_file(path) -> UsageError:
