@@ -669,6 +669,71 @@ def test_destination_full_while_writing(tmp_path, limit):
             subprocess.run(["umount", str(dest)], check=False)
 
 
+def _without_root_powers() -> list:
+    """A command prefix under which file permissions apply (root reads and writes through
+    chmod 000): root's capabilities to override them dropped, or nothing for another user."""
+    if os.geteuid() != 0:
+        return []
+    if subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", "true"],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip("running as root without setpriv: permissions cannot be made to apply")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def _locked_subfolder(tmp):
+    (tmp / "in" / "sub").mkdir()
+    write_video(tmp / "in" / "a.mp4", frames=3)
+    write_video(tmp / "in" / "sub" / "b.mp4", frames=3)
+    return [tmp / "in", "-o", tmp / "out"], tmp / "in" / "sub", "in/sub cannot be read (permission denied)", 2
+
+
+def _locked_input_folder(tmp):
+    write_video(tmp / "in" / "a.mp4", frames=3)
+    return [tmp / "in", "-o", tmp / "out"], tmp / "in", "in cannot be read (permission denied)", 2
+
+
+def _output_in_locked_folder(tmp):
+    write_video(tmp / "a.mp4", frames=3)
+    (tmp / "locked").mkdir()
+    return [tmp / "a.mp4", "-o", tmp / "locked" / "out.mp4"], tmp / "locked", "permission denied", 2
+
+
+def _input_in_locked_folder(tmp):
+    (tmp / "locked").mkdir()
+    write_video(tmp / "locked" / "a.mp4", frames=3)
+    return [tmp / "locked" / "a.mp4", "-o", tmp / "out.mp4"], tmp / "locked", "permission denied", 2
+
+
+def _locked_image(tmp):
+    import cv2
+
+    assert cv2.imwrite(str(tmp / "a.png"), pattern(0, 40, 30))
+    return [tmp / "a.png", "-o", tmp / "out.png"], tmp / "a.png", "cannot read (permission denied)", 1
+
+
+@pytest.mark.parametrize("make", [_locked_subfolder, _locked_input_folder, _output_in_locked_folder,
+                                  _input_in_locked_folder, _locked_image], ids=lambda f: f.__name__.strip("_"))
+def test_what_cannot_be_read(tmp_path, make):
+    """chmod 000 on an input, an input folder or a folder below one, or the output's folder:
+    one line with the path and the reason, no traceback, nothing written. A folder below an
+    input folder that cannot be listed was skipped silently: its clips went unredacted and
+    the run exited 0."""
+    (tmp_path / "in").mkdir()
+    args, locked, error, code = make(tmp_path)
+    locked.chmod(0)
+    try:
+        result = subprocess.run([*_without_root_powers(), sys.executable, "-m", "redact", *map(str, args), *NO_DETECT],
+                                capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    finally:
+        locked.chmod(0o755)
+    report = f"exit {result.returncode}, stderr:\n{result.stderr}"
+    assert result.returncode == code, report
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr, report
+    first = result.stderr.splitlines()[0]
+    assert error in first.lower() and (code == 1 or len(result.stderr.splitlines()) == 1), report
+    assert not [name for name in ("out", "out.mp4", "out.png") if (tmp_path / name).exists()]
+
+
 def test_two_runs_at_once(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     clips = _batch(src, 3, frames=40)

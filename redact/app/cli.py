@@ -417,9 +417,9 @@ def _main_redact(argv) -> int:
     # "-o out/" names a folder even when it does not exist yet.
     as_folder = args.output.endswith(("/", "\\"))
     args.output = Path(args.output)
-    as_folder = as_folder or args.output.is_dir()
-    single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
     try:
+        as_folder = as_folder or args.output.is_dir()
+        single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file() and not as_folder
         plan = tasks.plan(args.inputs, args.output, single_file_output=single)
         if args.cluster is not None:
             args.cluster = _cluster(args)
@@ -428,6 +428,10 @@ def _main_redact(argv) -> int:
         detectors = detectors_for(policy, args.models_dir) if args.cluster is None else None
     except (UsageError, ModelMissingError) as exc:
         _err(str(exc))
+        return EXIT_USAGE
+    except PermissionError as exc:  # a path in a folder this user may not enter
+        _err(f"cannot look at {exc.filename} (permission denied); give redact access to its folder, or choose "
+             "another path")
         return EXIT_USAGE
     if args.cluster is None:
         args.jobs = _processes(args.jobs, len(plan.tasks), "--jobs")

@@ -110,7 +110,7 @@ def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
             if real_path(output).is_relative_to(real_path(given)):
                 raise UsageError(f"output folder {output} is inside the input folder {given}; "
                                  "choose an output outside it so outputs are never read as inputs")
-            for path in sorted(p for p in given.rglob("*") if p.is_file()):
+            for path in _files_under(given):
                 if is_internal(path) or path.name.endswith(MANIFEST_SUFFIX):
                     continue
                 rel = path.relative_to(given)
@@ -138,6 +138,26 @@ def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
         raise UsageError(f"two inputs would both be written to {clash} (e.g. clip.mov and clip.mp4); "
                          "redact them into different folders")
     return result
+
+
+def _files_under(folder: Path) -> list:
+    """Every file under ``folder`` (symbolic links to folders not followed), sorted. A folder
+    that cannot be listed is a `UsageError`: its clips would otherwise go unredacted, unsaid,
+    in a run that exits 0."""
+    def refuse(exc: OSError):
+        raise UsageError(f"input folder {exc.filename} cannot be read ({(exc.strerror or 'error').lower()}); "
+                         "give redact read access to it, or leave it out of the inputs")
+
+    files = []
+    for dirpath, _, names in os.walk(folder, onerror=refuse):
+        for name in names:
+            path = Path(dirpath) / name
+            try:
+                if path.is_file():
+                    files.append(path)
+            except OSError as exc:  # a folder that can be listed but not entered (chmod a-x)
+                refuse(exc)
+    return sorted(files)
 
 
 def _identity(path: Path):

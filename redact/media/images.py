@@ -17,7 +17,10 @@ def read_image(path) -> np.ndarray:
     """
     import cv2
 
-    data = np.fromfile(str(path), dtype=np.uint8)
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({(exc.strerror or type(exc).__name__).lower()})") from None
     with muted_native_stderr():
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
