@@ -144,6 +144,23 @@ def test_sheet_errors(tmp_path, kwargs, match):
         review_sheet(clip, **kwargs)
 
 
+@pytest.mark.parametrize("field, value", [
+    ("incident", "text"), ("incident", 7), ("incident", [1, "x"]), ("incident", {"subjects_kept": 5, "window": 3}),
+    ("flagged_frames", True), ("flagged_frames", 1e308), ("tracks", -1), ("timing", "10/1"), ("counts", [1]),
+    ("frames_out", 10 ** 400), ("frames_out", 2 ** 62),
+])
+def test_sheet_of_a_manifest_with_a_field_of_the_wrong_type(tmp_path, field, value):
+    """A damaged or hand-edited manifest: a field of the wrong type is drawn as absent, and a
+    frame count no clip holds is read from the clip, instead of failing the sheet with
+    Python's words ("'str' object has no attribute 'get'", "integer division result too
+    large for a float")."""
+    clip = grey_clip(tmp_path / "c.mp4")
+    manifest = {**sample_manifest(), field: value}
+    sheet = read_png(review_sheet(clip, tmp_path / "s.png", manifest=manifest, columns=3, thumb_width=W))
+    assert sheet.shape[1] == 3 * W
+    assert len(plan_tiles(manifest, 6)) == 6
+
+
 def astronauts_side_by_side():
     skimage_data = pytest.importorskip("skimage.data")
     photo = cv2.resize(skimage_data.astronaut(), (260, 260), interpolation=cv2.INTER_AREA)

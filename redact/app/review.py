@@ -103,8 +103,24 @@ def _box(value):
     return None
 
 
+#: More frames than any clip holds (a day at 24,000 fps): a larger frame number in a manifest
+#: is damage, read as absent, not arithmetic for floats to overflow on.
+MAX_FRAME = 2 ** 31 - 1
+
+
 def _frame(value):
-    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0 else None
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) \
+        and 0 <= value <= MAX_FRAME else None
+
+
+def _object(value) -> dict:
+    """A manifest's JSON object field; a value of another type (damage, a hand edit) is absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value) -> list:
+    """A manifest's JSON array field; a value of another type is absent."""
+    return value if isinstance(value, list) else []
 
 
 def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES) -> list:
@@ -133,8 +149,8 @@ def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES
     outlines: dict = {}  # frame -> list of Outline
     lead: list = []
 
-    incident = manifest.get("incident") or {}
-    for subject in incident.get("subjects_kept") or ():
+    incident = _object(manifest.get("incident"))
+    for subject in _array(incident.get("subjects_kept")):
         if not isinstance(subject, dict):
             continue
         for end in ("first", "last"):
@@ -152,7 +168,7 @@ def plan_tiles(manifest: dict | None, frames: int, *, max_tiles: int = MAX_TILES
     for frame in [*lead, *flagged, *sorted(samples)]:
         if frame not in chosen and len(chosen) < max_tiles:
             chosen.append(frame)
-    for track in manifest.get("tracks") or ():
+    for track in _array(manifest.get("tracks")):
         if not isinstance(track, dict) or not (image or track.get("kind") in OUTLINED_KINDS):
             continue
         label = f"{track.get('kind', '?')} {track.get('id', '')}".strip()
@@ -207,7 +223,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
     """The legend's lines of text (plain ASCII, before wrapping)."""
     if manifest is None:
         return [f"{clip.name}: {frames} frames; no manifest beside it, so no outlines are drawn"]
-    timing = manifest.get("timing") or {}
+    timing = _object(manifest.get("timing"))
     fps = timing.get("fps")
     try:
         fps_text = f" at {float(Fraction(str(fps))):.3g} fps" if fps else ""
@@ -225,7 +241,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
             tracks = f"{c.tracks or 0} tracks, " if key != "other" else ""
             parts.append(f"{noun} ({tracks}{c.frames} frames)")
     lines.append("obscured: " + (", ".join(parts) or "nothing"))
-    incident = manifest.get("incident") or {}
+    incident = _object(manifest.get("incident"))
     window = KeptWindow.from_json(incident.get("window"))
     if window is not None and window.kept_seconds is not None:
         first, last = window.kept_seconds
@@ -234,7 +250,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
                      f"{window.frames_cut_before or 0} cut before)")
     elif incident:
         lines.append("window kept: the whole clip")
-    kept = [s for s in incident.get("subjects_kept") or () if isinstance(s, dict)]
+    kept = [s for s in _array(incident.get("subjects_kept")) if isinstance(s, dict)]
     if kept:
         each = "; ".join(f"{s.get('kind', '?')}: {s.get('frames_shown', 0)} frames shown, "
                          f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
@@ -265,7 +281,7 @@ MAX_STRETCHES = 5
 def _flagged(manifest: dict) -> list:
     """The manifest's flagged frames as `redact.record.manifest.FlaggedFrame` entries; an
     entry that is no JSON object is left out."""
-    return [f for f in map(FlaggedFrame.from_json, manifest.get("flagged_frames") or ()) if f is not None]
+    return [f for f in map(FlaggedFrame.from_json, _array(manifest.get("flagged_frames"))) if f is not None]
 
 
 def stretches(flagged: list) -> list:
