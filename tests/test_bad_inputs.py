@@ -450,6 +450,8 @@ ROWS = [
     Row("keep-zone-zero-area", keep_zone("0,0;50,50;100,100"), 2, "enclose no area"),
     Row("keep-zone-left-of-frame", keep_zone("-90,10;-10,10;-10,90"), 1, "outside the 160x120 frame"),
     Row("keep-zone-right-of-frame", keep_zone("200,10;290,10;290,90"), 1, "outside the 160x120 frame"),
+    # Drawn in int32 pixels, a corner at 1e308 became -2**31: the zone kept the wrong side visible.
+    Row("keep-zone-corner-1e308", keep_zone("1e308,10;100,10;100,90"), 1, "far outside the 160x120 frame"),
 ]
 
 

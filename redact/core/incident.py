@@ -39,6 +39,12 @@ class IncidentError(ValueError):
     """An incident description that cannot be applied as written; the message says where."""
 
 
+#: How far outside the frame a keep-zone corner may lie, in frame sizes: enough for any edge
+#: drawn past the frame, and far from the int32 pixels the zone is drawn in (a corner at
+#: 1e308 px became -2**31 there, and the zone kept the frame's other side visible).
+MAX_CORNER_OUTSIDE = 100
+
+
 def _number(value, where: str, *, minimum=None) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise IncidentError(f"{where}: expected a number, got {value!r}")
@@ -312,10 +318,17 @@ class Incident:
         return [np.asarray(p, np.float64) * scale for p in self.keep_zones]
 
     def check_frame(self, width: int, height: int) -> None:
-        """Refuse zones and subject targets that lie outside a ``width`` x ``height`` frame."""
+        """Refuse zones and subject targets that lie outside a ``width`` x ``height`` frame,
+        and keep-zone corners farther out than `MAX_CORNER_OUTSIDE` frames."""
         for zone in self.privacy_zones:
             zone.check_inside(width, height)
+        reach = MAX_CORNER_OUTSIDE * max(width, height)
         for i, polygon in enumerate(self.keep_polygons_px(width, height)):
+            far = polygon[(polygon < -reach).any(axis=1) | (polygon > [width + reach, height + reach]).any(axis=1)]
+            if len(far):
+                raise IncidentError(f"keep_zones[{i}]: the corner {far[0].tolist()} lies far outside the "
+                                    f"{width}x{height} frame (more than {MAX_CORNER_OUTSIDE} frames beyond it); "
+                                    "put the corners on or near the frame")
             if (polygon[:, 0].min() >= width or polygon[:, 1].min() >= height or polygon[:, 0].max() <= 0
                     or polygon[:, 1].max() <= 0):
                 raise IncidentError(f"keep_zones[{i}] lies outside the {width}x{height} frame")
