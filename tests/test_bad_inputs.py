@@ -348,6 +348,12 @@ def with_options(*options):
     return make
 
 
+def empty_output(tmp):
+    """-o "$OUT" with OUT unset: the clip went to the working folder."""
+    write_video(tmp / "in" / "in.mp4", frames=3) if (tmp / "in").mkdir() is None else None
+    return Case([tmp / "in" / "in.mp4", "-o", "", *NO_DETECT])
+
+
 def cmyk_jpeg(tmp):
     PIL = pytest.importorskip("PIL.Image", reason="Pillow not installed: cv2 cannot write a CMYK JPEG")
     PIL.new("CMYK", (40, 30), (0, 200, 100, 30)).save(tmp / "cmyk.jpg", "JPEG")
@@ -437,6 +443,11 @@ ROWS = [
     Row("two-inputs-one-output-file", two_inputs_one_file, 2, "two.jpg"),
     Row("detect-empty", with_options("--detect", ""), 2, "--detect"),
     Row("detect-comma", with_options("--detect", ","), 2, "--detect"),
+    # An empty value (an unset shell variable) is a mistake, not a wish: the whole clip was
+    # shared for --window "", the working folder written for -o "" and read for --incident "".
+    Row("window-empty", with_options("--detect", "none", "--window", ""), 2, "window ''"),
+    Row("incident-empty", with_options("--detect", "none", "--incident", ""), 2, "--incident"),
+    Row("output-empty", empty_output, 2, "--output"),
     Row("zone-mixed-units", with_options("--detect", "none", "--zone", "0.7,0,0.3,400"), 2, "--zone"),
     # Issue 21: the third bad-input round.
     Row("stray-empty-manifest", lambda t: stray_manifest(t, ""), 1, "exists", names="in.mp4"),
@@ -451,7 +462,9 @@ ROWS = [
     Row("keep-zone-left-of-frame", keep_zone("-90,10;-10,10;-10,90"), 1, "outside the 160x120 frame"),
     Row("keep-zone-right-of-frame", keep_zone("200,10;290,10;290,90"), 1, "outside the 160x120 frame"),
     # Drawn in int32 pixels, a corner at 1e308 became -2**31: the zone kept the wrong side visible.
-    Row("keep-zone-corner-1e308", keep_zone("1e308,10;100,10;100,90"), 1, "far outside the 160x120 frame"),
+    # Said in redact's own words (no "IncidentError:" before them).
+    Row("keep-zone-corner-1e308", keep_zone("1e308,10;100,10;100,90"), 1,
+        "failed: keep_zones[0]: the corner [1e+308, 10.0] lies far outside the 160x120 frame"),
 ]
 
 

