@@ -217,3 +217,15 @@ def test_methods_that_leave_faces_re_identifiable_are_warned_about(tmp_path, cap
     write_video(tmp_path / "in.mp4", frames=2)
     assert main([str(tmp_path / "in.mp4"), "-o", str(tmp_path / "out.mp4"), "--method", method, *NO_DETECT]) == 0
     assert ("re-identifiable" in capsys.readouterr().err) is warned
+
+
+@pytest.mark.parametrize("at", ["nan", "-1", "", "1e400", "0x5"])
+def test_pick_at_a_malformed_time_is_a_usage_error(tmp_path, capsys, at):
+    """`redact pick CLIP --at T` with a T that is no time: exit 2 (a usage error, one line),
+    not 1 (which says the clip could not be handled); nothing is written."""
+    clip = tmp_path / "in.mp4"
+    write_video(clip, frames=5)
+    assert main(["pick", str(clip), "--at", at]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"time {at!r}" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

@@ -748,6 +748,10 @@ def _main_pick(argv) -> int:
 
     try:
         at = seconds_from_text(args.at)
+    except IncidentError as exc:  # not a time at all: a usage error, before the clip is read
+        _err(str(exc))
+        return EXIT_USAGE
+    try:
         path, numbered = pick_frame(args.clip, at, args.output, profile=args.profile, models_dir=args.models_dir,
                                     overwrite=args.overwrite)
     except UsageError as exc:
