@@ -229,3 +229,14 @@ def test_pick_at_a_malformed_time_is_a_usage_error(tmp_path, capsys, at):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"time {at!r}" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+@pytest.mark.parametrize("name, content", [("zero.mp4", b""), ("cut.jpg", b"\xff\xd8\xff\xe0" + bytes(200))])
+def test_pick_on_a_damaged_clip_is_one_line(tmp_path, capsys, name, content):
+    """A zero-byte clip or a cut photo: the reader's own one-line reason, exit 1, not a
+    VideoError or ImageError traceback."""
+    clip = tmp_path / name
+    clip.write_bytes(content)
+    assert main(["pick", str(clip), "--at", "0"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"redact: {clip}: cannot "), err

@@ -43,6 +43,7 @@ from ..core.zones import Zone
 from ..detectors import detectors_for, models, plugin_names
 from ..detectors.models import ModelMissingError
 from ..jobs.options import JobOptions
+from ..media.images import ImageError
 from ..media.paths import default_output
 from ..media.safeio import UsageError, check_stop, request_stop, stop_requested
 from ..media.video import VideoReader
@@ -757,7 +758,7 @@ def _main_pick(argv) -> int:
     except UsageError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    except (IncidentError, ValueError, OSError) as exc:
+    except (IncidentError, ValueError, OSError, VideoError, ImageError) as exc:
         _err(str(exc))
         return EXIT_FAILED
     for number, kind, box in numbered:
