@@ -257,6 +257,12 @@ def _duplicate_manifest(tmp, _config):
     return _verify_args(tmp, path)
 
 
+def _fifo(tmp, _config):
+    """A named pipe nobody writes to: opening it to read waited for a writer forever."""
+    os.mkfifo(tmp / "pipe.json")
+    return tmp / "pipe.json"
+
+
 def _log_folder(tmp, config):
     (config / LOG_FILE).mkdir(parents=True)
     return ["log"]
@@ -280,6 +286,8 @@ ROWS = [
     Row("manifest 100000 deep", lambda t, c: _verify_args(t, _deep(t, c)), 1, "nested too deeply"),
     Row("manifest /dev/zero", lambda t, c: _verify_args(t, "/dev/zero"), 1, "larger than 64 MiB"),
     Row("manifest duplicate key", _duplicate_manifest, 1, "key 'output_sha256' appears twice"),
+    Row("incident pipe nobody writes to", lambda t, c: _incident_args(t, _fifo(t, c)), 2, "a pipe nothing was written"),
+    Row("manifest pipe nobody writes to", lambda t, c: _verify_args(t, _fifo(t, c)), 1, "a pipe nothing was written"),
 ]
 
 

@@ -9,6 +9,8 @@ file.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 #: Largest incident file read (a few kilobytes in practice).
@@ -86,12 +88,20 @@ def read_json(path, what: str, limit: int):
     path = Path(path)
     name = f"{what} {path}"
     try:
-        with open(path, "rb") as fh:
+        # Not blocking in open: a named pipe nobody writes to would wait for a writer forever.
+        # Reads then block as usual, so a pipe being written (--incident <(make-incident))
+        # is read to its end, and one without a writer reads as empty.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as fh:
             data = fh.read(limit + 1)
+            piped = stat.S_ISFIFO(os.fstat(fh.fileno()).st_mode)
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise JsonFileError(f"{name} cannot be read ({exc.strerror or exc}); give a JSON file") from None
     if len(data) > limit:
         raise JsonFileError(f"{name} is larger than {limit >> 20} MiB; give the JSON file itself")
+    if piped and not data:
+        raise JsonFileError(f"{name} is a pipe nothing was written into; give a JSON file")
     return parse_json(data, name)
