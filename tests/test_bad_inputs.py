@@ -323,6 +323,17 @@ def output_symlink_loop(tmp):
     return Case([tmp / "in.mp4", "-o", tmp / "a.mp4", *NO_DETECT])
 
 
+def manifest_name_is_a_folder(tmp):
+    write_video(tmp / "in.mp4", frames=3)
+    (tmp / "out.mp4.redaction.json").mkdir()
+    return Case([tmp / "in.mp4", "-o", tmp / "out.mp4", *NO_DETECT])
+
+
+def output_name_too_long(tmp):
+    write_video(tmp / "in.mp4", frames=3)
+    return Case([tmp / "in.mp4", "-o", tmp / ("a" * 300 + ".mp4"), *NO_DETECT])
+
+
 def image_to_mp4(tmp):
     import cv2
 
@@ -438,6 +449,9 @@ ROWS = [
     Row("output-is-input-via-symlink", output_symlink_to_input, 2, "the input"),
     Row("output-is-input-via-hardlink", output_hardlink_to_input, 2, "the input"),
     Row("output-is-a-symlink-loop", output_symlink_loop, 2, "symbolic link loop"),
+    Row("manifest-name-is-a-folder", manifest_name_is_a_folder, 1, "out.mp4.redaction.json is a folder",
+        names="in.mp4"),
+    Row("output-name-too-long", output_name_too_long, 2, "file name too long"),
     Row("image-to-mp4", image_to_mp4, 2, "x.mp4"),
     Row("video-to-jpg", video_to_jpg, 2, "x.jpg"),
     Row("two-inputs-one-output-file", two_inputs_one_file, 2, "two.jpg"),
@@ -682,6 +696,20 @@ def test_destination_full_while_writing(tmp_path, limit):
     finally:
         if os.path.ismount(dest):
             subprocess.run(["umount", str(dest)], check=False)
+
+
+def test_terminal_codes_in_file_names_are_escaped(tmp_path):
+    """A folder of clips named by someone else: a name carrying terminal codes (colour, a
+    window title, cursor moves) is printed escaped, never executed by the user's terminal."""
+    name = "clip\x1b]0;pwned\x07\x1b[2J\u202egnp.mp4"
+    (tmp_path / "in").mkdir()
+    write_video(tmp_path / "in" / name, frames=3)
+    result = run_redact(tmp_path / "in", "-o", tmp_path / "out", "--detect", "none")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr and "\u202e" not in result.stderr, \
+        repr(result.stderr)
+    assert "clip\\x1b]0;pwned\\x07" in result.stderr, repr(result.stderr)
+    assert (tmp_path / "out" / name).is_file()
 
 
 def _without_root_powers() -> list:

@@ -401,8 +401,17 @@ def _print_json(value) -> None:
     print(json.dumps(value, indent=1, default=str))
 
 
+class _ShownFormatter(logging.Formatter):
+    """Lines as `redact.core.safetext.shown` escapes them: file names come from whoever named
+    the clips, and a name's terminal codes (colour, window title, cursor moves) or bidi
+    controls must not act on the user's terminal."""
+
+    def format(self, record):
+        return shown(super().format(record))
+
+
 def _err(message: str) -> None:
-    print(f"redact: {message}", file=sys.stderr)
+    print(f"redact: {shown(message)}", file=sys.stderr)
 
 
 def _main_redact(argv) -> int:
@@ -443,9 +452,10 @@ def _main_redact(argv) -> int:
     except (UsageError, ModelMissingError) as exc:
         _err(str(exc))
         return EXIT_USAGE
-    except PermissionError as exc:  # a path in a folder this user may not enter
-        _err(f"cannot look at {exc.filename} (permission denied); give redact access to its folder, or choose "
-             "another path")
+    except OSError as exc:  # a path in a folder this user may not enter, a name too long for the file system
+        denied = isinstance(exc, PermissionError)
+        _err(f"cannot look at {exc.filename} ({(exc.strerror or type(exc).__name__).lower()}); "
+             + ("give redact access to its folder, or choose another path" if denied else "choose another path"))
         return EXIT_USAGE
     if args.cluster is None:
         args.jobs = _processes(args.jobs, len(plan.tasks), "--jobs")
@@ -486,7 +496,7 @@ def _logging_to_stderr(level: str, *, bars: bool):
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("redact: %(message)s"))
+    handler.setFormatter(_ShownFormatter("redact: %(message)s"))
     log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False

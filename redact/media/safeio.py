@@ -325,6 +325,9 @@ def atomic_pair(final, companion, *, partial=None):
     one written in the block.
     """
     final = Path(final)
+    if Path(companion).is_dir():  # found now, not by the rename after all the work
+        raise UsageError(f"output {final}: its record's name {companion} is a folder; remove it or choose another "
+                         "output name")
     final.parent.mkdir(parents=True, exist_ok=True)
     pair = PendingPair(final, Path(companion), None if partial is None else Path(partial))
     try:
