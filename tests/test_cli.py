@@ -138,17 +138,24 @@ def test_killed_mid_write_leaves_no_final_file(tmp_path, sig):
     assert out.is_file() and [p.name for p in out.parent.glob(".*")] == []
 
 
+def _stopped_run(tmp_path, script: str):
+    """``script`` (Python, given ``redact``'s arguments in ``sys.argv``) run in its own
+    process as ``redact in.mp4 -o out/in.mp4`` on a short real clip: its result and ``out``."""
+    clip, out = tmp_path / "in.mp4", tmp_path / "out" / "in.mp4"
+    write_video(clip, frames=10)
+    result = subprocess.run([sys.executable, "-c", script, str(clip), "-o", str(out), *NO_DETECT],
+                            capture_output=True, text=True, timeout=120)
+    return result, out
+
+
 def test_a_stop_whose_exception_was_swallowed_still_commits_nothing(tmp_path):
     """A signal handler's KeyboardInterrupt can be lost inside C code (NumPy clears errors
     while it looks up special methods; one SIGTERM in ~60 was, and the run committed and
     exited 0). Its flag is set first and cannot be: the same run, told to stop with no
     exception at all, writes nothing under the final name and exits 130."""
-    clip, out = tmp_path / "in.mp4", tmp_path / "out" / "in.mp4"
-    write_video(clip, frames=10)
     script = ("import sys; from redact.media.safeio import request_stop; from redact.app.cli import main; "
               "request_stop(); sys.exit(main(sys.argv[1:]))")
-    result = subprocess.run([sys.executable, "-c", script, str(clip), "-o", str(out), *NO_DETECT],
-                            capture_output=True, text=True, timeout=120)
+    result, out = _stopped_run(tmp_path, script)
     assert result.returncode == 130, result.stderr
     assert "interrupted" in result.stderr
     assert not out.exists() and not manifest_path(out).exists()
@@ -160,15 +167,12 @@ def test_ctrl_c_lost_in_a_c_callback_still_stops_quietly(tmp_path):
     cache: seen here at 0.85 s into a run) is printed as an ignored exception and lost. It
     must set the stop flag as SIGTERM does (the run went on, committed and exited 0), and the
     lost exception is not printed as a traceback beside the one 'interrupted' line."""
-    clip, out = tmp_path / "in.mp4", tmp_path / "out" / "in.mp4"
-    write_video(clip, frames=10)
     # A real C callback (ctypes) during the run, in which a real SIGINT is handled.
     script = ("import ctypes, os, signal, sys; from redact.app import cli; run = cli._main_redact\n"
               "def callback(): os.kill(os.getpid(), signal.SIGINT); sum(range(1000))\n"
               "def run_after_ctrl_c(argv): ctypes.CFUNCTYPE(None)(callback)(); return run(argv)\n"
               "cli._main_redact = run_after_ctrl_c; sys.exit(cli.main(sys.argv[1:]))")
-    result = subprocess.run([sys.executable, "-c", script, str(clip), "-o", str(out), *NO_DETECT],
-                            capture_output=True, text=True, timeout=120)
+    result, out = _stopped_run(tmp_path, script)
     assert result.returncode in (130, -signal.SIGINT), result.stderr
     assert result.stderr.strip().splitlines() == ["redact: interrupted; no partial output was left under a final "
                                                   "name"], result.stderr
@@ -180,14 +184,11 @@ def test_stops_after_the_first_are_ignored(tmp_path):
     while the run unwinds or just after: the clean-up is not cut short and the exit stays
     130 with one line (a second Ctrl-C after main returned raised at shutdown: a traceback,
     or 'terminate called without an active exception' and SIGABRT from a C++ thread)."""
-    clip, out = tmp_path / "in.mp4", tmp_path / "out" / "in.mp4"
-    write_video(clip, frames=10)
     script = ("import os, signal, sys; from redact.media.safeio import request_stop; from redact.app.cli import main\n"
               "request_stop(); code = main(sys.argv[1:])\n"
               "os.kill(os.getpid(), signal.SIGINT); os.kill(os.getpid(), signal.SIGTERM); sum(range(1000))\n"
               "sys.exit(code)")
-    result = subprocess.run([sys.executable, "-c", script, str(clip), "-o", str(out), *NO_DETECT],
-                            capture_output=True, text=True, timeout=120)
+    result, out = _stopped_run(tmp_path, script)
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip().splitlines() == ["redact: interrupted; no partial output was left under a final "
                                                   "name"], result.stderr
