@@ -176,15 +176,15 @@ class Judge:
         return seen
 
 
-def judge_clip(path, judge: Judge, stride=1) -> list:
+def judge_clip(path, judge: Judge, stride=1, phase=0) -> list:
     """Per input frame, the judge's faces >= MIN_FACE as (box, track id, confirmations), or
-    None for frames skipped by ``stride``."""
+    None for frames skipped by ``stride`` (frames ``i`` with ``i % stride == phase`` are judged)."""
     from redact.pipeline.tracking import Tracker
 
     ids = Tracker(hold_frames=0)  # only to give the judge's faces identities across frames
     judged = []
     for i, frame in enumerate(_decode(path)):
-        if i % stride:
+        if i % stride != phase:
             judged.append(None)
             continue
         faces = ids.update(judge.proposer.detect(frame))
@@ -211,10 +211,11 @@ def cached(cache: Path | None, path: Path, settings: str, judge):
     return judged
 
 
-def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None) -> list:
-    """`judge_clip`, kept in ``cache`` under the clip's name, size and stride."""
-    return cached(cache, path, f"v{JUDGE_VERSION}.c{CROP}.s{stride}.m{MIN_FACE}.j{JUDGE_SCORE}",
-                  lambda: judge_clip(path, judge, stride))
+def cached_judgement(path: Path, judge: Judge, stride: int, cache: Path | None, phase: int = 0) -> list:
+    """`judge_clip`, kept in ``cache`` under the clip's name, size, stride and phase."""
+    shifted = f".p{phase}" if phase else ""  # phase 0: the entries cached before phases existed
+    return cached(cache, path, f"v{JUDGE_VERSION}.c{CROP}.s{stride}{shifted}.m{MIN_FACE}.j{JUDGE_SCORE}",
+                  lambda: judge_clip(path, judge, stride, phase))
 
 
 def measure_clip(path, policy, judged, crops=None) -> ClipResult:
@@ -288,12 +289,18 @@ def main(argv=None) -> int:
     p.add_argument("--lookahead", type=float, default=Policy.lookahead_seconds,
                    help="seconds of look-ahead for the backward hold")
     p.add_argument("--stride", type=int, default=1, help="judge every N-th frame (speed)")
+    p.add_argument("--phase", type=int, default=0,
+                   help="with --stride N: judge frames i with i %% N == PHASE. The detectors run on frames "
+                        "0, N, 2N, ... at --detect-every N; phase 0 judges only those, a phase of 1 to N-1 "
+                        "the frames in between, where only tracking and the holds cover a face")
     p.add_argument("-v", "--verbose", action="store_true", help="list every exposure")
     p.add_argument("--crops", type=Path, help="save input|output crops of every exposure in this folder")
     p.add_argument("--judge-cache", type=Path,
                    help="keep the judge's faces per clip here, so a re-measure redacts only (the judge "
                         "takes most of the time and does not depend on the profile; empty it when the judge changes)")
     args = p.parse_args(argv)
+    if not 0 <= args.phase < args.stride:
+        p.error(f"--phase {args.phase}: expected 0 to {args.stride - 1} (below --stride)")
 
     judge = Judge()
     print(f"profile={args.profile.value} hold={args.hold}s lookahead={args.lookahead}s; "
@@ -304,7 +311,7 @@ def main(argv=None) -> int:
     print(HEADER)
     totals = {every: ClipResult("TOTAL") for every in args.detect_every}
     for video in args.videos:
-        judged = cached_judgement(video, judge, args.stride, args.judge_cache)
+        judged = cached_judgement(video, judge, args.stride, args.judge_cache, args.phase)
         for every in args.detect_every:
             policy = Policy(kinds={Kind.FACE}, profile=args.profile, hold_seconds=args.hold,
                             lookahead_seconds=args.lookahead, detect_every=every)
