@@ -5,7 +5,7 @@ Usage::
     python benchmarks/eval_people.py [DATA_DIR] [--profile balanced] [--every 1]
                                      [--pets-frames N] [--coco-limit N] [--hog]
                                      [--default-heads N] [--time-720p N] [--time-photos N]
-                                     [--coco-as-video]
+                                     [--coco-as-video] [--pets-as-stills]
                                      [--still-sizes N,N|none] [--[no-]still-stronger-stay]
 
 ``DATA_DIR`` is the shared evaluation folder (default ``../shared/data`` beside the
@@ -517,6 +517,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="on photos, keep a person box that outscores the boxes it holds (default: the plan's)")
     parser.add_argument("--coco-as-video", action="store_true",
                         help="run the COCO photos through the video frames' detector (no stills views)")
+    parser.add_argument("--pets-as-stills", action="store_true",
+                        help="run the PETS frames through the photos' detector (its extra views)")
     return parser.parse_args(argv)
 
 
@@ -573,9 +575,11 @@ def main(argv=None) -> int:
               f"as video frames {ms['video']:.0f}, as photos {ms['photo']:.0f}")
     if args.skip_pets:
         return 0
-    score, identity, track_seconds = eval_pets(people / "pets09_s2l1", video, detector, args.every,
+    pets_detector = for_stills([detector])[0] if args.pets_as_stills else detector
+    score, identity, track_seconds = eval_pets(people / "pets09_s2l1", video, pets_detector, args.every,
                                                args.pets_frames)
-    print_recall(f"people/pets09_s2l1 (every {args.every})", score, heads=True)
+    print_recall(f"people/pets09_s2l1 (every {args.every}{', as photos' if args.pets_as_stills else ''})",
+                 score, heads=True)
     s = identity.summary()
     print(f"\nPETS identities ({s['tracks']} GT tracks, Tracker defaults, detect every {args.every}): "
           f"{s['switches']} ID switches ({s['switches_per_track']:.2f} per GT track), "
