@@ -479,6 +479,13 @@ ROWS = [
     # Said in redact's own words (no "IncidentError:" before them).
     Row("keep-zone-corner-1e308", keep_zone("1e308,10;100,10;100,90"), 1,
         "failed: keep_zones[0]: the corner [1e+308, 10.0] lies far outside the 160x120 frame"),
+    # Issue 22: the last bad-input round's leftovers. Detecting on the first frame only showed
+    # every face that came in later (a head uncovered, then one grey slab: `MAX_DETECT_EVERY`).
+    Row("detect-every-1e30", with_options("--detect", "none", "--detect-every", str(10**30)), 2,
+        f"--detect-every: expected a whole number of frames from 1 to 15 (longer gaps between detections "
+        f"expose faces that enter), got {10**30}"),
+    Row("detect-every-16", with_options("--detect", "none", "--detect-every", "16"), 2, "from 1 to 15"),
+    Row("detect-every-0", with_options("--detect", "none", "--detect-every", "0"), 2, "from 1 to 15"),
 ]
 
 

@@ -35,7 +35,7 @@ from ..core.incident import (
     subject_from_text,
     window_from_text,
 )
-from ..core.policy import Method, Policy, Shape, Style
+from ..core.policy import MAX_DETECT_EVERY, Method, Policy, Shape, Style
 from ..core.profile import Profile
 from ..core.safetext import shown
 from ..core.types import Kind
@@ -50,7 +50,7 @@ from ..media.video import VideoReader
 from ..media.video.reader import VideoError
 from ..media.video.writer import check_encoder
 from ..record.sharelog import ShareLogError, read_shares
-from .terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, elapsed_text
+from .terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, detect_every, elapsed_text
 
 #: What a run says as it goes (one line per finished file); stderr, set up by `_main_redact`.
 log = logging.getLogger("redact")
@@ -207,9 +207,10 @@ def redact_parser() -> argparse.ArgumentParser:
                    help=f"also obscure an object this long before it is first found, while it enters: "
                         f"seconds or frames as for --hold; default {Policy.lookahead_seconds} s (costs "
                         f"that much memory and latency; 0 for live use)")
-    g.add_argument("--detect-every", type=int, metavar="N",
-                   help="run the detectors on every N-th frame only, tracking and a motion check in "
-                        "between (default: the profile's, 3 for balanced and fast, 4 for pi, 1 for thorough)")
+    g.add_argument("--detect-every", type=detect_every, metavar="N",
+                   help=f"run the detectors on every N-th frame only, tracking and a motion check in "
+                        f"between: 1 to {MAX_DETECT_EVERY} (default: the profile's, 3 for balanced and fast, "
+                        f"4 for pi, 1 for thorough)")
     g = p.add_argument_group("side channels")
     g.add_argument("--keep-audio", action="store_true",
                    help="keep the audio track (dropped by default: voices and names identify people)")
