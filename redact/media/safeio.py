@@ -73,16 +73,25 @@ def probe_writable(dst: Path) -> None:
         probe.unlink()
 
 
-#: Why a file system refuses a write, in the words the user's fix starts from.
-_REFUSED = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded",
-            errno.EFBIG: "file size limit reached", errno.EROFS: "read-only file system",
-            errno.EACCES: "permission denied", errno.EPERM: "permission denied"}
+#: Why a file system refuses a write, in the words the user's fix starts from, and that fix:
+#: freeing space does nothing for a folder this user may not write in, or a read-only disk.
+_SPACE = "free space or choose another destination"
+_REFUSED = {errno.ENOSPC: ("no space left", _SPACE),
+            errno.EDQUOT: ("disk quota exceeded", "free space in your quota or choose another destination"),
+            errno.EFBIG: ("file size limit reached", "the output is larger than this file system or the process's "
+                          "file size limit (ulimit -f) allows; raise the limit or choose another destination"),
+            errno.EROFS: ("read-only file system", "remount it read-write or choose another destination"),
+            errno.EACCES: ("permission denied", "give this user write permission in that folder or choose "
+                           "another destination"),
+            errno.EPERM: ("operation not permitted", "give this user write permission in that folder or choose "
+                          "another destination")}
 
 
 def _unwritable(dst, folder, exc: OSError) -> UsageError:
-    reason = _REFUSED.get(exc.errno or 0, exc.strerror or "cannot write")
-    return UsageError(f"output {dst}: cannot write in {folder} ({reason}); free space or choose another "
-                      "destination")
+    reason, advice = _REFUSED.get(exc.errno or 0, (None, "choose another destination"))
+    # Any other cause in the OS's own words (an I/O error, a name too long, ...).
+    reason = reason or (exc.strerror or type(exc).__name__).lower()
+    return UsageError(f"output {dst}: cannot write in {folder} ({reason}); {advice}")
 
 
 def output_refused(dst, exc: BaseException) -> UsageError | None:
