@@ -353,6 +353,17 @@ def two_inputs_one_file(tmp):
     return Case([tmp / "a.mp4", tmp / "b.mp4", "-o", tmp / "out" / "two.jpg", *NO_DETECT])
 
 
+def same_input_twice(*spellings, link=None):
+    """One clip named twice, as ``spellings`` relative to the row's folder (the working one);
+    ``link`` is made a symbolic link to it first."""
+    def make(tmp):
+        write_video(tmp / "in" / "a.mp4", frames=3) if (tmp / "in").mkdir() is None else None
+        if link:
+            (tmp / link).symlink_to(tmp / "in" / "a.mp4")
+        return Case([*spellings, "-o", "out", *NO_DETECT])
+    return make
+
+
 def with_options(*options):
     def make(tmp):
         write_video(tmp / "in.mp4", frames=3)
@@ -487,6 +498,15 @@ ROWS = [
         f"expose faces that enter), got {10**30}"),
     Row("detect-every-16", with_options("--detect", "none", "--detect-every", "16"), 2, "from 1 to 15"),
     Row("detect-every-0", with_options("--detect", "none", "--detect-every", "0"), 2, "from 1 to 15"),
+    # One clip named twice was refused as "two inputs would both be written to out/a.mp4 (e.g.
+    # clip.mov and clip.mp4)", or, through a link, redacted twice.
+    Row("same-input-twice", same_input_twice("in/a.mp4", "in/a.mp4"), 2, "input in/a.mp4 is given twice; give it once"),
+    Row("same-input-dot-slash", same_input_twice("in/a.mp4", "./in/a.mp4"), 2,
+        "input in/a.mp4 and ./in/a.mp4 are the same file; give it once"),
+    Row("same-input-via-symlink", same_input_twice("in/a.mp4", "link.mp4", link="link.mp4"), 2,
+        "input in/a.mp4 and link.mp4 are the same file; give it once"),
+    Row("same-input-and-its-folder", same_input_twice("in", "in/a.mp4"), 2,
+        "input in/a.mp4 (in the input folder in) and in/a.mp4 are the same file; give it once"),
 ]
 
 
