@@ -880,6 +880,16 @@ def test_sigterm_stops_promptly(tmp_path, jobs):
     assert not partials(out), f"partial files left: {partials(out)}; {report}"
     assert _outputs(out) <= done_before, f"files finished after SIGTERM: {_outputs(out) - done_before}; {report}"
     assert len(_outputs(out)) < 5
+    # The stop's line says what stands complete (with --jobs, workers' outputs the parent had
+    # not yet heard of too): it said "interrupted" alone, however many were written in full.
+    done = sorted(_outputs(out))
+    said = err.strip().splitlines()[-1]
+    assert said.startswith("redact: interrupted; no partial output was left under a final name" if not done else
+                    f"redact: interrupted after {out / done[0]} was written in full with its signed manifest "
+                    f"(`redact verify {out / done[0]}` checks it); no partial output was left under a final name"
+                    if len(done) == 1 else
+                    f"redact: interrupted after {len(done)} outputs were written in full, each with its signed "
+                    f"manifest (the last: {out}/"), report
     left = [pid for pid in workers if not _wait_for(lambda pid=pid: not _alive(pid), 5)]
     assert not left, f"worker processes still alive: {left}; {report}"
 

@@ -287,6 +287,31 @@ def check_stop() -> None:
         raise KeyboardInterrupt("stop requested")
 
 
+def stop_on_signal(signum, frame) -> None:
+    """The SIGTERM and Ctrl-C handler of a run: set the flag (`request_stop`), then unwind
+    (KeyboardInterrupt), so temporary outputs are removed and no final name appears. A
+    second stop while unwinding is ignored: it must not cut the clean-up short."""
+    if _stop:
+        return
+    request_stop()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+#: The final outputs this process committed, or learnt a worker of it committed, in order:
+#: what a stop leaves complete (`committed_outputs`).
+_committed: list = []
+
+
+def record_committed(final) -> None:
+    """Note that ``final`` and its record were renamed into place, whole."""
+    _committed.append(Path(final))
+
+
+def committed_outputs() -> list:
+    """Every output `record_committed` noted in this process, oldest first."""
+    return list(_committed)
+
+
 class PendingPair:
     """An output being written (at ``path``) and the record that must land with it."""
 
@@ -317,6 +342,7 @@ class PendingPair:
         # is never taken for a finished redaction and is redone by the next run.
         os.replace(self._companion_tmp, self.companion)
         os.replace(self.path, self.final)
+        record_committed(self.final)
         fsync_folder(self.final.parent)
 
     def _discard(self) -> None:
