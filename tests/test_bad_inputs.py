@@ -17,6 +17,7 @@ once, SIGTERM with one and two jobs, and kill -9 of the parent of two workers.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -352,6 +353,17 @@ def two_inputs_one_file(tmp):
     return Case([tmp / "a.mp4", tmp / "b.mp4", "-o", tmp / "out" / "two.jpg", *NO_DETECT])
 
 
+def same_input_twice(*spellings, link=None):
+    """One clip named twice, as ``spellings`` relative to the row's folder (the working one);
+    ``link`` is made a symbolic link to it first."""
+    def make(tmp):
+        write_video(tmp / "in" / "a.mp4", frames=3) if (tmp / "in").mkdir() is None else None
+        if link:
+            (tmp / link).symlink_to(tmp / "in" / "a.mp4")
+        return Case([*spellings, "-o", "out", *NO_DETECT])
+    return make
+
+
 def with_options(*options):
     def make(tmp):
         write_video(tmp / "in.mp4", frames=3)
@@ -479,6 +491,22 @@ ROWS = [
     # Said in redact's own words (no "IncidentError:" before them).
     Row("keep-zone-corner-1e308", keep_zone("1e308,10;100,10;100,90"), 1,
         "failed: keep_zones[0]: the corner [1e+308, 10.0] lies far outside the 160x120 frame"),
+    # Issue 22: the last bad-input round's leftovers. Detecting on the first frame only showed
+    # every face that came in later (a head uncovered, then one grey slab: `MAX_DETECT_EVERY`).
+    Row("detect-every-1e30", with_options("--detect", "none", "--detect-every", str(10**30)), 2,
+        f"--detect-every: expected a whole number of frames from 1 to 15 (longer gaps between detections "
+        f"expose faces that enter), got {10**30}"),
+    Row("detect-every-16", with_options("--detect", "none", "--detect-every", "16"), 2, "from 1 to 15"),
+    Row("detect-every-0", with_options("--detect", "none", "--detect-every", "0"), 2, "from 1 to 15"),
+    # One clip named twice was refused as "two inputs would both be written to out/a.mp4 (e.g.
+    # clip.mov and clip.mp4)", or, through a link, redacted twice.
+    Row("same-input-twice", same_input_twice("in/a.mp4", "in/a.mp4"), 2, "input in/a.mp4 is given twice; give it once"),
+    Row("same-input-dot-slash", same_input_twice("in/a.mp4", "./in/a.mp4"), 2,
+        "input in/a.mp4 and ./in/a.mp4 are the same file; give it once"),
+    Row("same-input-via-symlink", same_input_twice("in/a.mp4", "link.mp4", link="link.mp4"), 2,
+        "input in/a.mp4 and link.mp4 are the same file; give it once"),
+    Row("same-input-and-its-folder", same_input_twice("in", "in/a.mp4"), 2,
+        "input in/a.mp4 (in the input folder in) and in/a.mp4 are the same file; give it once"),
 ]
 
 
@@ -623,16 +651,27 @@ def _tmpfs(path: Path, options: str):
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
 
 
-@pytest.mark.parametrize("kind", ["read-only", "full"])
+#: The fix each refusal's line must give: freeing space does nothing for a read-only disk or
+#: a folder this user may not write in (all three were told to "free space").
+ADVICE = {"read-only": "remount it read-write or choose another destination",
+          "permission denied": "give this user write permission in that folder or choose another destination",
+          "no space": "free space or choose another destination"}
+
+
+@pytest.mark.parametrize("kind", ["read-only", "full", "no-write-permission"])
 def test_unwritable_destination(tmp_path, kind):
-    """A destination that refuses writes: exit 1 with the reason on one line, nothing left behind.
+    """A destination that refuses writes: exit 1 with the reason and its own fix on one line,
+    nothing left behind.
 
     As root, chmod 0555 does not stop writes (checked with os.access), so the read-only case
-    mounts a read-only tmpfs; the full-disk case a 64 KiB tmpfs, smaller than the output.
+    mounts a read-only tmpfs, and the permission case runs redact without root's power to
+    override permissions (`_without_root_powers`); the full-disk case a 64 KiB tmpfs, smaller
+    than the output.
     """
     src = tmp_path / "in"
     clips = _batch(src, 2, frames=40, size=(320, 240))
     dest = tmp_path / "dest"
+    prefix = []
     if kind == "read-only":
         dest.mkdir()
         dest.chmod(0o555)
@@ -641,19 +680,26 @@ def test_unwritable_destination(tmp_path, kind):
             dest.rmdir()
             _tmpfs(dest, "ro,size=64k")
         reason = "read-only" if os.path.ismount(dest) else "permission denied"
+    elif kind == "no-write-permission":
+        dest.mkdir()
+        dest.chmod(0o555)
+        prefix, reason = _without_root_powers(), "permission denied"
     else:
         _tmpfs(dest, "size=64k")
         reason = "no space"
     try:
         hashes = snapshot(src)
-        result = run_redact(src, "-o", dest, *NO_DETECT)
+        result = subprocess.run([*prefix, sys.executable, "-m", "redact", src, "-o", dest, *NO_DETECT],
+                                capture_output=True, text=True, timeout=TIMEOUT, check=False)
         report = f"exit {result.returncode}, stderr:\n{result.stderr}"
         assert result.returncode == 1, report
         assert "Traceback" not in result.stderr and not stderr_problems(result.stderr), report
         for clip in clips:
             assert [line for line in result.stderr.splitlines()
-                    if clip.name in line and reason.lower() in line.lower()], \
-                f"no one-line failure for {clip.name} with {reason!r}; {report}"
+                    if clip.name in line and reason.lower() in line.lower() and ADVICE[reason] in line], \
+                f"no one-line failure for {clip.name} with {reason!r} and {ADVICE[reason]!r}; {report}"
+        if reason != "no space":
+            assert "free space" not in result.stderr, report
         left = [p.name for p in dest.rglob("*")] if kind == "full" else []
         assert not [n for n in left if n.endswith(".mp4") or "partial" in n], f"left on the full disk: {left}; {report}"
         assert snapshot(src) == hashes
@@ -662,6 +708,17 @@ def test_unwritable_destination(tmp_path, kind):
             subprocess.run(["umount", str(dest)], check=False)
         else:
             dest.chmod(0o755)
+
+
+@pytest.mark.parametrize("code, said", [
+    (errno.EIO, "(input/output error); choose another destination"),
+    (errno.EDQUOT, "(disk quota exceeded); free space in your quota or choose another destination")])
+def test_other_write_refusals_say_the_os_reason(code, said):
+    """A cause without a fix of its own is said in the OS's words, not as a full disk."""
+    from redact.media.safeio import _unwritable
+
+    message = str(_unwritable("out/x.mp4", "out", OSError(code, os.strerror(code))))
+    assert message == f"output out/x.mp4: cannot write in out {said}"
 
 
 @pytest.mark.parametrize("limit", ["file-size-limit", "full"])
@@ -676,13 +733,13 @@ def test_destination_full_while_writing(tmp_path, limit):
     assert __import__("cv2").imwrite(str(src), np.random.default_rng(1).integers(0, 256, (800, 1000, 3), np.uint8))
     if limit == "full":
         _tmpfs(dest, "size=1500k")
-        setup, reason = None, "no space left"
+        setup, reason, advice = None, "no space left", ADVICE["no space"]
     else:
         dest.mkdir()
 
         def setup():  # in the child only: writes past 1.2 MiB fail with EFBIG (Python ignores SIGXFSZ)
             resource.setrlimit(resource.RLIMIT_FSIZE, (1200 << 10, resource.RLIM_INFINITY))
-        reason = "file size limit"
+        reason, advice = "file size limit", "(ulimit -f) allows; raise the limit or choose another destination"
     try:
         result = subprocess.run([sys.executable, "-m", "redact", src, "-o", dest / "out.png", *NO_DETECT],
                                 capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=setup, check=False)
@@ -691,6 +748,7 @@ def test_destination_full_while_writing(tmp_path, limit):
         assert not stderr_problems(result.stderr), report
         failed = [line for line in result.stderr.splitlines() if line.startswith("redact: failed:")]
         assert len(failed) == 1 and f"output {dest / 'out.png'}: cannot write in {dest} ({reason}" in failed[0], report
+        assert advice in failed[0], report
         assert "OSError" not in failed[0] and "partial" not in failed[0], report
         assert not list(dest.iterdir()), list(dest.iterdir())
     finally:
@@ -822,6 +880,16 @@ def test_sigterm_stops_promptly(tmp_path, jobs):
     assert not partials(out), f"partial files left: {partials(out)}; {report}"
     assert _outputs(out) <= done_before, f"files finished after SIGTERM: {_outputs(out) - done_before}; {report}"
     assert len(_outputs(out)) < 5
+    # The stop's line says what stands complete (with --jobs, workers' outputs the parent had
+    # not yet heard of too): it said "interrupted" alone, however many were written in full.
+    done = sorted(_outputs(out))
+    said = err.strip().splitlines()[-1]
+    assert said.startswith("redact: interrupted; no partial output was left under a final name" if not done else
+                    f"redact: interrupted after {out / done[0]} was written in full with its signed manifest "
+                    f"(`redact verify {out / done[0]}` checks it); no partial output was left under a final name"
+                    if len(done) == 1 else
+                    f"redact: interrupted after {len(done)} outputs were written in full, each with its signed "
+                    f"manifest (the last: {out}/"), report
     left = [pid for pid in workers if not _wait_for(lambda pid=pid: not _alive(pid), 5)]
     assert not left, f"worker processes still alive: {left}; {report}"
 

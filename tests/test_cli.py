@@ -195,6 +195,68 @@ def test_stops_after_the_first_are_ignored(tmp_path):
     assert not out.exists() and not manifest_path(out).exists()
 
 
+#: Runs the rest of ``sys.argv`` as ``python -m redact`` does, after the lines before it.
+_AS_COMMAND = "\nsys.argv = ['redact', *sys.argv[1:]]; runpy.run_module('redact', run_name='__main__', alter_sys=True)"
+
+#: Sends ``SIG`` to this process, a real signal, as the module ``AT`` starts to be imported.
+_STOP_AT_IMPORT = ("import os, runpy, signal, sys\n"
+                   "class StopAt:\n"
+                   "    def find_spec(self, name, path=None, target=None):\n"
+                   "        if name == AT:\n"
+                   "            sys.meta_path.remove(self); os.kill(os.getpid(), SIG); sum(range(1000))\n"
+                   "sys.meta_path.insert(0, StopAt())")
+
+STOPPED = "redact: interrupted; no partial output was left under a final name"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("at", ["numpy", "redact.core.policy", "redact.app.cli", "redact.jobs.tasks", "cv2"])
+def test_a_stop_at_any_point_of_start_up_exits_130_quietly(tmp_path, sig, at):
+    """Ctrl-C or SIGTERM while the command still imports its libraries met Python's own
+    handlers: a KeyboardInterrupt traceback and death by SIGINT (exit -2), or death by
+    SIGTERM (-15). Sent as each of these modules starts to load (the command's own imports,
+    then the run's): 130, one line, nothing under the final name."""
+    script = f"AT, SIG = {at!r}, {int(sig)}\n" + _STOP_AT_IMPORT + _AS_COMMAND
+    result, out = _stopped_run(tmp_path, script)
+    assert (result.returncode, result.stderr.strip().splitlines()) == (130, [STOPPED]), result.stderr
+    assert not out.exists() and not manifest_path(out).exists()
+
+
+#: Sends ``SIG`` to this process as soon as the output is renamed into place (its folder synced).
+_STOP_AFTER_COMMIT = ("import os, runpy, signal, sys; from pathlib import Path; import redact.media.safeio as safeio\n"
+                      "sync = safeio.fsync_folder\n"
+                      "def sync_then_stop(folder):\n"
+                      "    sync(folder)\n"
+                      "    if Path(folder).name == 'out': os.kill(os.getpid(), SIG); sum(range(1000))\n"
+                      "safeio.fsync_folder = sync_then_stop")
+
+#: Sends ``SIG`` to this process when the command's run has returned, before the process exits.
+_STOP_AFTER_RUN = ("import os, runpy, signal, sys; import redact.app.cli as cli\n"
+                   "run = cli.main\n"
+                   "def run_then_stop(argv=None):\n"
+                   "    code = run(argv); os.kill(os.getpid(), SIG); sum(range(1000)); return code\n"
+                   "cli.main = run_then_stop")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("when", ["after-commit", "after-run"])
+def test_a_stop_after_the_output_was_written_says_it_is_complete(tmp_path, sig, when):
+    """A stop that lands once the output and its manifest are renamed into place cannot undo
+    them: they are complete. The exit stays 130 (the run was stopped: later steps, the
+    summary, the share log's confirmation, may be missing), and the line says the output
+    was written in full, where it said only 'interrupted' (or, once the run had returned,
+    Python's traceback and exit -2, or death by SIGTERM)."""
+    script = f"SIG = {int(sig)}\n" + (_STOP_AFTER_COMMIT if when == "after-commit" else _STOP_AFTER_RUN) + _AS_COMMAND
+    result, out = _stopped_run(tmp_path, script)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 130 and lines[-1] == (
+        f"redact: interrupted after {out} was written in full with its signed manifest (`redact verify {out}` "
+        "checks it); no partial output was left under a final name"), result.stderr
+    assert "Traceback" not in result.stderr
+    verified = run_cli("verify", out)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
 def test_size_change_mid_stream_fails_cleanly(tmp_path):
     """Two MPEG-TS clips of different sizes back to back: the encoder stage fails mid-file,
     and the error reaches the user without a hang or a partial file."""

@@ -30,6 +30,7 @@ def _loaded_heavy(code: str) -> list:
 
 
 @pytest.mark.parametrize("code", ["import redact", "import redact.app.cli", "import redact.app.terminal",
+                                  "import redact.app.launch",
                                   "import redact.core.policy", "import redact.detectors"])
 def test_import_loads_no_heavy_library(code):
     assert _loaded_heavy(code) == []

@@ -4,7 +4,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from redact.core.policy import Policy
+from redact.core.policy import MAX_DETECT_EVERY, Policy
 from redact.core.profile import Profile
 from redact.core.zones import Units, Zone
 
@@ -57,7 +57,17 @@ def test_the_cli_takes_the_profiles_cadence_and_an_explicit_one(tmp_path):
 def test_detect_every_message_is_one_line_with_what_was_got():
     with pytest.raises(ValueError) as info:
         Policy(detect_every=2.5)
-    assert str(info.value) == "Policy.detect_every: expected a whole number of frames >= 1, got 2.5"
+    assert str(info.value) == ("Policy.detect_every: expected a whole number of frames from 1 to 15 (longer gaps "
+                               "between detections expose faces that enter), got 2.5")
+
+
+@pytest.mark.parametrize("every", [16, 10**30])
+def test_detect_every_past_the_hold_is_refused_with_the_value(every):
+    """Between detections a held box widens without end and the motion check goes blind in
+    it: detecting on the first frame alone exposed a head that entered later (`MAX_DETECT_EVERY`)."""
+    with pytest.raises(ValueError, match=f"Policy.detect_every: .*from 1 to {MAX_DETECT_EVERY}.*got {every}$"):
+        Policy(detect_every=every)
+    assert Policy(detect_every=MAX_DETECT_EVERY).detect_every == MAX_DETECT_EVERY
 
 
 @pytest.mark.parametrize("text, units, box", [

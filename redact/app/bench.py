@@ -44,7 +44,7 @@ from ..jobs.files import redact_video
 from ..media.video import VideoReader, VideoWriter
 from ..media.video.reader import VideoError
 from . import demo
-from .terminal import OneLineParser, elapsed_text
+from .terminal import OneLineParser, detect_every, elapsed_text
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 DEFACE = "deface==1.5.0"
@@ -281,7 +281,7 @@ def bench_parser():
     p.add_argument("--seconds", type=float, default=4.0, help="length of the drawn clips (default 4)")
     p.add_argument("--profiles", nargs="+", choices=[x.value for x in Profile],
                    help="profiles to run (default: fast balanced pi)")
-    p.add_argument("--detect-every", type=int, nargs="+", metavar="N",
+    p.add_argument("--detect-every", type=detect_every, nargs="+", metavar="N",
                    help="detection cadences to run each profile at (default: each profile's own)")
     p.add_argument("--deface", metavar="PATH", help="deface command to compare with (default: the venv that "
                    "--install-deface made in the cache, if any)")

@@ -35,7 +35,7 @@ from ..core.incident import (
     subject_from_text,
     window_from_text,
 )
-from ..core.policy import Method, Policy, Shape, Style
+from ..core.policy import MAX_DETECT_EVERY, Method, Policy, Shape, Style
 from ..core.profile import Profile
 from ..core.safetext import shown
 from ..core.types import Kind
@@ -45,12 +45,13 @@ from ..detectors.models import ModelMissingError
 from ..jobs.options import JobOptions
 from ..media.images import ImageError
 from ..media.paths import default_output
-from ..media.safeio import UsageError, check_stop, request_stop, stop_requested
+from ..media.safeio import UsageError, check_stop, stop_on_signal, stop_requested
 from ..media.video import VideoReader
 from ..media.video.reader import VideoError
 from ..media.video.writer import check_encoder
 from ..record.sharelog import ShareLogError, read_shares
-from .terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, elapsed_text
+from .launch import say_stopped
+from .terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, detect_every, elapsed_text
 
 #: What a run says as it goes (one line per finished file); stderr, set up by `_main_redact`.
 log = logging.getLogger("redact")
@@ -207,9 +208,10 @@ def redact_parser() -> argparse.ArgumentParser:
                    help=f"also obscure an object this long before it is first found, while it enters: "
                         f"seconds or frames as for --hold; default {Policy.lookahead_seconds} s (costs "
                         f"that much memory and latency; 0 for live use)")
-    g.add_argument("--detect-every", type=int, metavar="N",
-                   help="run the detectors on every N-th frame only, tracking and a motion check in "
-                        "between (default: the profile's, 3 for balanced and fast, 4 for pi, 1 for thorough)")
+    g.add_argument("--detect-every", type=detect_every, metavar="N",
+                   help=f"run the detectors on every N-th frame only, tracking and a motion check in "
+                        f"between: 1 to {MAX_DETECT_EVERY} (default: the profile's, 3 for balanced and fast, "
+                        f"4 for pi, 1 for thorough)")
     g = p.add_argument_group("side channels")
     g.add_argument("--keep-audio", action="store_true",
                    help="keep the audio track (dropped by default: voices and names identify people)")
@@ -863,15 +865,6 @@ class _ReaderMayLeave:
         return getattr(self._stream, name)
 
 
-def _terminate(signum, frame):
-    # SIGTERM and Ctrl-C unwind, so temporary outputs are removed and no final name appears;
-    # the flag holds where C code swallows the exception (`request_stop`).
-    if stop_requested():
-        return  # already stopping: a second Ctrl-C must not cut the clean-up short
-    request_stop()
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _quiet_lost_stop(unraisable, default=sys.__unraisablehook__):
     """A stop's exception lost in C code that called back into Python (llvmlite's callbacks
     as Numba loads its cache) is ours, and its flag carries it: the user sees the one
@@ -882,7 +875,7 @@ def _quiet_lost_stop(unraisable, default=sys.__unraisablehook__):
 
 @contextlib.contextmanager
 def _stops_caught():
-    """SIGTERM and Ctrl-C set the stop flag before they raise (`_terminate`) for the block; a
+    """SIGTERM and Ctrl-C set the stop flag before they raise (`stop_on_signal`) for the block; a
     Ctrl-C the shell ignores for this process (started in the background) stays ignored.
     The handlers and hook are put back after, for a caller of `main` in its own process,
     unless the run was stopped: then the process is ending, and further stops are ignored
@@ -890,9 +883,9 @@ def _stops_caught():
     SIGABRT from a C++ thread; or, once Python had reset its handlers, killed it)."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     hook = sys.unraisablehook
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     if handlers[signal.SIGINT] is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _terminate)
+        signal.signal(signal.SIGINT, stop_on_signal)
     sys.unraisablehook = functools.partial(_quiet_lost_stop, default=hook)
     try:
         yield
@@ -925,8 +918,7 @@ def main(argv=None) -> int:
             check_stop()  # a stop whose exception was swallowed still ends the run as stopped
             return code
         except KeyboardInterrupt:
-            _err("interrupted; no partial output was left under a final name")
-            return 130
+            return say_stopped()
         finally:
             sys.stdout.flush()  # here, not at exit, where a closed pipe would print a traceback
             sys.stdout, sys.stderr = streams

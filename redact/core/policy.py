@@ -87,6 +87,14 @@ class Style:
 
 #: The look-ahead holds every frame of it in memory (a 1080p frame is 6 MB): 10 s at 60 fps.
 MAX_LOOKAHEAD_SECONDS, MAX_LOOKAHEAD_FRAMES = 10.0, 600
+#: Frames between scheduled detections, at most. Between them a track is never ended and its
+#: held box widens by 5% of its size per frame on every side (`redact.pipeline.tracking`);
+#: the motion check excuses motion inside it, so a long gap lets the held boxes swallow the
+#: frame and the check stop asking: at 10**9 a fixed camera's clip (intel one-by-one, 0-30 s)
+#: was detected on 9 of 300 frames, left a head uncovered on 4 and ended as one grey slab.
+#: 15 is the default hold and look-ahead (0.5 s) at 30 fps: a newcomer the motion check
+#: misses is found by the next scheduled detection and drawn back over the frames before it.
+MAX_DETECT_EVERY = 15
 @dataclass(frozen=True)
 class Policy:
     """Everything that decides what is obscured and what leaves the device.
@@ -111,7 +119,8 @@ class Policy:
         The same in frames (look-ahead at most `MAX_LOOKAHEAD_FRAMES`); when set, they
         replace the seconds (see `in_frames`).
     detect_every : int, optional
-        Run the detectors every N-th frame (tracking and a motion check fill the gaps);
+        Run the detectors every N-th frame (tracking and a motion check fill the gaps), 1 to
+        `MAX_DETECT_EVERY`;
         default: the profile's (`Profile.detect_every`: 3 for ``fast`` and ``balanced``, 4 for
         ``pi``, 1 for ``thorough``), and 1 for an incident that keeps subjects (their identity
         is judged on detected frames).
@@ -184,8 +193,9 @@ class Policy:
             # A kept subject's identity is judged frame to frame on detected boxes (who its
             # box continues, who comes out of a crossing): an incident detects every frame.
             every = 1
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
-            raise ValueError(f"Policy.detect_every: expected a whole number of frames >= 1, got {every!r}")
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or not 1 <= every <= MAX_DETECT_EVERY:
+            raise ValueError(f"Policy.detect_every: expected a whole number of frames from 1 to {MAX_DETECT_EVERY} "
+                             f"(longer gaps between detections expose faces that enter), got {every!r}")
         object.__setattr__(self, "detect_every", int(every))
 
     def in_frames(self, fps) -> tuple[int, int]:

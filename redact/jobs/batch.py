@@ -7,7 +7,8 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 
 from ..core.threads import set_processes
 from ..detectors import WORKER_CACHE
-from ..media.safeio import request_stop, stop_requested
+from ..media.safeio import record_committed, request_stop, stop_requested
+from ..record.manifest import manifest_path
 from .options import JobOptions
 from .tasks import BatchPlan, Outcome, Task, one_line, process_limit, run_one
 
@@ -81,6 +82,20 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="redact-parent-watch", daemon=True).start()
 
 
+def _note_unreported_commits(tasks, outcomes, since_ns: int) -> None:
+    """Record (`record_committed`) the outputs that workers renamed into place during this
+    batch but whose outcome never reached it (stopped in between), so a stop names them."""
+    reported = {o.src for o in outcomes}
+    for task in tasks:
+        if task.src in reported:
+            continue
+        try:  # written by this batch: renamed from a temporary made after it started
+            if min(os.stat(task.dst).st_mtime_ns, os.stat(manifest_path(task.dst)).st_mtime_ns) >= since_ns:
+                record_committed(task.dst)
+        except OSError:
+            continue
+
+
 def run(plan_: BatchPlan, policy, *, options: JobOptions, jobs: int = 1, force: bool = False,
         on_done=None, progress_factory=None, detectors=None) -> list[Outcome]:
     """Redact every task; returns one `Outcome` per task, failures included.
@@ -103,6 +118,7 @@ def run(plan_: BatchPlan, policy, *, options: JobOptions, jobs: int = 1, force: 
         return outcomes
     # Processes, not threads: each file's decode, detect and encode stay on their own core.
     outcomes = []
+    started = time.time_ns()
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(jobs,))
     try:
         futures = {pool.submit(_run_in_worker, task, policy, options, force): task for task in plan_.tasks}
@@ -115,6 +131,8 @@ def run(plan_: BatchPlan, policy, *, options: JobOptions, jobs: int = 1, force: 
                 task = futures[future]
                 outcome = Outcome(task.src, task.dst, "failed", "a worker process died (killed or out of "
                                   "memory) while redacting it; run again, with fewer --jobs")
+            if outcome.status == "redacted":  # committed in the worker: complete whatever comes next
+                record_committed(outcome.dst)
             outcomes.append(outcome)
             if on_done:
                 on_done(outcomes[-1])
@@ -130,6 +148,7 @@ def run(plan_: BatchPlan, policy, *, options: JobOptions, jobs: int = 1, force: 
             worker.join(10)
             if worker.is_alive():
                 worker.kill()
+        _note_unreported_commits(plan_.tasks, outcomes, started)
         raise
     pool.shutdown(wait=True)
     order = {t.src: i for i, t in enumerate(plan_.tasks)}

@@ -106,7 +106,9 @@ def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
     """
     result = BatchPlan()
     output = Path(output)
-    for given in map(Path, inputs):
+    spellings = []  # how the user named each task's input, in task order
+    for text in inputs:
+        given = Path(text)
         if given.is_dir():
             if real_path(output).is_relative_to(real_path(given)):
                 raise UsageError(f"output folder {output} is inside the input folder {given}; "
@@ -117,21 +119,25 @@ def plan(inputs, output, *, single_file_output: bool) -> BatchPlan:
                 rel = path.relative_to(given)
                 if is_image(path) or is_video(path):
                     result.tasks.append(Task(path, output_name(output / rel)))
+                    spellings.append(f"{path} (in the input folder {os.fspath(text)})")
                 else:
                     result.skipped_other.append(path)
         elif given.is_file():
             if not (is_image(given) or is_video(given)):
                 result.skipped_other.append(given)
-            elif single_file_output:
+                continue
+            if single_file_output:
                 check_output_suffix(given, output)
                 result.tasks.append(Task(given, output))
             else:
                 result.tasks.append(Task(given, output_name(given, output)))
+            spellings.append(os.fspath(text))
         else:
             raise not_a_file(given)
     if not single_file_output and not output.is_dir() and (is_image(output) or is_video(output)):
         raise UsageError(f"output {output} looks like a file name, but these inputs need a folder; "
                          "give a folder (one input file may go to a file name)")
+    _refuse_inputs_given_twice(result.tasks, spellings)
     _refuse_inputs_as_outputs(result.tasks)
     dsts = [t.dst for t in result.tasks]
     if len(set(dsts)) != len(dsts):
@@ -164,6 +170,20 @@ def _files_under(folder: Path) -> list:
 def _identity(path: Path):
     st = path.stat()
     return st.st_dev, st.st_ino
+
+
+def _refuse_inputs_given_twice(tasks, spellings) -> None:
+    """One file named twice (``a.mp4 ./a.mp4``, a link to it, a hard link, or a file and its
+    folder) is a mistake, said as such: otherwise it is redacted twice, or refused as two
+    inputs clashing on one output without saying they are one file."""
+    seen: dict = {}  # (device, inode) -> the first spelling
+    for task, spelling in zip(tasks, spellings):
+        key = _identity(task.src)
+        if key in seen:
+            first = seen[key]
+            said = f"{first} is given twice" if first == spelling else f"{first} and {spelling} are the same file"
+            raise UsageError(f"input {said}; give it once")
+        seen[key] = spelling
 
 
 def _refuse_inputs_as_outputs(tasks) -> None:

@@ -73,16 +73,25 @@ def probe_writable(dst: Path) -> None:
         probe.unlink()
 
 
-#: Why a file system refuses a write, in the words the user's fix starts from.
-_REFUSED = {errno.ENOSPC: "no space left", errno.EDQUOT: "disk quota exceeded",
-            errno.EFBIG: "file size limit reached", errno.EROFS: "read-only file system",
-            errno.EACCES: "permission denied", errno.EPERM: "permission denied"}
+#: Why a file system refuses a write, in the words the user's fix starts from, and that fix:
+#: freeing space does nothing for a folder this user may not write in, or a read-only disk.
+_SPACE = "free space or choose another destination"
+_REFUSED = {errno.ENOSPC: ("no space left", _SPACE),
+            errno.EDQUOT: ("disk quota exceeded", "free space in your quota or choose another destination"),
+            errno.EFBIG: ("file size limit reached", "the output is larger than this file system or the process's "
+                          "file size limit (ulimit -f) allows; raise the limit or choose another destination"),
+            errno.EROFS: ("read-only file system", "remount it read-write or choose another destination"),
+            errno.EACCES: ("permission denied", "give this user write permission in that folder or choose "
+                           "another destination"),
+            errno.EPERM: ("operation not permitted", "give this user write permission in that folder or choose "
+                          "another destination")}
 
 
 def _unwritable(dst, folder, exc: OSError) -> UsageError:
-    reason = _REFUSED.get(exc.errno or 0, exc.strerror or "cannot write")
-    return UsageError(f"output {dst}: cannot write in {folder} ({reason}); free space or choose another "
-                      "destination")
+    reason, advice = _REFUSED.get(exc.errno or 0, (None, "choose another destination"))
+    # Any other cause in the OS's own words (an I/O error, a name too long, ...).
+    reason = reason or (exc.strerror or type(exc).__name__).lower()
+    return UsageError(f"output {dst}: cannot write in {folder} ({reason}); {advice}")
 
 
 def output_refused(dst, exc: BaseException) -> UsageError | None:
@@ -278,6 +287,31 @@ def check_stop() -> None:
         raise KeyboardInterrupt("stop requested")
 
 
+def stop_on_signal(signum, frame) -> None:
+    """The SIGTERM and Ctrl-C handler of a run: set the flag (`request_stop`), then unwind
+    (KeyboardInterrupt), so temporary outputs are removed and no final name appears. A
+    second stop while unwinding is ignored: it must not cut the clean-up short."""
+    if _stop:
+        return
+    request_stop()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+#: The final outputs this process committed, or learnt a worker of it committed, in order:
+#: what a stop leaves complete (`committed_outputs`).
+_committed: list = []
+
+
+def record_committed(final) -> None:
+    """Note that ``final`` and its record were renamed into place, whole."""
+    _committed.append(Path(final))
+
+
+def committed_outputs() -> list:
+    """Every output `record_committed` noted in this process, oldest first."""
+    return list(_committed)
+
+
 class PendingPair:
     """An output being written (at ``path``) and the record that must land with it."""
 
@@ -308,6 +342,7 @@ class PendingPair:
         # is never taken for a finished redaction and is redone by the next run.
         os.replace(self._companion_tmp, self.companion)
         os.replace(self.path, self.final)
+        record_committed(self.final)
         fsync_folder(self.final.parent)
 
     def _discard(self) -> None:
