@@ -95,6 +95,8 @@ MAX_LOOKAHEAD_SECONDS, MAX_LOOKAHEAD_FRAMES = 10.0, 600
 #: 15 is the default hold and look-ahead (0.5 s) at 30 fps: a newcomer the motion check
 #: misses is found by the next scheduled detection and drawn back over the frames before it.
 MAX_DETECT_EVERY = 15
+
+
 @dataclass(frozen=True)
 class Policy:
     """Everything that decides what is obscured and what leaves the device.
