@@ -308,6 +308,51 @@ def test_a_real_clips_plates_stay_hidden_with_the_plates_cadence():
     assert not misses
 
 
+def test_the_defaults_sparse_text_view_runs_on_every_other_detection_and_its_text_stays_hidden():
+    """``balanced``'s 960 px text view (`PlateView.every`) runs on every other detection of a
+    real 720p clip, the 480 px view and the vehicles' search on each; every plate and text box
+    the full detector finds on any frame (run on each frame here, as reference) lies under
+    the redaction's plate and text regions of that frame: the tracker holds what the sparse
+    view found, and the look-ahead draws it back."""
+    import av
+
+    from redact.detectors import detect_all, detectors_for
+    from redact.detectors.plates import PlateDetector
+
+    require_models(*PLATE_MODELS, *SSD_MODELS)
+    path = shared_data() / "videos" / "theaiguys_license_plate.mp4"
+    if not path.is_file():
+        pytest.skip(f"evaluation data not found at {path} (set REDACT_DATA_DIR)")
+    with av.open(str(path)) as container:
+        fps = container.streams.video[0].average_rate
+        frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(30), container.decode(video=0))]
+    policy = Policy(profile="balanced")
+    views: list = []
+    rectangle = PlateDetector._rectangle
+
+    def counting(self, frame, rect, scale):
+        views.append(round(scale * max(frame.shape[:2])))
+        return rectangle(self, frame, rect, scale)
+
+    PlateDetector._rectangle = counting
+    try:
+        done, runs = _redact_counting(policy, frames, fps)
+    finally:
+        PlateDetector._rectangle = rectangle
+    assert views.count(480) == runs["FaceDetector"], (views, runs)
+    assert 0 < views.count(960) <= (runs["FaceDetector"] + 1) // 2, (views, runs)
+    reference = detectors_for(policy)
+    misses = []
+    for t, (rgb, out) in enumerate(zip(frames, done)):
+        found = detect_all(reference, rgb)
+        shown = out.regions.select(np.isin(out.regions.kind, [Kind.PLATE, Kind.TEXT]))
+        for box in found.select(np.isin(found.kind, [Kind.PLATE, Kind.TEXT])).xyxy:
+            share = _covered(box, shown)
+            if share < 0.99:
+                misses.append((t, box.round().tolist(), round(share, 2)))
+    assert not misses
+
+
 def test_the_default_searches_the_plates_on_every_detection():
     """``balanced`` gained nothing from the plates' cadence (its motion check asked for them
     on every detection of a walking clip) and its unjudged text exposures rose: it keeps

@@ -117,7 +117,25 @@ def plates_every(policy: Policy, lookahead_frames: int) -> int:
     >>> plates_every(fast, 13), plates_every(fast, 5), plates_every(Policy(), 13)
     (6, 3, 3)
     """
-    every = policy.detect_every * policy.profile.plates_every
+    return _spread(policy, lookahead_frames, policy.profile.plates_every)
+
+
+def views_every(policy: Policy, lookahead_frames: int, every: int) -> int:
+    """Frames between two plate searches with every view, for plate detectors whose sparse
+    views run on one search in ``every`` (`PlateDetector.views_every`): as `plates_every`,
+    text a sparse view finds is held by the tracker and drawn back by the look-ahead.
+
+    >>> views_every(Policy(), 13, 2), views_every(Policy(), 5, 2), views_every(Policy(), 13, 1)
+    (6, 3, 3)
+    """
+    return _spread(policy, lookahead_frames, every)
+
+
+def _spread(policy: Policy, lookahead_frames: int, factor: int) -> int:
+    """``policy.detect_every`` times ``factor``, where the look-ahead reaches back over that
+    gap and no incident names subjects (a kept vehicle is followed detection by detection);
+    else ``policy.detect_every``."""
+    every = policy.detect_every * factor
     incident = policy.incident
     if every > lookahead_frames or (incident is not None and incident.subjects):
         return policy.detect_every
@@ -171,6 +189,15 @@ class Analyser:
             self._every = [d for d in detectors if all(d is not s for s in self._slow)]
         self._plates_at: int | None = None  # frame index of the last plate search
         self._plates_now = False  # whether the frame `plan` last planned searches the plates
+        # Between two searches with the plate detector's sparse views (`PlateView.every`),
+        # its light twin, where the look-ahead covers the gap (`views_every`).
+        plate_detectors = [d for d in detectors if isinstance(d, PlateDetector)]
+        self.views_every = views_every(policy, self.lookahead_frames,
+                                       max((d.views_every for d in plate_detectors), default=1))
+        self._light = ({id(d): d.light() for d in plate_detectors}
+                       if self.views_every > policy.detect_every else {})
+        self._views_at: int | None = None  # frame index of the last search with every view
+        self._light_now = False  # whether the frame `plan` last planned leaves them out
         self.scene_cuts = 0
         self.frames_detected = 0
         #: The last frame the detectors analysed without a fault (the motion check's
@@ -187,6 +214,8 @@ class Analyser:
         # For the frame `plan` planned last: `LiveRedactor` runs this in its worker while
         # analysis waits at that frame, so no later `plan` can change the choice meanwhile.
         detectors = self.detectors if self._plates_now else self._every
+        if self._light_now:
+            detectors = [self._light.get(id(d), d) for d in detectors]
         try:
             found = detect_all(detectors, rgb)
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
@@ -218,6 +247,7 @@ class Analyser:
             self._rides.reset()
             self._followed = Regions.empty()
             self._plates_at = None
+            self._views_at = None
             self.scene_cuts += 1
             force = True
         if rgb is None:
@@ -230,6 +260,8 @@ class Analyser:
         self._plates_now = detect_now and (force or not self._slow or self._plates_at is None
                                            or self._gate is None or self._gate.moved
                                            or self.index - self._plates_at >= self.plates_every)
+        self._light_now = (bool(self._light) and self._plates_now and not force and self._views_at is not None
+                           and self.index - self._views_at < self.views_every)
         return released, detect_now
 
     def track(self, rgb: np.ndarray | None, item, *, detected: bool, found: Regions | None = None,
@@ -245,6 +277,8 @@ class Analyser:
             self.frames_detected += 1
             if self._plates_now and flagged is None:
                 self._plates_at = self.index
+                if not self._light_now:
+                    self._views_at = self.index
             if not self._plates_now:
                 looked_for = {k for d in self._every for k in d.kinds}
         # A faulted frame was not looked at: like a skipped one, it must not count as a miss
