@@ -238,6 +238,10 @@ class ObjectPlan:
 #: against 0.38, four times the false boxes on PETS09, a person on the astronaut's flag).
 #: Photos (``still_*``) in ``balanced`` and ``thorough``: the 640 px view; ``fast`` keeps one
 #: view, as its faces do (a camera's frames, `redact.detectors.faces.PLANS`).
+#: Not on video, even when people are obscured or kept: on PETS09 the 640 view adds boxes on
+#: signs and cones (false rows 2.2 -> 3.3 a frame), ID switches 4.0 -> 5.1 per person and the
+#: incident's subject shown 34.8% -> 31.0% (``docs/measurements.md``, "The photos' person
+#: views on video").
 PLANS = {
     Profile.FAST: ObjectPlan(ssd=False, nanodet_grid=1),
     Profile.BALANCED: ObjectPlan(ssd=False, nanodet_grid=1, still_sizes=(640,), still_stronger_stay=True),
