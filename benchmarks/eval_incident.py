@@ -62,8 +62,12 @@ HIDDEN_FROM = 0.8
 
 
 def load_truth(dataset: Path, frames: int) -> list:
-    """Per decoded frame: list of (track id, xywh) of labelled, non-ignored people."""
-    images = json.loads((dataset / "gt_boxes.json").read_text())["images"]
+    """Per decoded frame: list of (track id, xywh) of labelled, non-ignored people. ``dataset``
+    is a folder holding ``gt_boxes.json`` or such a file itself (PETS09's layout: ``images``
+    keyed ``NAME/NNNNNN``, the N-th decoded frame, 1-based); frames with no key are not
+    labelled, and not measured."""
+    path = dataset / "gt_boxes.json" if dataset.is_dir() else dataset
+    images = json.loads(path.read_text())["images"]
     truth = [[] for _ in range(frames)]
     for key, entry in images.items():
         index = int(key.rsplit("/", 1)[1]) - 1
@@ -73,8 +77,10 @@ def load_truth(dataset: Path, frames: int) -> list:
 
 
 def clear_frame(truth: list, track: int):
-    """The frame where ``track`` stands farthest from everyone else (box at least 40 px tall)."""
-    best, best_gap = None, -1.0
+    """The frame where ``track`` stands farthest from everyone else (box at least 40 px tall);
+    among frames where it is alone, the one where its box is largest (a person walking in at
+    the frame's edge is picked once it is in, as a user would pick it)."""
+    best, best_gap, best_area = None, -1.0, 0.0
     for i, people in enumerate(truth):
         mine = [b for t, b in people if t == track]
         if not mine or mine[0][3] < 40:
@@ -83,8 +89,8 @@ def clear_frame(truth: list, track: int):
         gaps = [max(abs((bx + bw / 2) - (x + w / 2)) - (bw + w) / 2, abs((by + bh / 2) - (y + h / 2)) - (bh + h) / 2)
                 for t, (bx, by, bw, bh) in people if t != track]
         gap = min(gaps) if gaps else 1e9
-        if gap > best_gap:
-            best, best_gap = i, gap
+        if gap > best_gap or (gap == best_gap and w * h > best_area):
+            best, best_gap, best_area = i, gap, w * h
     return best, best_gap
 
 
@@ -237,7 +243,7 @@ def main(argv=None) -> int:
     reader.close()
     records = analysis.records
     h, w = info.height, info.width
-    print(f"PETS09-S2L1, {len(records)} frames {w}x{h}, profile {args.profile.value}: analysis "
+    print(f"{args.video.name}, {len(records)} frames {w}x{h}, profile {args.profile.value}: analysis "
           f"{analysed / len(records) * 1000:.0f} ms/frame (faces, plates, people)")
     print(f"{'track':>5} {'pick':>5} {'frames':>6} {'visible':>8} {'bystanders hidden':>18} {'flagged':>7} "
           f"{'swaps':>5}")
