@@ -308,12 +308,16 @@ def test_a_real_clips_plates_stay_hidden_with_the_plates_cadence():
     assert not misses
 
 
-def test_the_defaults_sparse_text_view_runs_on_every_other_detection_and_its_text_stays_hidden():
-    """``balanced``'s 960 px text view (`PlateView.every`) runs on every other detection of a
-    real 720p clip, the 480 px view and the vehicles' search on each; every plate and text box
-    the full detector finds on any frame (run on each frame here, as reference) lies under
-    the redaction's plate and text regions of that frame: the tracker holds what the sparse
-    view found, and the look-ahead draws it back."""
+@pytest.mark.parametrize("profile, sparse, kinds", [("balanced", 960, (Kind.PLATE, Kind.TEXT)),
+                                                    ("fast", 736, (Kind.PLATE,))])
+def test_the_sparse_text_view_runs_on_every_other_search_and_its_text_stays_hidden(profile, sparse, kinds):
+    """The larger text view (`PlateView.every`: ``balanced``'s 960 px, ``fast``'s 736 px) runs
+    on every other plate search of a real 720p clip, the 480 px view and the vehicles' search
+    on each; every plate (and, in ``balanced``, every text) box the full detector finds on any
+    frame (run on each frame here, as reference) lies under the redaction's plate and text
+    regions of that frame: the tracker holds what the sparse view found, and the look-ahead
+    draws it back. (``fast``'s full detector also finds a 12x10 px text box on the roadwork
+    barrier's bars on one frame, which holds no text, looked at: its text is not asked for.)"""
     import av
 
     from redact.detectors import detect_all, detectors_for
@@ -326,7 +330,7 @@ def test_the_defaults_sparse_text_view_runs_on_every_other_detection_and_its_tex
     with av.open(str(path)) as container:
         fps = container.streams.video[0].average_rate
         frames = [f.to_ndarray(format="rgb24") for _, f in zip(range(30), container.decode(video=0))]
-    policy = Policy(profile="balanced")
+    policy = Policy(profile=profile)
     views: list = []
     rectangle = PlateDetector._rectangle
 
@@ -339,14 +343,15 @@ def test_the_defaults_sparse_text_view_runs_on_every_other_detection_and_its_tex
         done, runs = _redact_counting(policy, frames, fps)
     finally:
         PlateDetector._rectangle = rectangle
-    assert views.count(480) == runs["FaceDetector"], (views, runs)
-    assert 0 < views.count(960) <= (runs["FaceDetector"] + 1) // 2, (views, runs)
+    searches = runs[PlateDetector.__name__]
+    assert views.count(480) == searches, (views, runs)
+    assert 0 < views.count(sparse) <= (searches + 1) // 2, (views, runs)
     reference = detectors_for(policy)
     misses = []
     for t, (rgb, out) in enumerate(zip(frames, done)):
         found = detect_all(reference, rgb)
         shown = out.regions.select(np.isin(out.regions.kind, [Kind.PLATE, Kind.TEXT]))
-        for box in found.select(np.isin(found.kind, [Kind.PLATE, Kind.TEXT])).xyxy:
+        for box in found.select(np.isin(found.kind, kinds)).xyxy:
             share = _covered(box, shown)
             if share < 0.99:
                 misses.append((t, box.round().tolist(), round(share, 2)))
