@@ -45,7 +45,7 @@ from ..detectors.models import ModelMissingError
 from ..jobs.options import JobOptions
 from ..media.images import ImageError
 from ..media.paths import default_output
-from ..media.safeio import UsageError, check_stop, stop_on_signal, stop_requested
+from ..media.safeio import UsageError, catch_stops, check_stop, os_reason, stop_requested
 from ..media.video import VideoReader
 from ..media.video.reader import VideoError
 from ..media.video.writer import check_encoder
@@ -456,7 +456,7 @@ def _main_redact(argv) -> int:
         return EXIT_USAGE
     except OSError as exc:  # a path in a folder this user may not enter, a name too long for the file system
         denied = isinstance(exc, PermissionError)
-        _err(f"cannot look at {exc.filename} ({(exc.strerror or type(exc).__name__).lower()}); "
+        _err(f"cannot look at {exc.filename} ({os_reason(exc)}); "
              + ("give redact access to its folder, or choose another path" if denied else "choose another path"))
         return EXIT_USAGE
     if args.cluster is None:
@@ -883,9 +883,7 @@ def _stops_caught():
     SIGABRT from a C++ thread; or, once Python had reset its handlers, killed it)."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     hook = sys.unraisablehook
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    if handlers[signal.SIGINT] is signal.default_int_handler:
-        signal.signal(signal.SIGINT, stop_on_signal)
+    catch_stops()
     sys.unraisablehook = functools.partial(_quiet_lost_stop, default=hook)
     try:
         yield

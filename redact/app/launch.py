@@ -13,7 +13,7 @@ import signal
 import sys
 
 from ..core.safetext import shown
-from ..media.safeio import committed_outputs, request_stop, stop_on_signal, stop_requested
+from ..media.safeio import catch_stops, committed_outputs, request_stop, stop_on_signal, stop_requested
 
 #: The exit status of a run that was stopped (128 + SIGINT, as the shell reports Ctrl-C).
 EXIT_STOPPED = 130
@@ -46,9 +46,7 @@ def _flag_only(signum, frame) -> None:
 
 def main() -> int:
     """Run the `redact` command (`redact.app.cli.main`) with stops caught from the start."""
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when the shell ignores it
-        signal.signal(signal.SIGINT, stop_on_signal)
+    catch_stops()
     try:
         from .cli import main as run
 

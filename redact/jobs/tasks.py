@@ -12,7 +12,7 @@ from ..core.incident import IncidentError
 from ..detectors.models import ModelMissingError
 from ..media.images import ImageError
 from ..media.paths import check_output_suffix, is_image, is_video, output_name
-from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file, output_refused, real_path
+from ..media.safeio import OutputBusyError, UsageError, is_internal, not_a_file, os_reason, output_refused, real_path
 from ..media.video.reader import VideoError
 from ..record.manifest import MANIFEST_SUFFIX, Manifest, manifest_path
 from .files import RedactionIncomplete, redact_file
@@ -152,7 +152,7 @@ def _files_under(folder: Path) -> list:
     that cannot be listed is a `UsageError`: its clips would otherwise go unredacted, unsaid,
     in a run that exits 0."""
     def refuse(exc: OSError):
-        raise UsageError(f"input folder {exc.filename} cannot be read ({(exc.strerror or 'error').lower()}); "
+        raise UsageError(f"input folder {exc.filename} cannot be read ({os_reason(exc)}); "
                          "give redact read access to it, or leave it out of the inputs")
 
     files = []

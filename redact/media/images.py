@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.native_output import muted_native_stderr
+from .safeio import os_reason
 
 
 class ImageError(RuntimeError):
@@ -20,7 +21,7 @@ def read_image(path) -> np.ndarray:
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({(exc.strerror or type(exc).__name__).lower()})") from None
+        raise ImageError(f"{path}: cannot read ({os_reason(exc)})") from None
     with muted_native_stderr():
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:

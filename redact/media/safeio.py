@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import secrets
+import signal
 from pathlib import Path
 
 PARTIAL_SUFFIX = ".redact-partial"
@@ -87,10 +88,16 @@ _REFUSED = {errno.ENOSPC: ("no space left", _SPACE),
                           "another destination")}
 
 
+def os_reason(exc: OSError) -> str:
+    """An OS error's reason as a line says it in brackets: its text in lower case ("permission
+    denied"), or its type's name when it carries none."""
+    return (exc.strerror or type(exc).__name__).lower()
+
+
 def _unwritable(dst, folder, exc: OSError) -> UsageError:
     reason, advice = _REFUSED.get(exc.errno or 0, (None, "choose another destination"))
     # Any other cause in the OS's own words (an I/O error, a name too long, ...).
-    reason = reason or (exc.strerror or type(exc).__name__).lower()
+    reason = reason or os_reason(exc)
     return UsageError(f"output {dst}: cannot write in {folder} ({reason}); {advice}")
 
 
@@ -295,6 +302,14 @@ def stop_on_signal(signum, frame) -> None:
         return
     request_stop()
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def catch_stops() -> None:
+    """Make SIGTERM and Ctrl-C stop a run (`stop_on_signal`); a Ctrl-C the shell ignores for
+    this process (started in the background) stays ignored. Main thread only."""
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, stop_on_signal)
 
 
 #: The final outputs this process committed, or learnt a worker of it committed, in order:
