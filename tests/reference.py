@@ -104,6 +104,21 @@ def geometry(regions: Regions, style, mask, width: int, height: int) -> Geometry
     return Geometry(shape, core, feather, np.array(ext, np.int64).reshape(-1, 4))
 
 
+def drawn(geo: Geometry, style: Style, idx: list) -> list:
+    """The regions of one style group that are drawn: a box whose core lies inside another
+    box's core (edges included) with a soft edge no wider is skipped; of two equal boxes
+    with equal soft edges, the later one."""
+    if style.shape is not Shape.BOX:
+        return list(idx)
+
+    def covers(j, i):
+        (a0, b0, a1, b1), (c0, d0, c1, d1) = geo.core[j], geo.core[i]
+        return a0 <= c0 and b0 <= d0 and c1 <= a1 and d1 <= b1 and geo.feather[j] >= geo.feather[i]
+
+    return [i for i in idx
+            if not any(j != i and covers(j, i) and (not covers(i, j) or j < i) for j in idx)]
+
+
 def hash64(seed: int, index: np.ndarray) -> np.ndarray:
     """splitmix64, in Python ints so overflow is explicit."""
     with np.errstate(over="ignore"):
@@ -206,7 +221,7 @@ def reference_obscure(frame, regions, style, *, mask=None, seed=0):
         groups.append((mask_style(style), [len(regions)]))
     ys, xs = np.mgrid[0:h, 0:w]
     for st, idx in groups:
-        for n, i in enumerate(idx):
+        for n, i in enumerate(drawn(geo, st, idx)):
             x0, y0, x1, y1 = geo.ext[i]
             if x1 <= x0 or y1 <= y0:
                 continue

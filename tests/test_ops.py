@@ -59,6 +59,30 @@ def test_kernels_match_numpy_reference(scene, style):
     assert np.abs(got.astype(int) - want.astype(int)).max(initial=0) <= 1
 
 
+@st.composite
+def nested_scenes(draw):
+    """Scenes whose later boxes lie inside (or repeat) earlier ones, as a tracker's holds do."""
+    frame, regions, seed = draw(scenes(max_regions=3))
+    boxes = regions.xyxy.tolist()
+    for _ in range(draw(st.integers(1, 4))):
+        if not boxes:
+            break
+        x0, y0, x1, y1 = boxes[draw(st.integers(0, len(boxes) - 1))]
+        fx = sorted(draw(st.lists(st.floats(0, 1), min_size=2, max_size=2)))
+        fy = sorted(draw(st.lists(st.floats(0, 1), min_size=2, max_size=2)))
+        boxes.append([x0 + fx[0] * (x1 - x0), y0 + fy[0] * (y1 - y0), x0 + fx[1] * (x1 - x0), y0 + fy[1] * (y1 - y0)])
+    return frame, Regions.from_boxes(np.array(boxes, np.float32).reshape(-1, 4)), seed
+
+
+@SETTINGS
+@given(nested_scenes(), styles)
+def test_kernels_match_numpy_reference_with_nested_boxes(scene, style):
+    frame, regions, seed = scene
+    got = obscure(frame, regions, style, seed=seed)
+    want = reference_obscure(frame, regions, style, seed=seed)
+    assert np.abs(got.astype(int) - want.astype(int)).max(initial=0) <= 1
+
+
 @SETTINGS
 @given(scenes(), styles)
 def test_outside_untouched_and_input_kept(scene, style):
@@ -110,6 +134,23 @@ def test_a_region_walled_in_by_others_takes_the_scene_colour_not_grey():
     other = frame.copy()
     other[:160, :160] = 250
     np.testing.assert_array_equal(obscure(other, boxes, style, seed=1)[:160, :160], out[:160, :160])
+
+
+@pytest.mark.parametrize("method", list(Method))
+def test_a_box_inside_another_of_its_style_is_not_drawn_again(method):
+    # Trackers and holds repeat one face many times (a detection, its held prediction, the
+    # look-ahead's box drawn back). A box inside another, with a soft edge no wider, hides
+    # nothing more: drawn again it only cost time (57% of the face rows of a 720p crowd)
+    # and left a patch inside the patch. The frame comes out as from the outer box alone.
+    frame = np.random.default_rng(3).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    style = Style(method=method, padding=0.1, feather=0.1, noise=8.0)
+    outer = [10.0, 12.0, 80.0, 70.0]
+    boxes = [[30, 30, 50, 45], outer, [10.0, 12.0, 80.0, 70.0], [20.5, 20.5, 60.2, 66.1]]
+    np.testing.assert_array_equal(obscure(frame, boxes, style, seed=5), obscure(frame, [outer], style, seed=5))
+    # An ellipse inside another's box may stick out of that ellipse: every one is drawn.
+    ellipse = Style(method=method, shape=Shape.ELLIPSE, padding=0.1, feather=0.1, noise=8.0)
+    corner = [[10.0, 12.0, 80.0, 70.0], [12, 14, 22, 24]]
+    assert not np.array_equal(obscure(frame, corner, ellipse, seed=5), obscure(frame, corner[:1], ellipse, seed=5))
 
 
 def test_ring_of_depth_zero_still_moves_outwards():
