@@ -303,3 +303,31 @@ def test_the_plate_margin_grows_by_the_height_of_one_line(side, margin):
     grown, unclipped, _ = detector._text_boxes(prob)
     assert len(grown) == 1
     np.testing.assert_allclose(unclipped[0, :2] - grown[0, :2], [margin, margin], rtol=1e-4)
+
+
+def test_video_reads_a_720p_frame_at_full_size_where_small_plates_are_on_no_vehicle(detectors, data_dir):
+    """A 45 px plate that no vehicle explains (rendered on a real 720p street frame, as
+    ``benchmarks/plate_exposure.py --render --background`` does): the 960 px view (0.75x at
+    720p) saw nothing of the US plate's characters (text probability 0.02) and it stayed
+    readable; ``balanced`` video reads the frame at full size (on one search in four). Photos
+    keep the views they were measured with."""
+    import av
+    from plate_exposure import paste, render_plates, truth_box
+
+    with av.open(str(data_dir / "videos" / "theaiguys_license_plate.mp4")) as clip:
+        frame = next(f for i, f in enumerate(clip.decode(video=0)) if i == 5).to_ndarray(format="rgb24")
+    h, w = frame.shape[:2]
+    small = []
+    for plate in render_plates(w, h):
+        quad = plate.quad(5, w)
+        paste(frame, plate, quad)
+        box = truth_box(quad, w, h)
+        if box is not None and plate.width == 45:
+            small.append(tuple(int(v) for v in pixel_boxes(np.array([box]), w, h)[0]))
+    assert len(small) == 5
+    detector = detectors[Profile.BALANCED]
+    found = detector.detect(frame)
+    assert [hidden_share(found, box, frame.shape) for box in small] == [1.0] * 5
+    assert [v.long_side for v in detector.views] == [480, 1280]
+    assert [v.long_side for v in detector.for_stills().views] == [480, 960]
+

@@ -73,13 +73,17 @@ class PlateView:
         On video, run on one analysed frame in this many (`PlateDetector.light` leaves it out
         of the others; `redact.pipeline.redactor.Analyser` schedules them): what it finds is
         text of the scene, which the tracker holds and the look-ahead draws back over the
-        frames between. Photos and `redact pick` run every view.
+        frames between. Photos and `redact pick` run every view they run.
+    stills_only, video_only : bool
+        Run on still images only (`PlateDetector.for_stills`), or on video frames only.
     """
 
     long_side: int
     min_scale: float = 0.0
     max_upscale: float = 2.0
     every: int = 1
+    stills_only: bool = False
+    video_only: bool = False
 
     def scale(self, width: int, height: int) -> float:
         """Scale from frame to network pixels."""
@@ -210,8 +214,15 @@ PLANS = {
     # The larger view is the dearest network call of a detection (720p: 960 px ~150 ms, 736
     # px ~85, against ~90 and ~55 for the faces); it runs on every other plate search, and
     # between them the tracker holds its text (see `PlateView.every` and docs/measurements.md).
+    # ``balanced`` video: the frame at full size (1280 px at 720p) on one search in four
+    # costs what 960 px on every other did, and the 960 px view (0.75x at 720p) missed
+    # whole 45 px plates that no vehicle explains (rendered on a 30 fps 720p street: 35 of
+    # 576 readable, 1 with full size); never more than 1.25x, the 960 px view's scale on a
+    # 768 px frame (more split PETS09's plates into words and left one word readable).
+    # Photos keep the 960 px view they were measured with (OpenALPR, WIDER).
     Profile.FAST: PlatePlan(views=(PlateView(480), PlateView(736, every=2))),
-    Profile.BALANCED: PlatePlan(views=(PlateView(480), PlateView(960, every=2))),
+    Profile.BALANCED: PlatePlan(views=(PlateView(480), PlateView(960, stills_only=True),
+                                       PlateView(1280, max_upscale=1.25, every=4, video_only=True))),
     Profile.THOROUGH: PlatePlan(views=(PlateView(640), PlateView(960), PlateView(1280, min_scale=1.0))),
 }
 
@@ -480,11 +491,27 @@ class PlateDetector:
         self.models = (TEXT_MODEL, *(self._check.models if self._check else ()))
         if self._check is not None:
             self.runtimes[REC_MODEL] = self._check.runtime
+        self.still = False  # video frames; see `for_stills`
+
+    @property
+    def views(self) -> tuple:
+        """The plan's views this detector runs: on video frames, or on still images
+        (`for_stills`), as `PlateView.stills_only` and ``video_only`` say."""
+        return tuple(v for v in self.plan.views if not (v.video_only if self.still else v.stills_only))
+
+    def for_stills(self) -> "PlateDetector":
+        """This detector for still images (`PlateView.stills_only`). It shares this detector's
+        networks (use both from one thread); ``self`` when the plan's views are the same."""
+        if self.still or not any(v.stills_only or v.video_only for v in self.plan.views):
+            return self
+        twin = copy.copy(self)
+        twin.still = True
+        return twin
 
     @property
     def views_every(self) -> int:
         """Analysed frames of a video between two runs of every view (`PlateView.every`)."""
-        return max((view.every for view in self.plan.views), default=1)
+        return max((view.every for view in self.views), default=1)
 
     def light(self) -> "PlateDetector":
         """This detector for the analysed frames between two runs of its sparse views
@@ -493,7 +520,7 @@ class PlateDetector:
         if self.views_every == 1:
             return self
         twin = copy.copy(self)
-        twin.plan = replace(self.plan, views=tuple(v for v in self.plan.views if v.every == 1))
+        twin.plan = replace(self.plan, views=tuple(v for v in self.views if v.every == 1))
         return twin
 
     @property
@@ -572,7 +599,7 @@ class PlateDetector:
         plan = self.plan
         tile = plan.tile if plan.tile > 0 else math.inf
         passes = []
-        for view in plan.views:
+        for view in self.views:
             scale = view.scale(width, height)
             if width * scale <= tile and height * scale <= tile:
                 passes.append((scale, (0, 0, width, height)))
