@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..core.geometry import nested, pad_boxes, pixel_boxes
+from ..core.geometry import pad_boxes, pixel_boxes
 from ..core.policy import Method, Shape, Style
 from ..core.types import Kind, Regions, check_frame  # noqa: F401 (check_frame: public here too)
 
@@ -93,18 +93,40 @@ def region_geometry(xyxy, style: Style, width: int, height: int):
 
 
 def _drawn(geo: _Geometry, style: Style, idx: np.ndarray) -> np.ndarray:
-    """The regions of one style group worth drawing: a box inside another box of its style
-    (its padded core and its soft edge within the other's) hides nothing the other does not.
+    """The regions of one style group worth drawing.
 
-    Trackers and holds repeat one face many times over (a detection, its held prediction, the
-    look-ahead's box drawn back): on a 720p street crowd 57% of the face rows, 47% of their
-    area, lay inside another row, and each was blurred again, its ring sampled again.
+    A box whose padded core and soft edge lie within another box of its style is hidden
+    wholly by that box (its core fully, every pixel of its soft edge at least as much), so it
+    is drawn once, by the outer box; where such boxes' soft edges overlapped, the edge was
+    blended twice before and is blended once now, as for one detection. Trackers and holds
+    repeat one face many times over (docs/measurements.md, "Nested boxes drawn once").
+
+    Parameters
+    ----------
+    geo : _Geometry
+        The call's geometry.
+    style : Style
+        The group's style; ellipses are all drawn (one inside another's box may stick out).
+    idx : ndarray of int
+        The group's rows.
+
+    Returns
+    -------
+    ndarray of int
+        The rows of ``idx`` to draw, in order.
     """
     if style.shape is not Shape.BOX or len(idx) < 2:
         return idx
-    # `nested` drops a box inside one that "scores" at least as high: here, whose feather is
-    # at least as wide, so the outer box covers every pixel at least as much.
-    return idx[~nested(geo.core[idx], geo.feather[idx])]
+    core, feather = geo.core[idx], geo.feather[idx]
+    # within[i, j]: box i lies in box j, its soft edge no wider. Of two such equal boxes the
+    # later one goes.
+    within = ((core[:, None, :2] >= core[None, :, :2]).all(axis=2)
+              & (core[:, None, 2:] <= core[None, :, 2:]).all(axis=2)
+              & (feather[:, None] <= feather[None, :]))
+    order = np.arange(len(idx))
+    covered = within & (~within.T | (order[None, :] < order[:, None]))
+    np.fill_diagonal(covered, False)
+    return idx[~covered.any(axis=1)]
 
 
 def _geometry(regions: Regions, groups, mask, width: int, height: int) -> _Geometry:
