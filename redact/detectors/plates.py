@@ -54,6 +54,9 @@ _BGR_MEAN = np.array([0.406, 0.456, 0.485], np.float32) * 255.0
 _BGR_STD = np.array([0.225, 0.224, 0.229], np.float32) * 255.0
 #: The network's input sides must be multiples of its largest stride.
 _ALIGN = 32
+#: Two views whose scales on a frame are within this factor of each other find the same
+#: text: the later one is skipped.
+_SAME_SCALE = 1.2
 
 
 @dataclass(frozen=True)
@@ -68,26 +71,36 @@ class PlateView:
         ...but never by less than this (1.0: never shrink, so small far-away plates keep
         every pixel)...
     max_upscale : float
-        ...and never by more than this (tiny frames are not blown up).
+        ...and never by more than this (tiny frames are not blown up)...
+    max_side : int
+        ...nor past this many pixels on the longer side (0: no bound).
     every : int
         On video, run on one analysed frame in this many (`PlateDetector.light` leaves it out
         of the others; `redact.pipeline.redactor.Analyser` schedules them): what it finds is
         text of the scene, which the tracker holds and the look-ahead draws back over the
-        frames between. Photos and `redact pick` run every view they run.
-    stills_only, video_only : bool
-        Run on still images only (`PlateDetector.for_stills`), or on video frames only.
+        frames between. Photos and `redact pick` run all their views on every frame.
+    stills_only : bool
+        Run on still images only (`PlateDetector.for_stills`), not on video frames.
+
+    Examples
+    --------
+    >>> full = PlateView(960, min_scale=1.0, max_side=1280)
+    >>> [round(full.scale(w, w * 9 // 16), 3) for w in (640, 768, 1280, 1920)]
+    [1.5, 1.25, 1.0, 0.667]
     """
 
     long_side: int
     min_scale: float = 0.0
     max_upscale: float = 2.0
+    max_side: int = 0
     every: int = 1
     stills_only: bool = False
-    video_only: bool = False
 
     def scale(self, width: int, height: int) -> float:
         """Scale from frame to network pixels."""
-        return min(max(self.long_side / max(width, height), self.min_scale), self.max_upscale)
+        longer = max(width, height)
+        scale = min(max(self.long_side / longer, self.min_scale), self.max_upscale)
+        return min(scale, self.max_side / longer) if self.max_side else scale
 
 
 @dataclass(frozen=True)
@@ -212,17 +225,16 @@ class PlatePlan:
 #: plate each, mostly 1280x720): see `PlateDetector` for the figures.
 PLANS = {
     # The larger view is the dearest network call of a detection (720p: 960 px ~150 ms, 736
-    # px ~85, against ~90 and ~55 for the faces); it runs on every other plate search, and
-    # between them the tracker holds its text (see `PlateView.every` and docs/measurements.md).
-    # ``balanced`` video: the frame at full size (1280 px at 720p) on one search in four
-    # costs what 960 px on every other did, and the 960 px view (0.75x at 720p) missed
-    # whole 45 px plates that no vehicle explains (rendered on a 30 fps 720p street: 35 of
-    # 576 readable, 1 with full size); never more than 1.25x, the 960 px view's scale on a
-    # 768 px frame (more split PETS09's plates into words and left one word readable).
-    # Photos keep the 960 px view they were measured with (OpenALPR, WIDER).
+    # px ~85, against ~90 and ~55 for the faces). On video it runs on one plate search in
+    # `PlateView.every`, the tracker holding its text between (docs/measurements.md).
+    # ``balanced``'s reads the frame at full size, up to 1280 px (as 960 px would on smaller
+    # frames): at 0.75x of a 720p frame the 960 px view saw nothing of some 45 px plates no
+    # vehicle explains (rendered on a 30 fps 720p street: 36 of 576 readable with it on
+    # every other search, 1 with full size on one in four, for about the same CPU). Photos,
+    # with no tracker to carry text, run it beside the 960 px view they were measured with.
     Profile.FAST: PlatePlan(views=(PlateView(480), PlateView(736, every=2))),
     Profile.BALANCED: PlatePlan(views=(PlateView(480), PlateView(960, stills_only=True),
-                                       PlateView(1280, max_upscale=1.25, every=4, video_only=True))),
+                                       PlateView(960, min_scale=1.0, max_side=1280, every=4))),
     Profile.THOROUGH: PlatePlan(views=(PlateView(640), PlateView(960), PlateView(1280, min_scale=1.0))),
 }
 
@@ -494,15 +506,15 @@ class PlateDetector:
         self.still = False  # video frames; see `for_stills`
 
     @property
-    def views(self) -> tuple:
-        """The plan's views this detector runs: on video frames, or on still images
-        (`for_stills`), as `PlateView.stills_only` and ``video_only`` say."""
-        return tuple(v for v in self.plan.views if not (v.video_only if self.still else v.stills_only))
+    def views(self) -> tuple[PlateView, ...]:
+        """The plan's views this detector runs: on still images (`for_stills`) all of them,
+        on video frames those not `PlateView.stills_only`."""
+        return tuple(v for v in self.plan.views if self.still or not v.stills_only)
 
     def for_stills(self) -> "PlateDetector":
         """This detector for still images (`PlateView.stills_only`). It shares this detector's
-        networks (use both from one thread); ``self`` when the plan's views are the same."""
-        if self.still or not any(v.stills_only or v.video_only for v in self.plan.views):
+        networks (use both from one thread); ``self`` when the plan has no stills-only view."""
+        if self.still or not any(v.stills_only for v in self.plan.views):
             return self
         twin = copy.copy(self)
         twin.still = True
@@ -601,6 +613,8 @@ class PlateDetector:
         passes = []
         for view in self.views:
             scale = view.scale(width, height)
+            if any(scale <= s * _SAME_SCALE and s <= scale * _SAME_SCALE for s, _ in passes):
+                continue  # a photo's 960 px and full-size views on a frame about 960 px long
             if width * scale <= tile and height * scale <= tile:
                 passes.append((scale, (0, 0, width, height)))
                 continue
