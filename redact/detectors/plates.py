@@ -610,7 +610,7 @@ class PlateDetector:
         """``(scale, (x0, y0, x1, y1))`` of every network pass over a frame of this size."""
         plan = self.plan
         tile = plan.tile if plan.tile > 0 else math.inf
-        passes = []
+        passes: list[tuple[float, tuple]] = []
         for view in self.views:
             scale = view.scale(width, height)
             if any(scale <= s * _SAME_SCALE and s <= scale * _SAME_SCALE for s, _ in passes):
