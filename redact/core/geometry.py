@@ -123,9 +123,9 @@ def centres_inside(a, b) -> np.ndarray:
 
 
 def nested(xyxy, score) -> np.ndarray:
-    """Which boxes lie wholly inside another box (edges included) that scores at least as high:
-    dropping them leaves the union of the boxes, and of their padded boxes, as it is. Of two
-    equal boxes the later one is nested.
+    """Which boxes lie wholly inside another box (edges included) that scores higher, or as
+    high and comes first: dropping them leaves the union of the boxes, and of their padded
+    boxes, as it is. (A box listed before a larger box of equal score is kept.)
 
     >>> nested([[0, 0, 10, 10], [2, 2, 8, 8], [5, 5, 12, 12], [2, 2, 8, 8]], [0.9, 0.3, 0.2, 0.95]).tolist()
     [False, True, False, False]
