@@ -1,5 +1,6 @@
 """Person detector: instances, head boxes, odd inputs, and recall on real photos and video frames."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -441,6 +442,27 @@ def test_unboxed_parts_are_the_mask_outside_the_padded_boxes():
     half, _ = unboxed_parts(prob[::2, ::2], 0.5, boxes, plan)
     assert any(b[0] <= 200 and b[1] <= 150 and b[2] >= 220 and b[3] >= 190 for b in half.tolist())
     assert unboxed_parts(None, 1.0, boxes, plan)[0].shape == (0, 4)
+
+
+def test_a_sprawling_part_is_given_as_boxes_along_it_that_still_cover_it():
+    """A mask part along a kerb (a diagonal strip) was one rectangle over the whole scene
+    between its ends; its pieces cover every pixel of it and a fraction of that rectangle."""
+    from redact.detectors.persons import unboxed_parts
+
+    plan = PLANS[Profile.BALANCED]
+    prob = np.zeros((240, 320), np.float32)
+    for x in range(40, 280):           # a strip 6 px thick, from (40, 20) down to (280, 200)
+        y = 20 + (x - 40) * 3 // 4
+        prob[y:y + 6, x] = 0.9
+    prob[100:140, 20:36] = 0.9         # a compact part stays one box
+    xyxy, score = unboxed_parts(prob, 1.0, np.zeros((0, 4), np.float32), plan)
+    mask = prob > plan.segment_threshold
+    assert hidden(xyxy, prob.shape, pad=0.0)[mask].all()
+    area = float(((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])).sum())
+    assert area < 0.25 * 240 * 185     # the strip's rectangle, 240 x 185 px
+    assert [20, 100, 36, 140] in xyxy.tolist() and np.allclose(score, 0.9)
+    whole, _ = unboxed_parts(prob, 1.0, np.zeros((0, 4), np.float32), replace(plan, part_fill=0.0))
+    assert sorted(whole.tolist()) == [[20, 100, 36, 140], [40, 20, 280, 205]]
 
 
 def test_person_rows_come_from_the_box_networks_with_vehicles_on_request(people_dir):
