@@ -82,18 +82,27 @@ def box_areas(xyxy) -> np.ndarray:
     return np.maximum(xyxy[:, 2] - xyxy[:, 0], 0) * np.maximum(xyxy[:, 3] - xyxy[:, 1], 0)
 
 
+def intersection_matrix(a, b) -> np.ndarray:
+    """Area every ``xyxy`` row of ``a`` shares with every row of ``b``.
+
+    >>> intersection_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]]).tolist()
+    [[2.0, 0.0]]
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return np.clip(ix, 0, None) * np.clip(iy, 0, None)
+
+
 def iou_matrix(a, b) -> np.ndarray:
     """IoU of every ``xyxy`` row of ``a`` with every row of ``b`` (0 where both are empty).
 
     >>> iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]]).round(3).tolist()
     [[0.333, 0.0]]
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
-    union = box_areas(a)[:, None] + box_areas(b)[None, :] - inter
+    inter = intersection_matrix(a, b)
+    union = box_areas(np.asarray(a).reshape(-1, 4))[:, None] + box_areas(np.asarray(b).reshape(-1, 4))[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 

@@ -27,7 +27,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..core.geometry import box_areas, centres_inside, iou_matrix, pad_boxes
+from ..core.geometry import box_areas, centres_inside, intersection_matrix, iou_matrix, pad_boxes
 from ..core.types import BODIES, Kind, Regions
 
 #: Boxes whose sides are all shorter than this (pixels) may also match by centre distance:
@@ -58,6 +58,16 @@ ENTRY_MARGIN = 0.25
 #: hold, growing, they became slabs in video. Real faces score higher or are found again,
 #: which confirms them.
 CONFIRM_SCORE = 0.5
+#: Kinds held without growing (`Tracker`) and drawn back without `ENTRY_MARGIN` (`TwoSidedHold`):
+#: the person map's parts outside every person box. A part is one frame's mask, not an object
+#: that moves on: the next frame's mask says anew where it is, so a part held and growing, and
+#: drawn back grown, covered mostly the scene (PETS09, first 200 frames: held and drawn-back
+#: silhouettes hid 10.9% of every frame).
+PARTS = (Kind.SILHOUETTE,)
+#: A part's box padded by this share of its size is what the previous frame obscured of it:
+#: the person style pads bodies by at least that much (`redact.core.policy.Style`, 0.1, as
+#: `redact.detectors.persons.PersonPlan.cover_pad` assumes).
+PART_SEEN_PAD = 0.1
 
 
 def _float32_outward(boxes: np.ndarray) -> np.ndarray:
@@ -99,7 +109,7 @@ class Tracker:
        confidence gate: a face is covered from its first detection);
     2. then every live track that no detection matched, at its constant-velocity predicted
        box grown by ``growth`` times its size on every side per frame since it was last
-       detected, with its last score.
+       detected (`PARTS` not grown), with its last score.
 
     A track stays live until a frame on which detection ran and missed it more than
     ``hold_frames`` frames after its last detection; then it ends. Frames passed with
@@ -187,6 +197,8 @@ class Tracker:
         core = np.empty_like(self._box)
         grown = np.empty_like(self._box)
         kernels.predict(self._box, self._velocity, age, self._growth, core, grown)
+        parts = np.isin(self._kind, PARTS)
+        grown[parts] = core[parts]
         return core, grown
 
     def _held(self, grown: np.ndarray) -> Regions:
@@ -238,6 +250,7 @@ class Tracker:
             affinity = np.empty((n_tracks, n_dets), np.float64)
             kernels.affinity_matrix(core, self._kind, dets, detections.kind, SMALL_BOX_PX, affinity)
             kernels.weigh_person_shape(core, self._kind, dets, detections.kind, np.int8(Kind.PERSON), affinity)
+            self._weigh_parts(core, dets, detections.kind, affinity)
             # Tracks seen on two frames or more choose first; a track seen once (often a
             # second box of one object) takes only what they left. Otherwise that second box's
             # track stole the object's next box and its own track was dropped (PETS09).
@@ -312,6 +325,17 @@ class Tracker:
         self._id = np.concatenate([self._id[keep], ids[new]])
         return output
 
+    def _weigh_parts(self, core: np.ndarray, dets: np.ndarray, det_kind: np.ndarray, affinity: np.ndarray) -> None:
+        """Between two `PARTS` rows, the affinity is at least the share of the smaller box
+        inside the other (in place): the mask's parts split and join from frame to frame,
+        and a piece lying in last frame's part is that part's mask again, not something new
+        to draw back over the frames before it (`TwoSidedHold`)."""
+        pairs = np.isin(self._kind, PARTS)[:, None] & np.isin(det_kind, PARTS)[None, :]
+        if not pairs.any():
+            return
+        smaller = np.minimum(box_areas(core)[:, None], box_areas(dets)[None, :])
+        inside = np.divide(intersection_matrix(core, dets), smaller, out=np.zeros(pairs.shape), where=smaller > 0)
+        affinity[pairs] = np.maximum(affinity[pairs], inside[pairs])
 
     def _seen_by_another(self, core: np.ndarray, lost: np.ndarray, detections: Regions,
                          matched: np.ndarray) -> np.ndarray:
@@ -382,7 +406,9 @@ class TwoSidedHold:
     view, turning, growing as it approaches). Frames wait in a buffer of at most
     ``lookahead`` frames; when a track id appears that was absent from the previous frame,
     its box, grown by `ENTRY_MARGIN` of its size on every side, is added (same kind and id,
-    score 0) to every frame still buffered: up to ``lookahead`` frames back.
+    score 0) to every frame still buffered: up to ``lookahead`` frames back. `PARTS` (mask
+    parts) are drawn back as they are, and only where they lie outside every part of the
+    previous frame (`_seen_before`).
 
     When that track shows up again, its centre velocity is known, and each still-buffered
     frame ``k`` frames before its first appearance also receives the hull of the first box
@@ -420,6 +446,7 @@ class TwoSidedHold:
         # [frame number, item, regions, added Regions...] per buffered frame, oldest first.
         self._buffer: deque = deque()
         self._previous_ids = np.zeros(0, np.int64)
+        self._previous_parts = np.zeros((0, 4), np.float32)
         # track id -> (frame first seen, first box float64 (4,), kind): tracks waiting for a
         # second sighting to give their velocity.
         self._entering: dict = {}
@@ -447,10 +474,12 @@ class TwoSidedHold:
         self._index += 1
         ids = regions.track_id
         first = (ids < 0) | ~np.isin(ids, self._previous_ids)
+        first &= ~self._seen_before(regions)
         self._extrapolate_back(index, regions, first)
         if np.any(first):
             entering = regions.select(first)
-            back = Regions(_float32_outward(pad_boxes(entering.xyxy, ENTRY_MARGIN)),
+            margin = np.where(np.isin(entering.kind, PARTS), 0.0, ENTRY_MARGIN)
+            back = Regions(_float32_outward(pad_boxes(entering.xyxy, margin)),
                            np.zeros(len(entering), np.float32), entering.kind, entering.track_id)
             for frame in self._buffer:
                 frame.append(back)
@@ -461,6 +490,7 @@ class TwoSidedHold:
                 self._entering[int(ids[row])] = (index, regions.xyxy[row].astype(np.float64),
                                                  int(regions.kind[row]))
         self._previous_ids = ids[ids >= 0]
+        self._previous_parts = regions.xyxy[np.isin(regions.kind, PARTS)]
         self._buffer.append([index, item, regions])
         released = []
         while len(self._buffer) > self._lookahead:
@@ -480,8 +510,23 @@ class TwoSidedHold:
         """
         released = [self._release() for _ in range(len(self._buffer))]
         self._previous_ids = np.zeros(0, np.int64)
+        self._previous_parts = np.zeros((0, 4), np.float32)
         self._entering = {}
         return released
+
+    def _seen_before(self, regions: Regions) -> np.ndarray:
+        """Rows of the `PARTS` kinds that lie wholly within a part of the previous frame,
+        padded by `PART_SEEN_PAD`: the mask covered that place then, so a new id there
+        (the mask's parts split and join) is nothing entering, and is not drawn back."""
+        seen = np.zeros(len(regions), np.bool_)
+        parts = np.flatnonzero(np.isin(regions.kind, PARTS) & (regions.track_id >= 0))
+        if not len(parts) or not len(self._previous_parts):
+            return seen
+        a, b = regions.xyxy[parts][:, None, :], pad_boxes(self._previous_parts, PART_SEEN_PAD)[None, :, :]
+        inside = ((a[..., 0] >= b[..., 0]) & (a[..., 1] >= b[..., 1]) & (a[..., 2] <= b[..., 2])
+                  & (a[..., 3] <= b[..., 3]))
+        seen[parts] = inside.any(axis=1)
+        return seen
 
     def _release(self) -> tuple[object, Regions]:
         _, item, regions, *added = self._buffer.popleft()
@@ -500,7 +545,7 @@ class TwoSidedHold:
             now = regions.xyxy[row].astype(np.float64)
             # Centre pixels per frame between the first sighting and this one.
             velocity = ((now[:2] + now[2:]) - (box[:2] + box[2:])) / (2.0 * (index - first_index))
-            margin = ENTRY_MARGIN * (box[2:] - box[:2])
+            margin = (0.0 if kind in PARTS else ENTRY_MARGIN) * (box[2:] - box[:2])
             for at, frame in enumerate(self._buffer):
                 k = first_index - frame[0]
                 if k <= 0:
