@@ -13,7 +13,9 @@ Reported per subject and in total:
 * bystanders obscured: share of every other person's boxes (person-frames) with at least
   80% obscured — the privacy side, target 99.5%;
 * frames flagged for review, and frames where the shown subject box is another person
-  (an identity switch that would show a bystander).
+  (an identity switch that would show a bystander);
+* the share of each shared frame obscured (all subjects' frames): what a recipient sees of
+  the scene.
 
     python benchmarks/eval_incident.py ../shared/data/people/pets09_s2l1 \\
         ../shared/data/videos/opencv_vtest_pedestrians.avi [--frames N] [--profile P] [--oracle]
@@ -248,6 +250,7 @@ def main(argv=None) -> int:
     print(f"{'track':>5} {'pick':>5} {'frames':>6} {'visible':>8} {'bystanders hidden':>18} {'flagged':>7} "
           f"{'swaps':>5}")
     sums = np.zeros(5)
+    frame_hidden = []  # share of each composed frame obscured, over all subjects
     misses = []
     why_main: Counter = Counter()  # main cause -> subject frames, over all subjects
     why_alone: Counter = Counter()  # cause -> subject frames where it alone hides the subject
@@ -270,6 +273,7 @@ def main(argv=None) -> int:
             hidden_px, _ = redaction_masks(final, h, w)
             if mask is not None:
                 hidden_px |= mask
+            frame_hidden.append(float(hidden_px.mean()))
             ids = [t for t, _ in truth[i]]
             boxes = np.array([b for _, b in truth[i]])
             cover = covered_fraction(hidden_px, boxes)
@@ -320,6 +324,8 @@ def main(argv=None) -> int:
     if args.why:
         for track, causes in why_per_subject.items():
             print(f"  subject {track}: " + ", ".join(f"{c} {n}" for c, n in causes.most_common()))
+    print(f"share of each shared frame obscured: mean {np.mean(frame_hidden):.1%}, largest "
+          f"{np.max(frame_hidden):.1%}")
     print(f"bystander person-frames not obscured: {len(misses)} of {int(others)}; first few "
           f"(subject, frame, person, share obscured): {misses[:10]}")
     return 0
