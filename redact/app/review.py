@@ -238,8 +238,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
     for key, noun in (("face", "faces"), ("plate", "plates"), ("person", "people"), ("other", "zones/whole frames")):
         c = Count.from_json(counts.get(key)) if isinstance(counts, dict) else None
         if c is not None and c.frames:
-            tracks = f"{c.tracks or 0} tracks, " if key != "other" else ""
-            parts.append(f"{noun} ({tracks}{c.frames} frames)")
+            parts.append(f"{noun} ({_how_many(c) if key != 'other' else ''}{c.frames} frames)")
     lines.append("obscured: " + (", ".join(parts) or "nothing"))
     incident = _object(manifest.get("incident"))
     window = KeptWindow.from_json(incident.get("window"))
@@ -254,8 +253,10 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
     if kept:
         each = "; ".join(f"{s.get('kind', '?')}: {s.get('frames_shown', 0)} frames shown, "
                          f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
-        lines.append(f"subjects kept: {len(kept)} ({each}); bystanders obscured: "
-                     f"{incident.get('bystanders_obscured', 0)}")
+        people = Count.from_json(counts.get("person")) if isinstance(counts, dict) else None
+        bystanders = (_how_many(people).rstrip(", ") if people is not None and people.at_once
+                      else f"{incident.get('bystanders_obscured', 0)} tracks")
+        lines.append(f"subjects kept: {len(kept)} ({each}); bystanders obscured: {bystanders}")
     flagged = _flagged(manifest)
     if flagged:
         reasons: dict = {}
@@ -276,6 +277,15 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
 
 #: Flagged stretches listed in the legend, longest first.
 MAX_STRETCHES = 5
+
+
+def _how_many(count: Count) -> str:
+    """How many objects a count stands for, as the sheet words it: the most seen at once in a
+    frame. A tracker breaks and repeats one object (a walker's face on PETS09 came as a
+    dozen tracks), so tracks overcount people; `redact verify` prints both."""
+    if count.at_once:
+        return f"at most {count.at_once} at once, "
+    return f"{count.tracks} track{'s' if count.tracks != 1 else ''}, " if count.tracks else ""
 
 
 def _flagged(manifest: dict) -> list:
