@@ -324,8 +324,9 @@ def main(argv=None) -> int:
     if args.why:
         for track, causes in why_per_subject.items():
             print(f"  subject {track}: " + ", ".join(f"{c} {n}" for c, n in causes.most_common()))
-    print(f"share of each shared frame obscured: mean {np.mean(frame_hidden):.1%}, largest "
-          f"{np.max(frame_hidden):.1%}")
+    if frame_hidden:
+        print(f"share of each shared frame obscured: mean {np.mean(frame_hidden):.1%}, largest "
+              f"{np.max(frame_hidden):.1%}")
     print(f"bystander person-frames not obscured: {len(misses)} of {int(others)}; first few "
           f"(subject, frame, person, share obscured): {misses[:10]}")
     return 0

@@ -4,6 +4,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from conftest import DETECTOR_PROFILES, PLATE_MODELS, require_models, shared_data
 from redact import Kind, Regions
@@ -463,6 +466,36 @@ def test_a_sprawling_part_is_given_as_boxes_along_it_that_still_cover_it():
     assert [20, 100, 36, 140] in xyxy.tolist() and np.allclose(score, 0.9)
     whole, _ = unboxed_parts(prob, 1.0, np.zeros((0, 4), np.float32), replace(plan, part_fill=0.0))
     assert sorted(whole.tolist()) == [[20, 100, 36, 140], [40, 20, 280, 205]]
+
+
+@settings(deadline=None, max_examples=200)
+@given(mask=arrays(np.bool_, st.tuples(st.integers(1, 48), st.integers(1, 48))),
+       fill=st.floats(0, 1), min_side=st.integers(1, 20), max_pieces=st.integers(1, 40))
+def test_tight_pieces_hold_every_pixel_within_the_budget(mask, fill, min_side, max_pieces):
+    from redact.detectors.persons import tight_pieces
+
+    pieces = tight_pieces(mask, fill, min_side, max_pieces)
+    covered = np.zeros_like(mask)
+    for x0, y0, x1, y1 in pieces.tolist():
+        assert 0 <= x0 < x1 <= mask.shape[1] and 0 <= y0 < y1 <= mask.shape[0]
+        assert mask[y0:y1, x0:x1].any()
+        covered[y0:y1, x0:x1] = True
+    assert covered[mask].all()
+    assert len(pieces) <= max_pieces and (len(pieces) > 0) == mask.any()
+
+
+def test_a_lattice_like_mask_gives_a_bounded_number_of_rows():
+    """Every piece is a row the tracker pairs with every other: a mask of thin lines (4 000
+    pieces without a budget) gives at most `FRAME_PIECES` rows beside its whole parts."""
+    from redact.detectors.persons import FRAME_PIECES, unboxed_parts
+
+    prob = np.zeros((576, 1024), np.float32)
+    prob[::17] = 0.9
+    prob[:, ::17] = 0.9
+    prob[300:400:3, 600:700:3] = 0.9   # specks: many small parts besides the lattice
+    xyxy, _ = unboxed_parts(prob, 1.0, np.zeros((0, 4), np.float32), PLANS[Profile.BALANCED])
+    assert len(xyxy) <= FRAME_PIECES + 34 * 34
+    assert hidden(xyxy, prob.shape, pad=0.0)[prob > 0.5].all()
 
 
 def test_person_rows_come_from_the_box_networks_with_vehicles_on_request(people_dir):

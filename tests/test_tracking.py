@@ -354,21 +354,41 @@ def test_a_piece_of_last_frames_mask_part_continues_its_track():
         assert (out.track_id[0] == 0) == same, kind
 
 
-def test_a_mask_part_is_drawn_back_only_where_the_frame_before_had_none():
-    """A new part inside last frame's part (padded as the style pads it) enters nothing and is
-    not drawn back; one beside it is drawn back, at its own box; a face is drawn back grown."""
-    hold = TwoSidedHold(lookahead=2)
-    part = Regions.from_boxes([[100, 100, 200, 140]], kind=Kind.SILHOUETTE, track_id=1)
-    assert hold.push(0, Regions.empty()) == []
-    assert hold.push(1, part) == []
-    inside = Regions.from_boxes([[95, 100, 150, 142], [300, 100, 340, 140], [0, 0, 20, 20]],
-                                kind=np.array([Kind.SILHOUETTE, Kind.SILHOUETTE, Kind.FACE]),
-                                track_id=[2, 3, 4])
-    (first, regions), = hold.push(2, inside)
-    assert first == 0
-    assert sorted(regions.track_id.tolist()) == [1, 3, 4]
-    assert regions.select(regions.track_id == 3).xyxy.tolist() == [[300, 100, 340, 140]]
-    assert regions.select(regions.track_id == 4).xyxy.tolist() == [[-5, -5, 25, 25]]
+def test_a_mask_part_is_drawn_back_only_onto_frames_that_do_not_cover_it():
+    """A new part inside a part a buffered frame holds (padded as the style pads it) enters
+    nothing there and is not drawn back onto that frame, only onto those that lack it; a part
+    beside it is drawn back at its own box, a face grown; a part with no track id always."""
+    hold = TwoSidedHold(lookahead=3, seen_pad=0.1)
+    small = Regions.from_boxes([[100, 100, 140, 140]], kind=Kind.SILHOUETTE, track_id=1)
+    large = Regions.from_boxes([[100, 100, 200, 140]], kind=Kind.SILHOUETTE, track_id=1)
+    assert hold.push(0, Regions.empty()) == [] and hold.push(1, small) == [] and hold.push(2, large) == []
+    new = Regions.from_boxes([[150, 100, 195, 144], [300, 100, 340, 140], [0, 0, 20, 20], [110, 100, 130, 140]],
+                             kind=np.array([Kind.SILHOUETTE, Kind.SILHOUETTE, Kind.FACE, Kind.SILHOUETTE]),
+                             track_id=[2, 3, 4, -1])
+    released = dict(hold.push(3, new) + hold.flush())
+    ids = {i: sorted(r.track_id.tolist()) for i, r in released.items()}
+    # Frame 0 had no part there, frame 1 only the small one: piece 2 is drawn back onto both;
+    # frame 2's part covers it. The part with no id is drawn back everywhere (fail closed).
+    assert ids[0] == ids[1] == [-1, 1, 2, 3, 4] and ids[2] == [-1, 1, 3, 4]
+    assert released[0].select(released[0].track_id == 3).xyxy.tolist() == [[300, 100, 340, 140]]
+    assert released[0].select(released[0].track_id == 4).xyxy.tolist() == [[-5, -5, 25, 25]]
+    # Without a padding to count on (an ellipse style), every new part is drawn back.
+    plain = TwoSidedHold(lookahead=1)
+    plain.push(0, large)
+    (_, regions), = plain.push(1, new.select(new.track_id == 2))
+    assert sorted(regions.track_id.tolist()) == [1, 2]
+
+
+def test_a_piece_that_continues_a_long_part_is_held_where_it_was_found():
+    """A piece lying in a long part continues its track (`_weigh_parts`), but the jump between
+    their centres is no motion: held, it stays on the piece instead of flying off the mask."""
+    tracker = Tracker(hold_frames=5)
+    for _ in range(2):
+        tracker.update(one(Kind.SILHOUETTE, [0, 0, 400, 40]))
+    assert tracker.update(one(Kind.SILHOUETTE, [20, 0, 60, 40])).track_id.tolist() == [0]
+    for _ in range(3):
+        held = tracker.update(Regions.empty())
+        assert held.xyxy.tolist() == [[20, 0, 60, 40]]
 
 
 def test_skipped_frames_never_end_a_track():

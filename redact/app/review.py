@@ -254,9 +254,11 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
         each = "; ".join(f"{s.get('kind', '?')}: {s.get('frames_shown', 0)} frames shown, "
                          f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
         people = Count.from_json(counts.get("person")) if isinstance(counts, dict) else None
-        bystanders = (_how_many(people).rstrip(", ") if people is not None and people.at_once
-                      else f"{incident.get('bystanders_obscured', 0)} tracks")
-        lines.append(f"subjects kept: {len(kept)} ({each}); bystanders obscured: {bystanders}")
+        # The most people detected at once counts the kept subjects too.
+        bystanders = (f"people detected at most {people.at_once} at once, subjects included"
+                      if people is not None and people.at_once
+                      else f"bystanders obscured: {incident.get('bystanders_obscured', 0)} tracks")
+        lines.append(f"subjects kept: {len(kept)} ({each}); {bystanders}")
     flagged = _flagged(manifest)
     if flagged:
         reasons: dict = {}

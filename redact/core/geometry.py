@@ -101,9 +101,23 @@ def iou_matrix(a, b) -> np.ndarray:
     >>> iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]]).round(3).tolist()
     [[0.333, 0.0]]
     """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
     inter = intersection_matrix(a, b)
-    union = box_areas(np.asarray(a).reshape(-1, 4))[:, None] + box_areas(np.asarray(b).reshape(-1, 4))[None, :] - inter
+    union = box_areas(a)[:, None] + box_areas(b)[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def contained(a, b) -> np.ndarray:
+    """Whether every ``xyxy`` row of ``a`` lies wholly inside (edges included) every row of ``b``.
+
+    >>> contained([[1, 1, 2, 2], [0, 0, 5, 5]], [[0, 0, 4, 4]]).tolist()
+    [[True], [False]]
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None, :]
+    b = np.asarray(b, np.float64).reshape(-1, 4)[None, :, :]
+    return ((a[..., 0] >= b[..., 0]) & (a[..., 1] >= b[..., 1]) & (a[..., 2] <= b[..., 2])
+            & (a[..., 3] <= b[..., 3]))
 
 
 def overlap_areas(xyxy, box) -> np.ndarray:
@@ -141,8 +155,7 @@ def nested(xyxy, score) -> np.ndarray:
     """
     a = np.asarray(xyxy, np.float64).reshape(-1, 4)
     s = np.asarray(score, np.float64).reshape(-1)
-    inside = ((a[:, None, 0] >= a[None, :, 0]) & (a[:, None, 1] >= a[None, :, 1])
-              & (a[:, None, 2] <= a[None, :, 2]) & (a[:, None, 3] <= a[None, :, 3]))
+    inside = contained(a, a)
     index = np.arange(len(a))
     # Row i is covered by column j when j scores higher, or as high and comes first.
     ranks = (s[None, :] > s[:, None]) | ((s[None, :] == s[:, None]) & (index[None, :] < index[:, None]))

@@ -43,6 +43,11 @@ SEGMENT_SIZE = 256
 #: A sprawling mask part is cut until its boxes are filled or no longer than this (map pixels,
 #: `tight_pieces`): finer pieces would follow the map's own blur, and each is a row to track.
 PIECE_SIDE = 16
+#: At most this many pieces per part, and (shared among a frame's sprawling parts) per frame:
+#: every piece is a row the tracker pairs with every other (a lattice-like mask of 1 px lines
+#: gave 4 000 rows and 42 s a frame of tracking). Past the budget a part's boxes are left as
+#: they are (still covering it).
+PART_PIECES, FRAME_PIECES = 32, 256
 #: A part left over around a lone seed joins it when it covers this share of the seed's box.
 SURROUND_SHARE = 0.8
 #: HOG's default detection window is 64x128 with the person about 96 px tall inside it.
@@ -261,44 +266,53 @@ def _parts(mask: np.ndarray, prob: np.ndarray, fill: float = 0.0) -> tuple:
     if not len(sprawling):
         return box, score
     boxes, scores = [box[count >= fill * area]], [score[count >= fill * area]]
+    budget = max(1, min(PART_PIECES, FRAME_PIECES // len(sprawling)))
     for k in sprawling:
         x0, y0, x1, y1 = box[k]
-        pieces = tight_pieces(labels[y0:y1, x0:x1] == k + 1, fill) + [x0, y0, x0, y0]
+        pieces = tight_pieces(labels[y0:y1, x0:x1] == k + 1, fill, max_pieces=budget) + [x0, y0, x0, y0]
         boxes.append(pieces.astype(np.int32))
         scores.append(np.full(len(pieces), score[k], np.float32))
     return np.concatenate(boxes), np.concatenate(scores)
 
 
-def tight_pieces(pixels: np.ndarray, fill: float, min_side: int = PIECE_SIDE) -> np.ndarray:
+def tight_pieces(pixels: np.ndarray, fill: float, min_side: int = PIECE_SIDE, max_pieces: int = PART_PIECES) -> np.ndarray:
     """Boxes (half-open ``x0, y0, x1, y1`` int pixels of ``pixels``) that hold every True pixel.
 
     A box around the pixels is kept when they fill at least ``fill`` of it or it is no longer
     than ``min_side`` either way; otherwise it is cut in two across its longer side and each
-    half is boxed again. A mask part that runs along a kerb or round a group (its rectangle
-    mostly empty) becomes a few boxes along it instead of one slab over the scene.
+    half is boxed again, largest first, until there are ``max_pieces`` boxes (then the boxes
+    not yet cut are kept as they are). A mask part that runs along a kerb or round a group
+    (its rectangle mostly empty) becomes a few boxes along it instead of one slab over the scene.
 
     >>> band = np.eye(64, dtype=bool)  # a diagonal line, 64 pixels in a 64 x 64 box
     >>> pieces = tight_pieces(band, 0.5)
     >>> len(pieces), int(sum((b[2] - b[0]) * (b[3] - b[1]) for b in pieces))
     (4, 1024)
     """
-    out = []
-    stack = [(pixels, 0, 0)]
-    while stack:
-        part, ox, oy = stack.pop()
+    if not (0 <= fill <= 1 and min_side >= 1 and max_pieces >= 1):
+        raise ValueError(f"tight_pieces: expected 0 <= fill <= 1, min_side >= 1 and max_pieces >= 1, got "
+                         f"{fill!r}, {min_side!r}, {max_pieces!r}")
+
+    def boxed(part, ox, oy):
         rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
         if not len(rows):
-            continue
+            return None
         y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        part = part[y0:y1, x0:x1]
-        ox, oy = ox + x0, oy + y0
+        return part[y0:y1, x0:x1], ox + x0, oy + y0
+
+    out = []
+    todo = [b for b in [boxed(pixels, 0, 0)] if b is not None]
+    while todo:
+        # Largest first, so a budget spent leaves the small boxes uncut, not the slab.
+        todo.sort(key=lambda b: b[0].size)
+        part, ox, oy = todo.pop()
         h, w = part.shape
-        if max(h, w) <= min_side or part.mean() >= fill:
+        if max(h, w) <= min_side or part.mean() >= fill or len(out) + len(todo) + 2 > max_pieces:
             out.append((ox, oy, ox + w, oy + h))
-        elif w >= h:
-            stack += [(part[:, : w // 2], ox, oy), (part[:, w // 2:], ox + w // 2, oy)]
-        else:
-            stack += [(part[: h // 2], ox, oy), (part[h // 2:], ox, oy + h // 2)]
+            continue
+        halves = ([(part[:, : w // 2], ox, oy), (part[:, w // 2:], ox + w // 2, oy)] if w >= h
+                  else [(part[: h // 2], ox, oy), (part[h // 2:], ox, oy + h // 2)])
+        todo += [b for b in (boxed(*half) for half in halves) if b is not None]
     return np.array(out, np.int64).reshape(-1, 4)
 
 

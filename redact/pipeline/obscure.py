@@ -43,19 +43,24 @@ def _as_regions(regions) -> Regions:
     return Regions.from_boxes(regions)
 
 
+def style_of(style: Mapping, kind: Kind) -> Style:
+    """The style a mapping Kind -> Style (None: the default) gives regions of ``kind``: a
+    silhouette is obscured as a person unless it has a style of its own."""
+    default = style.get(None, Style())
+    if kind == Kind.SILHOUETTE and kind not in style:
+        return style.get(Kind.PERSON, default)
+    return style.get(kind, default)
+
+
 def _styles_for(regions: Regions, style) -> list[tuple[Style, np.ndarray]]:
     """Group region indices by the style that applies to their kind."""
     if isinstance(style, Style):
         return [(style, np.arange(len(regions)))]
     if not isinstance(style, Mapping):
         raise TypeError(f"style: expected a Style or a mapping Kind -> Style, got {type(style).__name__}")
-    default = style.get(None, Style())
-    # A silhouette is obscured as a person unless it has a style of its own.
-    fallback = {Kind.SILHOUETTE: style.get(Kind.PERSON, default)}
     groups: dict[Style, list[int]] = {}
     for i, k in enumerate(regions.kind):
-        kind = Kind(int(k))
-        groups.setdefault(style.get(kind, fallback.get(kind, default)), []).append(i)
+        groups.setdefault(style_of(style, Kind(int(k))), []).append(i)
     return [(s, np.asarray(idx, dtype=np.int64)) for s, idx in groups.items()]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.geometry import pixel_boxes
-from ..core.policy import Policy
+from ..core.policy import Policy, Shape
 from ..core.types import Kind, Regions, check_frame
 from ..detectors import describe_models, detect_all, detectors_for
 from ..detectors.objects import ObjectDetector
@@ -25,7 +25,7 @@ from ..detectors.plates import PlateDetector
 from ..record.manifest import UNANALYSED, Manifest
 from .compose import compose, obscured
 from .motion import MotionGate, SceneCuts
-from .obscure import obscure
+from .obscure import obscure, style_of
 from .tracking import Tracker, TwoSidedHold
 from .vehicles import PlateRides
 
@@ -179,7 +179,11 @@ class Analyser:
                                 unconfirmed_hold=0 if self.lookahead_frames else None)
         self._gate = MotionGate() if policy.detect_every > 1 or watch_motion else None
         self._followed = Regions.empty()
-        self._hold = TwoSidedHold(self.lookahead_frames)
+        # A new mask part inside one a buffered frame covers is not drawn back onto it; how far
+        # a part is covered beyond its box is the person style's padding (with a box shape).
+        part_style = style_of(policy.style_map, Kind.SILHOUETTE)
+        self._hold = TwoSidedHold(self.lookahead_frames,
+                                  seen_pad=part_style.padding if part_style.shape == Shape.BOX else None)
         self._rides = PlateRides()
         self._cuts = SceneCuts()
         self._every, self._slow = detectors, []

@@ -27,7 +27,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..core.geometry import box_areas, centres_inside, intersection_matrix, iou_matrix, pad_boxes
+from ..core.geometry import box_areas, centres_inside, contained, intersection_matrix, iou_matrix, pad_boxes
 from ..core.types import BODIES, Kind, Regions
 
 #: Boxes whose sides are all shorter than this (pixels) may also match by centre distance:
@@ -64,10 +64,6 @@ CONFIRM_SCORE = 0.5
 #: drawn back grown, covered mostly the scene (PETS09, first 200 frames: held and drawn-back
 #: silhouettes hid 10.9% of every frame).
 PARTS = (Kind.SILHOUETTE,)
-#: A part's box padded by this share of its size is what the previous frame obscured of it:
-#: the person style pads bodies by at least that much (`redact.core.policy.Style`, 0.1, as
-#: `redact.detectors.persons.PersonPlan.cover_pad` assumes).
-PART_SEEN_PAD = 0.1
 
 
 def _float32_outward(boxes: np.ndarray) -> np.ndarray:
@@ -182,7 +178,7 @@ class Tracker:
     def predicted(self, ahead: int = 1) -> Regions:
         """The regions `update` would return on the ``ahead``-th frame from now if detection
         were skipped until then: every live track at its predicted box, grown by the frames
-        since its last detection. Read-only: the tracker does not advance.
+        since its last detection (`PARTS` not grown). Read-only: the tracker does not advance.
 
         Live redaction (`redact.pipeline.live`) covers a frame with this while its
         detection is still running.
@@ -286,11 +282,13 @@ class Tracker:
         # A box that changed size by more than `FOUND_AGAIN_SIZE` shows another extent of its
         # object (a face's box and a box on its hand, a loose and a tight box of one face):
         # the shift of its centre is no motion. The track takes the box, not that speed.
-        # Bodies keep their speed (a part of one is handled above): on PETS09 the rule split
-        # people's tracks more (4.25 -> 4.38 tracks per person over 200 frames).
+        # Person boxes keep their speed (a part of one is handled above): on PETS09 the rule
+        # split people's tracks more (4.25 -> 4.38 tracks per person over 200 frames). Mask
+        # parts do not: a piece continuing a long part (`_weigh_parts`) is no motion, and its
+        # centre's jump, taken as speed, flew the held part off the mask.
         ratio = box_areas(dets[whole]) / np.maximum(box_areas(self._box[updated]), 1e-9)
         moves = ((ratio >= 1 / FOUND_AGAIN_SIZE) & (ratio <= FOUND_AGAIN_SIZE)
-                 | np.isin(self._kind[updated], BODIES))
+                 | np.isin(self._kind[updated], [k for k in BODIES if k not in PARTS]))
         velocity = np.where(self._has_velocity[updated, None], smoothed, measured)
         self._velocity[updated] = np.where(moves[:, None], velocity, self._velocity[updated])
         self._has_velocity[updated] |= moves
@@ -330,7 +328,8 @@ class Tracker:
         inside the other (in place): the mask's parts split and join from frame to frame,
         and a piece lying in last frame's part is that part's mask again, not something new
         to draw back over the frames before it (`TwoSidedHold`)."""
-        pairs = np.isin(self._kind, PARTS)[:, None] & np.isin(det_kind, PARTS)[None, :]
+        pairs = (np.isin(self._kind, PARTS)[:, None] & np.isin(det_kind, PARTS)[None, :]
+                 & (self._kind[:, None] == det_kind[None, :]))
         if not pairs.any():
             return
         smaller = np.minimum(box_areas(core)[:, None], box_areas(dets)[None, :])
@@ -407,8 +406,8 @@ class TwoSidedHold:
     ``lookahead`` frames; when a track id appears that was absent from the previous frame,
     its box, grown by `ENTRY_MARGIN` of its size on every side, is added (same kind and id,
     score 0) to every frame still buffered: up to ``lookahead`` frames back. `PARTS` (mask
-    parts) are drawn back as they are, and only where they lie outside every part of the
-    previous frame (`_seen_before`).
+    parts) are drawn back as they are, and with ``seen_pad`` only onto the frames where they
+    do not lie within a part that frame already covers (`_parts_seen`).
 
     When that track shows up again, its centre velocity is known, and each still-buffered
     frame ``k`` frames before its first appearance also receives the hull of the first box
@@ -426,6 +425,11 @@ class TwoSidedHold:
     lookahead : int
         Frames of delay, and how far back a first detection is drawn. 0 passes every frame
         straight through (live use: only the tracker's forward hold remains).
+    seen_pad : float, optional
+        How far beyond its box a part is obscured, as a share of the box's size (the person
+        style's padding, with a box shape): a new part lying within an earlier frame's part
+        padded by this much was covered there, and is not drawn back onto that frame. None
+        (default): every new part is drawn back, as every other kind.
 
     Examples
     --------
@@ -440,13 +444,15 @@ class TwoSidedHold:
     [('f1', 1), ('f2', 1)]
     """
 
-    def __init__(self, lookahead: int):
+    def __init__(self, lookahead: int, *, seen_pad: float | None = None):
         self._lookahead = _checked_count("lookahead", lookahead)
+        if seen_pad is not None and not (_is_number(seen_pad) and 0 <= seen_pad < math.inf):
+            raise ValueError(f"seen_pad: expected a finite number >= 0 or None, got {seen_pad!r}")
+        self._seen_pad = seen_pad
         self._index = 0  # frame number of the next push
         # [frame number, item, regions, added Regions...] per buffered frame, oldest first.
         self._buffer: deque = deque()
         self._previous_ids = np.zeros(0, np.int64)
-        self._previous_parts = np.zeros((0, 4), np.float32)
         # track id -> (frame first seen, first box float64 (4,), kind): tracks waiting for a
         # second sighting to give their velocity.
         self._entering: dict = {}
@@ -474,23 +480,24 @@ class TwoSidedHold:
         self._index += 1
         ids = regions.track_id
         first = (ids < 0) | ~np.isin(ids, self._previous_ids)
-        first &= ~self._seen_before(regions)
-        self._extrapolate_back(index, regions, first)
+        parts = np.isin(regions.kind, PARTS)
+        self._extrapolate_back(index, regions, first & ~parts)
         if np.any(first):
             entering = regions.select(first)
             margin = np.where(np.isin(entering.kind, PARTS), 0.0, ENTRY_MARGIN)
             back = Regions(_float32_outward(pad_boxes(entering.xyxy, margin)),
                            np.zeros(len(entering), np.float32), entering.kind, entering.track_id)
             for frame in self._buffer:
-                frame.append(back)
-            tracked = np.flatnonzero(first & (ids >= 0))
+                seen = self._parts_seen(frame, back)
+                frame.append(back.select(~seen) if seen.any() else back)
+            # Parts are not followed back along a path: they have no speed (`Tracker`).
+            tracked = np.flatnonzero(first & (ids >= 0) & ~parts)
             # A re-appearing id starts afresh; of duplicate rows the first one counts.
             _, at = np.unique(ids[tracked], return_index=True)
             for row in tracked[at]:
                 self._entering[int(ids[row])] = (index, regions.xyxy[row].astype(np.float64),
                                                  int(regions.kind[row]))
         self._previous_ids = ids[ids >= 0]
-        self._previous_parts = regions.xyxy[np.isin(regions.kind, PARTS)]
         self._buffer.append([index, item, regions])
         released = []
         while len(self._buffer) > self._lookahead:
@@ -510,22 +517,23 @@ class TwoSidedHold:
         """
         released = [self._release() for _ in range(len(self._buffer))]
         self._previous_ids = np.zeros(0, np.int64)
-        self._previous_parts = np.zeros((0, 4), np.float32)
         self._entering = {}
         return released
 
-    def _seen_before(self, regions: Regions) -> np.ndarray:
-        """Rows of the `PARTS` kinds that lie wholly within a part of the previous frame,
-        padded by `PART_SEEN_PAD`: the mask covered that place then, so a new id there
-        (the mask's parts split and join) is nothing entering, and is not drawn back."""
-        seen = np.zeros(len(regions), np.bool_)
-        parts = np.flatnonzero(np.isin(regions.kind, PARTS) & (regions.track_id >= 0))
-        if not len(parts) or not len(self._previous_parts):
+    def _parts_seen(self, frame: list, back: Regions) -> np.ndarray:
+        """Rows of ``back`` (tracked `PARTS` rows) that lie wholly within a part that the
+        buffered ``frame`` holds already (its own or drawn back onto it), padded by
+        ``seen_pad``: that place is covered on it, so a new part there (the mask's parts
+        split and join, and come with new ids) enters nothing on that frame."""
+        seen = np.zeros(len(back), np.bool_)
+        rows = np.flatnonzero(np.isin(back.kind, PARTS) & (back.track_id >= 0))
+        if self._seen_pad is None or not len(rows):
             return seen
-        a, b = regions.xyxy[parts][:, None, :], pad_boxes(self._previous_parts, PART_SEEN_PAD)[None, :, :]
-        inside = ((a[..., 0] >= b[..., 0]) & (a[..., 1] >= b[..., 1]) & (a[..., 2] <= b[..., 2])
-                  & (a[..., 3] <= b[..., 3]))
-        seen[parts] = inside.any(axis=1)
+        held = [r.xyxy[np.isin(r.kind, PARTS)] for r in frame[2:]]
+        if not sum(len(h) for h in held):
+            return seen
+        cover = pad_boxes(np.concatenate(held), self._seen_pad)
+        seen[rows] = contained(back.xyxy[rows], cover).any(axis=1)
         return seen
 
     def _release(self) -> tuple[object, Regions]:
