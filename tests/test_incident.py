@@ -382,6 +382,28 @@ def test_pick_numbers_a_plate_seen_whole_and_tighter_once_but_nested_people_twic
     assert numbered(people) == [0, 1]
 
 
+def test_a_tracker_swap_while_two_people_part_never_shows_the_bystander():
+    """Red subject (track 1) and blue bystander (track 2) cross at frames 4-6 and are apart
+    from frame 7, still side by side; on frame 8 the tracker swaps their ids. Taking the
+    first frame apart as the end of the crossing followed track 1 onto the bystander (PETS09,
+    walking back from a pick: 5 frames of a bystander shown); the crossing ends when the same
+    track comes out on `COMES_OUT_SIGHTINGS` frames in a row: then the subject, on track 2."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    subject_x = [100, 110, 120, 130, 140, 150, 160, 170, 174, 178, 182, 186, 190, 194]
+    bystander_x = [200, 190, 180, 170, 160, 150, 140, 130, 126, 122, 118, 114, 110, 106]
+    records = []
+    for i, (sx, bx) in enumerate(zip(subject_x, bystander_x)):
+        subject, bystander = [sx, 100, sx + 40, 200], [bx, 100, bx + 40, 200]
+        ids = (1, 2) if i < 8 else (2, 1)
+        rows = [(Kind.PERSON, ids[0], subject), (Kind.PERSON, ids[1], bystander)]
+        looks = {ids[0]: red, ids[1]: blue}
+        records.append(FrameRecord(_regions(rows), i / 10, None, frozenset({1, 2}), looks))
+    states = follow(records, 0, 1)
+    assert all(states[i][0] != "shown" or states[i][1] == 2 for i in range(8, 14)), states
+    assert all(states[i] == ("shown", 2) for i in range(10, 14)), states
+    assert any(states[i][0] != "shown" for i in range(4, 8))
+
+
 def test_a_crossing_is_resolved_by_who_comes_out_where_not_by_looks_alone():
     """Two people alike meet; the detector then finds them as one box, which keeps the
     subject's track (PETS09: subject 15 and person 9). Looks match, but the person it

@@ -68,6 +68,11 @@ AMONG_OTHERS, AMONG_OTHERS_GROWTH = "subject lost among others", 3
 #: whose look is the subject's, and nearer it than anyone else's in the frame, on this many
 #: of its detections in a row, within `REFIND_SECONDS` of the loss.
 REFIND_SIGHTINGS, REFIND_SECONDS = 5, 10.0
+#: A crossing is over when `_comes_out` names the same track on this many detected frames in
+#: a row: a tracker often swaps two people's ids over the frames where they part, so the
+#: track named on the first frame apart may be on the other person a frame later (PETS09,
+#: with the boxes between two people left out: a bystander shown for 5 frames).
+COMES_OUT_SIGHTINGS = 2
 #: A box within this share of its width of the frame's edge may be leaving or entering the
 #: view: a subject lost there may have gone, a track born there come from outside.
 EDGE_SHARE = 0.5
@@ -651,6 +656,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
         recent: deque = deque(maxlen=RECENT_LOOKS)  # its latest looks while certain, trusted or not
         trail: deque = deque(maxlen=PATH_FRAMES)  # (frame, box, look) while certain and detected
         partners: dict = {}  # person crossed and not yet seen apart -> its _Path before the crossing
+        coming: tuple = (None, 0)  # (track named by `_comes_out`, detected frames in a row)
         near: set = set()  # people confusable with the subject on the frame before
         walked: set = set()  # every track observed on the frames walked so far
         while 0 <= i < len(records):
@@ -680,6 +686,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
                         break
                     i, current = refound
                     certain, missed, reason, near, partners = True, 0, "", set(), {}
+                    coming = (None, 0)
                     companions, trail = set(), deque(maxlen=PATH_FRAMES)
                     continue
                 j, current = carried
@@ -698,7 +705,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
             if crossed:
                 for tid in crossed - partners.keys():
                     partners[tid] = _Path.of(_history(records, i - step, -step, tid, PATH_FRAMES))
-                certain, reason = False, "subject crosses another person"
+                certain, reason, coming = False, "subject crosses another person", (None, 0)
             elif certain:
                 # A jump in look, not a drift, with nobody near enough to cover part of it (then
                 # the association above speaks): a swap with someone the detector had missed.
@@ -709,7 +716,8 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
                     certain, reason = False, "subject lost"
             elif observed and partners:
                 out = _comes_out(records, i, row, current, views, trail, partners)
-                if out is None:
+                coming = (out, coming[1] + 1 if out is not None and out == coming[0] else 1)
+                if out is None or coming[1] < COMES_OUT_SIGHTINGS:
                     reason = "subject identity not re-established"
                 else:
                     if out != current:  # the tracker swapped the ids: follow the subject, not the id
@@ -717,7 +725,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
                         current = out
                         row = int(np.flatnonzero((regions.track_id == current) & person)[0])
                         look = record.looks.get(current)
-                    certain, partners = True, {}
+                    certain, partners, coming = True, {}, (None, 0)
             elif observed and look is not None and _looks_like((*views, *recent), look):
                 certain = True
             if certain and current in record.observed:
