@@ -275,7 +275,8 @@ def _parts(mask: np.ndarray, prob: np.ndarray, fill: float = 0.0) -> tuple:
     return np.concatenate(boxes), np.concatenate(scores)
 
 
-def tight_pieces(pixels: np.ndarray, fill: float, min_side: int = PIECE_SIDE, max_pieces: int = PART_PIECES) -> np.ndarray:
+def tight_pieces(pixels: np.ndarray, fill: float, min_side: int = PIECE_SIDE,
+                 max_pieces: int = PART_PIECES) -> np.ndarray:
     """Boxes (half-open ``x0, y0, x1, y1`` int pixels of ``pixels``) that hold every True pixel.
 
     A box around the pixels is kept when they fill at least ``fill`` of it or it is no longer
@@ -300,7 +301,7 @@ def tight_pieces(pixels: np.ndarray, fill: float, min_side: int = PIECE_SIDE, ma
         y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
         return part[y0:y1, x0:x1], ox + x0, oy + y0
 
-    out = []
+    out: list[tuple] = []
     todo = [b for b in [boxed(pixels, 0, 0)] if b is not None]
     while todo:
         # Largest first, so a budget spent leaves the small boxes uncut, not the slab.
