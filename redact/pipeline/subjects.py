@@ -818,14 +818,23 @@ def _agreed(followed: list) -> dict:
     """One subject followed from each of its anchors (`follow` results), as one: a frame is
     shown where some anchor's walk is certain of it and no other's is certain of someone
     else (then it is hidden: "subject anchors disagree"); elsewhere the first reason given.
-    An anchor re-joins the subject where another lost it or could not tell it apart."""
+    An anchor re-joins the subject where another lost it or could not tell it apart.
+
+    Anchors that disagree on some frame name two people, and nothing tells which one the
+    owner meant: then a frame is shown only where every walk on it is certain of the same
+    person. (A walk unsure for a frame, after a crossing, let the other anchor's person be
+    shown there: an anchor set on a bystander by mistake showed the bystander.)
+    """
+    frames = sorted(set().union(*followed))
+    sure = {i: {f[i][1] for f in followed if i in f and f[i][0] == "shown"} for i in frames}
+    conflict = any(len(people) > 1 for people in sure.values())
     states: dict = {}
-    for i in sorted(set().union(*followed)):
-        sure = {f[i][1] for f in followed if i in f and f[i][0] == "shown"}
-        if len(sure) == 1:
-            states[i] = ("shown", sure.pop())
-        elif sure:
-            states[i] = ("subject anchors disagree", min(sure))
+    for i in frames:
+        unsure = any(i in f and f[i][0] != "shown" for f in followed)
+        if len(sure[i]) == 1 and not (conflict and unsure):
+            states[i] = ("shown", min(sure[i]))
+        elif sure[i]:
+            states[i] = ("subject anchors disagree", min(sure[i]))
         else:
             states[i] = next(f[i] for f in followed if i in f)
     return states
