@@ -229,8 +229,8 @@ def test_legend_counts_people_as_the_most_seen_at_once_not_their_broken_tracks()
     lines = review._legend(Path("c.mp4"), manifest, 91, "video", "")
     assert ("obscured: faces (at most 9 at once, 91 frames), plates (1 track, 91 frames), "
             "people (at most 8 at once, 91 frames)") in lines
-    assert ("subjects kept: 1 (person: 84 frames shown, 7 obscured as uncertain); people detected at most "
-            "8 at once, subjects included") in lines
+    assert ("subjects kept: 1 (person: 84 frames shown, 7 obscured as uncertain); people obscured: "
+            "at most 8 at once") in lines
     assert not any("148" in line or "23 tracks" in line for line in lines)
 
 

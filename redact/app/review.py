@@ -254,11 +254,10 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
         each = "; ".join(f"{s.get('kind', '?')}: {s.get('frames_shown', 0)} frames shown, "
                          f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
         people = Count.from_json(counts.get("person")) if isinstance(counts, dict) else None
-        # The most people detected at once counts the kept subjects too.
-        bystanders = (f"people detected at most {people.at_once} at once, subjects included"
-                      if people is not None and people.at_once
-                      else f"bystanders obscured: {incident.get('bystanders_obscured', 0)} tracks")
-        lines.append(f"subjects kept: {len(kept)} ({each}); {bystanders}")
+        # Counted on the obscured rows: a subject counts only on frames where it was hidden.
+        obscured = (f"at most {people.at_once} at once" if people is not None and people.at_once
+                    else f"{incident.get('bystanders_obscured', 0)} tracks")
+        lines.append(f"subjects kept: {len(kept)} ({each}); people obscured: {obscured}")
     flagged = _flagged(manifest)
     if flagged:
         reasons: dict = {}
@@ -282,9 +281,10 @@ MAX_STRETCHES = 5
 
 
 def _how_many(count: Count) -> str:
-    """How many objects a count stands for, as the sheet words it: the most seen at once in a
-    frame. A tracker breaks and repeats one object (a walker's face on PETS09 came as a
-    dozen tracks), so tracks overcount people; `redact verify` prints both."""
+    """How many objects a count stands for, as the sheet words it: the most obscured at once in
+    a frame (an upper bound: one head may be a face box and a head box). A tracker breaks and
+    repeats one object (a walker's face on PETS09 came as a dozen tracks), so tracks overcount
+    people; `redact verify` prints both."""
     if count.at_once:
         return f"at most {count.at_once} at once, "
     return f"{count.tracks} track{'s' if count.tracks != 1 else ''}, " if count.tracks else ""
