@@ -309,8 +309,9 @@ def test_video_reads_a_720p_frame_at_full_size_where_small_plates_are_on_no_vehi
     """A 45 px plate that no vehicle explains (rendered on a real 720p street frame, as
     ``benchmarks/plate_exposure.py --render --background`` does): the 960 px view (0.75x at
     720p) saw nothing of three of five (text probability 0.00-0.02) and they stayed
-    readable; ``balanced`` reads the frame at full size too (on video on one search in four,
-    on photos beside the 960 px view)."""
+    readable, as with ``fast``'s 736 px (0.58x); ``balanced`` reads the frame at full size too
+    (on video on one search in four, on photos beside the 960 px view), and ``fast`` on one
+    search in four."""
     import av
     from plate_exposure import paste, render_plates, truth_box
 
@@ -332,3 +333,6 @@ def test_video_reads_a_720p_frame_at_full_size_where_small_plates_are_on_no_vehi
         assert [hidden_share(found, box, frame.shape) for box in small] == [1.0] * 5
     assert [v.scale(w, h) for v in video.views] == [0.375, 1.0]
     assert [v.scale(w, h) for v in photo.views] == [0.375, 0.75, 1.0]
+    fast = detectors[Profile.FAST]
+    assert [hidden_share(fast.detect(frame), box, frame.shape) for box in small] == [1.0] * 5
+    assert [v.scale(w, h) for v in fast.views] == [0.375, 1.0]
