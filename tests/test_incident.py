@@ -360,6 +360,22 @@ def test_a_look_drifting_into_the_neighbours_is_not_a_trusted_view():
     assert not _trusted_view(records[11], row, records[11].looks[1], [records[10].looks[1]])
 
 
+def test_a_point_or_box_on_a_person_half_hidden_between_two_others_keeps_that_person():
+    """`pick` does not number a box lying across two higher-scoring ones (`straddling`), but a
+    point or a box given by hand must still hit the person it is on, not a neighbour."""
+    from redact.pipeline.subjects import numbered
+
+    rows = [(Kind.PERSON, 1, [140, 100, 260, 420]), (Kind.PERSON, 2, [200, 100, 300, 400]),
+            (Kind.PERSON, 3, [270, 100, 370, 400])]
+    kind, ids, boxes = zip(*rows)
+    regions = Regions(np.array(boxes, np.float32), np.array([0.9, 0.5, 0.8], np.float32), np.array(kind),
+                      np.array(ids))
+    record = FrameRecord(regions, 5.0, None, frozenset({1, 2, 3}))
+    assert [int(regions.track_id[r]) for r in numbered(regions)] == [1, 3]
+    for subject in (Subject(t=5.0, point=(250, 250)), Subject(t=5.0, box=(200, 100, 100, 300))):
+        assert pick([record], subject, Incident(), 640, 480)[2] == 2
+
+
 def test_pick_numbers_one_object_once():
     """Two views of one plate (IoU >= 0.7) get one number; a plate beside it its own."""
     from redact.pipeline.subjects import numbered
@@ -463,6 +479,21 @@ def test_anchors_that_disagree_about_who_the_subject_is_hide_it():
     plan = _plan(_walk(swap=False), (0, [100, 100, 140, 200]), (11, [100, 100, 140, 200]))  # track 1, then 2
     assert all(plan.review.get(i) == "subject anchors disagree" for i in (0, 1, 2, 3, 7, 8, 9, 10, 11))
     assert set(plan.shown[0]) <= {4} and 2 not in plan.shown[0].values()
+
+
+def test_anchors_that_disagree_show_nothing_only_one_of_them_reaches():
+    """Two anchors certain of two people on frames 0-9: one of them is on a bystander, and
+    nothing tells which. Frames 10-19, which only the second anchor's walk reaches, showed its
+    person; they are hidden too."""
+    from redact.pipeline.subjects import _agreed
+
+    first = {i: ("shown", 1) for i in range(10)}
+    second = {i: ("shown", 2) for i in range(20)}
+    states = _agreed([first, second])
+    assert all(states[i][0] == "subject anchors disagree" for i in range(20)), states
+    # Anchors that agree re-join each other where one is lost.
+    states = _agreed([first, {i: ("shown", 1) for i in range(5, 20)}])
+    assert all(states[i] == ("shown", 1) for i in range(20))
 
 
 def test_anchors_read_from_text_and_json():

@@ -220,17 +220,17 @@ def test_legend_lists_flagged_stretches_with_the_time_to_anchor_at():
 
 def test_legend_counts_people_as_the_most_seen_at_once_not_their_broken_tracks():
     """A tracker breaks one walker's face into many tracks: the sheet, read by the recipient,
-    says how many were seen at once (as `redact verify` does), not 148 "tracks"."""
+    says the most found at once (as `redact verify` does), not 148 "tracks"."""
     manifest = {"counts": {"face": {"tracks": 148, "frames": 91, "detections": 600, "at_once": 9},
                            "person": {"tracks": 23, "frames": 91, "detections": 500, "at_once": 8},
                            "plate": {"tracks": 1, "frames": 91, "detections": 91}},
                 "incident": {"subjects_kept": [{"kind": "person", "frames_shown": 84, "frames_uncertain": 7}],
                              "bystanders_obscured": 23}}
     lines = review._legend(Path("c.mp4"), manifest, 91, "video", "")
-    assert ("obscured: faces (at most 9 at once, 91 frames), plates (1 track, 91 frames), "
-            "people (at most 8 at once, 91 frames)") in lines
+    assert ("obscured: faces (91 frames, most found at once 9), plates (91 frames, 1 track), "
+            "people (91 frames, most found at once 8)") in lines
     assert ("subjects kept: 1 (person: 84 frames shown, 7 obscured as uncertain); people obscured: "
-            "at most 8 at once") in lines
+            "most found at once 8") in lines
     assert not any("148" in line or "23 tracks" in line for line in lines)
 
 

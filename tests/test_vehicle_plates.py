@@ -371,3 +371,30 @@ def test_the_default_searches_the_plates_on_every_detection():
     frames = [car_frame(t, 30.0) for t in range(30)]
     _, runs = _redact_counting(Policy(profile="balanced"), [rgb for rgb, _ in frames], 30)
     assert runs[PlateDetector.__name__] == runs["FaceDetector"], runs
+
+
+@pytest.mark.parametrize("profile", ["fast", "pi", "balanced"])
+@pytest.mark.parametrize("fps", [24, 25, 30])
+def test_the_full_size_text_view_runs_within_the_look_ahead_on_a_still_scene(profile, fps):
+    """The sparse text views run on a plate search only. ``pi`` searches the plates every 8
+    frames and asked for its views every 12: they ran every 16, past its look-ahead (12-15
+    frames), and a plate only they read stayed readable in between. The gap is whole plate
+    gaps, within the look-ahead."""
+    from redact.detectors.plates import PlateDetector
+    from redact.pipeline.redactor import Analyser
+
+    require_models(*PLATE_MODELS)
+    policy = Policy(kinds={Kind.PLATE}, profile=profile)
+    analyser = Analyser(policy, fps, [PlateDetector(policy.profile.detectors)])
+    frame = np.full((72, 128, 3), 90, np.uint8)
+    full = []
+    for t in range(90):
+        _, detect_now = analyser.plan(frame)
+        found = None
+        if detect_now:
+            if analyser._plates_now and not analyser._light_now:
+                full.append(t)
+            found, _ = analyser.detect(frame)
+        analyser.track(frame, t, detected=detect_now, found=found)
+    gaps = np.diff(full)
+    assert len(full) > 2 and gaps.max() <= analyser.lookahead_frames, (full, analyser.lookahead_frames)

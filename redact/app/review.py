@@ -238,7 +238,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
     for key, noun in (("face", "faces"), ("plate", "plates"), ("person", "people"), ("other", "zones/whole frames")):
         c = Count.from_json(counts.get(key)) if isinstance(counts, dict) else None
         if c is not None and c.frames:
-            parts.append(f"{noun} ({_how_many(c) if key != 'other' else ''}{c.frames} frames)")
+            parts.append(f"{noun} ({c.frames} frames{_how_many(c) if key != 'other' else ''})")
     lines.append("obscured: " + (", ".join(parts) or "nothing"))
     incident = _object(manifest.get("incident"))
     window = KeptWindow.from_json(incident.get("window"))
@@ -255,7 +255,7 @@ def _legend(clip: Path, manifest: dict | None, frames: int, kind: str, clip_sha:
                          f"{s.get('frames_uncertain', 0)} obscured as uncertain" for s in kept)
         people = Count.from_json(counts.get("person")) if isinstance(counts, dict) else None
         # Counted on the obscured rows: a subject counts only on frames where it was hidden.
-        obscured = (f"at most {people.at_once} at once" if people is not None and people.at_once
+        obscured = (f"most found at once {people.at_once}" if people is not None and people.at_once
                     else f"{incident.get('bystanders_obscured', 0)} tracks")
         lines.append(f"subjects kept: {len(kept)} ({each}); people obscured: {obscured}")
     flagged = _flagged(manifest)
@@ -281,13 +281,14 @@ MAX_STRETCHES = 5
 
 
 def _how_many(count: Count) -> str:
-    """How many objects a count stands for, as the sheet words it: the most obscured at once in
-    a frame (an upper bound: one head may be a face box and a head box). A tracker breaks and
-    repeats one object (a walker's face on PETS09 came as a dozen tracks), so tracks overcount
-    people; `redact verify` prints both."""
+    """How many objects a count stands for, as the sheet words it: the most found (detected,
+    and obscured) in one frame. Not a bound either way: held boxes are not counted, and one
+    head may be a face box and a head box. A tracker breaks and repeats one object (a walker's
+    face on PETS09 came as a dozen tracks), so tracks overcount people far more; `redact
+    verify` prints both."""
     if count.at_once:
-        return f"at most {count.at_once} at once, "
-    return f"{count.tracks} track{'s' if count.tracks != 1 else ''}, " if count.tracks else ""
+        return f", most found at once {count.at_once}"
+    return f", {count.tracks} track{'s' if count.tracks != 1 else ''}" if count.tracks else ""
 
 
 def _flagged(manifest: dict) -> list:

@@ -198,8 +198,11 @@ class Analyser:
         # Between two searches with the plate detector's sparse views (`PlateView.every`),
         # its light twin, where the look-ahead covers the gap (`views_every`).
         plate_detectors = [d for d in detectors if isinstance(d, PlateDetector)]
-        self.views_every = views_every(policy, self.lookahead_frames,
-                                       max((d.views_every for d in plate_detectors), default=1))
+        # The views run on a plate search only, so their gap is whole plate gaps: rounded down
+        # to one, or `pi` (plates every 8 frames, views every 12) read the frame at full size
+        # every 16 frames, past its 15-frame look-ahead at 30 fps.
+        spread = views_every(policy, self.lookahead_frames, max((d.views_every for d in plate_detectors), default=1))
+        self.views_every = max(self.plates_every, spread // self.plates_every * self.plates_every)
         self._light = ({id(d): d.light() for d in plate_detectors}
                        if self.views_every > policy.detect_every else {})
         self._views_at: int | None = None  # frame index of the last search with every view

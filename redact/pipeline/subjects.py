@@ -127,7 +127,7 @@ def straddling(xyxy: np.ndarray, score: np.ndarray, share: float = STRADDLE_SHAR
     return ((held >= share) & (score[None, :] > score[:, None])).sum(axis=1) >= 2
 
 
-def numbered(regions: Regions, observed=None) -> list:
+def numbered(regions: Regions, observed=None, *, straddlers: bool = False) -> list:
     """People, then plates, then vehicles, each left to right: the order `redact pick`
     numbers them in (vehicles last, so the numbers of people and plates stay as they were).
 
@@ -137,13 +137,15 @@ def numbered(regions: Regions, observed=None) -> list:
     three times). Such a box is obscured like every other; it is only not offered to keep.
     (Left out of the person rows altogether, it took away the subject logic's sign that a
     box it followed held two people: on PETS09 a bystander behind the subject was shown.)
+    With ``straddlers`` they are listed too: a point or a box given by hand must be able to
+    hit a person half hidden between two others (`pick`), or it lands on a neighbour.
     """
     rows: list = []
     for kind in (Kind.PERSON, Kind.PLATE, Kind.VEHICLE):
         idx = [int(i) for i in np.flatnonzero(regions.kind == kind)]
         if observed is not None:
             idx = [i for i in idx if int(regions.track_id[i]) in observed]
-        if kind == Kind.PERSON and idx:
+        if kind == Kind.PERSON and idx and not straddlers:
             across = straddling(regions.xyxy[idx], regions.score[idx])
             idx = [i for i, a in zip(idx, across) if not a]
         # Higher scores first among repeats, then left to right.
@@ -204,7 +206,7 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
         raise IncidentError(f"{subject.describe()}: no frame at that time; the frames analysed run from "
                             f"{records[0].time:.2f} s to {records[-1].time:.2f} s of the input")
     regions = record.regions
-    order = numbered(regions, record.observed)
+    order = numbered(regions, record.observed, straddlers=True)
     if subject.number is not None:
         # Never an index into this run's own list: another profile (or the tracker's held
         # boxes) numbers other people, and the number would keep a bystander.
@@ -715,6 +717,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
                     companions, trail = set(), deque(maxlen=PATH_FRAMES)
                     continue
                 j, current = carried
+                coming = (None, 0)
                 for k in range(i, j, step):
                     states.setdefault(k, ("subject lost", current))
                 i, certain, missed, reason, near = j, False, 0, "subject lost", set()
@@ -821,17 +824,19 @@ def _agreed(followed: list) -> dict:
     An anchor re-joins the subject where another lost it or could not tell it apart.
 
     Anchors that disagree on some frame name two people, and nothing tells which one the
-    owner meant: then a frame is shown only where every walk on it is certain of the same
-    person. (A walk unsure for a frame, after a crossing, let the other anchor's person be
-    shown there: an anchor set on a bystander by mistake showed the bystander.)
+    owner meant: then a frame is shown only where every walk reaches it and is certain of the
+    same person. (A walk unsure for a frame, after a crossing, let the other anchor's person be
+    shown there: an anchor set on a bystander by mistake showed the bystander.) A walk on a
+    held track and one on the track that replaced it, for one person, count as a
+    disagreement too: hidden, never shown wrongly.
     """
     frames = sorted(set().union(*followed))
     sure = {i: {f[i][1] for f in followed if i in f and f[i][0] == "shown"} for i in frames}
     conflict = any(len(people) > 1 for people in sure.values())
     states: dict = {}
     for i in frames:
-        unsure = any(i in f and f[i][0] != "shown" for f in followed)
-        if len(sure[i]) == 1 and not (conflict and unsure):
+        every = all(i in f and f[i][0] == "shown" for f in followed)
+        if len(sure[i]) == 1 and (every or not conflict):
             states[i] = ("shown", min(sure[i]))
         elif sure[i]:
             states[i] = ("subject anchors disagree", min(sure[i]))
