@@ -480,8 +480,7 @@ class TwoSidedHold:
         self._index += 1
         ids = regions.track_id
         first = (ids < 0) | ~np.isin(ids, self._previous_ids)
-        parts = np.isin(regions.kind, PARTS)
-        self._extrapolate_back(index, regions, first & ~parts)
+        self._extrapolate_back(index, regions, first)
         if np.any(first):
             entering = regions.select(first)
             margin = np.where(np.isin(entering.kind, PARTS), 0.0, ENTRY_MARGIN)
@@ -490,8 +489,8 @@ class TwoSidedHold:
             for frame in self._buffer:
                 seen = self._parts_seen(frame, back)
                 frame.append(back.select(~seen) if seen.any() else back)
-            # Parts are not followed back along a path: they have no speed (`Tracker`).
-            tracked = np.flatnonzero(first & (ids >= 0) & ~parts)
+            # Parts are drawn back at their own box only: a mask part is no object with a path.
+            tracked = np.flatnonzero(first & (ids >= 0) & ~np.isin(regions.kind, PARTS))
             # A re-appearing id starts afresh; of duplicate rows the first one counts.
             _, at = np.unique(ids[tracked], return_index=True)
             for row in tracked[at]:
@@ -553,7 +552,7 @@ class TwoSidedHold:
             now = regions.xyxy[row].astype(np.float64)
             # Centre pixels per frame between the first sighting and this one.
             velocity = ((now[:2] + now[2:]) - (box[:2] + box[2:])) / (2.0 * (index - first_index))
-            margin = (0.0 if kind in PARTS else ENTRY_MARGIN) * (box[2:] - box[:2])
+            margin = ENTRY_MARGIN * (box[2:] - box[:2])
             for at, frame in enumerate(self._buffer):
                 k = first_index - frame[0]
                 if k <= 0:
