@@ -118,14 +118,32 @@ echo "project wheel: $(basename "$PROJECT_WHEEL") (commit ${COMMIT:0:12})"
 
 # Pin the libraries that decide pixels to the host's versions, so that the two runs differ
 # by architecture only (they satisfy setup.cfg's ranges; a Pi resolves the newest).
+# pip --platform fetches aarch64 wheels but evaluates setup.cfg's markers for this host: the
+# requirements that hold on an aarch64 Linux host only (onnxruntime's bound) are added as
+# constraints, so the emulated install resolves what a Pi resolves.
 CONSTRAINTS=$BASE/constraints.txt
-"$HOST_PY" - >"$CONSTRAINTS" <<'EOF'
+"$HOST_PY" - "$PROJECT_WHEEL" >"$CONSTRAINTS" <<'EOF'
 import importlib.metadata as md
+import sys
+import zipfile
+
+from packaging.requirements import Requirement
+
 for dist in ("numpy", "numba", "llvmlite", "opencv-python-headless", "av"):
     try:
         print(f"{dist}=={md.version(dist)}")
     except md.PackageNotFoundError:
         pass
+with zipfile.ZipFile(sys.argv[1]) as wheel:
+    meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    lines = wheel.read(meta).decode().splitlines()
+pi = {"platform_machine": "aarch64", "platform_system": "Linux", "sys_platform": "linux"}
+for line in lines:
+    if line.startswith("Requires-Dist:"):
+        req = Requirement(line.split(":", 1)[1].strip())
+        if req.marker is not None and "extra" not in str(req.marker) and req.specifier \
+                and req.marker.evaluate(pi) and not req.marker.evaluate():
+            print(f"{req.name}{req.specifier}")
 EOF
 STAMP=$(cat "$PROJECT_WHEEL" "$CONSTRAINTS" | sha256sum | cut -c1-16)
 if [ "$(cat "$SITE/.redact-stamp" 2>/dev/null || true)" != "$STAMP" ]; then
