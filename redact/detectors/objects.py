@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.geometry import box_areas, iou_matrix, tile_rects
+from ..core.geometry import box_areas, intersection_matrix, iou_matrix, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
@@ -91,9 +91,7 @@ def people_only(xyxy: np.ndarray, score: np.ndarray, squat_score: float, stronge
     score = np.asarray(score, np.float64).reshape(-1)
     w, h = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
     keep = (h >= UPRIGHT * w) | (score >= squat_score)
-    ix = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2]) - np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
-    iy = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3]) - np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
-    inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+    inter = intersection_matrix(xyxy, xyxy)
     # The upper body of a person boxed whole: inside the whole box, under the same top.
     inside = inter >= NESTED_SHARE * np.maximum(w * h, 1e-9)[None, :]
     np.fill_diagonal(inside, False)
@@ -326,9 +324,7 @@ def merge_views(xyxy: np.ndarray, score: np.ndarray, kind: np.ndarray, cut: np.n
         if same:
             current = np.asarray([boxes[g] for g in same], np.float64)
             iou = iou_matrix(xyxy[i:i + 1], current)[0]
-            ix = np.minimum(current[:, 2], xyxy[i, 2]) - np.maximum(current[:, 0], xyxy[i, 0])
-            iy = np.minimum(current[:, 3], xyxy[i, 3]) - np.maximum(current[:, 1], xyxy[i, 1])
-            inter = np.clip(ix, 0, None) * np.clip(iy, 0, None)
+            inter = intersection_matrix(xyxy[i:i + 1], current)[0]
             inside = inter / max(float(area[i]), 1e-9)
             # One box nested in the other at about the same size: the same object seen
             # tighter or looser by two views (two people differ in place, not in looseness).

@@ -262,10 +262,11 @@ def _parts(mask: np.ndarray, prob: np.ndarray, fill: float = 0.0) -> tuple:
     component_stats(labels, prob, n, box, score, count)
     box, score, count = box[1:], score[1:], count[1:]
     area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
-    sprawling = np.flatnonzero(count < fill * area)
-    if not len(sprawling):
+    dense = count >= fill * area
+    if dense.all():
         return box, score
-    boxes, scores = [box[count >= fill * area]], [score[count >= fill * area]]
+    sprawling = np.flatnonzero(~dense)
+    boxes, scores = [box[dense]], [score[dense]]
     budget = max(1, min(PART_PIECES, FRAME_PIECES // len(sprawling)))
     for k in sprawling:
         x0, y0, x1, y1 = box[k]

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..core.geometry import pad_boxes, pixel_boxes
+from ..core.geometry import contained, pad_boxes, pixel_boxes
 from ..core.policy import Method, Shape, Style
 from ..core.types import Kind, Regions, check_frame  # noqa: F401 (check_frame: public here too)
 
@@ -125,9 +125,7 @@ def _drawn(geo: _Geometry, style: Style, idx: np.ndarray) -> np.ndarray:
     core, feather = geo.core[idx], geo.feather[idx]
     # within[i, j]: box i lies in box j, its soft edge no wider. Of two such equal boxes the
     # later one goes.
-    within = ((core[:, None, :2] >= core[None, :, :2]).all(axis=2)
-              & (core[:, None, 2:] <= core[None, :, 2:]).all(axis=2)
-              & (feather[:, None] <= feather[None, :]))
+    within = contained(core, core) & (feather[:, None] <= feather[None, :])
     order = np.arange(len(idx))
     covered = within & (~within.T | (order[None, :] < order[:, None]))
     np.fill_diagonal(covered, False)
