@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from media import read_video, write_video
 
+from redact.core.geometry import pixel_boxes
 from redact.core.incident import Incident, IncidentError, Subject, Window, subject_from_text
 from redact.core.policy import Policy
 from redact.core.types import Kind, Regions
@@ -250,6 +251,25 @@ def test_a_lost_face_over_the_subject_stays_obscured():
     final, mask = compose(regions, 640, 480, subjects=FrameSubjects(frozenset({1}), frozenset({1})),
                           observed=frozenset({1}))
     assert {8, 9} <= set(_obscured_ids(final))
+
+
+@pytest.mark.parametrize("kind, covers", [(Kind.PERSON, True), (Kind.SILHOUETTE, False)])
+def test_a_lost_person_box_around_the_subject_and_a_neighbour_keeps_covering_it(kind, covers):
+    """A person box twice the subject's size, holding it, lost on this frame: on PETS09 the
+    box over two walkers (frame 169), lost for a frame while the subject's own box took both,
+    gave way inside it and showed a third of the bystander. A box of the person network stays
+    whole; a mask part holding the subject and its surroundings (a shadow, a group) gives way
+    as before."""
+    lost = (kind, 7, [90, 90, 300, 420])  # 2.3x the subject's area, all of it inside
+    final, mask = compose(_regions([SUBJECT, lost]), 640, 480, subjects=FrameSubjects(frozenset({1})),
+                          observed=frozenset({1}))
+    hidden = np.zeros((480, 640), bool)
+    for x0, y0, x1, y1 in pixel_boxes(final.xyxy, 640, 480):
+        hidden[y0:y1, x0:x1] = True
+    if mask is not None:
+        hidden |= mask
+    assert hidden[150:350, 120:180].all() == covers
+    assert hidden[150:350, 220:290].all()  # beside the subject, the lost box covers in both cases
 
 
 def test_a_small_bystander_inside_the_subject_keeps_its_face_hidden():

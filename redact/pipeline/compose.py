@@ -181,7 +181,8 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
 
     - held predictions of bodies: a track the detectors lost is obscured at its predicted,
       growing box; left as it is, a lost fragment's box soon buries the subject it passed.
-      Likewise a mask part holding the subject and its surroundings.
+      Likewise a mask part holding the subject and its surroundings (not a person box
+      holding it: that one may hold a neighbour too).
     - silhouettes over a subject's box detected on this frame: a silhouette is the person
       map's pixels outside every person box of its frame (padded), so a silhouette of this
       frame has no pixel in the subject's box; its bounding box (around a group, a shadow,
@@ -198,8 +199,12 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     ghosts &= regions.track_id >= 0
     ghosts &= _overlaps(regions.xyxy, subject_boxes)
     # A lost track of about the subject's size is likely a person missed for a frame beside
-    # it: that one stays obscured. Lost fragments and lost groups give way.
+    # it: that one stays obscured. So does a lost person-network box holding the subject:
+    # it is a box over the subject and a neighbour, who may now be inside the subject's own
+    # box (PETS09 frame 169: a third of a bystander shown). Lost fragments and lost mask
+    # parts around a group give way.
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
+    ghosts &= ~((regions.kind == Kind.PERSON) & group_parts(regions.xyxy, subject_boxes))
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
     # Silhouettes still cover everything outside the subject's box.
     edge = math.ceil(max(width, height) / PERSON_MAP_SIDE)
