@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..core.geometry import box_areas, intersection_matrix, on_vehicle, overlap_areas, tile_rects
+from ..core.geometry import box_areas, on_vehicle, overlap_areas, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from . import runtime as net_runtime
@@ -404,39 +404,6 @@ def plate_sized(text: np.ndarray, vehicles: np.ndarray) -> np.ndarray:
     return (tw <= PLATE_SIZED[0] * vw) & (th <= PLATE_SIZED[1] * vh)
 
 
-#: A "text" box lying on people (this share of its area on their boxes), not shaped like a
-#: line and at least this share of their height tall, is their clothes (`on_bodies`).
-BODY_TEXT = (0.5, 0.2)
-
-
-def on_bodies(text: np.ndarray, persons: np.ndarray) -> np.ndarray:
-    """Whether each text box is a person's body to the text network, not text on it.
-
-    On PETS09 the network at 1.25x fires on walkers' jackets and trousers as solid blocks
-    (87x90 to 172x150 px over one or two people, recogniser score 0.99, reading CJK), which
-    hid the kept subject of an incident. Such a block lies on person boxes
-    (`BODY_TEXT`\ [0]), is not a line (`LINE_ASPECT`) and is tall against the people
-    (`BODY_TEXT`\ [1] of the tallest it touches). Text worn on a person is a line, or small
-    against the person, and stays; so does text by a person the boxes do not cover.
-
-    >>> people = np.array([[100, 100, 140, 220], [150, 100, 190, 220]], np.float32)
-    >>> on_bodies(np.array([[105, 120, 185, 200],     # a block over both walkers
-    ...                     [110, 140, 130, 150],     # a badge, small against the person
-    ...                     [100, 120, 190, 140],     # a line across both: a banner
-    ...                     [300, 120, 380, 200]],    # a block on no one
-    ...                    np.float32), people).tolist()
-    [True, False, False, False]
-    """
-    out = np.zeros(len(text), bool)
-    if not len(text) or not len(persons):
-        return out
-    shared = intersection_matrix(text, persons)
-    on = np.minimum(shared.sum(axis=1), box_areas(text)) >= BODY_TEXT[0] * np.maximum(box_areas(text), 1e-6)
-    w, h = text[:, 2] - text[:, 0], text[:, 3] - text[:, 1]
-    tallest = np.where(shared > 0, (persons[:, 3] - persons[:, 1])[None, :], 0.0).max(axis=1)
-    return on & (w < LINE_ASPECT * h) & (h >= BODY_TEXT[1] * tallest)
-
-
 def pack(sizes: list, align: int) -> tuple:
     """Top-left corners to lay ``(width, height)`` rectangles side by side on one canvas, in
     shelves of roughly square total, with a gap of ``align`` between neighbours; and the
@@ -522,7 +489,7 @@ class PlateDetector:
 
     kinds = (Kind.PLATE, Kind.TEXT)
     #: Kinds of other detectors' regions `detect` reads (`redact.detectors.detect_all`).
-    uses = (Kind.VEHICLE, Kind.PERSON)
+    uses = (Kind.VEHICLE,)
 
     def __init__(self, profile: Profile = Profile.BALANCED, models_dir=None, *,
                  plan: PlatePlan | None = None, runtime: str | None = None):
@@ -592,10 +559,8 @@ class PlateDetector:
             RGB, any size from 1x1.
         context : Regions, optional
             Regions other detectors found in the frame; its `Kind.VEHICLE` rows are where
-            plates are (`redact.detectors.detect_all` passes them: see `uses`); on its
-            `Kind.PERSON` rows, a block the network takes for text is their clothes
-            (`on_bodies`). Without it nothing is known of vehicles, and every text is
-            reported as a plate.
+            plates are (`redact.detectors.detect_all` passes them: see `uses`). Without it
+            nothing is known of vehicles, and every text is reported as a plate.
 
         Returns
         -------
@@ -614,7 +579,6 @@ class PlateDetector:
         passes = self._rectangles(w, h)
         parts = [run() for run in self.early(frame)] if early is None else list(early)
         vehicles = None if context is None else context.of_kind(Kind.VEHICLE)
-        persons = None if context is None else context.of_kind(Kind.PERSON)
         unsearched = Regions.empty()
         if vehicles is not None and plan.vehicle_search and len(vehicles):
             rects, scales, small = plate_search(vehicles.xyxy, w, h, plan, max(s for s, _ in passes))
@@ -628,9 +592,6 @@ class PlateDetector:
             keep = plate_shaped(xyxy, score, h, plan)
             xyxy, text, score = xyxy[keep], text[keep], score[keep]
         where = np.full(len(xyxy), -1, np.int64) if vehicles is None else on_vehicle(text, vehicles.xyxy)
-        if persons is not None and len(xyxy):
-            worn = (where < 0) & on_bodies(text, persons.xyxy)
-            xyxy, text, score, where = xyxy[~worn], text[~worn], score[~worn], where[~worn]
         if self._check is not None and len(xyxy):
             # Plate-sized text on a vehicle is kept unread: a plate the recogniser cannot
             # decide on (too small, blurred, a grille beside it) must not be shown.

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.geometry import box_areas, iou_matrix, overlap_areas, pad_boxes, pixel_boxes
 from ..core.types import BODIES, Kind, Regions
+from ..detectors.plates import LINE_ASPECT
 
 #: A face belongs to a person when its centre lies in the top share of the person's box.
 FACE_IN_BODY_TOP = 0.5
@@ -32,9 +33,15 @@ PART_INSIDE, PART_AREA, PART_MAX_PX = 0.8, 0.1, 48
 #: A silhouette (mask part no person box took) overlapping a kept vehicle's box this much
 #: (IoU) is that vehicle, taken for a person by the segmentation (it does so with close cars).
 VEHICLE_LOOKALIKE_IOU = 0.5
-#: A person row holding this share of a subject's box, and at least `GROUP_AREA` times its
-#: area, is a part joining the subject to its surroundings (see `group_parts`).
+#: A row holding this share of a subject's box, and at least `GROUP_AREA` times its area,
+#: joins the subject to its surroundings (see `group_parts`): as a mask part, its shadow or
+#: a group; as a box of the person network, a box over the subject and a neighbour.
 GROUP_HOLDS, GROUP_AREA = 0.9, 2.0
+#: A text row over a subject's detected box, shaped like a block rather than a line of text
+#: (width under `redact.detectors.plates.LINE_ASPECT` times its height) and at least this
+#: share of the subject's height tall, is the subject's clothes to the text network (see
+#: `_carved`).
+WORN_TEXT = 0.2
 #: A silhouette has no pixel in a person box of its frame (nor in the box's padding,
 #: `redact.detectors.persons.PersonPlan.cover_pad`: the person map's pixels there go with the
 #: box, which a shown subject's padding does not obscure, so that ring is not carved), except
@@ -177,12 +184,13 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     """Rows over a shown subject that give way inside its box, and the mask that obscures
     them there instead (their padded boxes with the subject's box cut out).
 
-    Two kinds of rows:
+    Three kinds of rows:
 
     - held predictions of bodies: a track the detectors lost is obscured at its predicted,
       growing box; left as it is, a lost fragment's box soon buries the subject it passed.
-      Likewise a mask part holding the subject and its surroundings (not a person box
-      holding it: that one may hold a neighbour too).
+      Likewise a mask part holding the subject and its surroundings. A lost box of the
+      person network gives way only as a fragment (under a quarter of the subject's area):
+      a larger one may hold a neighbour, now inside the subject's box.
     - silhouettes over a subject's box detected on this frame: a silhouette is the person
       map's pixels outside every person box of its frame (padded), so a silhouette of this
       frame has no pixel in the subject's box; its bounding box (around a group, a shadow,
@@ -191,6 +199,11 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
       box to the subject. Cut out of them is that box, shrunk by a map pixel
       (`PERSON_MAP_SIDE`). Mask pixels in the padding around the box, which a silhouette
       leaves to the box, stay under the silhouette's rectangle: they may be a bystander's.
+    - text blocks over a subject's detected box (`WORN_TEXT`): on PETS09 the text network
+      fires on walkers' jackets as solid blocks (87x90 to 172x150 px over one or two people,
+      read by the recogniser at 0.99), which hid the kept subject on 33 of its frames. Cut out
+      of them is the subject's detected box, as for silhouettes; a line of text there (a
+      sign behind the subject, a banner) and a small block (a badge, a house number) stay.
 
     Every other detected person still covers it (a bystander overlapping the subject wins).
     """
@@ -199,25 +212,26 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
     ghosts &= regions.track_id >= 0
     ghosts &= _overlaps(regions.xyxy, subject_boxes)
     # A lost track of about the subject's size is likely a person missed for a frame beside
-    # it: that one stays obscured. So does a lost person-network box holding the subject:
-    # it is a box over the subject and a neighbour, who may now be inside the subject's own
-    # box (PETS09 frame 169: a third of a bystander shown). Lost fragments and lost mask
-    # parts around a group give way.
+    # it: that one stays obscured. So does any lost box of the person network but a fragment:
+    # a larger one is a box over the subject and a neighbour, who may now be inside the
+    # subject's own box (PETS09 frame 169: a third of a bystander shown). Lost fragments and
+    # lost mask parts around a group give way.
     ghosts &= ~_person_sized(regions.xyxy, subject_boxes)
-    ghosts &= ~((regions.kind == Kind.PERSON) & group_parts(regions.xyxy, subject_boxes))
+    ghosts &= ~((regions.kind == Kind.PERSON) & _person_sized(regions.xyxy, subject_boxes, largest=math.inf))
     # (Observed group parts are not carved: one may hold a bystander beside the subject.)
-    # Silhouettes still cover everything outside the subject's box.
+    # Silhouettes and worn text still cover everything outside the subject's box.
     edge = math.ceil(max(width, height) / PERSON_MAP_SIDE)
     inner = np.asarray(detected_boxes, np.float64).reshape(-1, 4) + [edge, edge, -edge, -edge]
     inner = inner[(inner[:, 2] > inner[:, 0]) & (inner[:, 3] > inner[:, 1])]
-    silhouettes = hidden & (regions.kind == Kind.SILHOUETTE) & _overlaps(regions.xyxy, inner)
-    carved = ghosts | silhouettes
+    on_detected = hidden & (regions.kind == Kind.SILHOUETTE) & _overlaps(regions.xyxy, inner)
+    on_detected |= hidden & (regions.kind == Kind.TEXT) & _worn(regions.xyxy, inner)
+    carved = ghosts | on_detected
     if not carved.any():
         return carved, None
     mask = np.zeros((height, width), bool)
     # A row of both kinds gives way wherever either rule lets it.
-    for rows, holes in ((ghosts & ~silhouettes, subject_boxes), (silhouettes & ~ghosts, inner),
-                        (ghosts & silhouettes, np.concatenate([subject_boxes, inner]))):
+    for rows, holes in ((ghosts & ~on_detected, subject_boxes), (on_detected & ~ghosts, inner),
+                        (ghosts & on_detected, np.concatenate([subject_boxes, inner]))):
         if not rows.any():
             continue
         part = np.zeros((height, width), bool)
@@ -231,8 +245,10 @@ def _carved(regions: Regions, hidden: np.ndarray, subject_boxes: np.ndarray, det
 
 
 def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
-    """Rows that hold a subject's whole box and are much larger: a mask part joining the
-    subject to its surroundings (shadow, a group), not a rival for its identity."""
+    """Rows that hold a subject's whole box and are much larger (`GROUP_HOLDS`, `GROUP_AREA`):
+    not a rival for its identity (a mask part joining the subject to its shadow or a group,
+    or a box over the subject and a neighbour); in `shown_rows`, no one else's for a face in
+    the subject's head. Such a row is still obscured outside the subject's box."""
     out = np.zeros(len(boxes), bool)
     area = box_areas(boxes)
     for s in subject_boxes:
@@ -241,12 +257,32 @@ def group_parts(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _person_sized(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
+def _person_sized(boxes: np.ndarray, subject_boxes: np.ndarray, largest: float = GROUP_AREA) -> np.ndarray:
+    """Rows of ``boxes`` from a quarter of a subject box's area to under ``largest`` times it."""
     area = box_areas(boxes)
     out = np.zeros(len(boxes), bool)
     for s in subject_boxes:
         s_area = max((s[2] - s[0]) * (s[3] - s[1]), 1e-6)
-        out |= (area >= PART_AREA * 2.5 * s_area) & (area < GROUP_AREA * s_area)
+        out |= (area >= PART_AREA * 2.5 * s_area) & (area < largest * s_area)
+    return out
+
+
+def _worn(boxes: np.ndarray, subject_boxes: np.ndarray) -> np.ndarray:
+    """Rows of ``boxes`` over a subject box, shaped like a block and tall against it (`WORN_TEXT`).
+
+    >>> subject = np.array([[100, 100, 140, 220]], np.float64)
+    >>> _worn(np.array([[105, 120, 185, 200],      # a block over the subject and beyond
+    ...                 [110, 140, 125, 150],      # a badge: small against the subject
+    ...                 [60, 120, 190, 140],       # a line: a banner behind
+    ...                 [300, 120, 380, 200]],     # a block elsewhere
+    ...                np.float64), subject).tolist()
+    [True, False, False, False]
+    """
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    out = np.zeros(len(boxes), bool)
+    for s in subject_boxes:
+        over = overlap_areas(boxes, s) > 0
+        out |= over & (w < LINE_ASPECT * h) & (h >= WORN_TEXT * (s[3] - s[1]))
     return out
 
 
