@@ -422,6 +422,20 @@ def test_a_point_or_box_on_a_person_half_hidden_between_two_others_keeps_that_pe
         assert pick([record], subject, Incident(), 640, 480)[2] == 2
 
 
+def test_a_point_on_a_walker_keeps_the_box_centred_on_it_not_a_smaller_one_over_its_legs():
+    """PETS09 frame 603 (its track 2, the point at the centre of its true box): the walker's
+    own box and a box 0.84x its size over its legs and a neighbour both hold the point; the
+    smaller one was kept, a track seen on one frame, and the walker was hidden on all 329 of
+    its frames. The box centred on the point is kept; a person still wins over the larger box
+    around a group, even with the point near the person's edge."""
+    walker, legs = (Kind.PERSON, 1, [174, 144, 201, 214]), (Kind.PERSON, 2, [164, 155, 191, 214])
+    record = FrameRecord(_regions([walker, legs]), 5.0, None, frozenset({1, 2}))
+    assert pick([record], Subject(t=5.0, point=(189, 177)), Incident(), 768, 576)[2] == 1
+    person, group = (Kind.PERSON, 3, [100, 100, 140, 220]), (Kind.PERSON, 4, [88, 100, 188, 220])
+    record = FrameRecord(_regions([group, person]), 5.0, None, frozenset({3, 4}))
+    assert pick([record], Subject(t=5.0, point=(138, 160)), Incident(), 768, 576)[2] == 3
+
+
 def test_pick_numbers_one_object_once():
     """Two views of one plate (IoU >= 0.7) get one number; a plate beside it its own."""
     from redact.pipeline.subjects import numbered
