@@ -38,6 +38,7 @@ import pickle
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval_detect import covered_fraction, redaction_masks  # noqa: E402
 
+from redact.app.review import stretches  # noqa: E402
 from redact.core.geometry import iou_matrix  # noqa: E402
 from redact.core.incident import Incident, Subject  # noqa: E402
 from redact.core.policy import Policy  # noqa: E402
@@ -58,6 +60,7 @@ from redact.jobs.first_pass import analyse_frames  # noqa: E402
 from redact.pipeline.compose import compose  # noqa: E402
 from redact.pipeline.looks import appearance  # noqa: E402
 from redact.pipeline.subjects import FrameRecord, plan_subjects  # noqa: E402
+from redact.record.manifest import FlaggedFrame  # noqa: E402
 
 VISIBLE_BELOW = 0.2
 HIDDEN_FROM = 0.8
@@ -199,6 +202,93 @@ def why_hidden(record, final: Regions, mask, shown: bool, reason: str | None, su
     return main, shares
 
 
+def score(records: list, truth: list, track: int, plan, w: int, h: int, look=None) -> tuple:
+    """``(seen, visible, others, hidden, swaps)`` of one subject's plan over the clip, the
+    bystander person-frames under `HIDDEN_FROM` as ``(subject, frame, person, share)``, and
+    the share of each frame (with people) obscured. ``look(i, record, final, mask, hidden_px,
+    cover, box)`` is called on each subject frame."""
+    seen = visible = others = hidden = swaps = 0
+    misses, shares = [], []
+    for i, record in enumerate(records):
+        if not truth[i]:
+            continue
+        final, mask = compose(record.regions, w, h, subjects=plan.frames.get(i), faulted=bool(record.flagged),
+                              observed=record.observed)
+        hidden_px, _ = redaction_masks(final, h, w)
+        if mask is not None:
+            hidden_px |= mask
+        shares.append(float(hidden_px.mean()))
+        boxes = np.array([b for _, b in truth[i]])
+        cover = covered_fraction(hidden_px, boxes)
+        for (t, b), c in zip(truth[i], cover):
+            if t == track:
+                seen += 1
+                visible += c < VISIBLE_BELOW
+                if look is not None:
+                    look(i, record, final, mask, hidden_px, c, b)
+            else:
+                others += 1
+                hidden += c >= HIDDEN_FROM
+                if c < HIDDEN_FROM:
+                    misses.append((track, i, t, round(float(c), 2)))
+        shown = plan.frames.get(i)
+        if shown:
+            for row in np.flatnonzero(np.isin(record.regions.track_id, list(shown.people))
+                                      & (record.regions.kind == Kind.PERSON)):
+                r = record.regions.xyxy[row]
+                best = max(truth[i], key=lambda tb: iou_xyxy(r, _box_xyxy(tb[1])))
+                if best[0] != track and iou_xyxy(r, _box_xyxy(best[1])) >= 0.5:
+                    swaps += 1
+    return np.array([seen, visible, others, hidden, swaps], float), misses, shares
+
+
+def next_anchor(records: list, truth: list, track: int, plan) -> Subject | None:
+    """The anchor the owner adds after reading the review: in the longest flagged stretch
+    where the subject is in the input (as `redact review` lists them; a stretch where it left
+    holds nobody to anchor), the subject at its true box's centre, on the stretch's frame
+    where it stands clearest of everyone else (`clear_frame`: the owner steps through the
+    stretch with `redact pick --at T` to a moment where it stands apart); None when none is."""
+    for first, last, _ in stretches([FlaggedFrame(i, reason) for i, reason in plan.review.items()]):
+        inside = [people if first <= i <= last else [] for i, people in enumerate(truth)]
+        at, _ = clear_frame(inside, track)
+        if at is not None:
+            box = next(b for t, b in truth[at] if t == track)
+            return Subject(t=records[at].time, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
+    return None
+
+
+def mend(records: list, truth: list, picks: dict, fps: float, w: int, h: int, rounds: int) -> None:
+    """Print the totals after each of ``rounds`` rounds of review, every subject given one
+    more anchor a round (`next_anchor`); an anchor that picks nobody is left out."""
+    anchors: dict = {track: [] for track in picks}
+    for n in range(1, rounds + 1):
+        sums, added, flagged = np.zeros(5), 0, 0
+        for track, (start, _) in picks.items():
+            box = next(b for t, b in truth[start] if t == track)
+            first = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
+            try:
+                plan = plan_subjects(records, Incident(subjects=(first,)) if not anchors[track] else
+                                     Incident(subjects=(replace(first, anchors=tuple(anchors[track])),)), w, h)
+            except ValueError:
+                continue
+            extra = next_anchor(records, truth, track, plan)
+            if extra is not None:
+                try:
+                    plan = plan_subjects(records, Incident(subjects=(replace(
+                        first, anchors=(*anchors[track], extra)),)), w, h)
+                    anchors[track].append(extra)
+                    added += 1
+                except ValueError:
+                    pass
+            counts, _, _ = score(records, truth, track, plan, w, h)
+            sums += counts
+            flagged += len(plan.review)
+        seen, visible, others, hidden, swaps = sums
+        print(f"after review round {n} ({added} anchors added, {sum(map(len, anchors.values()))} in all): "
+              f"subject visible {visible / max(seen, 1):.3f}, bystanders hidden {hidden / max(others, 1):.4f} "
+              f"({int(others - hidden)} missed), another person shown {int(swaps)}, flagged {flagged}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dataset", type=Path)
@@ -209,6 +299,9 @@ def main(argv=None) -> int:
     p.add_argument("--oracle", action="store_true", help="ground-truth boxes and ids as the detections")
     p.add_argument("--why", action="store_true", help="for every subject frame not visible, the main cause "
                    "(not shown, or what covers it), tallied over all subjects")
+    p.add_argument("--mend", type=int, default=0, metavar="N",
+                   help="then N rounds of the owner's review: each adds, for every subject, an anchor in "
+                   "the middle of its longest flagged stretch where it is in the input")
     p.add_argument("--cache", type=Path, help="keep the analysis here (pickle) and reuse it: the policy "
                    "stage and the subject logic can then be re-measured without detecting again")
     args = p.parse_args(argv)
@@ -264,54 +357,31 @@ def main(argv=None) -> int:
         except ValueError as exc:
             print(f"{track:>5} {start:>5}  not picked: {exc}")
             continue
-        seen = visible = others = hidden = swaps = 0
-        for i, record in enumerate(records):
-            if not truth[i]:
-                continue
-            final, mask = compose(record.regions, w, h, subjects=plan.frames.get(i), faulted=bool(record.flagged),
-                                  observed=record.observed)
-            hidden_px, _ = redaction_masks(final, h, w)
-            if mask is not None:
-                hidden_px |= mask
-            frame_hidden.append(float(hidden_px.mean()))
-            ids = [t for t, _ in truth[i]]
-            boxes = np.array([b for _, b in truth[i]])
-            cover = covered_fraction(hidden_px, boxes)
-            for t, c, b in zip(ids, cover, boxes):
-                if t == track:
-                    seen += 1
-                    visible += c < VISIBLE_BELOW
-                    if args.why and c >= VISIBLE_BELOW:
-                        others_xyxy = [_box_xyxy(ob) for ot, ob in truth[i] if ot != track]
-                        main_cause, shares = why_hidden(record, final, mask, bool(plan.frames.get(i)),
-                                                        plan.review.get(i), _box_xyxy(b), others_xyxy, w, h)
-                        why_main[main_cause] += 1
-                        why_per_subject.setdefault(track, Counter())[main_cause] += 1
-                        # Which causes alone already hide it (>= 20% of its box).
-                        for cause, share in shares.items():
-                            if share >= VISIBLE_BELOW:
-                                why_alone[cause] += 1
-                else:
-                    others += 1
-                    hidden += c >= HIDDEN_FROM
-                    if c < HIDDEN_FROM:
-                        misses.append((track, i, t, round(float(c), 2)))
-            shown = plan.frames.get(i)
-            if shown:
-                for row in np.flatnonzero(np.isin(record.regions.track_id, list(shown.people))
-                                          & (record.regions.kind == Kind.PERSON)):
-                    r = record.regions.xyxy[row]
-                    best = max(truth[i], key=lambda tb: iou_xyxy(r, [tb[1][0], tb[1][1], tb[1][0] + tb[1][2],
-                                                                      tb[1][1] + tb[1][3]]))
-                    bb = best[1]
-                    if best[0] != track and iou_xyxy(r, [bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3]]) >= 0.5:
-                        swaps += 1
-        sums += (seen, visible, others, hidden, swaps)
-        print(f"{track:>5} {start:>5} {seen:>6} {visible / max(seen, 1):>8.3f} {hidden / max(others, 1):>18.4f} "
-              f"{len(plan.review):>7} {swaps:>5}")
+
+        def look(i, record, final, mask, hidden_px, cover, b, track=track, plan=plan):
+            if args.why and cover >= VISIBLE_BELOW:
+                others_xyxy = [_box_xyxy(ob) for ot, ob in truth[i] if ot != track]
+                main_cause, shares = why_hidden(record, final, mask, bool(plan.frames.get(i)),
+                                                plan.review.get(i), _box_xyxy(b), others_xyxy, w, h)
+                why_main[main_cause] += 1
+                why_per_subject.setdefault(track, Counter())[main_cause] += 1
+                # Which causes alone already hide it (>= 20% of its box).
+                for cause, share in shares.items():
+                    if share >= VISIBLE_BELOW:
+                        why_alone[cause] += 1
+
+        counts, missed, shares = score(records, truth, track, plan, w, h, look)
+        misses += missed
+        frame_hidden += shares
+        sums += counts
+        seen, visible, others, hidden, swaps = counts
+        print(f"{track:>5} {start:>5} {seen:>6.0f} {visible / max(seen, 1):>8.3f} {hidden / max(others, 1):>18.4f} "
+              f"{len(plan.review):>7} {swaps:>5.0f}")
     seen, visible, others, hidden, swaps = sums
     print(f"{'all':>5} {'':>5} {int(seen):>6} {visible / max(seen, 1):>8.3f} {hidden / max(others, 1):>18.4f} "
           f"{'':>7} {int(swaps):>5}")
+    if args.mend:
+        mend(records, truth, picks, fps, w, h, args.mend)
     if args.why:
         hidden_frames = int(seen - visible)
         print(f"why the subject is not visible ({hidden_frames} subject frames): main cause (covers most of "

@@ -808,6 +808,29 @@ def test_a_held_silhouette_inside_the_subjects_box_leaves_its_face_shown(part_ki
     assert (4 in _obscured_ids(final)) == (part_kind == Kind.PERSON)
 
 
+@pytest.mark.parametrize("enters_at_edge", [True, False])
+def test_a_subject_that_left_at_the_edge_is_not_carried_on_by_someone_coming_in_there(enters_at_edge):
+    """PETS09, walking back from an anchor: walker 15 left the frame at its right edge and
+    walker 1, looking alike, came in there 8 frames later; the new track carried the subject
+    on and walker 1 was shown on 39 frames. A track seen at the edge where the subject was
+    last seen does not carry it on; one found inward (a track broken in view) still does."""
+    red = _look((200, 30, 30))
+    records = []
+    for i in range(14):
+        rows, looks = [], {}
+        if i <= 4:
+            rows.append((Kind.PERSON, 1, [560 + 15 * i, 100, 600 + 15 * i, 200]))  # to x1 = 660: off the edge
+            looks[1] = red
+        elif i >= 7:
+            x = 604 - 3 * (i - 7) if enters_at_edge else 560 - 3 * (i - 7)
+            rows.append((Kind.PERSON, 2, [x, 100, x + 40, 200]))
+            looks[2] = red
+        records.append(_seen(i, rows, looks))
+    states = follow(records, 0, 1, (640, 480))
+    shown_later = [i for i, (state, _) in states.items() if state == "shown" and i >= 7]
+    assert (shown_later == []) == enters_at_edge, states
+
+
 def test_a_new_track_where_a_companion_was_last_seen_does_not_carry_the_subject_on():
     """PETS09, whole clip: a walker (red) left the frame; a red bystander standing near it
     lost its track, which restarted under a new id, and that new track was taken for the

@@ -547,7 +547,8 @@ def _still_about(records: list, i: int, step: int, last_box: np.ndarray) -> list
     return [] if last_near is None else list(range(i, last_near + step, step))
 
 
-def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set) -> tuple | None:
+def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set,
+               frame: tuple | None = None) -> tuple | None:
     """``(frame, track id)`` of the one new person track that carries on a lost subject.
 
     Trackers break a track when a person is missed for a while; the person comes back under
@@ -559,9 +560,14 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
     may be that companion under a new id: it does not carry the subject on either. (PETS09,
     whole clip: a walker left the frame at its right edge; 150 px inwards a bystander's
     track broke and restarted, looking alike, and was shown as the subject on 144 frames.)
+    A subject last seen at the ``frame``'s edge (`_at_edge`) may have left: a track seen
+    there too may be someone coming in, and does not carry it on (PETS09, walking back from
+    an anchor: walker 15 left at the right edge, walker 1 came in there 8 frames later,
+    looking alike, and was shown as the subject on 39 frames).
     """
     if not views:
         return None
+    left = frame is not None and _at_edge(last_box, frame)
     x0, y0, x1, y1 = last_box
     area = max(1e-6, (x1 - x0) * (y1 - y0))
     subject_centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
@@ -582,6 +588,8 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
             b = regions.xyxy[row]
             b_area = (b[2] - b[0]) * (b[3] - b[1])
             if not (near[row] and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look)):
+                continue
+            if left and _at_edge(b, frame):
                 continue
             if others is None:
                 others = _companions_last_seen(records, j, step, i - step * REFIND_FRAMES, companions)
@@ -704,7 +712,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
                 # The track ended: a new track carries the subject on only if it is unmistakably it.
                 carried: tuple | None = None
                 if last_box is not None:
-                    carried = _successor(records, i, step, last_box, views, companions)
+                    carried = _successor(records, i, step, last_box, views, companions, frame)
                 if carried is None:
                     # Nobody carries it on; where people are still about, it may be among them,
                     # hidden: those frames go to review, where an anchor can re-join it.
