@@ -26,6 +26,11 @@ reason), or shown and covered by what covers most of its box (a bystander's body
 duplicate or part of the subject, a box around a group, a held prediction, a face, a
 plate, the carved mask...), with, per cause, the frames where it alone covers >= 20%.
 
+``--mend N`` then plays N rounds of the owner's review (`mend`): each round gives every
+subject one more anchor, where the review shows it hidden (its longest flagged stretch), at
+the moment there where it stands clearest, as a point at its true centre; the totals are
+printed after each round.
+
 ``--oracle`` replaces the detectors with the ground truth (one box per person, the true
 track ids, every frame detected): what the subject logic and the policy stage reach when
 detection and tracking are perfect, so the gap to the target can be placed.
@@ -242,16 +247,17 @@ def score(records: list, truth: list, track: int, plan, w: int, h: int, look=Non
     return np.array([seen, visible, others, hidden, swaps], float), misses, shares
 
 
-def next_anchor(records: list, truth: list, track: int, plan) -> Subject | None:
+def next_anchor(records: list, truth: list, track: int, plan, taken: set) -> Subject | None:
     """The anchor the owner adds after reading the review: in the longest flagged stretch
-    where the subject is in the input (as `redact review` lists them; a stretch where it left
-    holds nobody to anchor), the subject at its true box's centre, on the stretch's frame
-    where it stands clearest of everyone else (`clear_frame`: the owner steps through the
-    stretch with `redact pick --at T` to a moment where it stands apart); None when none is."""
+    (as `redact review` lists them) where the subject stands clear of everyone on some frame,
+    a point at its true box's centre on the frame where it stands clearest (`clear_frame`: the
+    owner steps through the stretch with `redact pick --at T` to a moment where it stands
+    apart). Stretches where it is never clear, or whose frame is ``taken`` (an anchor there
+    already), are passed over; None when none is left."""
     for first, last, _ in stretches([FlaggedFrame(i, reason) for i, reason in plan.review.items()]):
         inside = [people if first <= i <= last else [] for i, people in enumerate(truth)]
-        at, _ = clear_frame(inside, track)
-        if at is not None:
+        at, gap = clear_frame(inside, track)
+        if at is not None and gap >= 0 and at not in taken:
             box = next(b for t, b in truth[at] if t == track)
             return Subject(t=records[at].time, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
     return None
@@ -259,33 +265,35 @@ def next_anchor(records: list, truth: list, track: int, plan) -> Subject | None:
 
 def mend(records: list, truth: list, picks: dict, fps: float, w: int, h: int, rounds: int) -> None:
     """Print the totals after each of ``rounds`` rounds of review, every subject given one
-    more anchor a round (`next_anchor`); an anchor that picks nobody is left out."""
-    anchors: dict = {track: [] for track in picks}
+    more anchor a round (`next_anchor`); an anchor that picks nobody is passed over."""
+    subjects, plans, taken = {}, {}, {track: {start} for track, (start, _) in picks.items()}
+    for track, (start, _) in picks.items():
+        box = next(b for t, b in truth[start] if t == track)
+        subjects[track] = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
+        try:
+            plans[track] = plan_subjects(records, Incident(subjects=(subjects[track],)), w, h)
+        except ValueError:
+            continue
     for n in range(1, rounds + 1):
         sums, added, flagged = np.zeros(5), 0, 0
-        for track, (start, _) in picks.items():
-            box = next(b for t, b in truth[start] if t == track)
-            first = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
-            try:
-                plan = plan_subjects(records, Incident(subjects=(first,)) if not anchors[track] else
-                                     Incident(subjects=(replace(first, anchors=tuple(anchors[track])),)), w, h)
-            except ValueError:
-                continue
-            extra = next_anchor(records, truth, track, plan)
-            if extra is not None:
+        for track, plan in plans.items():
+            while (extra := next_anchor(records, truth, track, plan, taken[track])) is not None:
+                taken[track].add(min(range(len(records)), key=lambda k: abs(records[k].time - extra.t)))
                 try:
-                    plan = plan_subjects(records, Incident(subjects=(replace(
-                        first, anchors=(*anchors[track], extra)),)), w, h)
-                    anchors[track].append(extra)
-                    added += 1
+                    with_it = replace(subjects[track], anchors=(*subjects[track].anchors, extra))
+                    plans[track] = plan = plan_subjects(records, Incident(subjects=(with_it,)), w, h)
                 except ValueError:
-                    pass
+                    continue  # it picks nobody there: the next stretch
+                subjects[track] = with_it
+                added += 1
+                break
             counts, _, _ = score(records, truth, track, plan, w, h)
             sums += counts
             flagged += len(plan.review)
         seen, visible, others, hidden, swaps = sums
-        print(f"after review round {n} ({added} anchors added, {sum(map(len, anchors.values()))} in all): "
-              f"subject visible {visible / max(seen, 1):.3f}, bystanders hidden {hidden / max(others, 1):.4f} "
+        print(f"after review round {n} ({added} anchors added, "
+              f"{sum(len(s.anchors) for s in subjects.values())} in all): subject visible "
+              f"{visible / max(seen, 1):.3f}, bystanders hidden {hidden / max(others, 1):.4f} "
               f"({int(others - hidden)} missed), another person shown {int(swaps)}, flagged {flagged}")
 
 
@@ -300,8 +308,8 @@ def main(argv=None) -> int:
     p.add_argument("--why", action="store_true", help="for every subject frame not visible, the main cause "
                    "(not shown, or what covers it), tallied over all subjects")
     p.add_argument("--mend", type=int, default=0, metavar="N",
-                   help="then N rounds of the owner's review: each adds, for every subject, an anchor in "
-                   "the middle of its longest flagged stretch where it is in the input")
+                   help="then N rounds of the owner's review: each adds, for every subject, an anchor on "
+                   "the clearest frame of its longest flagged stretch (`next_anchor`)")
     p.add_argument("--cache", type=Path, help="keep the analysis here (pickle) and reuse it: the policy "
                    "stage and the subject logic can then be re-measured without detecting again")
     args = p.parse_args(argv)

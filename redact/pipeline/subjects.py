@@ -80,8 +80,9 @@ EDGE_SHARE = 0.5
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
 BOX_IOU, NUMBER_IOU = 0.3, 0.5
-#: A point picks the smallest box under it, its area weighed up by 1 + this times the point's
-#: squared offset from the box's centre (in box sides; at most 0.5 inside the box).
+#: A point picks the smallest box under it; among boxes of that one's kind, each area weighed
+#: up by 1 + this times the point's squared offset from the box's centre (dx² + dy², each in
+#: its own box side: at most 0.5 inside the box, so a box up to 2x larger may win).
 CENTRED = 2.0
 #: Two rows of one kind overlapping this much (IoU), or one this much inside the other, are
 #: one object to number (`numbered`).
@@ -224,23 +225,30 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
     x0, y0, x1, y1 = target
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     best, best_score = None, 0.0
-    for row in order:
-        bx0, by0, bx1, by1 = regions.xyxy[row]
-        if subject.point is not None:
-            hit = bx0 <= cx <= bx1 and by0 <= cy <= by1
-            # The smallest box under the point: the person in front, not the crowd around;
-            # of boxes within about 2x of one size, the one centred nearest the point (PETS09
-            # frame 603: a box over a walker's legs and a neighbour, 0.84x the walker's own
-            # box, took the point on the walker's middle and the walker was never shown).
-            bw, bh = max(bx1 - bx0, 1e-6), max(by1 - by0, 1e-6)
-            off = ((cx - (bx0 + bx1) / 2) / bw) ** 2 + ((cy - (by0 + by1) / 2) / bh) ** 2
-            score = 1.0 / (1.0 + bw * bh * (1.0 + CENTRED * off)) if hit else 0.0
-        else:
+    if subject.point is not None:
+        # The smallest box under the point: the person in front, not the crowd around; among
+        # boxes of its kind, the area weighed by the point's offset from each box's centre
+        # (`CENTRED`; PETS09 frame 603: a box over a walker's legs and a neighbour, 0.84x the
+        # walker's own box, took the point on the walker's middle, and the walker was never
+        # shown). Kinds are never weighed against each other: a car centred on the point must
+        # not win over the person standing in front of it.
+        boxes = regions.xyxy[order].astype(np.float64).reshape(-1, 4)
+        hits = np.flatnonzero((boxes[:, 0] <= cx) & (cx <= boxes[:, 2]) & (boxes[:, 1] <= cy) & (cy <= boxes[:, 3]))
+        if len(hits):
+            sides = np.maximum(boxes[hits, 2:] - boxes[hits, :2], 1e-6)
+            area = sides[:, 0] * sides[:, 1]
+            kind = regions.kind[np.asarray(order)[hits]]
+            offset = ((np.array([cx, cy]) - 0.5 * (boxes[hits, :2] + boxes[hits, 2:])) / sides) ** 2
+            weighed = np.where(kind == kind[np.argmin(area)], area * (1.0 + CENTRED * offset.sum(axis=1)), np.inf)
+            best, best_score = order[int(hits[np.argmin(weighed)])], 1.0
+    else:
+        for row in order:
+            bx0, by0, bx1, by1 = regions.xyxy[row]
             inter = float(overlap_areas(regions.xyxy[row:row + 1], target)[0])
             union = (x1 - x0) * (y1 - y0) + (bx1 - bx0) * (by1 - by0) - inter
             score = inter / union if union > 0 else 0.0
-        if score > best_score:
-            best, best_score = row, score
+            if score > best_score:
+                best, best_score = row, score
     least = NUMBER_IOU if subject.number is not None else BOX_IOU if subject.box is not None else 0.0
     if best is None or best_score < least:
         if subject.number is not None:
@@ -548,7 +556,7 @@ def _still_about(records: list, i: int, step: int, last_box: np.ndarray) -> list
 
 
 def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, companions: set,
-               frame: tuple | None = None) -> tuple | None:
+               frame: tuple | None) -> tuple | None:
     """``(frame, track id)`` of the one new person track that carries on a lost subject.
 
     Trackers break a track when a person is missed for a while; the person comes back under
@@ -560,14 +568,16 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
     may be that companion under a new id: it does not carry the subject on either. (PETS09,
     whole clip: a walker left the frame at its right edge; 150 px inwards a bystander's
     track broke and restarted, looking alike, and was shown as the subject on 144 frames.)
-    A subject last seen at the ``frame``'s edge (`_at_edge`) may have left: a track seen
-    there too may be someone coming in, and does not carry it on (PETS09, walking back from
-    an anchor: walker 15 left at the right edge, walker 1 came in there 8 frames later,
-    looking alike, and was shown as the subject on 39 frames).
+    A subject last seen at an edge of the ``frame`` (`_edges`) may have left: a track seen at
+    that edge in the window may be someone coming in, and never carries it on, however far in
+    it walks (PETS09, walking back from an anchor: walker 15 left at the right edge, walker 1
+    came in there 8 frames later, looking alike, and was shown as the subject on 39 frames).
+    Without ``frame`` edges are not known and nothing is excluded for them.
     """
     if not views:
         return None
-    left = frame is not None and _at_edge(last_box, frame)
+    leaving = _edges(last_box, frame) if frame is not None else set()
+    entered: set = set()  # tracks seen at an edge the subject may have left by
     x0, y0, x1, y1 = last_box
     area = max(1e-6, (x1 - x0) * (y1 - y0))
     subject_centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
@@ -580,6 +590,9 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
         found = set()
         near = _near_last(regions.xyxy, last_box, gap)
         others = None
+        if leaving:
+            entered.update(int(regions.track_id[row]) for row in np.flatnonzero(regions.kind == Kind.PERSON)
+                           if _edges(regions.xyxy[row], frame) & leaving)
         for row in np.flatnonzero(regions.kind == Kind.PERSON):
             tid = int(regions.track_id[row])
             look = record.looks.get(tid)
@@ -589,7 +602,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
             b_area = (b[2] - b[0]) * (b[3] - b[1])
             if not (near[row] and RIVAL_SHARE <= b_area / area <= 1 / RIVAL_SHARE and _looks_like(views, look)):
                 continue
-            if left and _at_edge(b, frame):
+            if tid in entered:
                 continue
             if others is None:
                 others = _companions_last_seen(records, j, step, i - step * REFIND_FRAMES, companions)
@@ -606,12 +619,24 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
     return None
 
 
-def _at_edge(box, frame: tuple) -> bool:
-    """Whether ``box`` lies within `EDGE_SHARE` of its width of the edge of a ``frame``
-    (width, height)."""
+def _edges(box, frame: tuple) -> set:
+    """The edges of a ``frame`` (width, height) that ``box`` lies within `EDGE_SHARE` of its
+    width of: a subset of ``{"left", "top", "right", "bottom"}``.
+
+    >>> sorted(_edges([600, 10, 630, 100], (640, 480))), _edges([300, 200, 340, 300], (640, 480))
+    (['right', 'top'], set())
+    """
     x0, y0, x1, y1 = (float(v) for v in box)
     margin = EDGE_SHARE * (x1 - x0)
-    return x0 <= margin or y0 <= margin or x1 >= frame[0] - margin or y1 >= frame[1] - margin
+    near = {"left": x0 <= margin, "top": y0 <= margin, "right": x1 >= frame[0] - margin,
+            "bottom": y1 >= frame[1] - margin}
+    return {edge for edge, at in near.items() if at}
+
+
+def _at_edge(box, frame: tuple) -> bool:
+    """Whether ``box`` lies within `EDGE_SHARE` of its width of any edge of a ``frame``
+    (width, height)."""
+    return bool(_edges(box, frame))
 
 
 def _refind(records: list, i: int, step: int, views, known: set, frame: tuple) -> tuple | None:
