@@ -590,7 +590,7 @@ def _successor(records: list, i: int, step: int, last_box: np.ndarray, views, co
         found = set()
         near = _near_last(regions.xyxy, last_box, gap)
         others = None
-        if leaving:
+        if leaving and frame is not None:
             entered.update(int(regions.track_id[row]) for row in np.flatnonzero(regions.kind == Kind.PERSON)
                            if _edges(regions.xyxy[row], frame) & leaving)
         for row in np.flatnonzero(regions.kind == Kind.PERSON):
