@@ -247,38 +247,35 @@ def score(records: list, truth: list, track: int, plan, w: int, h: int, look=Non
     return np.array([seen, visible, others, hidden, swaps], float), misses, shares
 
 
-def next_anchor(records: list, truth: list, track: int, plan, taken: set) -> Subject | None:
+def next_anchor(records: list, truth: list, track: int, plan, taken: set) -> tuple | None:
     """The anchor the owner adds after reading the review: in the longest flagged stretch
     (as `redact review` lists them) where the subject stands clear of everyone on some frame,
     a point at its true box's centre on the frame where it stands clearest (`clear_frame`: the
     owner steps through the stretch with `redact pick --at T` to a moment where it stands
-    apart). Stretches where it is never clear, or whose frame is ``taken`` (an anchor there
-    already), are passed over; None when none is left."""
+    apart), as ``(frame index, Subject)``. Stretches where it is never clear, or whose frame
+    is ``taken`` (an anchor there already), are passed over; None when none is left."""
     for first, last, _ in stretches([FlaggedFrame(i, reason) for i, reason in plan.review.items()]):
         inside = [people if first <= i <= last else [] for i, people in enumerate(truth)]
         at, gap = clear_frame(inside, track)
         if at is not None and gap >= 0 and at not in taken:
             box = next(b for t, b in truth[at] if t == track)
-            return Subject(t=records[at].time, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
+            return at, Subject(t=records[at].time, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
     return None
 
 
-def mend(records: list, truth: list, picks: dict, fps: float, w: int, h: int, rounds: int) -> None:
+def mend(records: list, truth: list, picks: dict, plans: dict, w: int, h: int, rounds: int) -> None:
     """Print the totals after each of ``rounds`` rounds of review, every subject given one
-    more anchor a round (`next_anchor`); an anchor that picks nobody is passed over."""
-    subjects, plans, taken = {}, {}, {track: {start} for track, (start, _) in picks.items()}
-    for track, (start, _) in picks.items():
-        box = next(b for t, b in truth[start] if t == track)
-        subjects[track] = Subject(t=start / fps, point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
-        try:
-            plans[track] = plan_subjects(records, Incident(subjects=(subjects[track],)), w, h)
-        except ValueError:
-            continue
+    more anchor a round (`next_anchor`); an anchor that picks nobody is passed over.
+    ``plans``: track -> ``(Subject, plan)`` of its one-anchor incident, as measured."""
+    subjects = {track: subject for track, (subject, _) in plans.items()}
+    plans = {track: plan for track, (_, plan) in plans.items()}
+    taken = {track: {picks[track][0]} for track in plans}
     for n in range(1, rounds + 1):
         sums, added, flagged = np.zeros(5), 0, 0
         for track, plan in plans.items():
-            while (extra := next_anchor(records, truth, track, plan, taken[track])) is not None:
-                taken[track].add(min(range(len(records)), key=lambda k: abs(records[k].time - extra.t)))
+            while (found := next_anchor(records, truth, track, plan, taken[track])) is not None:
+                at, extra = found
+                taken[track].add(at)
                 try:
                     with_it = replace(subjects[track], anchors=(*subjects[track].anchors, extra))
                     plans[track] = plan = plan_subjects(records, Incident(subjects=(with_it,)), w, h)
@@ -352,6 +349,7 @@ def main(argv=None) -> int:
           f"{'swaps':>5}")
     sums = np.zeros(5)
     frame_hidden = []  # share of each composed frame obscured, over all subjects
+    planned: dict = {}  # track -> (Subject, plan) of its one-anchor incident, for --mend
     misses = []
     why_main: Counter = Counter()  # main cause -> subject frames, over all subjects
     why_alone: Counter = Counter()  # cause -> subject frames where it alone hides the subject
@@ -365,6 +363,7 @@ def main(argv=None) -> int:
         except ValueError as exc:
             print(f"{track:>5} {start:>5}  not picked: {exc}")
             continue
+        planned[track] = (subject, plan)
 
         def look(i, record, final, mask, hidden_px, cover, b, track=track, plan=plan):
             if args.why and cover >= VISIBLE_BELOW:
@@ -389,7 +388,7 @@ def main(argv=None) -> int:
     print(f"{'all':>5} {'':>5} {int(seen):>6} {visible / max(seen, 1):>8.3f} {hidden / max(others, 1):>18.4f} "
           f"{'':>7} {int(swaps):>5}")
     if args.mend:
-        mend(records, truth, picks, fps, w, h, args.mend)
+        mend(records, truth, picks, planned, w, h, args.mend)
     if args.why:
         hidden_frames = int(seen - visible)
         print(f"why the subject is not visible ({hidden_frames} subject frames): main cause (covers most of "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.geometry import box_areas, intersection_matrix, iou_matrix, overlap_areas, pad_boxes
+from ..core.geometry import box_areas, centres_inside, intersection_matrix, iou_matrix, overlap_areas, pad_boxes
 from ..core.incident import Incident, IncidentError, Subject
 from ..core.profile import Profile
 from ..core.types import Kind, Regions
@@ -233,7 +233,7 @@ def pick(records: list, subject: Subject, incident: Incident, width: int, height
         # shown). Kinds are never weighed against each other: a car centred on the point must
         # not win over the person standing in front of it.
         boxes = regions.xyxy[order].astype(np.float64).reshape(-1, 4)
-        hits = np.flatnonzero((boxes[:, 0] <= cx) & (cx <= boxes[:, 2]) & (boxes[:, 1] <= cy) & (cy <= boxes[:, 3]))
+        hits = np.flatnonzero(centres_inside([[cx, cy, cx, cy]], boxes)[0])
         if len(hits):
             sides = np.maximum(boxes[hits, 2:] - boxes[hits, :2], 1e-6)
             area = sides[:, 0] * sides[:, 1]
