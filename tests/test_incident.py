@@ -812,6 +812,45 @@ def test_a_held_silhouette_inside_the_subjects_box_leaves_its_face_shown(part_ki
     assert (4 in _obscured_ids(final)) == (part_kind == Kind.PERSON)
 
 
+@pytest.mark.parametrize("newcomer, hidden", [
+    ("out of the subject", True),   # was inside its box, unseen: the box held two people
+    ("apart", False),               # begins away from the subject
+    ("at the edge", False),         # comes into view at the frame's edge beside it
+    ("restarted", False),           # a companion's track broken and restarted there
+    ("its head", False),            # a second box on the subject's own head, staying on it
+])
+def test_the_frames_before_someone_came_out_of_the_subjects_box_are_hidden(newcomer, hidden):
+    """PETS09, an anchor on a walker whose companion walked half in front of her: the
+    detector gave the two one box for 30 frames, then he came out of it under a track of his
+    own; the box shown as her had been him too. The frames before a person came out of the
+    subject's box are hidden, walking either way; someone coming in apart or at the edge, a
+    track restarted where a companion's broke, or a box on the subject's head hides nothing."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    records = []
+    for i in range(30):
+        x = 400 - 8 * i  # the subject walks left
+        rows, looks = [(Kind.PERSON, 1, [x, 200, x + 90, 400])], {1: red}
+        if newcomer == "restarted" and i <= 14:
+            rows.append((Kind.PERSON, 5, [x - 50, 205, x + 10, 405]))  # the companion, tracked apart
+            looks[5] = blue
+        if i >= 16:
+            ahead = 6 * (i - 16)  # walking faster, it comes out ahead of the subject
+            box = {"out of the subject": [x - 20 - ahead, 205, x + 40 - ahead, 405],
+                   "apart": [x - 250 - ahead, 205, x - 190 - ahead, 405],
+                   "at the edge": [x - 20 - ahead, 310, x + 40 - ahead, 510],  # feet below the frame
+                   "restarted": [x - 48 - ahead, 205, x + 12 - ahead, 405],
+                   "its head": [x + 10, 170, x + 80, 300]}[newcomer]
+            rows.append((Kind.PERSON, 2, box))
+            looks[2] = blue
+        records.append(_seen(i, rows, looks))
+    # Played backwards, the newcomer walks into the subject's box and its track ends there:
+    # the frames after are hidden the same way, walking back from an anchor after them.
+    for clip, anchor, before in ((records, 5, range(0, 16)), (records[::-1], 24, range(14, 30))):
+        states = follow(clip, anchor, 1, (640, 480))
+        shown = [i for i in before if states[i][0] == "shown"]
+        assert (not shown) == hidden, (anchor, states)
+
+
 @pytest.mark.parametrize("start, speed, carried", [
     (604, 3, False),   # comes in at the right edge, slowly
     (604, 12, False),  # comes in there and walks far inward within the window

@@ -76,6 +76,8 @@ COMES_OUT_SIGHTINGS = 2
 #: A box within this share of its width of the frame's edge may be leaving or entering the
 #: view: a subject lost there may have gone, a track born there come from outside.
 EDGE_SHARE = 0.5
+#: Why the frames before a person came out of the subject's box are hidden (`_came_out`).
+CAME_OUT = "another person came out of the subject's box"
 #: Least IoU between a subject's box (given, or drawn by `redact pick` for its number) and
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
@@ -807,7 +809,87 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
             if i not in states or states[i][0] == "shown":
                 states[i] = ("shown" if certain else reason, current)
             i += step
+    _came_out(records, states, people, frame)
     return states
+
+
+def _observed_span(records: list) -> tuple:
+    """``(first, last)``: track id -> the first and the last frame it was detected on."""
+    first: dict = {}
+    last: dict = {}
+    for i, record in enumerate(records):
+        for tid in record.observed:
+            first.setdefault(tid, i)
+            last[tid] = i
+    return first, last
+
+
+def _reborn(records: list, k: int, step: int, tid: int, box: np.ndarray, last: dict) -> bool:
+    """Whether the track ``tid`` beginning on frame ``k`` (walking by ``step``) may be someone
+    already seen under another id: a track that ended (``last``: track id -> its last frame
+    walking that way) within `REFIND_FRAMES` before, near where it ended (`_near_last`).
+    Trackers break tracks in a crowd and go on under new ids."""
+    for j in range(k - step, k - step * (REFIND_FRAMES + 1), -step):
+        if not 0 <= j < len(records):
+            break
+        for other in records[j].observed:
+            if other == tid or last.get(other) != j:
+                continue
+            seen = _detected_box(records[j], other)
+            if seen is not None and _near_last(box[None], seen, abs(k - j))[0]:
+                return True
+    return False
+
+
+def _parts_from(records: list, k: int, step: int, tid: int, states: dict) -> bool:
+    """Whether track ``tid``, beginning on the subject on frame ``k``, is then detected apart
+    from it (`_clear_of`) within `PATH_FRAMES` of its sightings walking by ``step``: someone
+    coming out, not a second box on the subject's own head or legs, which stays on it."""
+    for j, _, _ in _history(records, k, step, tid, PATH_FRAMES):
+        subject = states.get(j)
+        rows = np.flatnonzero((records[j].regions.track_id == subject[1])
+                              & (records[j].regions.kind == Kind.PERSON)) if subject else []
+        if len(rows) and _clear_of(records[j], int(rows[0]), tid):
+            return True
+    return False
+
+
+def _came_out(records: list, states: dict, people: set, frame: tuple | None) -> None:
+    """Hide (in ``states``, `follow`'s result) the frames before someone came out of the
+    subject's box: a person whose track begins on the subject's detected box (IoU
+    `CONFUSABLE_IOU`; on a held one it may be the subject itself under a new id), away from
+    the frame's edge (`_edges`: not coming into view), not a track broken and restarted
+    (`_reborn`), and then detected apart from it (`_parts_from`: not a second box on the
+    subject's own head) was inside that box before, unseen; the box held two people, and
+    showing it showed both. Where it was before is not known: every frame before, back to
+    where the subject's track of that frame began, is hidden. Walking back in time, a track
+    that ends on the subject is someone who went into its box: the frames after, the same.
+
+    PETS09, an anchor on a walker whose companion walked half in front of her: the two were
+    one box from where they came into view, 30 frames, until he came out ahead under a track
+    of his own; the box shown as her had been him too, his face with it. (Placing him from how
+    the two moved after parting gave them apart within 10 frames: parting is a change of pace.)
+    """
+    first, last = _observed_span(records)
+    for step, begins, ends in ((1, first, last), (-1, last, first)):
+        for tid in people:
+            k = begins.get(tid)
+            if k is None or k not in states or states[k][1] == tid:
+                continue
+            subject, box = _detected_box(records[k], states[k][1]), _detected_box(records[k], tid)
+            if subject is None or box is None:
+                continue
+            if iou_matrix(box[None], subject[None])[0, 0] < CONFUSABLE_IOU:
+                continue
+            if frame is not None and _edges(box, frame):
+                continue
+            if _reborn(records, k, step, tid, box, ends) or not _parts_from(records, k, step, tid, states):
+                continue
+            carrier, j = states[k][1], k - step
+            while j in states and states[j][1] == carrier:
+                if states[j][0] == "shown":
+                    states[j] = (CAME_OUT, carrier)
+                j -= step
 
 
 def _span(records: list, tracks: dict) -> dict:
