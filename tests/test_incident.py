@@ -8,14 +8,22 @@ import numpy as np
 import pytest
 from media import read_video, write_video
 
-from redact.core.geometry import pixel_boxes
+from redact.core.geometry import iou_matrix, pixel_boxes
 from redact.core.incident import Incident, IncidentError, Subject, Window, subject_from_text
 from redact.core.policy import Policy
 from redact.core.types import Kind, Regions
 from redact.core.zones import Units
 from redact.jobs.files import redact_image, redact_video
 from redact.pipeline.compose import FrameSubjects, compose, keep_zone_mask
-from redact.pipeline.subjects import AMONG_OTHERS, FrameRecord, follow, pick
+from redact.pipeline.subjects import (
+    AMONG_OTHERS,
+    CONFUSABLE_IOU,
+    SHARED_BOX,
+    FrameRecord,
+    _agreed,
+    follow,
+    pick,
+)
 from redact.record.manifest import manifest_path
 
 EXAMPLE = {"units": "px",
@@ -812,43 +820,69 @@ def test_a_held_silhouette_inside_the_subjects_box_leaves_its_face_shown(part_ki
     assert (4 in _obscured_ids(final)) == (part_kind == Kind.PERSON)
 
 
+def _pair(newcomer: str) -> list:
+    """The subject (red, track 1) walks left, 90x200 px; from frame 16 a person (blue, track
+    2) is first detected where ``newcomer`` says, then walks ahead faster. Frames 640x480."""
+    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
+    records = []
+    for i in range(30):
+        x = 400 - 8 * i
+        subject = 7 if newcomer == "subject's track broke" and i >= 9 else 1
+        rows, looks = [], {}
+        if not (newcomer == "subject's track broke" and i == 8):
+            rows.append((Kind.PERSON, subject, [x, 200, x + 90, 400]))
+            looks[subject] = red
+        if newcomer == "restarted" and i <= 14:
+            rows.append((Kind.PERSON, 5, [x - 50, 205, x + 10, 405]))  # the companion, tracked apart
+            looks[5] = blue
+        ahead = 6 * (i - 16)
+        box = {"at the edge": [x - 10 - ahead, 290, x + 50 - ahead, 490],  # feet below the frame
+               "its head": [x + 10, 170, x + 80, 300],
+               "standing still": [252, 205, 312, 405]}.get(newcomer, [x - 20 - ahead, 205, x + 40 - ahead, 405])
+        if newcomer == "apart":
+            box = [x - 250 - ahead, 205, x - 190 - ahead, 405]
+        if i >= 16:
+            rows.append((Kind.PERSON, 2, box))
+            looks[2] = blue
+        record = _seen(i, rows, looks)
+        if newcomer == "subject held where it came out" and i == 16:
+            record = dataclasses.replace(record, observed=record.observed - {1})
+        records.append(record)
+    return records
+
+
 @pytest.mark.parametrize("newcomer, hidden", [
-    ("out of the subject", True),   # was inside its box, unseen: the box held two people
-    ("apart", False),               # begins away from the subject
-    ("at the edge", False),         # comes into view at the frame's edge beside it
-    ("restarted", False),           # a companion's track broken and restarted there
-    ("its head", False),            # a second box on the subject's own head, staying on it
+    ("out of the subject", range(0, 16)),   # inside its box, unseen: the box held two people
+    ("subject held where it came out", range(0, 16)),  # the first frame both are detected on
+    ("subject's track broke", range(0, 16)),  # the frames on its earlier track too
+    ("standing still", range(15, 16)),      # it was where it was found: only while covered
+    ("apart", ()),                          # begins away from the subject
+    ("at the edge", ()),                    # comes into view at an edge the subject is not at
+    ("restarted", ()),                      # a companion's track broken and restarted there
+    ("its head", ()),                       # a second box on the subject's own head, inside it
 ])
 def test_the_frames_before_someone_came_out_of_the_subjects_box_are_hidden(newcomer, hidden):
     """PETS09, an anchor on a walker whose companion walked half in front of her: the
     detector gave the two one box for 30 frames, then he came out of it under a track of his
-    own; the box shown as her had been him too. The frames before a person came out of the
-    subject's box are hidden, walking either way; someone coming in apart or at the edge, a
-    track restarted where a companion's broke, or a box on the subject's head hides nothing."""
-    red, blue = _look((200, 30, 30)), _look((30, 30, 200))
-    records = []
-    for i in range(30):
-        x = 400 - 8 * i  # the subject walks left
-        rows, looks = [(Kind.PERSON, 1, [x, 200, x + 90, 400])], {1: red}
-        if newcomer == "restarted" and i <= 14:
-            rows.append((Kind.PERSON, 5, [x - 50, 205, x + 10, 405]))  # the companion, tracked apart
-            looks[5] = blue
-        if i >= 16:
-            ahead = 6 * (i - 16)  # walking faster, it comes out ahead of the subject
-            box = {"out of the subject": [x - 20 - ahead, 205, x + 40 - ahead, 405],
-                   "apart": [x - 250 - ahead, 205, x - 190 - ahead, 405],
-                   "at the edge": [x - 20 - ahead, 310, x + 40 - ahead, 510],  # feet below the frame
-                   "restarted": [x - 48 - ahead, 205, x + 12 - ahead, 405],
-                   "its head": [x + 10, 170, x + 80, 300]}[newcomer]
-            rows.append((Kind.PERSON, 2, box))
-            looks[2] = blue
-        records.append(_seen(i, rows, looks))
-    # Played backwards, the newcomer walks into the subject's box and its track ends there:
-    # the frames after are hidden the same way, walking back from an anchor after them.
-    for clip, anchor, before in ((records, 5, range(0, 16)), (records[::-1], 24, range(14, 30))):
+    own; the box shown as her had been him too, his face with it. The frames before a person
+    came out of the subject's box are hidden; played backwards (someone walks into the
+    subject's box and is lost there) the frames after, walking back from an anchor."""
+    records = _pair(newcomer)
+    # Each case's newcomer but "apart" overlaps the subject as much as one coming out of it:
+    # only the case's own check can leave the frames shown.
+    subject, newcomer_box = records[16].regions.xyxy[:1], records[16].regions.xyxy[-1:]
+    assert (iou_matrix(subject, newcomer_box)[0, 0] >= CONFUSABLE_IOU) == (newcomer != "apart")
+    for clip, anchor, flip in ((records, 5, lambda i: i), (records[::-1], 24, lambda i: 29 - i)):
         states = follow(clip, anchor, 1, (640, 480))
-        shown = [i for i in before if states[i][0] == "shown"]
-        assert (not shown) == hidden, (anchor, states)
+        shown_before = {flip(i) for i, (state, _) in states.items() if state == "shown" and flip(i) < 16}
+        assert shown_before == set(range(16)) - set(hidden), (anchor, states)
+
+
+def test_a_frame_one_anchor_found_shared_is_hidden_whatever_another_says():
+    """An anchor's walk that never reached where the second person came out is certain of the
+    subject there; the walk that saw it come out hides the frame, and so does the plan."""
+    shared = [{3: ("shown", 1), 4: ("shown", 1)}, {3: (SHARED_BOX, 1), 4: ("shown", 1)}]
+    assert _agreed(shared) == {3: (SHARED_BOX, 1), 4: ("shown", 1)}
 
 
 @pytest.mark.parametrize("start, speed, carried", [

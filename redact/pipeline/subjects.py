@@ -76,8 +76,15 @@ COMES_OUT_SIGHTINGS = 2
 #: A box within this share of its width of the frame's edge may be leaving or entering the
 #: view: a subject lost there may have gone, a track born there come from outside.
 EDGE_SHARE = 0.5
-#: Why the frames before a person came out of the subject's box are hidden (`_came_out`).
-CAME_OUT = "another person came out of the subject's box"
+#: Why the frames before a person came out of the subject's box are hidden (`_shared_box`).
+SHARED_BOX = "another person came out of the subject's box"
+#: A person has come out of the subject's box once this share of its own box lies outside
+#: it, on one of its first `PARTING_SIGHTINGS` detections.
+APART_SHARE, PARTING_SIGHTINGS = 0.5, 16
+#: ... and it stood still when its centre moved less than this share of its width over
+#: its first `PATH_FRAMES` sightings (PETS09: a sign on a post, taken for a person, that the
+#: subject walked behind; its walk back hid all 80 frames it was shown on).
+STILL_SHARE = 0.25
 #: Least IoU between a subject's box (given, or drawn by `redact pick` for its number) and
 #: the person or plate kept. A number demands more: its box came from a detector, so the
 #: same person found by this run's detectors overlaps it closely.
@@ -293,9 +300,14 @@ def _confusable(record: FrameRecord, row: int, people: set) -> dict:
     return near
 
 
+def _person_rows(record: FrameRecord, tid: int) -> np.ndarray:
+    """Rows of track ``tid``'s person boxes (detected or held) in ``record``."""
+    return np.flatnonzero((record.regions.track_id == tid) & (record.regions.kind == Kind.PERSON))
+
+
 def _detected_box(record: FrameRecord, tid: int):
     """Track ``tid``'s detected box in ``record`` (float64 (4,)), or None."""
-    rows = np.flatnonzero((record.regions.track_id == tid) & (record.regions.kind == Kind.PERSON))
+    rows = _person_rows(record, tid)
     if tid not in record.observed or not len(rows):
         return None
     return record.regions.xyxy[rows[0]].astype(np.float64)
@@ -489,7 +501,7 @@ def _comes_out(records: list, i: int, row: int, current: int, views, trail, part
     path = _Path.of(list(reversed(trail)))
     candidates = {current: row}
     for tid in live:
-        candidates[tid] = int(np.flatnonzero((regions.track_id == tid) & (regions.kind == Kind.PERSON))[0])
+        candidates[tid] = int(_person_rows(record, tid)[0])
     crossed = list(partners.values())
     strict = len(live) < len(partners)
     yes = [tid for tid, r in candidates.items()
@@ -809,7 +821,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
             if i not in states or states[i][0] == "shown":
                 states[i] = ("shown" if certain else reason, current)
             i += step
-    _came_out(records, states, people, frame)
+    _shared_box(records, states, people, frame)
     return states
 
 
@@ -824,72 +836,106 @@ def _observed_span(records: list) -> tuple:
     return first, last
 
 
-def _reborn(records: list, k: int, step: int, tid: int, box: np.ndarray, last: dict) -> bool:
+def _reborn(records: list, k: int, step: int, tid: int, box: np.ndarray, last: dict, subject: set) -> bool:
     """Whether the track ``tid`` beginning on frame ``k`` (walking by ``step``) may be someone
-    already seen under another id: a track that ended (``last``: track id -> its last frame
-    walking that way) within `REFIND_FRAMES` before, near where it ended (`_near_last`).
-    Trackers break tracks in a crowd and go on under new ids."""
+    already seen under another id: a track, not one the subject was followed on, that ended
+    (``last``: track id -> its last frame walking that way) within `REFIND_FRAMES` before,
+    near where it ended (`_near_last`, its reach growing for `AMONG_OTHERS_GROWTH` frames
+    only, as `_carried_on`'s). Trackers break tracks in a crowd and go on under new ids, and
+    a look drifts across the break: it is not asked for (asked, PETS09's lamp-post group
+    hid four subjects whole)."""
     for j in range(k - step, k - step * (REFIND_FRAMES + 1), -step):
         if not 0 <= j < len(records):
             break
         for other in records[j].observed:
-            if other == tid or last.get(other) != j:
+            if other == tid or other in subject or last.get(other) != j:
                 continue
             seen = _detected_box(records[j], other)
-            if seen is not None and _near_last(box[None], seen, abs(k - j))[0]:
+            if seen is not None and _near_last(box[None], seen, min(abs(k - j), AMONG_OTHERS_GROWTH))[0]:
                 return True
     return False
 
 
+def _outside_share(box: np.ndarray, other: np.ndarray) -> float:
+    """The share of ``box``'s area that lies outside ``other``."""
+    area = max(1e-6, float(box_areas(box[None])[0]))
+    return 1.0 - float(overlap_areas(box[None], other)[0]) / area
+
+
+def _meets(records: list, k: int, step: int, tid: int, states: dict) -> tuple | None:
+    """``(frame, newcomer's box, subject's box)`` on the first frame from ``k`` (within
+    `LOST_FRAMES`, walking by ``step``) where track ``tid`` and the subject (``states``) are
+    both detected; None when there is none."""
+    for j in range(k, k + step * (LOST_FRAMES + 1), step):
+        if j not in states:
+            return None
+        box, subject = _detected_box(records[j], tid), _detected_box(records[j], states[j][1])
+        if box is not None and subject is not None:
+            return j, box, subject
+    return None
+
+
 def _parts_from(records: list, k: int, step: int, tid: int, states: dict) -> bool:
-    """Whether track ``tid``, beginning on the subject on frame ``k``, is then detected apart
-    from it (`_clear_of`) within `PATH_FRAMES` of its sightings walking by ``step``: someone
-    coming out, not a second box on the subject's own head or legs, which stays on it."""
-    for j, _, _ in _history(records, k, step, tid, PATH_FRAMES):
-        subject = states.get(j)
-        rows = np.flatnonzero((records[j].regions.track_id == subject[1])
-                              & (records[j].regions.kind == Kind.PERSON)) if subject else []
-        if len(rows) and _clear_of(records[j], int(rows[0]), tid):
+    """Whether track ``tid``, beginning on the subject on frame ``k``, then stands mostly
+    outside the subject's detected box (`APART_SHARE` of it, and IoU under `APART_IOU`) on
+    one of its next `PARTING_SIGHTINGS` detections walking by ``step``: someone coming out,
+    not a second box on the subject's own head or legs, which stays on it."""
+    for j, box, _ in _history(records, k, step, tid, PARTING_SIGHTINGS):
+        subject = _detected_box(records[j], states[j][1]) if j in states else None
+        if (subject is not None and _outside_share(box, subject) >= APART_SHARE
+                and iou_matrix(box[None], subject[None])[0, 0] < APART_IOU):
             return True
     return False
 
 
-def _came_out(records: list, states: dict, people: set, frame: tuple | None) -> None:
+def _shared_box(records: list, states: dict, people: set, frame: tuple | None) -> None:
     """Hide (in ``states``, `follow`'s result) the frames before someone came out of the
-    subject's box: a person whose track begins on the subject's detected box (IoU
-    `CONFUSABLE_IOU`; on a held one it may be the subject itself under a new id), away from
-    the frame's edge (`_edges`: not coming into view), not a track broken and restarted
-    (`_reborn`), and then detected apart from it (`_parts_from`: not a second box on the
-    subject's own head) was inside that box before, unseen; the box held two people, and
-    showing it showed both. Where it was before is not known: every frame before, back to
-    where the subject's track of that frame began, is hidden. Walking back in time, a track
-    that ends on the subject is someone who went into its box: the frames after, the same.
+    subject's box. A person whose track begins on the subject (IoU `CONFUSABLE_IOU` with
+    its detected box, on the first frame both are detected), at least `RIVAL_SHARE` of its
+    size, not coming into view at an edge the subject is not at (`_edges`), not a track
+    broken and restarted (`_reborn`), and then standing mostly outside it (`_parts_from`: not
+    a second box on the subject's own head) was inside that box before, unseen: the box held
+    two people, and showing it showed both. Where a person walking was before is not known:
+    every frame of the walk before it, back to the walk's first (its track changes
+    included), is hidden. Something that stood still over its first sightings (`STILL_SHARE`)
+    was where it was found: the frames while the subject's box still covers that place.
+    Walking back in time, a track that ends on the subject is someone who went into its box:
+    the frames after, the same.
 
     PETS09, an anchor on a walker whose companion walked half in front of her: the two were
     one box from where they came into view, 30 frames, until he came out ahead under a track
     of his own; the box shown as her had been him too, his face with it. (Placing him from how
-    the two moved after parting gave them apart within 10 frames: parting is a change of pace.)
+    the two moved after parting left them apart within 10 frames: parting is a change of pace.)
     """
     first, last = _observed_span(records)
+    followed = {tid for _, tid in states.values()}
     for step, begins, ends in ((1, first, last), (-1, last, first)):
-        for tid in people:
+        for tid in people - followed:
             k = begins.get(tid)
-            if k is None or k not in states or states[k][1] == tid:
+            met = _meets(records, k, step, tid, states) if k is not None and k in states else None
+            if met is None:
                 continue
-            subject, box = _detected_box(records[k], states[k][1]), _detected_box(records[k], tid)
-            if subject is None or box is None:
+            j, box, subject = met
+            if (iou_matrix(box[None], subject[None])[0, 0] < CONFUSABLE_IOU
+                    or box_areas(box[None])[0] < RIVAL_SHARE * box_areas(subject[None])[0]):
                 continue
-            if iou_matrix(box[None], subject[None])[0, 0] < CONFUSABLE_IOU:
+            if frame is not None and _edges(box, frame) - _edges(subject, frame):
                 continue
-            if frame is not None and _edges(box, frame):
+            if _reborn(records, k, step, tid, box, ends, followed) or not _parts_from(records, j, step, tid, states):
                 continue
-            if _reborn(records, k, step, tid, box, ends) or not _parts_from(records, k, step, tid, states):
-                continue
-            carrier, j = states[k][1], k - step
-            while j in states and states[j][1] == carrier:
-                if states[j][0] == "shown":
-                    states[j] = (CAME_OUT, carrier)
-                j -= step
+            path = _Path.of(_history(records, k, step, tid, PATH_FRAMES))
+            still = path is not None and float(np.hypot(*path.velocity)) * PATH_FRAMES < STILL_SHARE * (box[2] - box[0])
+            i = k - step
+            while i in states:
+                if still:
+                    # Something standing still stays where it was found: once the subject's
+                    # box has left that place, it is not in the box.
+                    rows = _person_rows(records[i], states[i][1])
+                    if not len(rows) or iou_matrix(box[None], records[i].regions.xyxy[rows[:1]])[0, 0] < CONFUSABLE_IOU:
+                        break
+                if states[i][0] == "shown":
+                    states[i] = (SHARED_BOX, states[i][1])
+                i -= step
 
 
 def _span(records: list, tracks: dict) -> dict:
@@ -951,7 +997,9 @@ def _agreed(followed: list) -> dict:
     same person. (A walk unsure for a frame, after a crossing, let the other anchor's person be
     shown there: an anchor set on a bystander by mistake showed the bystander.) A walk on a
     held track and one on the track that replaced it, for one person, count as a
-    disagreement too: hidden, never shown wrongly.
+    disagreement too: hidden, never shown wrongly. A frame one walk found the subject's box
+    shared with someone unseen (`SHARED_BOX`) is hidden whatever the others say: another
+    walk may not have reached where that person came out.
     """
     frames = sorted(set().union(*followed))
     sure = {i: {f[i][1] for f in followed if i in f and f[i][0] == "shown"} for i in frames}
@@ -959,7 +1007,10 @@ def _agreed(followed: list) -> dict:
     states: dict = {}
     for i in frames:
         every = all(i in f and f[i][0] == "shown" for f in followed)
-        if len(sure[i]) == 1 and (every or not conflict):
+        shared = [f[i] for f in followed if i in f and f[i][0] == SHARED_BOX]
+        if shared:
+            states[i] = shared[0]  # two people in the box: no other walk shows it
+        elif len(sure[i]) == 1 and (every or not conflict):
             states[i] = ("shown", min(sure[i]))
         elif sure[i]:
             states[i] = ("subject anchors disagree", min(sure[i]))
