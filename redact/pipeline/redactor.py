@@ -212,6 +212,7 @@ class Analyser:
         #: The last frame the detectors analysed without a fault (the motion check's
         #: reference), None before any or after a fault.
         self.detected_at: int | None = None
+        self._last_detected = False  # whether the frame last tracked was analysed without a fault
         self.detections: dict = {}
         self.index = 0
         self.seconds = {"detect": 0.0, "track": 0.0}  # busy time per stage
@@ -279,6 +280,7 @@ class Analyser:
         detectors did not run, ``detected`` False), hold, and return the frames released."""
         found = Regions.empty() if found is None else found
         looked_for = None
+        self._last_detected = detected and flagged is None
         if detected:
             if self._gate is not None:
                 self._gate.detected(trusted=flagged is None)
@@ -330,6 +332,20 @@ class Analyser:
         return None if self._gate is None else self._gate.moved_boxes(self._followed, rgb)
 
     def flush(self) -> list:
+        """Release every buffered frame (end of stream). The last frame, if the schedule left
+        it unanalysed, is analysed now, and what is found there added to it and drawn back
+        (`TwoSidedHold.add_to_newest`), beside what it holds: no later detection can reach
+        it. (`fast` detects every 3rd frame; a plate coming into view on a clip's last frame
+        stayed readable. Running the detectors on it as a scheduled frame instead ended the
+        holds of unconfirmed detections there, and showed another.)"""
+        last = self._hold.newest
+        if last is not None and not self._last_detected and last.rgb is not _NO_PIXELS:
+            self._plates_now, self._light_now = True, False
+            found, flagged = self.detect(last.rgb)
+            if flagged is None:
+                self.frames_detected += 1
+                self._hold.add_to_newest(Regions(found.xyxy, found.score, found.kind,
+                                                 np.full(len(found), -1, np.int64)))
         return self._hold.flush()
 
 

@@ -507,6 +507,25 @@ class TwoSidedHold:
         self._entering = {k: v for k, v in self._entering.items() if v[0] > oldest}
         return released
 
+    @property
+    def newest(self):
+        """The item of the newest buffered frame, or None when nothing is buffered."""
+        return self._buffer[-1][1] if self._buffer else None
+
+    def add_to_newest(self, regions: Regions) -> None:
+        """Add ``regions``, found late on the newest buffered frame (a stream's last frame,
+        analysed once it is known to be the last), to that frame; and, as first appearances
+        are, grown by `ENTRY_MARGIN` (`PARTS` as they are) onto every earlier buffered frame.
+        Nothing is taken away: what the frame holds already stays."""
+        if not self._buffer or not len(regions):
+            return
+        margin = np.where(np.isin(regions.kind, PARTS), 0.0, ENTRY_MARGIN)
+        back = Regions(_float32_outward(pad_boxes(regions.xyxy, margin)), np.zeros(len(regions), np.float32),
+                       regions.kind, regions.track_id)
+        for frame in list(self._buffer)[:-1]:
+            frame.append(back)
+        self._buffer[-1].append(regions)
+
     def flush(self) -> list[tuple[object, Regions]]:
         """Release every buffered frame, oldest first (end of stream); the hold starts afresh.
 
