@@ -8,11 +8,14 @@ import pytest
 from media import jpeg_with_exif, pattern, read_video, write_video
 
 from redact.core.policy import Method, Policy, Style
+from redact.core.profile import Profile
 from redact.core.types import Kind, Regions
 from redact.core.zones import Zone
+from redact.detectors.plates import PlateDetector
 from redact.jobs.files import RedactionIncomplete, redact_image, redact_video
 from redact.media.images import read_image
 from redact.media.safeio import UsageError, sha256_file
+from redact.pipeline.redactor import Redactor
 from redact.record.manifest import Manifest, manifest_path
 from redact.record.signing import device_key, input_tag
 
@@ -413,3 +416,55 @@ def test_the_last_frame_is_always_analysed(tmp_path, frames):
     written, _, _ = read_video(dst)
     assert len(written) == frames
     assert written[-1][24:40, 34:50].max() < 30  # the face is filled black
+
+
+class _Grey76Plates(PlateDetector):
+    """A plate search stand-in: plates only, so the schedule runs it on every other
+    detection of the faces (`redact.pipeline.redactor.plates_every`); grey-76 pixels are a plate."""
+
+    kinds = (Kind.PLATE,)
+    models = ()
+    uses = ()
+    views_every = 1
+
+    def __init__(self):  # no network
+        self.calls = 0
+
+    def light(self):
+        return self
+
+    def early(self, frame):
+        return []
+
+    def detect(self, frame, context=None, early=None):
+        self.calls += 1
+        found = _Grey76().detect(frame)
+        return Regions.from_boxes(found.xyxy, kind=Kind.PLATE) if len(found) else found
+
+
+def test_the_plate_search_the_schedule_left_out_runs_on_the_last_frame():
+    """A last frame the faces were looked for on, but not the plates (their search runs on
+    every other detection): the plate search runs on it at the end, and the plate that shows
+    there only is obscured (review of the end-of-stream analysis)."""
+    plates = _Grey76Plates()
+    redactor = Redactor(Policy(kinds=(Kind.FACE, Kind.PLATE), profile=Profile.FAST, detect_every=3), fps=30,
+                        detectors=[_Broken(fail_on=()), plates])  # faces: none found
+    out = []
+    for i in range(10):  # detected on 0, 3, 6, 9; the plates searched on 0 and 6
+        rgb = np.full((64, 96, 3), 90, np.uint8)
+        if i == 9:
+            rgb[20:44, 30:54] = 76
+        out += redactor.push(rgb)
+    out += redactor.flush()
+    assert plates.calls == 3  # 0, 6 and the last frame
+    assert (out[-1].regions.kind == Kind.PLATE).any()
+
+
+def test_a_last_frame_whose_detector_failed_is_not_analysed_again():
+    """A last frame the detectors failed on is obscured whole and flagged; the end of the
+    stream does not run them on it again, nor count it twice."""
+    broken = _Broken(fail_on={4})
+    redactor = Redactor(Policy(kinds=(Kind.FACE,), detect_every=1), fps=30, detectors=[broken])
+    out = [d for i in range(5) for d in redactor.push(np.full((64, 96, 3), 90, np.uint8))] + redactor.flush()
+    assert broken.calls == 5 and len(out) == 5
+    assert out[-1].flagged and redactor.stats.frames_out == 5

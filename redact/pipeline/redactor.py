@@ -212,7 +212,8 @@ class Analyser:
         #: The last frame the detectors analysed without a fault (the motion check's
         #: reference), None before any or after a fault.
         self.detected_at: int | None = None
-        self._last_detected = False  # whether the frame last tracked was analysed without a fault
+        # The detectors the schedule left out (or ran light) on the frame last tracked.
+        self._left_out: list = []
         self.detections: dict = {}
         self.index = 0
         self.seconds = {"detect": 0.0, "track": 0.0}  # busy time per stage
@@ -231,11 +232,14 @@ class Analyser:
         except Exception as exc:  # fail closed: any detector fault obscures the whole frame
             # The reason names the error, not the frame's content (the manifest is content-free).
             return Regions.empty(), f"{UNANALYSED}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-        # Counted as the manifest reports them: what is obscured (vehicles found for the
-        # plates only are not).
+        self._count(found)
+        return found, None
+
+    def _count(self, found: Regions) -> None:
+        """Count ``found`` as the manifest reports it: what is obscured (vehicles found for
+        the plates only are not)."""
         for k in found.kind[obscured(found, self.policy.kinds)]:
             self.detections[int(k)] = self.detections.get(int(k), 0) + 1
-        return found, None
 
     def is_cut(self, rgb: np.ndarray) -> bool:
         """Whether ``rgb``, the frame after the last one asked about, starts a new shot."""
@@ -252,6 +256,7 @@ class Analyser:
         if self.is_cut(rgb) if cut is None and rgb is not None else cut:
             # A new shot: the old one's tracks are not in it, and its entrants were never in
             # the old one. Holds end at the cut on both sides; the new shot is analysed now.
+            self._analyse_newest()  # the old shot's last frame: nothing later is in its shot
             released = self._hold.flush()
             self._tracker.reset()
             self._rides.reset()
@@ -280,7 +285,14 @@ class Analyser:
         detectors did not run, ``detected`` False), hold, and return the frames released."""
         found = Regions.empty() if found is None else found
         looked_for = None
-        self._last_detected = detected and flagged is None
+        if flagged is not None:
+            self._left_out = []  # obscured whole already
+        elif not detected:
+            self._left_out = list(self.detectors)
+        elif not self._plates_now:
+            self._left_out = list(self._slow)
+        else:
+            self._left_out = [d for d in self.detectors if self._light_now and id(d) in self._light]
         if detected:
             if self._gate is not None:
                 self._gate.detected(trusted=flagged is None)
@@ -332,21 +344,36 @@ class Analyser:
         return None if self._gate is None else self._gate.moved_boxes(self._followed, rgb)
 
     def flush(self) -> list:
-        """Release every buffered frame (end of stream). The last frame, if the schedule left
-        it unanalysed, is analysed now, and what is found there added to it and drawn back
-        (`TwoSidedHold.add_to_newest`), beside what it holds: no later detection can reach
-        it. (`fast` detects every 3rd frame; a plate coming into view on a clip's last frame
-        stayed readable. Running the detectors on it as a scheduled frame instead ended the
-        holds of unconfirmed detections there, and showed another.)"""
-        last = self._hold.newest
-        if last is not None and not self._last_detected and last.rgb is not _NO_PIXELS:
-            self._plates_now, self._light_now = True, False
-            found, flagged = self.detect(last.rgb)
-            if flagged is None:
-                self.frames_detected += 1
-                self._hold.add_to_newest(Regions(found.xyxy, found.score, found.kind,
-                                                 np.full(len(found), -1, np.int64)))
+        """Release every buffered frame (end of stream), the last one analysed in full first
+        (`_analyse_newest`)."""
+        self._analyse_newest()
         return self._hold.flush()
+
+    def _analyse_newest(self) -> None:
+        """Run the detectors the schedule left out (or ran light) on the newest buffered
+        frame, before the hold releases it with nothing after (the stream's end, a scene
+        cut): what they find is added to it and drawn back onto the frames before
+        (`TwoSidedHold.add_to_newest`), beside what it holds; no later detection can reach
+        it. Only what they look for is added: a late person row has no track, and would
+        cover a kept subject. (`fast` detects every 3rd frame: a plate coming into view on a
+        clip's last frame stayed readable. Running the detectors on it as a scheduled frame
+        instead ended the holds of unconfirmed detections there, and showed another.) A
+        fault here leaves the frame as the schedule left it."""
+        last, detectors = self._hold.newest, self._left_out
+        self._left_out = []
+        if last is None or not detectors or last.rgb is _NO_PIXELS:
+            return
+        started = time.perf_counter()
+        try:
+            found = detect_all(detectors, last.rgb)
+        except Exception:  # the frame keeps what its scheduled analysis gave it (see above)
+            pass
+        else:
+            if len(detectors) == len(self.detectors):
+                self.frames_detected += 1  # a frame no detector had looked at
+            self._count(found)
+            self._hold.add_to_newest(Regions(found.xyxy, found.score, found.kind, np.full(len(found), -1, np.int64)))
+        self.seconds["detect"] += time.perf_counter() - started
 
 
 @dataclass
