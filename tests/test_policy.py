@@ -149,7 +149,8 @@ def test_redactor_refuses_a_zone_outside_the_first_frame():
 def test_the_default_detects_one_frame_in_three_on_a_still_scene():
     """Between scheduled detections the motion check finds nothing new on a still scene, so
     the default command runs its detectors on frames 0, 3 and 6 of 9 (tracking and the hold
-    cover the others)."""
+    cover the others), and on the last, 8, at the end of the stream (nothing later can be
+    drawn back over it)."""
     from redact import Redactor, Regions
     from redact.core.types import Kind
 
@@ -164,4 +165,4 @@ def test_the_default_detects_one_frame_in_three_on_a_still_scene():
     redactor = Redactor(Policy(), fps=30, detectors=[counting])
     frame = np.random.default_rng(0).integers(0, 256, (72, 128, 3), dtype=np.uint8)
     done = [f for _ in range(9) for f in redactor.push(frame)] + redactor.flush()
-    assert len(done) == 9 and counting.calls == redactor.frames_detected == 3
+    assert len(done) == 9 and counting.calls == redactor.frames_detected == 4

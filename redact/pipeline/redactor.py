@@ -354,8 +354,9 @@ class Analyser:
         frame, before the hold releases it with nothing after (the stream's end, a scene
         cut): what they find is added to it and drawn back onto the frames before
         (`TwoSidedHold.add_to_newest`), beside what it holds; no later detection can reach
-        it. Only what they look for is added: a late person row has no track, and would
-        cover a kept subject. (`fast` detects every 3rd frame: a plate coming into view on a
+        it. Only those detectors run: a frame the people were looked for on gets no late
+        person row (it has no track, and would cover a kept subject). (`fast` detects every
+        3rd frame: a plate coming into view on a
         clip's last frame stayed readable. Running the detectors on it as a scheduled frame
         instead ended the holds of unconfirmed detections there, and showed another.) A
         fault here leaves the frame as the schedule left it."""

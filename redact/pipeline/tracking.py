@@ -513,10 +513,10 @@ class TwoSidedHold:
         return self._buffer[-1][1] if self._buffer else None
 
     def add_to_newest(self, regions: Regions) -> None:
-        """Add ``regions``, found late on the newest buffered frame (a stream's last frame,
-        analysed once it is known to be the last), to that frame; and, as first appearances
-        are, grown by `ENTRY_MARGIN` (`PARTS` as they are) onto every earlier buffered frame.
-        Nothing is taken away: what the frame holds already stays."""
+        """Add ``regions``, found late on the newest buffered frame (a stream's or a shot's
+        last frame, analysed once it is known to be the last), to that frame; and, as first
+        appearances are, grown by `ENTRY_MARGIN` (`PARTS` as they are) onto every earlier
+        buffered frame. Nothing is taken away: what the frame holds already stays."""
         if not self._buffer or not len(regions):
             return
         margin = np.where(np.isin(regions.kind, PARTS), 0.0, ENTRY_MARGIN)
