@@ -726,7 +726,7 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
     height, known); frames where it is nowhere are not in the result.
     """
     reference = records[start].looks.get(track_id)
-    sightings = Counter(tid for record in records for tid in record.observed)
+    sightings, spans = _sightings(records)
     people = {tid for tid, n in sightings.items() if n >= SIGHTINGS}
     states: dict = {}
     for step in (1, -1):
@@ -821,19 +821,22 @@ def follow(records: list, start: int, track_id: int, frame: tuple | None = None)
             if i not in states or states[i][0] == "shown":
                 states[i] = ("shown" if certain else reason, current)
             i += step
-    _shared_box(records, states, people, frame)
+    _shared_box(records, states, people, spans, frame)
     return states
 
 
-def _observed_span(records: list) -> tuple:
-    """``(first, last)``: track id -> the first and the last frame it was detected on."""
+def _sightings(records: list) -> tuple:
+    """``(count, (first, last))``: track id -> the frames it was detected on, and the first
+    and the last of them."""
+    count: Counter = Counter()
     first: dict = {}
     last: dict = {}
     for i, record in enumerate(records):
+        count.update(record.observed)
         for tid in record.observed:
             first.setdefault(tid, i)
             last[tid] = i
-    return first, last
+    return count, (first, last)
 
 
 def _reborn(records: list, k: int, step: int, tid: int, box: np.ndarray, last: dict, subject: set) -> bool:
@@ -888,7 +891,7 @@ def _parts_from(records: list, k: int, step: int, tid: int, states: dict) -> boo
     return False
 
 
-def _shared_box(records: list, states: dict, people: set, frame: tuple | None) -> None:
+def _shared_box(records: list, states: dict, people: set, spans: tuple, frame: tuple | None) -> None:
     """Hide (in ``states``, `follow`'s result) the frames before someone came out of the
     subject's box. A person whose track begins on the subject (IoU `CONFUSABLE_IOU` with
     its detected box, on the first frame both are detected), at least `RIVAL_SHARE` of its
@@ -907,7 +910,7 @@ def _shared_box(records: list, states: dict, people: set, frame: tuple | None) -
     of his own; the box shown as her had been him too, his face with it. (Placing him from how
     the two moved after parting left them apart within 10 frames: parting is a change of pace.)
     """
-    first, last = _observed_span(records)
+    first, last = spans  # `_sightings`
     followed = {tid for _, tid in states.values()}
     for step, begins, ends in ((1, first, last), (-1, last, first)):
         for tid in people - followed:

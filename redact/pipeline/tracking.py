@@ -397,6 +397,14 @@ class Tracker:
         return found
 
 
+def _drawn_back(regions: Regions) -> Regions:
+    """``regions`` as drawn back onto the frames before they were first seen: grown by
+    `ENTRY_MARGIN` of their size on every side (`PARTS` as they are), score 0."""
+    margin = np.where(np.isin(regions.kind, PARTS), 0.0, ENTRY_MARGIN)
+    return Regions(_float32_outward(pad_boxes(regions.xyxy, margin)), np.zeros(len(regions), np.float32),
+                   regions.kind, regions.track_id)
+
+
 class TwoSidedHold:
     """Delay frames by ``lookahead`` so an object is also covered before it was first detected.
 
@@ -483,9 +491,7 @@ class TwoSidedHold:
         self._extrapolate_back(index, regions, first)
         if np.any(first):
             entering = regions.select(first)
-            margin = np.where(np.isin(entering.kind, PARTS), 0.0, ENTRY_MARGIN)
-            back = Regions(_float32_outward(pad_boxes(entering.xyxy, margin)),
-                           np.zeros(len(entering), np.float32), entering.kind, entering.track_id)
+            back = _drawn_back(entering)
             for frame in self._buffer:
                 seen = self._parts_seen(frame, back)
                 frame.append(back.select(~seen) if seen.any() else back)
@@ -519,9 +525,7 @@ class TwoSidedHold:
         buffered frame. Nothing is taken away: what the frame holds already stays."""
         if not self._buffer or not len(regions):
             return
-        margin = np.where(np.isin(regions.kind, PARTS), 0.0, ENTRY_MARGIN)
-        back = Regions(_float32_outward(pad_boxes(regions.xyxy, margin)), np.zeros(len(regions), np.float32),
-                       regions.kind, regions.track_id)
+        back = _drawn_back(regions)
         for frame in list(self._buffer)[:-1]:
             frame.append(back)
         self._buffer[-1].append(regions)
