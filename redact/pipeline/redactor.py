@@ -316,7 +316,7 @@ class Analyser:
         tracked = self._rides.update(tracked, observed)
         pending = _Pending(_NO_PIXELS if rgb is None else rgb, self.index, item, flagged, observed)
         self.index += 1
-        return self._hold.push(pending, tracked)
+        return self._hold.push(pending, tracked, None if rgb is None else (rgb.shape[1], rgb.shape[0]))
 
     def push(self, rgb: np.ndarray, item=None, *, force: bool = False) -> list:
         """Analyse the next frame (already checked and, with a look-ahead, copied);
