@@ -15,7 +15,7 @@ from redact._kernels import track as kernels
 from redact._kernels.boxes import iou
 from redact.core.geometry import pad_boxes
 from redact.core.types import BODIES, Kind, Regions
-from redact.pipeline.tracking import ENTRY_MARGIN, PARTS, SMALL_BOX_PX, Tracker, TwoSidedHold
+from redact.pipeline.tracking import ENTRY_MARGIN, PARTS, SMALL_BOX_PX, Tracker, TwoSidedHold, _drawn_back
 
 KINDS = [int(k) for k in Kind]
 # No deadline: the first example of a kernel test includes Numba compilation, and this
@@ -452,6 +452,34 @@ def test_analyser_holds_an_unconfirmed_face_only_with_a_lookahead(lookahead, hel
     assert faces[0] == 1 and faces[1:held + 1] == [1] * held and faces[held + 1:] == [0] * (29 - held)
 
 
+class FaceFoundLate:
+    """A detector that finds one face near the bottom of the frame, on its 11th call only."""
+
+    kinds = (Kind.FACE,)
+    models = ()
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        return Regions.from_boxes([[140, 90, 160, 110]], kind=Kind.FACE) if self.calls == 11 else Regions.empty()
+
+
+def test_the_analyser_gives_the_hold_the_frames_width_and_height():
+    """A face found 10 px above the bottom of a wide frame is drawn back reaching the bottom,
+    not the right side (width and height the other way round would reach neither)."""
+    from redact import Policy
+    from redact.pipeline.redactor import Analyser
+
+    policy = Policy(kinds=frozenset({Kind.FACE}), lookahead_frames=15, detect_every=1)
+    analyser = Analyser(policy, 30, [FaceFoundLate()])
+    frame = np.full((120, 320, 3), 128, np.uint8)
+    out = [r for t in range(20) for _, r in analyser.push(frame.copy())] + [r for _, r in analyser.flush()]
+    before = out[5].of_kind(Kind.FACE).xyxy
+    assert (before[:, 3] >= 120).any() and (before[:, 2] <= 170).all()
+
+
 def test_reset_forgets_tracks_but_never_reuses_ids():
     tracker = Tracker()
     tracker.update(one(Kind.FACE, [0, 0, 10, 10]))
@@ -565,8 +593,9 @@ def test_tracker_and_hold_cover_an_object_before_its_first_detection(lookahead, 
     (Kind.PLATE, (-40, 100), (4, 0), 50, "left"),    # slides in from the left
     (Kind.TEXT, (640, 100), (-4, 0), 50, "right"),   # from the right
     (Kind.FACE, (300, -40), (0, 4), 50, "top"),      # from the top (a face 50 px tall)
+    (Kind.FACE, (300, 360), (0, -4), 50, "bottom"),  # from the bottom
     (Kind.PLATE, (200, 100), (4, 0), 50, None),      # first seen in mid-frame (out from behind something)
-    (Kind.FACE, (330, 150), (1, 0), 200, None),      # a close face 90 px from the side: over SIDE_REACH
+    (Kind.FACE, (330, 80), (1, 0), 200, None),       # a close face 89 px from the side: over SIDE_REACH
 ])
 def test_a_plate_or_face_first_found_near_a_side_is_drawn_back_reaching_it(kind, start, step, size, reaches):
     """The detector finds a plate coming into view only once it is in whole, 44 px from the
@@ -589,7 +618,7 @@ def test_a_plate_or_face_first_found_near_a_side_is_drawn_back_reaching_it(kind,
     released += hold.flush()
     checked = 0
     for i, out in released:
-        if reaches is None or not found_at - lookahead < i < found_at:
+        if reaches is None or not found_at - lookahead <= i < found_at:
             continue
         x0, y0, x1, y1 = box(i)
         visible = np.array([[max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)]], np.float32)
@@ -601,11 +630,27 @@ def test_a_plate_or_face_first_found_near_a_side_is_drawn_back_reaching_it(kind,
     first = one(kind, box(found_at)).xyxy[0]
     (_, back), = [(i, out) for i, out in released if i == found_at - 1]
     drawn = back.of_kind(kind).xyxy
-    sides = {"left": drawn[:, 0] <= 0, "right": drawn[:, 2] >= width, "top": drawn[:, 1] <= 0}
+    sides = {"left": drawn[:, 0] <= 0, "right": drawn[:, 2] >= width, "top": drawn[:, 1] <= 0,
+             "bottom": drawn[:, 3] >= height}
     for side, reached in sides.items():
         assert reached.any() == (side == reaches), side
     if reaches is None:  # over-redaction stays bounded: the first box and its margin
         assert (drawn[:, 2] - drawn[:, 0]).max() <= (first[2] - first[0]) * (1 + 2 * ENTRY_MARGIN) + 1
+
+
+@relaxed
+@given(rows=regions(max_size=4, ids=st.integers(-1, 4)), width=st.integers(1, 700), height=st.integers(1, 400))
+def test_a_row_drawn_back_to_the_side_is_added_the_grown_rows_stay_as_they_were(rows, width, height):
+    """The policy decides row by row (a face centred in a kept subject's head is shown as the
+    subject's, a block of text inside it gives way as clothes): a row stretched to the side
+    moves its centre and its shape, so it comes beside the grown row, never instead of it."""
+    grown = _drawn_back(rows)
+    sided = _drawn_back(rows, (width, height))
+    n = len(rows)
+    assert np.array_equal(sided.xyxy[:n], grown.xyxy) and np.array_equal(sided.kind[:n], rows.kind)
+    assert np.array_equal(sided.track_id[:n], rows.track_id)
+    extra = sided.select(np.arange(n, len(sided)))
+    assert np.isin(extra.kind, [Kind.FACE, Kind.PLATE, Kind.TEXT]).all() and (extra.score == 0).all()
 
 
 def test_untracked_rows_are_drawn_back_too():

@@ -410,26 +410,37 @@ class Tracker:
 
 def _drawn_back(regions: Regions, size: tuple | None = None) -> Regions:
     """``regions`` as drawn back onto the frames before they were first seen: grown by
-    `ENTRY_MARGIN` of their size on every side (`PARTS` as they are), score 0. With the
-    frame's ``size`` (width, height), a `FROM_THE_SIDE` box that lies within its own width
-    of the left or right side (its height of the top or bottom), and within `SIDE_REACH` of
-    the frame's longer side, reaches that side.
+    `ENTRY_MARGIN` of their size on every side (`PARTS` as they are), score 0.
+
+    With the frame's ``size`` (width, height), a `FROM_THE_SIDE` box that lies within its own
+    width of the left or right side (its height of the top or bottom), and within
+    `SIDE_REACH` of the frame's longer side, also gets a second row (same kind and track)
+    reaching that side. The grown row stays as it was: the policy decides row by row (a
+    face centred in a kept subject's head is the subject's, a block of text inside it is
+    worn), and a row stretched to the side moves its centre and its shape, which must not
+    turn a bystander's face into the subject's or a line of text into clothes.
 
     >>> plate = Regions.from_boxes([[30, 100, 80, 112], [400, 100, 450, 112]], kind=Kind.PLATE)
     >>> _drawn_back(plate, (640, 360)).xyxy.tolist()  # the first came in at the left
-    [[0.0, 97.0, 92.5, 115.0], [387.5, 97.0, 462.5, 115.0]]
+    [[17.5, 97.0, 92.5, 115.0], [387.5, 97.0, 462.5, 115.0], [0.0, 97.0, 92.5, 115.0]]
     """
     margin = np.where(np.isin(regions.kind, PARTS), 0.0, ENTRY_MARGIN)
-    grown = pad_boxes(regions.xyxy, margin)
-    if size is not None and len(regions):
-        box = regions.xyxy.astype(np.float64)
-        extent = np.concatenate([box[:, 2:] - box[:, :2]] * 2, axis=1)
-        gap = np.concatenate([box[:, :2], np.asarray(size, np.float64) - box[:, 2:]], axis=1)
-        near = (gap < np.minimum(extent, SIDE_REACH * max(size))) & np.isin(regions.kind, FROM_THE_SIDE)[:, None]
-        reach = np.concatenate([np.minimum(grown[:, :2], 0.0), np.maximum(grown[:, 2:], np.asarray(size, np.float64))],
-                               axis=1)
-        grown = np.where(near, reach, grown)
-    return Regions(_float32_outward(grown), np.zeros(len(regions), np.float32), regions.kind, regions.track_id)
+    grown = _float32_outward(pad_boxes(regions.xyxy, margin))
+    back = Regions(grown, np.zeros(len(regions), np.float32), regions.kind, regions.track_id)
+    if size is None or not len(regions):
+        return back
+    box = regions.xyxy.astype(np.float64)
+    extent = np.concatenate([box[:, 2:] - box[:, :2]] * 2, axis=1)
+    gap = np.concatenate([box[:, :2], np.asarray(size, np.float64) - box[:, 2:]], axis=1)
+    near = (gap <= np.minimum(extent, SIDE_REACH * max(size))) & np.isin(regions.kind, FROM_THE_SIDE)[:, None]
+    rows = near.any(axis=1)
+    if not rows.any():
+        return back
+    reach = np.concatenate([np.minimum(grown[:, :2], 0.0), np.maximum(grown[:, 2:], np.asarray(size, np.float64))],
+                           axis=1)
+    sided = back.select(rows)
+    return Regions.concat([back, Regions(_float32_outward(np.where(near, reach, grown)[rows]), sided.score,
+                                         sided.kind, sided.track_id)])
 
 
 class TwoSidedHold:
@@ -442,7 +453,9 @@ class TwoSidedHold:
     its box, grown by `ENTRY_MARGIN` of its size on every side, is added (same kind and id,
     score 0) to every frame still buffered: up to ``lookahead`` frames back. `PARTS` (mask
     parts) are drawn back as they are, and with ``seen_pad`` only onto the frames where they
-    do not lie within a part that frame already covers (`_parts_seen`).
+    do not lie within a part that frame already covers (`_parts_seen`). Given the frame's
+    size (`push`), a face, plate or text first seen near a side is also drawn back reaching
+    that side, in a row of its own (`_drawn_back`): it came into view there.
 
     When that track shows up again, its centre velocity is known, and each still-buffered
     frame ``k`` frames before its first appearance also receives the hull of the first box
@@ -553,8 +566,9 @@ class TwoSidedHold:
     def add_to_newest(self, regions: Regions) -> None:
         """Add ``regions``, found late on the newest buffered frame (a stream's or a shot's
         last frame, analysed once it is known to be the last), to that frame; and, as first
-        appearances are, grown by `ENTRY_MARGIN` (`PARTS` as they are) onto every earlier
-        buffered frame. Nothing is taken away: what the frame holds already stays."""
+        appearances are, grown by `ENTRY_MARGIN` (`PARTS` as they are, and near a side reaching
+        it, with the size `push` was last given: `_drawn_back`) onto every earlier buffered
+        frame. Nothing is taken away: what the frame holds already stays."""
         if not self._buffer or not len(regions):
             return
         back = _drawn_back(regions, self._size)
