@@ -4,11 +4,16 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import require_models, shared_data
 from redact import Kind, Regions
-from redact.core.geometry import iou_matrix
+from redact.core.geometry import box_areas, intersection_matrix, iou_matrix
 from redact.detectors.objects import (
+    NESTED_AREA,
+    NESTED_HEIGHT,
+    NESTED_SHARE,
     ObjectPlan,
     cut_edges,
     decode_boxes,
@@ -229,3 +234,88 @@ def test_vehicle_kind_is_asked_for_like_the_others(tmp_path):
     assert ("HeadDetector", {Kind.FACE, Kind.VEHICLE}) in built({Kind.FACE, Kind.VEHICLE}, "balanced")
     runs = built({Kind.PERSON, Kind.VEHICLE}, "fast")
     assert runs == [("PersonDetector", {Kind.PERSON, Kind.FACE, Kind.SILHOUETTE, Kind.VEHICLE})]
+
+
+def merge_views_reference(xyxy, score, kind, cut, nms_iou=0.5, cut_share=0.5):
+    """`merge_views` as it was in NumPy, row by row (the kernel `group_views` must agree)."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    score = np.asarray(score, np.float64).reshape(-1)
+    cut = np.asarray(cut, bool).reshape(-1)
+    order = np.lexsort((-score, cut))
+    area = box_areas(xyxy)
+    first: list = []          # each group's first row
+    boxes: list = []          # each group's current box
+    weight_sum: list = []     # each group's summed weight of whole boxes (0: cut boxes only)
+    weighted: list = []       # each group's score-weighted sum of whole boxes
+    for i in map(int, order):
+        same = [g for g in range(len(first)) if kind[first[g]] == kind[i]]
+        group = -1
+        if same:
+            current = np.asarray([boxes[g] for g in same], np.float64)
+            iou = iou_matrix(xyxy[i:i + 1], current)[0]
+            inter = intersection_matrix(xyxy[i:i + 1], current)[0]
+            inside = inter / max(float(area[i]), 1e-9)
+            # One box nested in the other at about the same size: the same object seen
+            # tighter or looser by two views (two people differ in place, not in looseness).
+            nested = inter / np.maximum(np.minimum(area[i], box_areas(current)), 1e-9)
+            h_i, h_k = xyxy[i, 3] - xyxy[i, 1], current[:, 3] - current[:, 1]
+            a_k = box_areas(current)
+            alike = ((np.minimum(h_i, h_k) >= NESTED_HEIGHT * np.maximum(h_i, h_k))
+                     & (np.minimum(area[i], a_k) >= NESTED_AREA * np.maximum(area[i], a_k)))
+            if iou.max() > nms_iou:
+                group = same[int(np.argmax(iou))]
+            elif np.any((nested > NESTED_SHARE) & alike):
+                group = same[int(np.argmax(np.where(alike, nested, 0.0)))]
+            elif cut[i] and inside.max() > cut_share:
+                group = same[int(np.argmax(inside))]
+        if group < 0:
+            first.append(i)
+            boxes.append(xyxy[i].astype(np.float64))
+            weight_sum.append(0.0 if cut[i] else score[i])
+            weighted.append(np.zeros(4) if cut[i] else score[i] * xyxy[i].astype(np.float64))
+            continue
+        if not cut[i]:
+            weight_sum[group] += score[i]
+            weighted[group] = weighted[group] + score[i] * xyxy[i]
+            boxes[group] = weighted[group] / weight_sum[group]
+        elif weight_sum[group] == 0.0:
+            boxes[group] = np.concatenate([np.minimum(boxes[group][:2], xyxy[i, :2]),
+                                           np.maximum(boxes[group][2:], xyxy[i, 2:])])
+    rank = np.argsort(first, kind="stable")
+    keep = np.asarray(first, np.int64)[rank]
+    out = np.asarray(boxes, np.float32).reshape(-1, 4)[rank]
+    return keep, out
+
+
+@st.composite
+def pooled_views(draw):
+    """Boxes as several views of a crowd give them: near-duplicates, nested ones, cut ones."""
+    n = draw(st.integers(0, 40))
+    centre = st.floats(0, 300, width=32)
+    side = st.floats(0, 120, width=32)
+    rows = []
+    for _ in range(n):
+        if rows and draw(st.booleans()):  # another view's estimate of an earlier object
+            x0, y0, x1, y1 = rows[draw(st.integers(0, len(rows) - 1))]
+            jitter = st.floats(-8, 8, width=32)
+            x0, y0, x1, y1 = x0 + draw(jitter), y0 + draw(jitter), x1 + draw(jitter), y1 + draw(jitter)
+            rows.append([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)])
+        else:
+            x, y, w, h = draw(centre), draw(centre), draw(side), draw(side)
+            rows.append([x, y, x + w, y + h])
+    xyxy = np.array(rows, np.float32).reshape(-1, 4)
+    score = np.array(draw(st.lists(st.floats(0.125, 1, width=32), min_size=n, max_size=n)), np.float32)
+    kind = np.array(draw(st.lists(st.sampled_from([int(Kind.PERSON), int(Kind.VEHICLE)]), min_size=n, max_size=n)),
+                    np.int8)
+    cut = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    return xyxy, score, kind, cut
+
+
+@settings(deadline=None, max_examples=300)
+@given(views=pooled_views(), nms_iou=st.sampled_from([0.3, 0.5]), cut_share=st.sampled_from([0.5, 0.7]))
+def test_merge_views_kernel_agrees_with_the_numpy_reference(views, nms_iou, cut_share):
+    xyxy, score, kind, cut = views
+    keep, boxes = merge_views(xyxy, score, kind, cut, nms_iou, cut_share)
+    want_keep, want_boxes = merge_views_reference(xyxy, score, kind, cut, nms_iou, cut_share)
+    assert keep.tolist() == want_keep.tolist()
+    np.testing.assert_array_equal(boxes, want_boxes)

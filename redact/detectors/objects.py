@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.geometry import box_areas, intersection_matrix, iou_matrix, tile_rects
+from ..core.geometry import box_areas, intersection_matrix, tile_rects
 from ..core.profile import Profile
 from ..core.types import Kind, Regions, check_frame
 from .models import model_path
@@ -309,53 +309,19 @@ def merge_views(xyxy: np.ndarray, score: np.ndarray, kind: np.ndarray, cut: np.n
     >>> out[0].tolist()                  # rows 0 and 3 fused
     [1.0, 0.0, 11.0, 30.0]
     """
+    from .._kernels.boxes import group_views  # numba (~1 s): on first detection only
+
     xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
     score = np.asarray(score, np.float64).reshape(-1)
     cut = np.asarray(cut, bool).reshape(-1)
     order = np.lexsort((-score, cut))
-    area = box_areas(xyxy)
-    first: list = []          # each group's first row
-    boxes: list = []          # each group's current box
-    weight_sum: list = []     # each group's summed weight of whole boxes (0: cut boxes only)
-    weighted: list = []       # each group's score-weighted sum of whole boxes
-    for i in map(int, order):
-        same = [g for g in range(len(first)) if kind[first[g]] == kind[i]]
-        group = -1
-        if same:
-            current = np.asarray([boxes[g] for g in same], np.float64)
-            iou = iou_matrix(xyxy[i:i + 1], current)[0]
-            inter = intersection_matrix(xyxy[i:i + 1], current)[0]
-            inside = inter / max(float(area[i]), 1e-9)
-            # One box nested in the other at about the same size: the same object seen
-            # tighter or looser by two views (two people differ in place, not in looseness).
-            nested = inter / np.maximum(np.minimum(area[i], box_areas(current)), 1e-9)
-            h_i, h_k = xyxy[i, 3] - xyxy[i, 1], current[:, 3] - current[:, 1]
-            a_k = box_areas(current)
-            alike = ((np.minimum(h_i, h_k) >= NESTED_HEIGHT * np.maximum(h_i, h_k))
-                     & (np.minimum(area[i], a_k) >= NESTED_AREA * np.maximum(area[i], a_k)))
-            if iou.max() > nms_iou:
-                group = same[int(np.argmax(iou))]
-            elif np.any((nested > NESTED_SHARE) & alike):
-                group = same[int(np.argmax(np.where(alike, nested, 0.0)))]
-            elif cut[i] and inside.max() > cut_share:
-                group = same[int(np.argmax(inside))]
-        if group < 0:
-            first.append(i)
-            boxes.append(xyxy[i].astype(np.float64))
-            weight_sum.append(0.0 if cut[i] else score[i])
-            weighted.append(np.zeros(4) if cut[i] else score[i] * xyxy[i].astype(np.float64))
-            continue
-        if not cut[i]:
-            weight_sum[group] += score[i]
-            weighted[group] = weighted[group] + score[i] * xyxy[i]
-            boxes[group] = weighted[group] / weight_sum[group]
-        elif weight_sum[group] == 0.0:
-            boxes[group] = np.concatenate([np.minimum(boxes[group][:2], xyxy[i, :2]),
-                                           np.maximum(boxes[group][2:], xyxy[i, 2:])])
-    rank = np.argsort(first, kind="stable")
-    keep = np.asarray(first, np.int64)[rank]
-    out = np.asarray(boxes, np.float32).reshape(-1, 4)[rank]
-    return keep, out
+    first = np.zeros(len(order), np.int64)
+    boxes = np.zeros((len(order), 4))
+    groups = group_views(xyxy, box_areas(xyxy).astype(np.float64), (xyxy[:, 3] - xyxy[:, 1]).astype(np.float64),
+                         score, np.asarray(kind).reshape(-1), cut, order, float(nms_iou), float(cut_share),
+                         NESTED_SHARE, NESTED_HEIGHT, NESTED_AREA, first, boxes)
+    rank = np.argsort(first[:groups], kind="stable")
+    return first[:groups][rank], boxes[:groups].astype(np.float32)[rank]
 
 
 def _labels(path) -> list:
