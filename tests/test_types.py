@@ -18,6 +18,8 @@ def test_regions_validate_and_freeze():
     (dict(xyxy=np.zeros((2, 3))), "expected shape \\(N, 4\\), got \\(2, 3\\)"),
     (dict(score=np.zeros(3)), "Regions.score: expected shape \\(2\\)"),
     (dict(kind=np.full(2, 9)), "Regions.kind: expected values"),
+    (dict(kind=np.array([0, -1])), "Regions.kind: expected values"),   # the lookup reads bytes
+    (dict(kind=np.array([0, -128])), "Regions.kind: expected values"),
 ])
 def test_regions_errors(args, error):
     base = dict(xyxy=np.zeros((2, 4)), score=np.ones(2), kind=np.zeros(2), track_id=np.zeros(2))

@@ -30,6 +30,11 @@ class Kind(enum.IntEnum):
     TEXT = 6
 
 
+#: Whether each int8 value (as its byte, 0-255) is a `Kind`: a lookup, not ``np.isin``, since a
+#: `Regions` is made many times a frame (``select``, ``concat``).
+_KNOWN_KIND = np.zeros(256, bool)
+_KNOWN_KIND[[int(k) for k in Kind]] = True
+
 #: Kinds hidden as whole bodies when people are redacted: the persons and the mask's rest.
 BODIES = (Kind.PERSON, Kind.SILHOUETTE)
 
@@ -89,9 +94,9 @@ class Regions:
             raise ValueError("Regions.xyxy: expected finite coordinates, got NaN or inf")
         if np.any(xyxy[:, 2] < xyxy[:, 0]) or np.any(xyxy[:, 3] < xyxy[:, 1]):
             raise ValueError("Regions.xyxy: expected x1 >= x0 and y1 >= y0 in every row")
-        valid_kinds = np.array([k.value for k in Kind], dtype=np.int8)
-        if not np.all(np.isin(kind, valid_kinds)):
-            raise ValueError(f"Regions.kind: expected values in {valid_kinds.tolist()}, got {np.unique(kind).tolist()}")
+        if len(kind) and not _KNOWN_KIND[kind.astype(np.intp) & 0xFF].all():
+            raise ValueError(f"Regions.kind: expected values in {sorted(int(k) for k in Kind)}, "
+                             f"got {np.unique(kind).tolist()}")
         for name, arr in (("xyxy", xyxy), ("score", score), ("kind", kind), ("track_id", track_id),
                           ("vehicle", vehicle)):
             arr.setflags(write=False)
