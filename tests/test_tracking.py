@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from scenes import PatchDetector, walker_scene
+from scenes import PatchDetector, ScriptedFaces, walker_scene
 
 from redact._kernels import track as kernels
 from redact._kernels.boxes import iou
@@ -423,20 +423,9 @@ def test_unconfirmed_face_is_held_only_until_the_next_analysed_frame():
     assert held_lengths(Tracker(hold_frames=15), 1) == full  # default: the whole hold
 
 
-class LowScoreFace:
-    """A detector (plugin-shaped) that finds one low-score face on the first frame only."""
-
-    kinds = (Kind.FACE,)
-    models = ()
-
-    def __init__(self):
-        self.calls = 0
-
-    def detect(self, frame):
-        self.calls += 1
-        if self.calls > 1:
-            return Regions.empty()
-        return Regions.from_boxes([[40, 40, 60, 60]], kind=Kind.FACE, score=0.2)
+def low_score_face_first(call):
+    """One low-score face on the first call only."""
+    return Regions.from_boxes([[40, 40, 60, 60]], kind=Kind.FACE, score=0.2) if call == 1 else Regions.empty()
 
 
 @pytest.mark.parametrize("lookahead, held", [(15, 0), (0, 15)])
@@ -445,25 +434,11 @@ def test_analyser_holds_an_unconfirmed_face_only_with_a_lookahead(lookahead, hel
     from redact.pipeline.redactor import Analyser
 
     policy = Policy(kinds=frozenset({Kind.FACE}), hold_frames=15, lookahead_frames=lookahead, detect_every=1)
-    analyser = Analyser(policy, 30, [LowScoreFace()])
+    analyser = Analyser(policy, 30, [ScriptedFaces(low_score_face_first)])
     frame = np.full((120, 160, 3), 128, np.uint8)
     out = [r for t in range(30) for _, r in analyser.push(frame.copy())] + [r for _, r in analyser.flush()]
     faces = [int((r.kind == Kind.FACE).sum()) for r in out]
     assert faces[0] == 1 and faces[1:held + 1] == [1] * held and faces[held + 1:] == [0] * (29 - held)
-
-
-class FaceFoundLate:
-    """A detector that finds one face near the bottom of the frame, on its 11th call only."""
-
-    kinds = (Kind.FACE,)
-    models = ()
-
-    def __init__(self):
-        self.calls = 0
-
-    def detect(self, frame):
-        self.calls += 1
-        return Regions.from_boxes([[140, 90, 160, 110]], kind=Kind.FACE) if self.calls == 11 else Regions.empty()
 
 
 def test_the_analyser_gives_the_hold_the_frames_width_and_height():
@@ -473,7 +448,9 @@ def test_the_analyser_gives_the_hold_the_frames_width_and_height():
     from redact.pipeline.redactor import Analyser
 
     policy = Policy(kinds=frozenset({Kind.FACE}), lookahead_frames=15, detect_every=1)
-    analyser = Analyser(policy, 30, [FaceFoundLate()])
+    late = ScriptedFaces(lambda call: Regions.from_boxes([[140, 90, 160, 110]], kind=Kind.FACE) if call == 11
+                         else Regions.empty())  # found on the 11th frame only, 10 px above the bottom
+    analyser = Analyser(policy, 30, [late])
     frame = np.full((120, 320, 3), 128, np.uint8)
     out = [r for t in range(20) for _, r in analyser.push(frame.copy())] + [r for _, r in analyser.flush()]
     before = out[5].of_kind(Kind.FACE).xyxy

@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 from media import jpeg_with_exif, pattern, read_video, write_video
+from scenes import ScriptedFaces
 
 from redact.core.policy import Method, Policy, Style
 from redact.core.profile import Profile
@@ -233,21 +234,12 @@ def test_file_with_many_unanalysed_frames_fails_and_writes_nothing(tmp_path, fai
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-class _Walker:
+def _walker(call):
     """A face crossing the frame, found on most calls: tracks, holds and look-ahead get work."""
-
-    kinds = (Kind.FACE,)
-    models = ()
-
-    def __init__(self):
-        self.calls = 0
-
-    def detect(self, frame):
-        self.calls += 1
-        if self.calls % 7 == 3:  # missed now and then: the hold covers the gap
-            return Regions.empty()
-        x = 2.0 * self.calls
-        return Regions.from_boxes([[x, 10, x + 20, 34]], kind=Kind.FACE, score=0.9)
+    if call % 7 == 3:  # missed now and then: the hold covers the gap
+        return Regions.empty()
+    x = 2.0 * call
+    return Regions.from_boxes([[x, 10, x + 20, 34]], kind=Kind.FACE, score=0.9)
 
 
 def test_a_file_job_writes_the_frames_the_streaming_redactor_makes(tmp_path, monkeypatch):
@@ -274,10 +266,10 @@ def test_a_file_job_writes_the_frames_the_streaming_redactor_makes(tmp_path, mon
 
     monkeypatch.setattr(VideoWriter, "write", spy_write)
     monkeypatch.setattr(stream, "obscure", spy_obscure)
-    redact_video(src, tmp_path / "out.mp4", policy, detectors=[_Walker()], seed=11)
+    redact_video(src, tmp_path / "out.mp4", policy, detectors=[ScriptedFaces(_walker)], seed=11)
     assert threads == {"redact-encode"}
 
-    redactor = Redactor(policy, fps=Fraction(30), detectors=[_Walker()], seed=11)
+    redactor = Redactor(policy, fps=Fraction(30), detectors=[ScriptedFaces(_walker)], seed=11)
     with VideoReader(src) as reader:
         expected = [done.rgb for item in reader for done in redactor.push(item.rgb)] + \
             [done.rgb for done in redactor.flush()]
