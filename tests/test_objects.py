@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import require_models, shared_data
@@ -276,7 +276,7 @@ def merge_views_reference(xyxy, score, kind, cut, nms_iou=0.5, cut_share=0.5):
             continue
         if not cut[i]:
             weight_sum[group] += score[i]
-            weighted[group] = weighted[group] + score[i] * xyxy[i]
+            weighted[group] = weighted[group] + score[i] * xyxy[i].astype(np.float64)  # as NumPy 2 does
             boxes[group] = weighted[group] / weight_sum[group]
         elif weight_sum[group] == 0.0:
             boxes[group] = np.concatenate([np.minimum(boxes[group][:2], xyxy[i, :2]),
@@ -311,8 +311,16 @@ def pooled_views(draw):
     return xyxy, score, kind, cut
 
 
+NESTED_VIEWS = (np.array([[0, 0, 40, 20], [0, 0, 10, 20], [0, 0, 5, 20]], np.float32),
+                np.array([0.9, 0.8, 0.7], np.float32), np.zeros(3, np.int8), np.zeros(3, bool))
+TIED_VIEWS = (np.array([[0, 0, 10, 10], [4, 0, 14, 10], [2, 0, 12, 10]], np.float32),
+              np.array([0.9, 0.8, 0.7], np.float32), np.zeros(3, np.int8), np.zeros(3, bool))
+
+
 @settings(deadline=None, max_examples=300)
 @given(views=pooled_views(), nms_iou=st.sampled_from([0.3, 0.5]), cut_share=st.sampled_from([0.5, 0.7]))
+@example(views=NESTED_VIEWS, nms_iou=0.5, cut_share=0.5)   # the third box nests in the second, alike
+@example(views=TIED_VIEWS, nms_iou=0.5, cut_share=0.5)     # the third ties between the first two: the first wins
 def test_merge_views_kernel_agrees_with_the_numpy_reference(views, nms_iou, cut_share):
     xyxy, score, kind, cut = views
     keep, boxes = merge_views(xyxy, score, kind, cut, nms_iou, cut_share)

@@ -28,11 +28,12 @@ def iou(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1):
 def group_views(xyxy, area, height, score, kind, cut, order, nms_iou, cut_share, nested_share, nested_height,
                 nested_area, first, boxes):
     """The grouping of `redact.detectors.objects.merge_views` (read its docstring): rows in
-    ``order``, each joining the best group of its kind or starting one. ``area`` and
-    ``height`` are the boxes' own (float32 sums, as NumPy gives them, widened). Writes each
-    group's first row into ``first`` and its box into ``boxes`` (float64, (N, 4)); returns
-    the number of groups. A loop here, not per row in NumPy: a crowd's 45 boxes cost 13 ms
-    there, on the thread every other stage of the frame waits for.
+    ``order``, each joining the best group of its kind or starting one (on ties, the first
+    group). ``area`` and ``height`` are the boxes' own, computed in float32 as the callers'
+    NumPy does, then widened; groups are float64. Writes each group's first row into
+    ``first`` and its box into ``boxes`` ((N, 4)); returns the number of groups. A loop here,
+    not per row in NumPy: 50 pooled boxes cost 5 ms a call there (0.02 ms here), on the
+    detection lane the frame waits for.
 
     The NumPy reference is `merge_views_reference` in ``tests/test_objects.py``.
     """
@@ -90,7 +91,8 @@ def group_views(xyxy, area, height, score, kind, cut, order, nms_iou, cut_share,
             weight_sum[group] += score[i]
             for k in range(4):
                 weighted[group, k] = weighted[group, k] + score[i] * xyxy[i, k]
-                boxes[group, k] = weighted[group, k] / weight_sum[group]
+                if weight_sum[group] > 0.0:  # scores are above a threshold; never divide by 0
+                    boxes[group, k] = weighted[group, k] / weight_sum[group]
         elif weight_sum[group] == 0.0:
             boxes[group, 0] = min(boxes[group, 0], bx0)
             boxes[group, 1] = min(boxes[group, 1], by0)

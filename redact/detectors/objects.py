@@ -287,7 +287,9 @@ def merge_views(xyxy: np.ndarray, score: np.ndarray, kind: np.ndarray, cut: np.n
 
     Boxes are grouped per kind, whole boxes before cut ones (`cut_edges`), each by
     descending score: a box joins the group whose box it overlaps by more than ``nms_iou``
-    IoU (the best one), a cut box also the group ``cut_share`` of it lies inside (it is the
+    IoU (the best one), or the group whose box it is nested in or holds at about the same
+    size (`NESTED_SHARE`, `NESTED_HEIGHT`, `NESTED_AREA`: one object seen tighter or looser
+    by two views), a cut box also the group ``cut_share`` of it lies inside (it is the
     part of an object that another view saw whole); otherwise it starts a group. A group's
     box is the score-weighted mean of its whole boxes (box fusion: the views' estimates of
     one object differ by a few pixels each way, and their mean is nearer the object than
